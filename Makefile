@@ -1,0 +1,34 @@
+# Every target sets itself up: a .venv is created and the project installed into it on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export MUJOCO_GL ?= egl
+export PYOPENGL_PLATFORM ?= egl
+export SDL_VIDEODRIVER ?= dummy
+
+.PHONY: install test test-slow train bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	# The CPU build of torch first, so that nothing pulls a CUDA build.
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+train: $(STAMP)
+	$(BIN)/marl train CartPole-v1 --algo ppo --steps 100000 --seed 0
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info
