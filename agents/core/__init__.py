@@ -2,6 +2,15 @@
 natural-gradient machinery, action distributions and networks."""
 
 from agents.core.gae import compute_gae
+from agents.core.natural_gradient import (
+    LineSearchResult,
+    backtracking_line_search,
+    conjugate_gradient,
+    fisher_vector_product,
+    flat_gradient,
+    flat_parameters,
+    set_flat_parameters,
+)
 from agents.core.normalization import ObservationNormalizer, RunningMeanStd, ValueNorm
 from agents.core.objectives import (
     clipped_surrogate_loss,
@@ -14,6 +23,13 @@ from agents.core.objectives import (
 )
 
 __all__ = [
+    "LineSearchResult",
+    "backtracking_line_search",
+    "conjugate_gradient",
+    "fisher_vector_product",
+    "flat_gradient",
+    "flat_parameters",
+    "set_flat_parameters",
     "ObservationNormalizer",
     "RunningMeanStd",
     "ValueNorm",
