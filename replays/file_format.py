@@ -1,0 +1,196 @@
+"""The episode file: a versioned, compressed ``.npz`` of plain arrays (never a pickle).
+
+Format version 1 holds these keys (``T`` steps, ``A`` agents, ``D`` the longest flat action):
+
+=======================  ==================  ==================================================
+key                      dtype / shape       content
+=======================  ==================  ==================================================
+``format_name``          str scalar          ``"marl-replay"``
+``format_version``       int32 scalar        ``1``
+``env_id``               str scalar          environment id for ``envs.make`` ("" if unknown)
+``env_kwargs_json``      str scalar          keyword arguments of the environment, JSON
+``seed``                 int64 scalar        seed passed to ``reset`` (-1 if none)
+``fps``                  float32 scalar      steps per simulated second (video frame rate)
+``agents``               str ``[A]``         agent names, the column order of per-agent arrays
+``static/<key>``         any                 ``env.replay_static()`` after reset
+``frame/<key>``          ``[T+1, ...]``      ``env.replay_frame()`` after reset and each step
+``actions``              float32 ``[T,A,D]`` flat actions, NaN where absent or padded
+``action_dims``          int16 ``[A]``       length of each agent's flat action
+``rewards``              float32 ``[T,A]``   rewards (0 where the agent was absent)
+``terminations``         bool ``[T,A]``      terminated flags
+``truncations``          bool ``[T,A]``      truncated flags
+``active``               bool ``[T,A]``      the agent was alive and acted in that step
+``episode_stats_json``   str scalar          the env's end-of-episode statistics, JSON
+=======================  ==================  ==================================================
+
+Frame and static arrays are stored small: floats as float32 (or float16 when asked), integers
+in the smallest signed type that holds their range, booleans as one byte; the whole archive is
+zlib-compressed. Files are written atomically and read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from replays.episode import Episode
+
+FORMAT_NAME = "marl-replay"
+FORMAT_VERSION = 1
+STATIC_PREFIX = "static/"
+FRAME_PREFIX = "frame/"
+_REQUIRED_KEYS = (
+    "format_name",
+    "format_version",
+    "env_id",
+    "env_kwargs_json",
+    "seed",
+    "fps",
+    "agents",
+    "actions",
+    "action_dims",
+    "rewards",
+    "terminations",
+    "truncations",
+    "active",
+    "episode_stats_json",
+)
+_FLOAT_DTYPES = {"float32": np.float32, "float16": np.float16}
+
+
+class ReplayFormatError(ValueError):
+    """A replay file cannot be read: corrupt, truncated, not a replay, or of another version."""
+
+
+def compact_array(array: np.ndarray, float_dtype: str = "float32") -> np.ndarray:
+    """Return ``array`` in the smallest dtype that keeps its values (floats to ``float_dtype``)."""
+    if float_dtype not in _FLOAT_DTYPES:
+        raise ValueError(f"float_dtype must be one of {sorted(_FLOAT_DTYPES)}, got {float_dtype!r}")
+    array = np.asarray(array)
+    if array.dtype == np.bool_:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        target = _FLOAT_DTYPES[float_dtype]
+        return array.astype(target) if np.dtype(target).itemsize < array.dtype.itemsize else array
+    if np.issubdtype(array.dtype, np.integer):
+        if array.size == 0:
+            return array.astype(np.int8)
+        low, high = int(array.min()), int(array.max())
+        for candidate in (np.int8, np.int16, np.int32, np.int64):
+            info = np.iinfo(candidate)
+            if info.min <= low and high <= info.max:
+                return array.astype(candidate)
+    return array
+
+
+def _text(value: str) -> np.ndarray:
+    return np.array(value, dtype=np.str_)
+
+
+def episode_arrays(episode: Episode, float_dtype: str = "float32") -> dict[str, np.ndarray]:
+    """The arrays that make up the file of ``episode`` (key -> array)."""
+    arrays: dict[str, np.ndarray] = {
+        "format_name": _text(FORMAT_NAME),
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int32),
+        "env_id": _text(episode.env_id or ""),
+        "env_kwargs_json": _text(json.dumps(episode.env_kwargs, sort_keys=True)),
+        "seed": np.array(-1 if episode.seed is None else int(episode.seed), dtype=np.int64),
+        "fps": np.array(episode.fps, dtype=np.float32),
+        "agents": np.array(list(episode.agents), dtype=np.str_),
+        "actions": np.asarray(episode.actions, dtype=np.float32),
+        "action_dims": np.asarray(episode.action_dims, dtype=np.int16),
+        "rewards": np.asarray(episode.rewards, dtype=np.float32),
+        "terminations": np.asarray(episode.terminations, dtype=bool),
+        "truncations": np.asarray(episode.truncations, dtype=bool),
+        "active": np.asarray(episode.active, dtype=bool),
+        "episode_stats_json": _text(json.dumps(episode.episode_stats, sort_keys=True)),
+    }
+    for key, value in episode.static.items():
+        arrays[STATIC_PREFIX + key] = compact_array(value, float_dtype)
+    for key, value in episode.frames.items():
+        arrays[FRAME_PREFIX + key] = compact_array(value, float_dtype)
+    return arrays
+
+
+def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "float32") -> Path:
+    """Write ``episode`` to ``path`` atomically (temp file, fsync, rename) and return the path."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"replay path must end in .npz, got {str(path)!r}")
+    arrays = episode_arrays(episode, float_dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def _read_all(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as error:
+        raise ReplayFormatError(
+            f"{path}: not a readable replay file ({type(error).__name__}: {error}); "
+            "the file is corrupt or truncated; record the episode again"
+        ) from error
+
+
+def load_episode(path: str | os.PathLike) -> Episode:
+    """Read an episode file written by :func:`save_episode` (no pickles are ever loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"replay file not found: {path}")
+    arrays = _read_all(path)
+    missing = [key for key in _REQUIRED_KEYS if key not in arrays]
+    if missing:
+        raise ReplayFormatError(f"{path}: not a replay file of this project; missing keys {missing}")
+    if str(arrays["format_name"]) != FORMAT_NAME:
+        raise ReplayFormatError(f"{path}: format {str(arrays['format_name'])!r} is not {FORMAT_NAME!r}")
+    version = int(arrays["format_version"])
+    if version != FORMAT_VERSION:
+        raise ReplayFormatError(
+            f"{path}: replay format version {version}; this version of the toolkit reads version "
+            f"{FORMAT_VERSION}; re-record the episode or use the toolkit release that wrote it"
+        )
+    try:
+        env_kwargs: dict[str, Any] = json.loads(str(arrays["env_kwargs_json"]))
+        episode_stats = json.loads(str(arrays["episode_stats_json"]))
+        seed = int(arrays["seed"])
+        episode = Episode(
+            env_id=str(arrays["env_id"]) or None,
+            env_kwargs=env_kwargs,
+            seed=None if seed < 0 else seed,
+            agents=[str(name) for name in arrays["agents"]],
+            static={k[len(STATIC_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATIC_PREFIX)},
+            frames={k[len(FRAME_PREFIX):]: v for k, v in arrays.items() if k.startswith(FRAME_PREFIX)},
+            actions=arrays["actions"],
+            action_dims=arrays["action_dims"],
+            rewards=arrays["rewards"],
+            terminations=arrays["terminations"],
+            truncations=arrays["truncations"],
+            active=arrays["active"],
+            episode_stats=episode_stats,
+            fps=float(arrays["fps"]),
+            source=str(path),
+        )
+    except (ValueError, TypeError, json.JSONDecodeError) as error:
+        raise ReplayFormatError(f"{path}: inconsistent replay file ({error}); record the episode again") from error
+    return episode

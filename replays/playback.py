@@ -1,0 +1,117 @@
+"""Put an environment into the recorded frames of an episode and draw them (2D or 3D).
+
+Rendering replays the recorded poses through ``restore_replay_frame``; no policy runs and the
+environment is never stepped, so a picture always matches its file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from replays.cameras import CameraRenderer
+from replays.environment import find_replayable, make_environment
+from replays.episode import Episode
+from replays.render2d import SceneRenderer, validate_size
+
+RENDERERS = ("2d", "3d")
+
+
+def frame_caption(episode: Episode, index: int) -> str:
+    """``step t/T`` plus the preparation phase and hidden flags when the frame records them."""
+    parts = [f"step {index}/{episode.num_steps}"]
+    frames = episode.frames
+    if "prep" in frames and bool(np.asarray(frames["prep"][index]).any()):
+        parts.append("preparation")
+    if "hidden" in frames:
+        parts.append("hidden" if bool(np.asarray(frames["hidden"][index]).all()) else "seen")
+    return "  ".join(parts)
+
+
+class EpisodePlayer:
+    """Draws any frame of ``episode`` with a 2D scene renderer or the environment's 3D renderer.
+
+    ``env_fn`` builds the environment (default: rebuild it from the episode's id and kwargs;
+    for 3D with ``render_mode="rgb_array"``).
+    """
+
+    def __init__(self, episode: Episode, renderer: str = "2d", width: int = 640, height: int = 480,
+                 overlays: Any = None, camera: str | None = None,
+                 env_fn: Callable[..., Any] | None = None) -> None:
+        if renderer not in RENDERERS:
+            raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
+        validate_size(width, height)
+        self.episode = episode
+        self.renderer = renderer
+        self.width = width
+        self.height = height
+        self.env = self._build_env(env_fn, renderer)
+        self.replayable = find_replayable(self.env)
+        try:
+            self.env.reset(seed=episode.seed)
+        except TypeError:
+            self.env.reset()
+        self.scene_renderer = SceneRenderer(width, height, overlays)
+        self.camera_renderer: CameraRenderer | None = None
+        if renderer == "3d":
+            self.camera_renderer = CameraRenderer(self.env, self.replayable, width, height)
+            self.camera = self.camera_renderer.check_camera(camera)
+        else:
+            if camera is not None:
+                raise ValueError("--camera applies to the 3d renderer; use --renderer 3d or drop --camera")
+            self.camera = None
+        self._restored: int | None = None
+
+    def _build_env(self, env_fn: Callable[..., Any] | None, renderer: str) -> Any:
+        extra = {"render_mode": "rgb_array"} if renderer == "3d" else {}
+        if env_fn is not None:
+            try:
+                return env_fn(**extra)
+            except TypeError:
+                return env_fn()
+        if not self.episode.env_id:
+            raise ValueError(
+                f"{self.episode.source or 'episode'} does not name its environment; pass env_fn to rebuild it"
+            )
+        return make_environment(self.episode.env_id, self.episode.env_kwargs, **extra)
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The 3D cameras offered (empty for the 2D renderer)."""
+        return self.camera_renderer.cameras if self.camera_renderer else ()
+
+    def restore(self, index: int) -> None:
+        """Put the environment into frame ``index``."""
+        if self._restored != index:
+            self.replayable.restore_replay_frame(self.episode.static, self.episode.frame(index))
+            self._restored = index
+
+    def frame_2d(self, index: int) -> np.ndarray:
+        """Top-down picture of frame ``index``."""
+        self.restore(index)
+        return self.scene_renderer.render(self.replayable.scene(), frame_caption(self.episode, index))
+
+    def frame_3d(self, index: int, camera: str | None = None) -> np.ndarray:
+        """3D picture of frame ``index`` from ``camera`` (default: the player's camera)."""
+        if self.camera_renderer is None:
+            self.camera_renderer = CameraRenderer(self.env, self.replayable, self.width, self.height)
+        self.restore(index)
+        return self.camera_renderer.render(camera or self.camera)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` drawn by the chosen renderer."""
+        return self.frame_3d(index) if self.renderer == "3d" else self.frame_2d(index)
+
+    def frames(self) -> Any:
+        """All frames of the episode in order."""
+        for index in range(self.episode.num_frames):
+            yield self.frame(index)
+
+    def close(self) -> None:
+        """Release the renderer and the environment."""
+        if self.camera_renderer is not None:
+            self.camera_renderer.close()
+        close = getattr(self.env, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,172 @@
+"""Top-down 2D drawing of an :class:`envs.scene.Scene` with pygame, without a display.
+
+Shapes are drawn back to front; shapes of the ``body`` layer always, the others (vision cones,
+lidar, sight lines, grabs, locks, labels) only when their layer is enabled. Translucent layers
+(vision cones) go through one alpha surface per frame. The result is an ``[H, W, 3]`` uint8 array.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Iterable
+
+import numpy as np
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+from envs.scene import OVERLAY_LAYERS, Circle, Polygon, Scene, Segment, Wedge  # noqa: E402
+
+#: The layers that can be switched off (``body`` is always drawn).
+TOGGLEABLE_LAYERS = tuple(layer for layer in OVERLAY_LAYERS if layer != "body")
+_TRANSLUCENT_ALPHA = 60
+_CAPTION_HEIGHT = 22
+_MARGIN = 8
+_WEDGE_SEGMENTS = 16
+
+
+def parse_overlays(names: Iterable[str] | str | None) -> frozenset[str]:
+    """Validate overlay names ("all", "none" or layer names) and return the enabled set."""
+    if names is None:
+        return frozenset(TOGGLEABLE_LAYERS)
+    if isinstance(names, str):
+        names = [part for part in names.split(",") if part.strip()]
+    enabled: set[str] = set()
+    for raw in names:
+        name = raw.strip()
+        if name == "all":
+            enabled.update(TOGGLEABLE_LAYERS)
+        elif name == "none":
+            continue
+        elif name in TOGGLEABLE_LAYERS:
+            enabled.add(name)
+        else:
+            close = difflib.get_close_matches(name, TOGGLEABLE_LAYERS + ("all", "none"), n=3)
+            raise ValueError(
+                f"unknown overlay {name!r}; valid overlays: {', '.join(TOGGLEABLE_LAYERS)}, all, none"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+            )
+    return frozenset(enabled)
+
+
+def validate_size(width: int, height: int) -> None:
+    """Video frames must be even-sized (H.264) and at least 32 pixels on each side."""
+    for name, value in (("width", width), ("height", height)):
+        if not isinstance(value, (int, np.integer)) or value < 32 or value % 2:
+            raise ValueError(f"{name} must be an even integer >= 32, got {value!r}")
+
+
+class SceneRenderer:
+    """Draws scenes into a ``width`` x ``height`` pygame surface and returns RGB arrays."""
+
+    def __init__(self, width: int = 640, height: int = 480, overlays: Iterable[str] | str | None = None,
+                 show_caption: bool = True) -> None:
+        validate_size(width, height)
+        if not pygame.get_init():
+            pygame.init()
+        if not pygame.font.get_init():
+            pygame.font.init()
+        self.width = width
+        self.height = height
+        self.overlays = set(parse_overlays(overlays))
+        self.show_caption = show_caption
+        self.surface = pygame.Surface((width, height))
+        self._translucent = pygame.Surface((width, height), pygame.SRCALPHA)
+        self._font = pygame.font.Font(None, 20)
+        self._label_font = pygame.font.Font(None, 16)
+        self._scale = 1.0
+        self._origin = (0.0, 0.0)
+
+    def toggle(self, layer: str) -> bool:
+        """Switch ``layer`` on or off; returns whether it is now on."""
+        parse_overlays([layer])
+        if layer in self.overlays:
+            self.overlays.discard(layer)
+            return False
+        self.overlays.add(layer)
+        return True
+
+    def _fit(self, bounds: tuple[float, float, float, float]) -> None:
+        x_min, y_min, x_max, y_max = bounds
+        top = _CAPTION_HEIGHT if self.show_caption else 0
+        usable_width = self.width - 2 * _MARGIN
+        usable_height = self.height - top - 2 * _MARGIN
+        span_x = max(x_max - x_min, 1e-6)
+        span_y = max(y_max - y_min, 1e-6)
+        self._scale = min(usable_width / span_x, usable_height / span_y)
+        offset_x = _MARGIN + (usable_width - span_x * self._scale) / 2
+        offset_y = top + _MARGIN + (usable_height - span_y * self._scale) / 2
+        self._origin = (offset_x - x_min * self._scale, offset_y + y_max * self._scale)
+
+    def to_pixels(self, point: tuple[float, float]) -> tuple[int, int]:
+        """World coordinates (metres, y up) to pixel coordinates (y down)."""
+        return (round(self._origin[0] + point[0] * self._scale), round(self._origin[1] - point[1] * self._scale))
+
+    def _visible(self, layer: str) -> bool:
+        return layer == "body" or layer in self.overlays
+
+    def _draw_shape(self, shape, target: pygame.Surface, color) -> None:
+        if isinstance(shape, Circle):
+            center = self.to_pixels(shape.center)
+            radius = max(1, round(shape.radius * self._scale))
+            pygame.draw.circle(target, color, center, radius, 0 if shape.filled else 1)
+            if shape.heading is not None:
+                tip = (shape.center[0] + shape.radius * math.cos(shape.heading),
+                       shape.center[1] + shape.radius * math.sin(shape.heading))
+                pygame.draw.line(target, (255, 255, 255), center, self.to_pixels(tip), 2)
+        elif isinstance(shape, Polygon):
+            points = [self.to_pixels(point) for point in shape.points]
+            if len(points) >= 3:
+                pygame.draw.polygon(target, color, points, 0 if shape.filled else 1)
+        elif isinstance(shape, Segment):
+            pygame.draw.line(target, color, self.to_pixels(shape.start), self.to_pixels(shape.end),
+                             max(1, round(shape.width)))
+        elif isinstance(shape, Wedge):
+            points = [self.to_pixels(shape.center)]
+            for index in range(_WEDGE_SEGMENTS + 1):
+                angle = shape.heading - shape.half_angle + 2 * shape.half_angle * index / _WEDGE_SEGMENTS
+                points.append(self.to_pixels((shape.center[0] + shape.radius * math.cos(angle),
+                                              shape.center[1] + shape.radius * math.sin(angle))))
+            pygame.draw.polygon(target, color, points)
+        else:
+            raise TypeError(f"cannot draw {type(shape).__name__}; scenes hold Circle, Polygon, Segment and Wedge")
+
+    def _label(self, shape) -> None:
+        text = getattr(shape, "label", None)
+        if text:
+            image = self._label_font.render(str(text), True, (20, 20, 20))
+            self.surface.blit(image, self.to_pixels(shape.center))
+
+    def draw(self, scene: Scene, caption: str = "") -> pygame.Surface:
+        """Draw ``scene`` (with ``caption`` on top) into the renderer's surface and return it."""
+        self._fit(scene.bounds)
+        self.surface.fill(scene.background)
+        translucent_used = False
+        for shape in scene.shapes:
+            if not self._visible(shape.layer):
+                continue
+            if isinstance(shape, Wedge):
+                if not translucent_used:
+                    self._translucent.fill((0, 0, 0, 0))
+                    translucent_used = True
+                self._draw_shape(shape, self._translucent, (*shape.color, _TRANSLUCENT_ALPHA))
+            else:
+                if translucent_used:
+                    self.surface.blit(self._translucent, (0, 0))
+                    translucent_used = False
+                self._draw_shape(shape, self.surface, shape.color)
+        if translucent_used:
+            self.surface.blit(self._translucent, (0, 0))
+        text = " | ".join(part for part in (caption, scene.caption) if part)
+        if self.show_caption and text:
+            pygame.draw.rect(self.surface, (250, 250, 250), (0, 0, self.width, _CAPTION_HEIGHT))
+            self.surface.blit(self._font.render(text, True, (10, 10, 10)), (6, 4))
+        return self.surface
+
+    def render(self, scene: Scene, caption: str = "") -> np.ndarray:
+        """Draw ``scene`` and return the picture as an ``[H, W, 3]`` uint8 array."""
+        surface = self.draw(scene, caption)
+        return np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(self.height, self.width, 3)
