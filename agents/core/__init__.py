@@ -1,6 +1,23 @@
 """The policy-gradient core shared by every algorithm: GAE, objectives, normalisation,
 natural-gradient machinery, action distributions and networks."""
 
+from agents.core.distributions import (
+    ActionCodec,
+    ActionDistribution,
+    ActionHead,
+    BernoulliDistribution,
+    BernoulliHead,
+    CategoricalDistribution,
+    CategoricalHead,
+    DiagGaussianDistribution,
+    GaussianHead,
+    MultiCategoricalDistribution,
+    MultiCategoricalHead,
+    ProductDistribution,
+    ProductHead,
+    UnsupportedSpaceError,
+    make_action_head,
+)
 from agents.core.gae import compute_gae
 from agents.core.natural_gradient import (
     LineSearchResult,
@@ -10,6 +27,14 @@ from agents.core.natural_gradient import (
     flat_gradient,
     flat_parameters,
     set_flat_parameters,
+)
+from agents.core.networks import (
+    HIDDEN_GAIN,
+    MLP,
+    POLICY_HEAD_GAIN,
+    VALUE_HEAD_GAIN,
+    GRUBlock,
+    orthogonal_init,
 )
 from agents.core.normalization import ObservationNormalizer, RunningMeanStd, ValueNorm
 from agents.core.objectives import (
@@ -23,22 +48,43 @@ from agents.core.objectives import (
 )
 
 __all__ = [
+    "HIDDEN_GAIN",
+    "MLP",
+    "POLICY_HEAD_GAIN",
+    "VALUE_HEAD_GAIN",
+    "ActionCodec",
+    "ActionDistribution",
+    "ActionHead",
+    "BernoulliDistribution",
+    "BernoulliHead",
+    "CategoricalDistribution",
+    "CategoricalHead",
+    "DiagGaussianDistribution",
+    "GRUBlock",
+    "GaussianHead",
     "LineSearchResult",
+    "MultiCategoricalDistribution",
+    "MultiCategoricalHead",
+    "ObservationNormalizer",
+    "ProductDistribution",
+    "ProductHead",
+    "RunningMeanStd",
+    "UnsupportedSpaceError",
+    "ValueNorm",
     "backtracking_line_search",
+    "clipped_surrogate_loss",
+    "compute_gae",
     "conjugate_gradient",
+    "entropy_bonus",
     "fisher_vector_product",
     "flat_gradient",
     "flat_parameters",
-    "set_flat_parameters",
-    "ObservationNormalizer",
-    "RunningMeanStd",
-    "ValueNorm",
-    "clipped_surrogate_loss",
-    "compute_gae",
-    "entropy_bonus",
     "huber",
+    "make_action_head",
     "masked_mean",
+    "orthogonal_init",
     "policy_gradient_loss",
+    "set_flat_parameters",
     "surrogate_objective",
     "value_loss",
 ]
