@@ -65,12 +65,17 @@ def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, **ov
     if make is not None:
         return make(env_id, **kwargs)
     module_name, _, factory_name = env_id.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
+    module = None
+    for candidate in (module_name, f"envs.{module_name}"):
+        try:
+            module = importlib.import_module(candidate)
+            break
+        except ImportError as error:
+            failure = error
+    if module is None:
         raise ValueError(
-            f"cannot build environment {env_id!r}: {error}; give a 'module:factory' id or pass env_fn"
-        ) from error
+            f"cannot build environment {env_id!r}: {failure}; give a 'module:factory' id or pass env_fn"
+        )
     factory_name = factory_name or "parallel_env"
     factory = getattr(module, factory_name, None)
     if factory is None:

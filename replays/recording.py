@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -133,13 +134,21 @@ def _validate_record_arguments(n_episodes: int, seed: int, max_steps: int | None
 
 
 def episode_paths(path: str | os.PathLike, n_episodes: int, prefix: str = "episode_") -> list[Path]:
-    """Where :func:`record_episodes` writes: ``path`` itself for one ``.npz``, else files in a folder."""
+    """Where :func:`record_episodes` writes: ``path`` itself for one ``.npz``, else new files in a folder.
+
+    In a folder, numbering continues after the highest ``<prefix>NNNN.npz`` already there, so
+    recording again (e.g. every K updates of training) never overwrites earlier episodes.
+    """
     path = Path(path)
     if path.suffix == ".npz":
         if n_episodes != 1:
             raise ValueError(f"path {str(path)!r} names one file but n_episodes is {n_episodes}; give a folder")
         return [path]
-    return [path / f"{prefix}{index:04d}.npz" for index in range(n_episodes)]
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.npz$")
+    taken = [int(match.group(1)) for entry in (path.iterdir() if path.is_dir() else ())
+             if (match := pattern.match(entry.name))]
+    start = max(taken) + 1 if taken else 0
+    return [path / f"{prefix}{index:04d}.npz" for index in range(start, start + n_episodes)]
 
 
 def record_episodes(

@@ -1,0 +1,168 @@
+"""``marl replay``: render recorded episodes to video, print their statistics, or watch them.
+
+``FILE_OR_RUN`` is an episode file (``.npz``), a folder of episode files, or a run folder
+(its ``replays/`` folder is used). Without ``--stats`` or ``--view`` a video is written for
+each selected episode (next to the episode file unless ``--out`` is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from marl.errors import UsageError
+
+RENDERERS = ("2d", "3d")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``marl replay`` on ``subparsers``."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="render recorded episodes to video, print behaviour statistics, or open a viewer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", metavar="FILE_OR_RUN", help="episode file, folder of episodes, or run folder")
+    parser.add_argument("--out", help="video file (.mp4 or .gif); with several episodes a folder or a name "
+                                      "that gets the episode's name appended")
+    parser.add_argument("--renderer", choices=RENDERERS, default="2d", help="top-down 2D or the environment's 3D view")
+    parser.add_argument("--camera", help="3D camera (e.g. overhead, tracking, free; the environment lists its own)")
+    parser.add_argument("--episodes", default="all",
+                        help="which episodes of a folder, by position: 'all', '0', '0,2', '1-3', '-1' (the last)")
+    parser.add_argument("--overlays", default="all",
+                        help="2D overlays: all, none, or a comma list of lidar, vision, sight, grab, lock, label")
+    parser.add_argument("--stats", action="store_true", help="print behaviour statistics instead of rendering")
+    parser.add_argument("--json", action="store_true", help="with --stats: print JSON")
+    parser.add_argument("--view", action="store_true", help="open the interactive viewer")
+    parser.add_argument("--width", type=int, default=640, help="picture width in pixels (even)")
+    parser.add_argument("--height", type=int, default=480, help="picture height in pixels (even)")
+    parser.add_argument("--fps", type=float, default=None, help="video frame rate (default: the environment's)")
+    parser.add_argument("--format", choices=("mp4", "gif"), default=None, help="video format (default: from --out)")
+    parser.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def episode_files(source: str | os.PathLike) -> list[Path]:
+    """The episode files named by ``source`` (a file, a folder of files, or a run folder)."""
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give an episode file (.npz), a folder of them, or a run folder")
+    folder = path / "replays" if (path / "replays").is_dir() else path
+    files = sorted(folder.glob("*.npz"))
+    if not files:
+        raise UsageError(f"no episode files (*.npz) in {folder}; record some with 'marl eval --record' or training")
+    return files
+
+
+def select_episodes(files: list[Path], spec: str) -> list[Path]:
+    """Pick files by position: 'all', indices and ranges ('0,2,4-6'), negatives from the end."""
+    if spec.strip() == "all":
+        return files
+    chosen: list[Path] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                low, high = (int(value) for value in part.split("-", 1) if value != "")
+                indices = range(low, high + 1)
+            else:
+                indices = [int(part)]
+        except ValueError:
+            raise UsageError(f"--episodes {spec!r}: {part!r} is not an index or range; use e.g. 'all', '0', '0,2', '1-3'")
+        for index in indices:
+            if not -len(files) <= index < len(files):
+                raise UsageError(f"--episodes {spec!r}: index {index} is out of range; there are {len(files)} episodes "
+                                 f"(0 to {len(files) - 1})")
+            chosen.append(files[index])
+    return chosen
+
+
+def video_path(out: str | None, episode_file: Path, several: bool, video_format: str | None) -> Path:
+    """Where to write the video of ``episode_file``."""
+    suffix = "." + (video_format or "mp4")
+    if out is None:
+        return episode_file.with_suffix(suffix)
+    target = Path(out)
+    if target.suffix == "" or target.is_dir():
+        return target / (episode_file.stem + suffix)
+    if several:
+        return target.with_name(f"{target.stem}_{episode_file.stem}{target.suffix}")
+    return target
+
+
+def _print_statistics(files: list[Path], as_json: bool) -> None:
+    from replays import episode_statistics, format_statistics, numeric_statistics
+
+    everything = {}
+    for path in files:
+        stats = episode_statistics(path)
+        everything[str(path)] = stats
+        if not as_json:
+            print(f"{path}:")
+            print(format_statistics(stats))
+    if len(files) > 1:
+        numeric = [numeric_statistics(stats) for stats in everything.values()]
+        shared = [key for key in numeric[0] if all(key in item for item in numeric)]
+        means = {key: sum(item[key] for item in numeric) / len(numeric) for key in shared}
+        if as_json:
+            everything["mean"] = means
+        else:
+            print(f"mean over {len(files)} episodes:")
+            print("\n".join(f"  {key:<34} {value:.4g}" for key, value in means.items()))
+    if as_json:
+        print(json.dumps(everything, indent=2))
+
+
+def _render(args: argparse.Namespace, files: list[Path]) -> None:
+    from replays.video import render_episode
+
+    for path in files:
+        target = video_path(args.out, path, len(files) > 1, args.format)
+        written = render_episode(path, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
+                                 width=args.width, height=args.height, fps=args.fps, video_format=args.format)
+        print(f"wrote {written}")
+
+
+def _view(args: argparse.Namespace, files: list[Path]) -> None:
+    from replays import load_episode
+    from replays.viewer import ReplayViewer
+
+    viewer = ReplayViewer([load_episode(path) for path in files], args.width, args.height, args.overlays,
+                          args.renderer, args.camera)
+    try:
+        viewer.run(max_frames=args.max_frames)
+    finally:
+        viewer.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``marl replay``; returns the exit code (bad input raises ``UsageError``)."""
+    from replays import ReplayFormatError
+    from replays.render2d import parse_overlays, validate_size
+
+    try:
+        validate_size(args.width, args.height)
+        parse_overlays(args.overlays)
+        if args.fps is not None and not args.fps > 0:
+            raise ValueError(f"--fps must be > 0, got {args.fps}")
+        if args.camera is not None and args.renderer != "3d":
+            raise ValueError("--camera applies to the 3d renderer; add --renderer 3d")
+        if args.view and args.stats:
+            raise ValueError("choose one of --view and --stats")
+        files = select_episodes(episode_files(args.source), args.episodes)
+        if args.stats:
+            _print_statistics(files, args.json)
+        elif args.view:
+            _view(args, files)
+        else:
+            _render(args, files)
+    except (ValueError, ReplayFormatError, FileNotFoundError, TypeError) as error:
+        raise UsageError(str(error)) from error
+    return 0
