@@ -26,7 +26,9 @@ from agents.core.natural_gradient import (
     fisher_vector_product,
     flat_gradient,
     flat_parameters,
+    normalized_natural_step,
     set_flat_parameters,
+    trust_region_step,
 )
 from agents.core.networks import (
     HIDDEN_GAIN,
@@ -82,9 +84,11 @@ __all__ = [
     "huber",
     "make_action_head",
     "masked_mean",
+    "normalized_natural_step",
     "orthogonal_init",
     "policy_gradient_loss",
     "set_flat_parameters",
     "surrogate_objective",
+    "trust_region_step",
     "value_loss",
 ]

@@ -114,6 +114,30 @@ def conjugate_gradient(
     return x
 
 
+def trust_region_step(direction: Tensor, matvec: Callable[[Tensor], Tensor], max_kl: float) -> Tensor:
+    """Scale ``direction`` to the edge of the KL trust region: ``s = d * sqrt(2 max_kl / (d^T F d))``.
+
+    Under the quadratic model KL ~ 0.5 s^T F s, the returned step has KL exactly ``max_kl``
+    (TRPO's full step before the line search).
+    """
+    if max_kl <= 0:
+        raise ValueError(f"max_kl must be positive, got {max_kl}")
+    curvature = float(direction @ matvec(direction))
+    if not math.isfinite(curvature) or curvature <= 0:
+        raise ValueError(f"d^T F d must be positive and finite, got {curvature}; check the damping and the KL function")
+    return direction * math.sqrt(2.0 * max_kl / curvature)
+
+
+def normalized_natural_step(gradient: Tensor, natural_direction: Tensor, step_size: float) -> Tensor:
+    """Peters' truncated-NPG step ``alpha / sqrt(g^T F^-1 g) * F^-1 g`` with ``F^-1 g`` given by CG."""
+    if step_size <= 0:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    norm_sq = float(gradient @ natural_direction)
+    if not math.isfinite(norm_sq) or norm_sq <= 0:
+        raise ValueError(f"g^T F^-1 g must be positive and finite, got {norm_sq}; the gradient may be zero")
+    return natural_direction * (step_size / math.sqrt(norm_sq))
+
+
 @dataclass(frozen=True)
 class LineSearchResult:
     """Outcome of :func:`backtracking_line_search`.

@@ -11,7 +11,9 @@ from agents.core.natural_gradient import (
     fisher_vector_product,
     flat_gradient,
     flat_parameters,
+    normalized_natural_step,
     set_flat_parameters,
+    trust_region_step,
 )
 
 
@@ -216,3 +218,29 @@ def test_line_search_shrinks_by_factor():
     assert result.accepted and result.step_fraction < 1.0
     assert any(abs(result.step_fraction - 0.8**k) < 1e-12 for k in range(1, 10))
     assert result.kl <= full_kl * 0.5
+
+
+def test_trust_region_step_reaches_kl_bound_under_quadratic_model():
+    rng = np.random.default_rng(5)
+    m = rng.normal(size=(6, 6))
+    fisher = torch.tensor(m @ m.T + np.eye(6))
+    direction = torch.tensor(rng.normal(size=6))
+    step = trust_region_step(direction, lambda v: fisher @ v, max_kl=0.02)
+    assert (0.5 * step @ fisher @ step).item() == pytest.approx(0.02)
+    assert torch.allclose(step / step.norm(), direction / direction.norm())
+    with pytest.raises(ValueError, match="d\\^T F d"):
+        trust_region_step(direction, lambda v: -v, 0.01)
+
+
+def test_normalized_natural_step_has_peters_length():
+    rng = np.random.default_rng(6)
+    m = rng.normal(size=(5, 5))
+    fisher = m @ m.T + np.eye(5)
+    gradient = rng.normal(size=5)
+    natural = np.linalg.solve(fisher, gradient)
+    step = normalized_natural_step(torch.tensor(gradient), torch.tensor(natural), step_size=0.1)
+    np.testing.assert_allclose(step.numpy(), 0.1 / np.sqrt(gradient @ natural) * natural, rtol=1e-12)
+    # Its Fisher norm equals the step size: sqrt(s^T F s) = alpha.
+    assert np.sqrt(step.numpy() @ fisher @ step.numpy()) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="step_size"):
+        normalized_natural_step(torch.tensor(gradient), torch.tensor(natural), step_size=0.0)
