@@ -1,0 +1,410 @@
+"""Vectorised collection over N copies of a parallel environment.
+
+Each step runs one batched forward pass per policy group over every (env, agent) slot,
+sends actions only for living agents, autoresets an environment copy when all its agents
+are gone, and bootstraps truncated agents from the value of their final observation.
+
+Exact resume: per env copy the collector keeps the seed of its last reset and the flat
+actions taken since; :meth:`Collector.load_state_dict` resets with that seed and replays
+those actions, which restores the environment exactly for deterministic environments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from agents.core.distributions import ActionCodec
+from agents.environments import EnvSource
+from agents.groups import PolicyGroup
+from agents.models import ACTION_MASK_KEY, ObservationLayout
+from agents.rollout import RolloutStorage
+
+EPISODE_STATS_KEY = "episode_stats"
+
+
+@dataclass
+class GroupSlots:
+    """Runtime state of one policy group across the env copies: [E, A] arrays."""
+
+    group: PolicyGroup
+    layout: ObservationLayout
+    codec: ActionCodec
+    critic_layout: ObservationLayout | None
+    n_envs: int
+    hidden_size: int
+    observations: np.ndarray = field(init=False)
+    critic_observations: np.ndarray | None = field(init=False)
+    alive: np.ndarray = field(init=False)
+    action_masks: np.ndarray | None = field(init=False)
+    episode_starts: np.ndarray = field(init=False)
+    actor_hidden: Tensor | None = field(init=False)
+    critic_hidden: Tensor | None = field(init=False)
+    one_hot: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        e, a = self.n_envs, self.group.size
+        self.observations = np.zeros((e, a, self.layout.dim), dtype=np.float32)
+        self.critic_observations = (
+            np.zeros((e, a, self.critic_layout.dim), dtype=np.float32) if self.critic_layout is not None else None
+        )
+        self.alive = np.zeros((e, a), dtype=bool)
+        self.action_masks = np.ones((e, a, self.codec.mask_dim), dtype=np.float32) if self.codec.mask_dim else None
+        self.episode_starts = np.ones((e, a), dtype=bool)
+        self.actor_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
+        self.critic_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
+        self.mask_part = self.layout.part(ACTION_MASK_KEY)
+
+
+@dataclass
+class EpisodeTracker:
+    """Per env copy: running returns per agent and length; finished episodes per update."""
+
+    n_envs: int
+    agents: list[str]
+    returns: np.ndarray = field(init=False)
+    lengths: np.ndarray = field(init=False)
+    finished_returns: dict[str, list[float]] = field(default_factory=dict)
+    finished_lengths: list[int] = field(default_factory=list)
+    finished_stats: dict[str, list[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.returns = np.zeros((self.n_envs, len(self.agents)), dtype=np.float64)
+        self.lengths = np.zeros(self.n_envs, dtype=np.int64)
+
+    def drain(self) -> tuple[dict[str, list[float]], list[int], dict[str, list[float]]]:
+        """Finished episodes since the last call (and forget them)."""
+        out = (self.finished_returns, self.finished_lengths, self.finished_stats)
+        self.finished_returns, self.finished_lengths, self.finished_stats = {}, [], {}
+        return out
+
+
+class Collector:
+    """Steps N environment copies with the learner's group models and fills rollout storage."""
+
+    def __init__(
+        self,
+        source: EnvSource,
+        envs: list[Any],
+        groups: list[PolicyGroup],
+        layouts: list[ObservationLayout],
+        critic_layouts: list[ObservationLayout | None],
+        critic_mode: str,
+        agent_id_one_hot: bool,
+        hidden_size: int,
+        generator: torch.Generator,
+    ) -> None:
+        self.source = source
+        self.envs = envs
+        self.n_envs = len(envs)
+        self.groups = groups
+        self.critic_mode = critic_mode  # "observation", "state" or "joined"
+        self.generator = generator
+        self.agents = [agent for group in groups for agent in group.agents]
+        self.agent_order = list(envs[0].possible_agents)
+        self.agent_slot = {agent: (g, group.index[agent]) for g, group in enumerate(groups) for agent in group.agents}
+        self.slots = []
+        for group, layout, critic_layout in zip(groups, layouts, critic_layouts):
+            slots = GroupSlots(group, layout, ActionCodec(group.action_space), critic_layout, self.n_envs, hidden_size)
+            if agent_id_one_hot and group.size > 1:
+                slots.one_hot = torch.eye(group.size).repeat(self.n_envs, 1)
+            self.slots.append(slots)
+        self.tracker = EpisodeTracker(self.n_envs, self.agent_order)
+        self.reset_seeds = np.zeros(self.n_envs, dtype=np.int64)
+        self.histories: list[list[dict[str, np.ndarray]]] = [[] for _ in range(self.n_envs)]
+        self.started = False
+
+    # ----------------------------------------------------------------------------- resets
+    def _draw_seed(self) -> int:
+        return int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator).item())
+
+    def _reset_env(self, e: int, seed: int) -> None:
+        observations, infos = self.envs[e].reset(seed=seed)
+        self.reset_seeds[e] = seed
+        self.histories[e] = []
+        for slots in self.slots:
+            slots.alive[e] = False
+            slots.episode_starts[e] = True
+        self._write_observations(e, observations, infos)
+        self.tracker.returns[e] = 0.0
+        self.tracker.lengths[e] = 0
+
+    def start(self) -> None:
+        """Reset every env copy with seeds drawn from the learner's generator."""
+        for e in range(self.n_envs):
+            self._reset_env(e, self._draw_seed())
+        self.started = True
+
+    # ------------------------------------------------------------------------ observations
+    def _write_observations(self, e: int, observations: dict, infos: dict) -> None:
+        living = set(self.envs[e].agents)
+        for slots in self.slots:
+            names = slots.group.agents
+            present = [i for i, agent in enumerate(names) if agent in living and agent in observations]
+            slots.alive[e] = False
+            slots.observations[e] = 0.0
+            if present:
+                flat = slots.layout.flatten([observations[names[i]] for i in present])
+                slots.observations[e, present] = flat
+                slots.alive[e, present] = True
+            if slots.action_masks is not None:
+                slots.action_masks[e] = 1.0
+                for i in present:
+                    agent = names[i]
+                    mask = None
+                    if slots.mask_part is not None:
+                        mask = slots.observations[e, i, slots.mask_part.start : slots.mask_part.stop]
+                    elif ACTION_MASK_KEY in infos.get(agent, {}):
+                        mask = np.asarray(infos[agent][ACTION_MASK_KEY], dtype=np.float32).reshape(-1)
+                    if mask is not None and mask.any():
+                        slots.action_masks[e, i] = mask
+        self._write_critic_observations(e)
+
+    def _write_critic_observations(self, e: int) -> None:
+        if self.critic_mode == "observation":
+            return
+        if self.critic_mode == "state":
+            state = np.asarray(self.envs[e].state(), dtype=np.float32).reshape(-1)
+        else:
+            state = np.concatenate([slots.observations[e].reshape(-1) for slots in self.slots])
+        for slots in self.slots:
+            slots.critic_observations[e] = state
+
+    # ------------------------------------------------------------------------------ forward
+    def _critic_input(self, slots: GroupSlots) -> Tensor:
+        source = slots.critic_observations if slots.critic_observations is not None else slots.observations
+        return torch.from_numpy(source.reshape(1, -1, source.shape[-1]))
+
+    @torch.no_grad()
+    def policy_step(self, models: list, deterministic: bool = False) -> list[dict[str, Tensor]]:
+        """One batched forward pass per group over every (env, agent) slot."""
+        outputs = []
+        for slots, model in zip(self.slots, models):
+            n = self.n_envs * slots.group.size
+            observations = torch.from_numpy(slots.observations.reshape(1, n, -1))
+            starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32))
+            extra = slots.one_hot.unsqueeze(0) if slots.one_hot is not None else None
+            masks = torch.from_numpy(slots.action_masks.reshape(1, n, -1)) if slots.action_masks is not None else None
+            distribution, actor_hidden = model.actor(observations, extra, slots.actor_hidden, starts, masks)
+            actions = distribution.mode() if deterministic else distribution.sample()
+            log_probs = distribution.log_prob(actions)
+            critic_input = self._critic_input(slots)
+            values, critic_hidden = model.critic(critic_input, extra, slots.critic_hidden, starts)
+            outputs.append(
+                {
+                    "observations": observations[0],
+                    "critic_observations": critic_input[0] if slots.critic_observations is not None else None,
+                    "actions": actions,
+                    "log_probs": log_probs,
+                    "values": values.reshape(-1),
+                    "starts": starts[0],
+                    "masks": masks[0] if masks is not None else None,
+                    "actor_hidden_in": slots.actor_hidden,
+                    "critic_hidden_in": slots.critic_hidden,
+                    "actor_hidden_out": actor_hidden,
+                    "critic_hidden_out": critic_hidden,
+                }
+            )
+        return outputs
+
+    @torch.no_grad()
+    def current_values(self, models: list) -> list[Tensor]:
+        """Critic outputs ``[E, A]`` for the current observations (bootstrap at rollout end)."""
+        values = []
+        for slots, model in zip(self.slots, models):
+            n = self.n_envs * slots.group.size
+            starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32))
+            extra = slots.one_hot.unsqueeze(0) if slots.one_hot is not None else None
+            output, _ = model.critic(self._critic_input(slots), extra, slots.critic_hidden, starts)
+            values.append(output.reshape(self.n_envs, slots.group.size))
+        return values
+
+    # --------------------------------------------------------------------------------- step
+    def _env_actions(self, e: int, flat_actions: list[np.ndarray]) -> dict[str, Any]:
+        actions: dict[str, Any] = {}
+        flat_record: dict[str, np.ndarray] = {}
+        for slots, flat in zip(self.slots, flat_actions):
+            names = slots.group.agents
+            for i in np.flatnonzero(slots.alive[e]):
+                row = flat[e, i]
+                actions[names[i]] = slots.codec.to_env(row)
+                flat_record[names[i]] = row.copy()
+        self.histories[e].append(flat_record)
+        return actions
+
+    def collect(self, models: list, storages: list[RolloutStorage], n_steps: int) -> None:
+        """Fill ``storages`` with ``n_steps`` steps of every env copy."""
+        if not self.started:
+            self.start()
+        tracker = self.tracker
+        agent_index = {agent: i for i, agent in enumerate(self.agent_order)}
+        for t in range(n_steps):
+            outputs = self.policy_step(models)
+            flat_actions = []
+            for slots, storage, out in zip(self.slots, storages, outputs):
+                shape = (self.n_envs, slots.group.size)
+                storage.observations[t] = out["observations"].reshape(*shape, -1)
+                if storage.critic_observations is not None:
+                    storage.critic_observations[t] = out["critic_observations"].reshape(*shape, -1)
+                storage.actions[t] = out["actions"].reshape(*shape, -1)
+                storage.log_probs[t] = out["log_probs"].reshape(shape)
+                storage.value_outputs[t] = out["values"].reshape(shape)
+                storage.alive[t] = torch.from_numpy(slots.alive.astype(np.float32))
+                storage.episode_starts[t] = out["starts"].reshape(shape)
+                if storage.action_masks is not None:
+                    storage.action_masks[t] = out["masks"].reshape(*shape, -1)
+                if storage.actor_hidden is not None:
+                    storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)
+                    storage.critic_hidden[t] = out["critic_hidden_in"].reshape(*shape, -1)
+                    slots.actor_hidden = out["actor_hidden_out"]
+                    slots.critic_hidden = out["critic_hidden_out"]
+                slots.episode_starts[:] = False
+                flat_actions.append(out["actions"].numpy().reshape(*shape, -1))
+            rewards = [np.zeros((self.n_envs, slots.group.size), dtype=np.float32) for slots in self.slots]
+            terminated = [np.zeros_like(r) for r in rewards]
+            truncated = [np.zeros_like(r) for r in rewards]
+            bootstrap_requests: list[list[tuple[int, int]]] = [[] for _ in self.slots]
+            for e, env in enumerate(self.envs):
+                was_alive = [slots.alive[e].copy() for slots in self.slots]
+                observations, env_rewards, terminations, truncations, infos = env.step(self._env_actions(e, flat_actions))
+                tracker.lengths[e] += 1
+                for agent, reward in env_rewards.items():
+                    slot = self.agent_slot.get(agent)
+                    if slot is None or not was_alive[slot[0]][slot[1]]:
+                        continue
+                    g, i = slot
+                    rewards[g][e, i] = reward
+                    tracker.returns[e, agent_index[agent]] += reward
+                for agent, slot in self.agent_slot.items():
+                    g, i = slot
+                    if not was_alive[g][i]:
+                        continue
+                    term = bool(terminations.get(agent, False))
+                    trunc = bool(truncations.get(agent, False)) and not term
+                    if agent not in env.agents and not trunc:
+                        term = True
+                    terminated[g][e, i] = term
+                    truncated[g][e, i] = trunc
+                    if trunc:
+                        bootstrap_requests[g].append((e, i))
+                    stats = infos.get(agent, {}).get(EPISODE_STATS_KEY) if (term or trunc) else None
+                    if stats:
+                        for name, value in stats.items():
+                            tracker.finished_stats.setdefault(name, []).append(float(value))
+                episode_over = not env.agents
+                self._write_observations(e, observations, infos)
+                if any(bootstrap_requests[g] and bootstrap_requests[g][-1][0] == e for g in range(len(self.slots))):
+                    self._record_final(e, bootstrap_requests, observations)
+                if episode_over:
+                    self._finish_episode(e)
+                    self._reset_env(e, self._draw_seed())
+            for g, (slots, storage) in enumerate(zip(self.slots, storages)):
+                storage.rewards[t] = torch.from_numpy(rewards[g])
+                storage.terminated[t] = torch.from_numpy(terminated[g])
+                storage.truncated[t] = torch.from_numpy(truncated[g])
+                storage.bootstrap_values[t] = 0.0
+                if bootstrap_requests[g]:
+                    self._bootstrap(g, models[g], storage, t, bootstrap_requests[g])
+        final = self.current_values(models)
+        for storage, values in zip(storages, final):
+            storage.final_value_outputs.copy_(values)
+
+    # ---------------------------------------------------------------------------- bootstrap
+    def _record_final(self, e: int, requests: list[list[tuple[int, int]]], observations: dict) -> None:
+        """Keep the final observation of truncated agents before a reset overwrites them."""
+        self._finals = getattr(self, "_finals", {})
+        for g, slots in enumerate(self.slots):
+            for env_index, i in requests[g]:
+                if env_index != e:
+                    continue
+                agent = slots.group.agents[i]
+                flat = slots.layout.flatten([observations[agent]])[0]
+                critic = slots.critic_observations[e, i].copy() if slots.critic_observations is not None else flat
+                self._finals[(g, e, i)] = critic
+
+    @torch.no_grad()
+    def _bootstrap(self, g: int, model, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]) -> None:
+        slots = self.slots[g]
+        inputs = np.stack([self._finals.pop((g, e, i)) for e, i in requests])
+        x = torch.from_numpy(inputs).unsqueeze(0)
+        index = torch.tensor([e * slots.group.size + i for e, i in requests])
+        extra = slots.one_hot[index].unsqueeze(0) if slots.one_hot is not None else None
+        hidden = None
+        if storage.critic_hidden is not None:
+            # Hidden state after this step's critic pass, before any reset by the next episode.
+            hidden = self._last_critic_hidden(g)[index]
+        starts = torch.zeros(1, len(requests))
+        values, _ = model.critic(x, extra, hidden, starts)
+        for (e, i), value in zip(requests, values.reshape(-1)):
+            storage.bootstrap_values[t, e, i] = value
+
+    def _last_critic_hidden(self, g: int) -> Tensor:
+        return self.slots[g].critic_hidden
+
+    def _finish_episode(self, e: int) -> None:
+        tracker = self.tracker
+        index = {agent: i for i, agent in enumerate(self.agent_order)}
+        for slots in self.slots:
+            values = [tracker.returns[e, index[agent]] for agent in slots.group.agents]
+            tracker.finished_returns.setdefault(slots.group.name, []).append(float(np.mean(values)))
+        tracker.finished_lengths.append(int(tracker.lengths[e]))
+
+    # ----------------------------------------------------------------------------- resume
+    def state_dict(self) -> dict[str, Any]:
+        """Reset seeds, actions since each reset, running returns and hidden states."""
+        max_dim = max(slots.codec.action_dim for slots in self.slots)
+        histories = []
+        for e in range(self.n_envs):
+            steps = len(self.histories[e])
+            actions = torch.zeros(steps, len(self.agent_order), max_dim)
+            present = torch.zeros(steps, len(self.agent_order), dtype=torch.bool)
+            for s, record in enumerate(self.histories[e]):
+                for a, agent in enumerate(self.agent_order):
+                    if agent in record:
+                        row = torch.from_numpy(np.asarray(record[agent], dtype=np.float32))
+                        actions[s, a, : row.numel()] = row
+                        present[s, a] = True
+            histories.append({"actions": actions, "present": present})
+        return {
+            "started": self.started,
+            "reset_seeds": torch.from_numpy(self.reset_seeds.copy()),
+            "histories": histories,
+            "returns": torch.from_numpy(self.tracker.returns.copy()),
+            "lengths": torch.from_numpy(self.tracker.lengths.copy()),
+            "actor_hidden": [s.actor_hidden.clone() if s.actor_hidden is not None else None for s in self.slots],
+            "critic_hidden": [s.critic_hidden.clone() if s.critic_hidden is not None else None for s in self.slots],
+            "episode_starts": [torch.from_numpy(s.episode_starts.copy()) for s in self.slots],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Rebuild every env copy by resetting with its seed and replaying its actions."""
+        self.started = bool(state["started"])
+        if not self.started:
+            return
+        for e in range(self.n_envs):
+            seed = int(state["reset_seeds"][e])
+            self._reset_env(e, seed)
+            history = state["histories"][e]
+            for s in range(history["actions"].shape[0]):
+                flat_actions = []
+                for slots in self.slots:
+                    flat = np.zeros((self.n_envs, slots.group.size, slots.codec.action_dim), dtype=np.float32)
+                    for i, agent in enumerate(slots.group.agents):
+                        a = self.agent_order.index(agent)
+                        if bool(history["present"][s, a]):
+                            flat[e, i] = history["actions"][s, a, : slots.codec.action_dim].numpy()
+                    flat_actions.append(flat)
+                observations, _, _, _, infos = self.envs[e].step(self._env_actions(e, flat_actions))
+                self._write_observations(e, observations, infos)
+        self.tracker.returns[:] = state["returns"].numpy()
+        self.tracker.lengths[:] = state["lengths"].numpy()
+        for slots, actor_hidden, critic_hidden, starts in zip(
+            self.slots, state["actor_hidden"], state["critic_hidden"], state["episode_starts"]
+        ):
+            slots.actor_hidden = actor_hidden.clone() if actor_hidden is not None else None
+            slots.critic_hidden = critic_hidden.clone() if critic_hidden is not None else None
+            slots.episode_starts[:] = starts.numpy()

@@ -1,0 +1,288 @@
+"""Typed, validated hyperparameters.
+
+Every algorithm has a dataclass ``Config``. Each field carries its allowed range in the
+field metadata; ``__post_init__`` checks every field and raises a ``ValueError`` naming the
+field and its range, so a bad value is reported before any environment is built. Unknown
+names are rejected by :func:`build_config` with the closest valid names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Check:
+    """A predicate on a field value plus the human-readable range it enforces."""
+
+    accepts: Callable[[Any], bool]
+    description: str
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive() -> Check:
+    """A finite number > 0."""
+    return Check(lambda v: _is_number(v) and v > 0, "a finite number > 0")
+
+
+def non_negative() -> Check:
+    """A finite number >= 0."""
+    return Check(lambda v: _is_number(v) and v >= 0, "a finite number >= 0")
+
+
+def positive_int() -> Check:
+    """An integer >= 1."""
+    return Check(lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+
+
+def non_negative_int() -> Check:
+    """An integer >= 0."""
+    return Check(lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+
+
+def discount() -> Check:
+    """A number in (0, 1]."""
+    return Check(lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
+
+
+def unit_closed() -> Check:
+    """A number in [0, 1]."""
+    return Check(lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+
+
+def open_unit() -> Check:
+    """A number in (0, 1)."""
+    return Check(lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)")
+
+
+def optional(check: Check) -> Check:
+    """``None`` or a value accepted by ``check``."""
+    return Check(lambda v: v is None or check.accepts(v), f"None or {check.description}")
+
+
+def one_of(*choices: str) -> Check:
+    """One of the given strings."""
+    return Check(lambda v: v in choices, "one of " + ", ".join(repr(c) for c in choices))
+
+
+def boolean() -> Check:
+    """True or False."""
+    return Check(lambda v: isinstance(v, bool), "True or False")
+
+
+def sizes() -> Check:
+    """A non-empty sequence of integers >= 1."""
+    return Check(
+        lambda v: isinstance(v, (tuple, list)) and len(v) > 0 and all(_is_int(x) and x >= 1 for x in v),
+        "a non-empty sequence of integers >= 1",
+    )
+
+
+def option(default: Any, check: Check, help: str = "") -> Any:
+    """A dataclass field with a default, a validity check and a one-line description."""
+    if isinstance(default, (list, tuple)):
+        value = tuple(default)
+        return field(default_factory=lambda: value, metadata={"check": check, "help": help})
+    return field(default=default, metadata={"check": check, "help": help})
+
+
+@dataclass
+class LearnerConfig:
+    """Hyperparameters shared by every algorithm: collection, advantages, networks."""
+
+    n_envs: int = option(1, positive_int(), "copies of the environment stepped in lockstep")
+    n_steps: int = option(2048, positive_int(), "steps per environment copy between updates (horizon)")
+    gamma: float = option(0.99, discount(), "discount factor")
+    gae_lambda: float = option(0.95, unit_closed(), "GAE lambda (1.0 gives Monte-Carlo returns)")
+    normalize_advantage: bool = option(True, boolean(), "normalise advantages over living agents")
+    hidden_sizes: tuple[int, ...] = option((64, 64), sizes(), "hidden layer sizes of actor and critic")
+    activation: str = option("tanh", one_of("tanh", "relu"), "hidden activation")
+    feature_normalization: bool = option(False, boolean(), "LayerNorm on the network inputs and hidden layers")
+    normalize_observations: bool = option(False, boolean(), "running mean/std normalisation of observations")
+    value_normalization: bool = option(False, boolean(), "ValueNorm on value targets (MAPPO paper)")
+    critic_input: str = option(
+        "observation", one_of("observation", "state"), "what the critic sees: the agent's observation or the global state"
+    )
+    policy_sharing: str = option(
+        "auto", one_of("auto", "all", "team", "agent"), "which agents share a policy ('auto': per team if names carry teams)"
+    )
+    agent_id_one_hot: bool = option(True, boolean(), "append an agent-id one-hot when a group has several agents")
+    recurrent: bool = option(False, boolean(), "GRU after the encoder in actor and critic")
+    recurrent_hidden_size: int = option(64, positive_int(), "GRU hidden size")
+    chunk_length: int = option(10, positive_int(), "sequence length for training recurrent policies")
+    max_grad_norm: float | None = option(0.5, optional(positive()), "gradient clipping norm (None: off)")
+    adam_epsilon: float = option(1e-5, positive(), "Adam epsilon")
+    torch_threads: int | None = option(None, optional(positive_int()), "torch threads (None: keep the current setting)")
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            check: Check | None = spec.metadata.get("check")
+            value = getattr(self, spec.name)
+            if isinstance(value, list):
+                value = tuple(value)
+                setattr(self, spec.name, value)
+            if check is not None and not check.accepts(value):
+                raise ValueError(
+                    f"{type(self).__qualname__}.{spec.name} must be {check.description}, got {value!r}"
+                )
+        self.validate()
+
+    def validate(self) -> None:
+        """Cross-field checks; subclasses extend it."""
+        if self.recurrent and self.chunk_length > self.n_steps:
+            raise ValueError(
+                f"{type(self).__qualname__}.chunk_length ({self.chunk_length}) must be <= n_steps ({self.n_steps})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain field -> value mapping (tuples become lists), for logs and checkpoints."""
+        out = {}
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            out[spec.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass
+class PPOConfig(LearnerConfig):
+    """Clipped-surrogate update: K epochs of minibatches (defaults of the PPO paper / SB3)."""
+
+    learning_rate: float = option(3e-4, positive(), "Adam learning rate of the actor (and critic unless critic_learning_rate)")
+    critic_learning_rate: float | None = option(None, optional(positive()), "separate critic learning rate (None: learning_rate)")
+    separate_optimizers: bool = option(False, boolean(), "separate Adam optimisers for actor and critic")
+    n_epochs: int = option(10, positive_int(), "passes over each rollout")
+    minibatch_size: int | None = option(64, optional(positive_int()), "transitions per minibatch (None: whole batch)")
+    clip_range: float = option(0.2, positive(), "PPO clip epsilon")
+    value_clip_range: float | None = option(None, optional(positive()), "clip of the value change (None: off)")
+    huber_delta: float | None = option(None, optional(positive()), "Huber value loss delta (None: squared error)")
+    entropy_coef: float = option(0.0, non_negative(), "entropy bonus weight")
+    value_coef: float = option(0.5, non_negative(), "value loss weight")
+    target_kl: float | None = option(None, optional(positive()), "stop the epochs early when approx KL exceeds this")
+
+
+@dataclass
+class IPPOConfig(PPOConfig):
+    """Independent PPO with the MAPPO paper's defaults (critic sees the agent's observation)."""
+
+    n_steps: int = option(200, positive_int(), "steps per environment copy between updates (episode_length)")
+    learning_rate: float = option(5e-4, positive(), "actor learning rate")
+    critic_learning_rate: float | None = option(5e-4, optional(positive()), "critic learning rate")
+    separate_optimizers: bool = option(True, boolean(), "separate Adam optimisers for actor and critic")
+    n_epochs: int = option(15, positive_int(), "passes over each rollout")
+    minibatch_size: int | None = option(None, optional(positive_int()), "transitions per minibatch (None: whole batch)")
+    value_clip_range: float | None = option(0.2, optional(positive()), "clip of the value change (None: off)")
+    huber_delta: float | None = option(10.0, optional(positive()), "Huber value loss delta (None: squared error)")
+    entropy_coef: float = option(0.01, non_negative(), "entropy bonus weight")
+    value_coef: float = option(1.0, non_negative(), "value loss weight")
+    max_grad_norm: float | None = option(10.0, optional(positive()), "gradient clipping norm (None: off)")
+    activation: str = option("relu", one_of("tanh", "relu"), "hidden activation")
+    feature_normalization: bool = option(True, boolean(), "LayerNorm on the network inputs and hidden layers")
+    value_normalization: bool = option(True, boolean(), "ValueNorm on value targets (MAPPO paper)")
+    recurrent: bool = option(True, boolean(), "GRU after the encoder in actor and critic")
+
+
+@dataclass
+class MAPPOConfig(IPPOConfig):
+    """MAPPO: IPPO's settings with a centralised critic that sees the global state."""
+
+    critic_input: str = option(
+        "state", one_of("observation", "state"), "what the critic sees: the agent's observation or the global state"
+    )
+
+
+@dataclass
+class CriticFitConfig(LearnerConfig):
+    """Update rules whose value function is fitted separately with Adam (TRPO, NPG, REINFORCE)."""
+
+    critic_learning_rate: float = option(1e-3, positive(), "Adam learning rate of the value function")
+    critic_epochs: int = option(10, positive_int(), "passes of value fitting per rollout")
+    critic_minibatch_size: int | None = option(128, optional(positive_int()), "transitions per value minibatch")
+    max_grad_norm: float | None = option(None, optional(positive()), "gradient clipping norm of the value fit (None: off)")
+
+
+@dataclass
+class TRPOConfig(CriticFitConfig):
+    """TRPO (Schulman et al. 2015) with sb3-contrib's defaults."""
+
+    max_kl: float = option(0.01, positive(), "trust region delta: largest mean KL per update")
+    cg_iterations: int = option(10, positive_int(), "conjugate gradient iterations")
+    cg_damping: float = option(0.1, non_negative(), "damping added to the Fisher-vector product")
+    line_search_shrink: float = option(0.8, open_unit(), "backtracking factor")
+    line_search_max_tries: int = option(10, positive_int(), "backtracking steps before giving up")
+
+
+@dataclass
+class NPGConfig(CriticFitConfig):
+    """Truncated natural policy gradient with the Peters step alpha / sqrt(g^T F^-1 g)."""
+
+    step_size: float = option(
+        math.sqrt(2 * 0.01), positive(), "alpha of the step alpha / sqrt(g^T F^-1 g) (sqrt(2*0.01): a 0.01 KL step)"
+    )
+    cg_iterations: int = option(10, positive_int(), "conjugate gradient iterations")
+    cg_damping: float = option(0.1, non_negative(), "damping added to the Fisher-vector product")
+
+
+@dataclass
+class REINFORCEConfig(CriticFitConfig):
+    """REINFORCE: Monte-Carlo returns, plain gradient, optional learned baseline."""
+
+    learning_rate: float = option(1e-3, positive(), "Adam learning rate of the policy")
+    gae_lambda: float = option(1.0, unit_closed(), "1.0 gives Monte-Carlo returns")
+    baseline: bool = option(True, boolean(), "subtract a learned value baseline")
+    entropy_coef: float = option(0.0, non_negative(), "entropy bonus weight")
+    max_grad_norm: float | None = option(None, optional(positive()), "gradient clipping norm (None: off)")
+
+
+MAPPO_MPE_PRESET: dict[str, Any] = {
+    # The MAPPO paper's MPE settings (train_mpe_spread.sh in the authors' code): 128 rollout
+    # threads, 25-step episodes, lr 7e-4 for actor and critic, 10 epochs, one minibatch,
+    # tanh (the script passes --use_ReLU, which switches ReLU off), recurrent policy.
+    "n_envs": 128,
+    "n_steps": 25,
+    "learning_rate": 7e-4,
+    "critic_learning_rate": 7e-4,
+    "n_epochs": 10,
+    "minibatch_size": None,
+    "activation": "tanh",
+}
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "MAPPOConfig": {"mpe": MAPPO_MPE_PRESET},
+    "IPPOConfig": {"mpe": MAPPO_MPE_PRESET},
+}
+
+
+def build_config(config_class: type[LearnerConfig], preset: str | None = None, **overrides: Any) -> LearnerConfig:
+    """Make a validated config from an optional named preset plus overrides.
+
+    Unknown hyperparameter names raise a ``ValueError`` listing the closest valid names.
+    """
+    names = [spec.name for spec in dataclasses.fields(config_class)]
+    values: dict[str, Any] = {}
+    if preset is not None:
+        available = PRESETS.get(config_class.__name__, {})
+        if preset not in available:
+            close = difflib.get_close_matches(str(preset), list(available), n=3)
+            raise ValueError(
+                f"unknown preset {preset!r} for {config_class.__qualname__}; available: "
+                f"{sorted(available) or 'none'}" + (f" (did you mean {close}?)" if close else "")
+            )
+        values.update(available[preset])
+    for name in overrides:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+            hint = f"; closest: {', '.join(close)}" if close else ""
+            raise ValueError(f"unknown hyperparameter {name!r} for {config_class.__qualname__}{hint}")
+    values.update(overrides)
+    return config_class(**values)

@@ -1,0 +1,314 @@
+"""Actor and critic networks, with the observation encoder chosen from the space.
+
+Observations travel through the learner as flat float vectors (see
+:class:`ObservationLayout`); an encoder knows how to read its structure back:
+
+- Box vectors (and anything flattenable): the flat vector itself, optionally LayerNorm-ed;
+- Box images ``[H, W, C]`` (``C`` in 1, 3, 4 and ``H, W >= 8``): a small CNN;
+- Dict observations whose keys come in pairs ``name`` ``[N, F]`` / ``name_mask`` ``[N]``
+  (entity lists, like the arena's): an entity encoder - per-kind embeddings, masked residual
+  self-attention over the agent itself plus every entity, masked mean pooling;
+- a PettingZoo ``{"observation": ..., "action_mask": ...}`` dict: the observation part is
+  encoded, the action mask is read by the learner and never fed to the network.
+
+Actor: encoder -> [agent-id one-hot] -> MLP -> optional GRU -> action head (from the core).
+Critic: the same on the critic's input -> linear value. Time-major inputs ``[T, B, D]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import Tensor, nn
+
+from agents.core.distributions import make_action_head
+from agents.core.networks import MLP, GRUBlock, orthogonal_init
+from agents.core.normalization import ObservationNormalizer
+
+ACTION_MASK_KEY = "action_mask"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a flattened observation: its dict key (or ``None``), shape and slice."""
+
+    key: str | None
+    shape: tuple[int, ...]
+    start: int
+    stop: int
+
+
+class ObservationLayout:
+    """Flattens (possibly Dict) observations into float32 vectors and remembers the parts."""
+
+    def __init__(self, space: spaces.Space, owner: str = "agent") -> None:
+        self.space = space
+        self.parts: list[Part] = []
+        self.discrete_n: int | None = None
+        offset = 0
+        if isinstance(space, spaces.Dict):
+            for key, subspace in space.spaces.items():
+                shape = self._shape_of(subspace, f"{owner}: observation key {key!r}")
+                size = int(np.prod(shape)) if shape else 1
+                self.parts.append(Part(key, shape, offset, offset + size))
+                offset += size
+        else:
+            shape = self._shape_of(space, owner)
+            if isinstance(space, spaces.Discrete):
+                self.discrete_n = int(space.n)
+                shape = (int(space.n),)
+            size = int(np.prod(shape)) if shape else 1
+            self.parts.append(Part(None, shape, 0, size))
+            offset = size
+        self.dim = offset
+
+    @staticmethod
+    def _shape_of(space: spaces.Space, owner: str) -> tuple[int, ...]:
+        if isinstance(space, (spaces.Box, spaces.MultiBinary, spaces.MultiDiscrete)):
+            return tuple(int(s) for s in space.shape)
+        if isinstance(space, spaces.Discrete):
+            return (int(space.n),)
+        raise ValueError(
+            f"unsupported observation space for {owner}: {space!r}; supported: Box, Discrete, MultiBinary, "
+            "MultiDiscrete, and Dict of these (entity lists as name/name_mask pairs)"
+        )
+
+    def part(self, key: str) -> Part | None:
+        """The part stored under ``key``, if any."""
+        for part in self.parts:
+            if part.key == key:
+                return part
+        return None
+
+    def flatten(self, observations: list) -> np.ndarray:
+        """Stack a list of observations into ``[n, dim]`` float32."""
+        n = len(observations)
+        if n == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self.discrete_n is not None:
+            out = np.zeros((n, self.discrete_n), dtype=np.float32)
+            out[np.arange(n), np.asarray(observations, dtype=np.int64)] = 1.0
+            return out
+        if self.parts[0].key is None:
+            return np.asarray(observations, dtype=np.float32).reshape(n, self.dim)
+        pieces = []
+        for part in self.parts:
+            stacked = np.asarray([obs[part.key] for obs in observations], dtype=np.float32)
+            pieces.append(stacked.reshape(n, part.stop - part.start))
+        return np.concatenate(pieces, axis=1)
+
+
+def _is_image(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 3 and shape[-1] in (1, 3, 4) and shape[0] >= 8 and shape[1] >= 8
+
+
+class FlatEncoder(nn.Module):
+    """Reads the selected parts of a flat vector; optional running normalisation and LayerNorm."""
+
+    def __init__(self, layout: ObservationLayout, exclude: tuple[str, ...], normalize: bool, layer_norm: bool) -> None:
+        super().__init__()
+        self.slices = [(p.start, p.stop) for p in layout.parts if p.key not in exclude]
+        self.output_dim = sum(stop - start for start, stop in self.slices)
+        self.contiguous = len(self.slices) == 1 and self.slices[0] == (0, layout.dim)
+        self.normalizer = ObservationNormalizer(self.output_dim) if normalize else None
+        self.layer_norm = nn.LayerNorm(self.output_dim) if layer_norm else None
+
+    def select(self, x: Tensor) -> Tensor:
+        """The encoder's raw input (before normalisation) from the flat vector."""
+        if self.contiguous:
+            return x
+        return torch.cat([x[..., start:stop] for start, stop in self.slices], dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.select(x)
+        if self.normalizer is not None:
+            x = self.normalizer.normalize(x)
+        if self.layer_norm is not None:
+            x = self.layer_norm(x)
+        return x
+
+
+class ImageEncoder(nn.Module):
+    """A small CNN for ``[H, W, C]`` images (pixel values scaled to [0, 1] when above 1)."""
+
+    def __init__(self, part: Part, scale: float, output_dim: int = 128) -> None:
+        super().__init__()
+        self.part = part
+        self.scale = scale
+        height, width, channels = part.shape
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, 16, kernel_size=3, stride=2), nn.ReLU(),
+            nn.Conv2d(16, 32, kernel_size=3, stride=2), nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n_flat = self.conv(torch.zeros(1, channels, height, width)).shape[1]
+        self.linear = nn.Linear(n_flat, output_dim)
+        for module in self.conv:
+            if isinstance(module, nn.Conv2d):
+                orthogonal_init(module, math.sqrt(2))
+        orthogonal_init(self.linear, math.sqrt(2))
+        self.output_dim = output_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        lead = x.shape[:-1]
+        image = x[..., self.part.start : self.part.stop].reshape(-1, *self.part.shape).permute(0, 3, 1, 2)
+        features = torch.relu(self.linear(self.conv(image / self.scale)))
+        return features.reshape(*lead, self.output_dim)
+
+
+class EntityEncoder(nn.Module):
+    """Entity embeddings + masked residual self-attention + masked mean pooling.
+
+    The agent's own features (every non-entity part, concatenated) form one token that is
+    always present; each entity kind ``name [N, F]`` with its ``name_mask [N]`` is embedded by
+    its own linear layer. Attention never attends to masked entities and pooling averages
+    over the present tokens only, so absent entities change nothing.
+    """
+
+    def __init__(self, layout: ObservationLayout, entity_keys: list[str], embed_dim: int = 64, heads: int = 4) -> None:
+        super().__init__()
+        self.entities = []
+        for key in entity_keys:
+            data, mask = layout.part(key), layout.part(key + "_mask")
+            self.entities.append((data, mask))
+        self_parts = [
+            p for p in layout.parts
+            if p.key not in entity_keys and not (p.key or "").endswith("_mask") and p.key != ACTION_MASK_KEY
+        ]
+        self.self_slices = [(p.start, p.stop) for p in self_parts]
+        self_dim = sum(stop - start for start, stop in self.self_slices)
+        self.self_embed = nn.Linear(max(self_dim, 1), embed_dim)
+        self.entity_embeds = nn.ModuleList(nn.Linear(data.shape[1], embed_dim) for data, _ in self.entities)
+        self.attention = nn.MultiheadAttention(embed_dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(embed_dim)
+        for layer in [self.self_embed, *self.entity_embeds]:
+            orthogonal_init(layer, math.sqrt(2))
+        self.output_dim = 2 * embed_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        lead = x.shape[:-1]
+        x = x.reshape(-1, x.shape[-1])
+        batch = x.shape[0]
+        if self.self_slices:
+            own = torch.cat([x[:, a:b] for a, b in self.self_slices], dim=-1)
+        else:
+            own = torch.zeros(batch, 1, dtype=x.dtype)
+        own_token = torch.relu(self.self_embed(own)).unsqueeze(1)
+        tokens, masks = [own_token], [torch.ones(batch, 1, dtype=torch.bool)]
+        for (data, mask), embed in zip(self.entities, self.entity_embeds):
+            values = x[:, data.start : data.stop].reshape(batch, *data.shape)
+            tokens.append(torch.relu(embed(values)))
+            masks.append(x[:, mask.start : mask.stop] > 0.5)
+        sequence = torch.cat(tokens, dim=1)
+        present = torch.cat(masks, dim=1)
+        attended, _ = self.attention(sequence, sequence, sequence, key_padding_mask=~present, need_weights=False)
+        sequence = self.norm(sequence + attended)
+        weights = present.to(sequence.dtype).unsqueeze(-1)
+        pooled = (sequence * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        out = torch.cat([own_token.squeeze(1), pooled], dim=-1)
+        return out.reshape(*lead, self.output_dim)
+
+
+def entity_keys_of(layout: ObservationLayout) -> list[str]:
+    """Keys that form entity lists: ``name [N, F]`` with a companion ``name_mask [N]``."""
+    keys = []
+    for part in layout.parts:
+        if part.key is None or part.key.endswith("_mask"):
+            continue
+        mask = layout.part(part.key + "_mask")
+        if mask is not None and len(part.shape) == 2 and mask.shape == (part.shape[0],):
+            keys.append(part.key)
+    return keys
+
+
+def make_encoder(layout: ObservationLayout, normalize: bool, layer_norm: bool) -> nn.Module:
+    """Choose the encoder for a layout: entity encoder, CNN, or flat vector."""
+    entity_keys = entity_keys_of(layout)
+    if entity_keys:
+        return EntityEncoder(layout, entity_keys)
+    inputs = [p for p in layout.parts if p.key != ACTION_MASK_KEY]
+    if len(inputs) == 1 and _is_image(inputs[0].shape):
+        space = layout.space[inputs[0].key] if inputs[0].key is not None else layout.space
+        high = float(np.max(space.high)) if isinstance(space, spaces.Box) else 1.0
+        return ImageEncoder(inputs[0], scale=high if high > 1.0 else 1.0)
+    return FlatEncoder(layout, (ACTION_MASK_KEY,), normalize, layer_norm)
+
+
+class Trunk(nn.Module):
+    """Encoder -> [one-hot] -> MLP -> optional GRU: the shared body of actor and critic."""
+
+    def __init__(
+        self,
+        layout: ObservationLayout,
+        extra_dim: int,
+        hidden_sizes: tuple[int, ...],
+        activation: str,
+        layer_norm: bool,
+        normalize: bool,
+        recurrent_hidden_size: int | None,
+    ) -> None:
+        super().__init__()
+        self.encoder = make_encoder(layout, normalize, layer_norm)
+        self.mlp = MLP(self.encoder.output_dim + extra_dim, tuple(hidden_sizes), activation, layer_norm)
+        self.gru = GRUBlock(self.mlp.output_dim, recurrent_hidden_size) if recurrent_hidden_size else None
+        self.output_dim = recurrent_hidden_size if recurrent_hidden_size else self.mlp.output_dim
+        self.hidden_size = recurrent_hidden_size or 0
+
+    def forward(
+        self, x: Tensor, extra: Tensor | None, hidden: Tensor | None, episode_starts: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """``x [T, B, D]`` -> features ``[T, B, F]`` and the next hidden state."""
+        features = self.encoder(x)
+        if extra is not None:
+            features = torch.cat([features, extra], dim=-1)
+        features = self.mlp(features)
+        if self.gru is None:
+            return features, None
+        return self.gru(features, hidden, episode_starts)
+
+
+class Actor(nn.Module):
+    """Policy of one group: trunk plus the core's action head for the group's action space."""
+
+    def __init__(self, layout: ObservationLayout, action_space: spaces.Space, extra_dim: int, config) -> None:
+        super().__init__()
+        self.trunk = Trunk(
+            layout, extra_dim, config.hidden_sizes, config.activation, config.feature_normalization,
+            config.normalize_observations, config.recurrent_hidden_size if config.recurrent else None,
+        )
+        self.head = make_action_head(action_space, self.trunk.output_dim)
+
+    def forward(self, x, extra=None, hidden=None, episode_starts=None, action_mask=None):
+        """Distribution over actions for time-major inputs, flattened to ``[T*B]`` rows."""
+        features, hidden = self.trunk(x, extra, hidden, episode_starts)
+        flat = features.reshape(-1, features.shape[-1])
+        mask = action_mask.reshape(flat.shape[0], -1) if action_mask is not None else None
+        return self.head(flat, action_mask=mask), hidden
+
+
+class Critic(nn.Module):
+    """Value function of one group on its critic input (observation or state)."""
+
+    def __init__(self, layout: ObservationLayout, extra_dim: int, config) -> None:
+        super().__init__()
+        self.trunk = Trunk(
+            layout, extra_dim, config.hidden_sizes, config.activation, config.feature_normalization,
+            config.normalize_observations, config.recurrent_hidden_size if config.recurrent else None,
+        )
+        self.value = nn.Linear(self.trunk.output_dim, 1)
+        orthogonal_init(self.value, 1.0)
+
+    def forward(self, x, extra=None, hidden=None, episode_starts=None):
+        """Values ``[T, B]`` and the next hidden state."""
+        features, hidden = self.trunk(x, extra, hidden, episode_starts)
+        return self.value(features).squeeze(-1), hidden
+
+
+def encoder_normalizers(module: nn.Module) -> list[tuple[FlatEncoder, ObservationNormalizer]]:
+    """Every flat encoder with running observation normalisation inside ``module``."""
+    return [(m, m.normalizer) for m in module.modules() if isinstance(m, FlatEncoder) and m.normalizer is not None]

@@ -1,0 +1,42 @@
+"""Truncated natural policy gradient (Kakade 2002; Duan et al. 2016).
+
+The step is Peters et al.'s normalised natural gradient
+``theta += alpha / sqrt(g^T F^-1 g) * F^-1 g``, with ``F^-1 g`` from ``cg_iterations``
+conjugate-gradient iterations on Fisher-vector products ("truncated"). There is no line
+search: with ``alpha = sqrt(2 delta)`` the quadratic model of the KL of the step is delta.
+The critic is fitted separately with Adam."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from agents.core.natural_gradient import flat_parameters, set_flat_parameters
+from agents.learner import ensure_finite
+from agents.rules.common import fit_critic
+from agents.rules.natural import make_optimizers, natural_direction
+
+__all__ = ["make_optimizers", "update"]
+
+
+def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+    """One normalised natural-gradient step, then value fitting."""
+    config = learner.config
+    natural = natural_direction(learner, g, batch)
+    ensure_finite("natural gradient", natural.direction)
+    norm_squared = natural.gradient_dot_direction
+    stats = {"kl": 0.0, "improvement": 0.0, "natural_gradient_norm": 0.0}
+    if norm_squared > 0 and math.isfinite(norm_squared):
+        with torch.no_grad():
+            before = float(natural.objective())
+            start = flat_parameters(natural.params)
+            set_flat_parameters(natural.params, start + config.step_size / math.sqrt(norm_squared) * natural.direction)
+            stats = {
+                "kl": float(natural.kl()),
+                "improvement": float(natural.objective()) - before,
+                "natural_gradient_norm": math.sqrt(norm_squared),
+            }
+    stats.update(fit_critic(learner, g, batch))
+    return stats

@@ -1,0 +1,34 @@
+"""REINFORCE (Williams 1992): one plain gradient step per rollout on -E[log pi(a|s) A],
+where A is the Monte-Carlo return (gae_lambda = 1), minus a learned value baseline when
+``baseline`` is on (the baseline is fitted with Adam afterwards)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.core.objectives import entropy_bonus, policy_gradient_loss
+from agents.rules.common import adam, fit_critic, gradient_step, make_critic_optimizer
+
+
+def make_optimizers(learner: Any, model: Any) -> dict:
+    """Adam for the policy, and for the baseline when it is used."""
+    config = learner.config
+    optimizers = {"actor": adam(model.actor.parameters(), config.learning_rate, config.adam_epsilon)}
+    if config.baseline:
+        optimizers["critic"] = make_critic_optimizer(learner, model)
+    return optimizers
+
+
+def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+    """Policy-gradient step on the whole rollout, then the baseline fit."""
+    config = learner.config
+    minibatch = batch.full(config.recurrent)
+    evaluation = learner.evaluate(g, minibatch, with_values=False)
+    policy_loss = policy_gradient_loss(evaluation.log_probs, minibatch.advantages, minibatch.mask)
+    entropy = entropy_bonus(evaluation.entropy, minibatch.mask)
+    loss = policy_loss - config.entropy_coef * entropy
+    grad_norm = gradient_step({"actor": learner.optimizers[g]["actor"]}, loss, config.max_grad_norm)
+    stats = {"policy": float(policy_loss.detach()), "entropy": float(entropy.detach()), "grad_norm": grad_norm}
+    if config.baseline:
+        stats.update(fit_critic(learner, g, batch))
+    return stats

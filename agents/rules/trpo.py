@@ -1,0 +1,39 @@
+"""TRPO's update (Schulman et al. 2015): natural direction by conjugate gradient, the largest
+step with quadratic KL estimate ``max_kl`` (sqrt(2 delta / s^T F s) s), then a backtracking
+line search that accepts only a step that improves the surrogate with mean KL <= delta.
+The critic is fitted separately with Adam."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agents.rules.common import fit_critic
+from agents.rules.natural import make_optimizers, natural_direction
+from agents.core.natural_gradient import backtracking_line_search
+from agents.learner import ensure_finite
+
+__all__ = ["make_optimizers", "update"]
+
+
+def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+    """One trust-region policy step, then value fitting."""
+    config = learner.config
+    natural = natural_direction(learner, g, batch)
+    ensure_finite("natural gradient", natural.direction)
+    curvature = float(natural.direction @ natural.fisher_vector(natural.direction))
+    stats = {"line_search_accepted": 0.0, "kl": 0.0, "improvement": 0.0, "step_fraction": 0.0}
+    if curvature > 0 and math.isfinite(curvature):
+        step = math.sqrt(2.0 * config.max_kl / curvature) * natural.direction
+        result = backtracking_line_search(
+            natural.params, step, natural.objective, natural.kl, config.max_kl,
+            shrink=config.line_search_shrink, max_tries=config.line_search_max_tries,
+        )
+        stats = {
+            "line_search_accepted": float(result.accepted),
+            "kl": float(result.kl) if result.accepted else 0.0,
+            "improvement": float(result.improvement) if result.accepted else 0.0,
+            "step_fraction": float(result.step_fraction),
+        }
+    stats.update(fit_critic(learner, g, batch))
+    return stats
