@@ -1,0 +1,92 @@
+"""Statistics of a scripted episode whose box moves and locks are known in advance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from replays import Episode, episode_statistics, record_episodes, save_episode
+from replays.statistics import format_statistics, numeric_statistics
+
+STEPS = 20  # 21 frames; preparation in frames 0..8
+
+
+def scripted_episode() -> Episode:
+    frames = STEPS + 1
+    box_pos = np.zeros((frames, 3, 3))
+    box_pos[:, 1] = (2.0, 2.0, 0.25)
+    for frame in range(frames):  # box 0 slides 1.5 m along x during frames 2..6
+        box_pos[frame, 0, 0] = 1.5 * min(max(frame - 2, 0), 4) / 4
+    box_pos[15:, 1, 1] = 2.5  # box 1 moves 0.5 m after preparation
+    box_pos[:, 2, 0] = np.arange(frames) * 10.0  # box 2 does not exist: its motion must not count
+    box_lock = np.full((frames, 3), -1)
+    box_lock[6:, 0] = 0  # hiders lock box 0 at step 6
+    ramp_lock = np.full((frames, 1), -1)
+    ramp_lock[12:16, 0] = 1  # seekers lock the ramp at step 12 and it is unlocked at step 16
+    grabbed = np.full((frames, 4), -1)
+    grabbed[2:7, 0] = 0  # hider_0 drags box 0 from step 2, releases at step 7
+    grabbed[10:12, 2] = 3  # seeker_0 holds the ramp (index 3 = boxes first, then ramps) at steps 10-11
+    agent_pos = np.zeros((frames, 4, 3))
+    agent_pos[:, :, :2] = [(0, 0), (0, 1), (3, 0), (4, 1)]
+    hidden = np.arange(frames) < 15
+    prep = np.arange(frames) <= 8
+    agents = ["hider_0", "hider_1", "seeker_0", "seeker_1"]
+    rewards = np.zeros((STEPS, 4), np.float32)
+    rewards[9:, :2] = np.where(hidden[10:], 1.0, -1.0)[:, None]
+    rewards[9:, 2:] = -rewards[9:, :2]
+    return Episode(
+        env_id="scripted", env_kwargs={}, seed=0, agents=agents,
+        static={"team": np.array([0, 0, 1, 1]), "box_exists": np.array([True, True, False]),
+                "ramp_exists": np.array([True])},
+        frames={"agent_pos": agent_pos, "box_pos": box_pos, "box_lock_team": box_lock,
+                "ramp_pos": np.zeros((frames, 1, 3)), "ramp_lock_team": ramp_lock, "grabbed": grabbed,
+                "hidden": hidden, "prep": prep},
+        actions=np.zeros((STEPS, 4, 1), np.float32), action_dims=np.ones(4, np.int16), rewards=rewards,
+        terminations=np.zeros((STEPS, 4), bool), truncations=np.zeros((STEPS, 4), bool),
+        active=np.ones((STEPS, 4), bool),
+    )
+
+
+def test_statistics_match_the_script(tmp_path):
+    path = save_episode(scripted_episode(), tmp_path / "scripted.npz")
+    stats = episode_statistics(path)
+    assert stats["episode_length"] == 20 and stats["preparation_steps"] == 8
+    assert stats["box_max_displacement_prep"] == pytest.approx(1.5)
+    assert stats["box_mean_displacement_prep"] == pytest.approx(0.75)
+    assert stats["box_max_displacement_after"] == pytest.approx(0.5)
+    assert stats["box_locked_prep"] == 1 and stats["box_locked_end"] == 1 and stats["box_lock_events"] == 1
+    assert stats["ramp_max_displacement_prep"] == 0 and stats["ramp_locked_end"] == 0
+    assert stats["ramp_lock_events"] == 1
+    assert stats["first_lock_step"] == 6
+    assert stats["hidden_fraction"] == pytest.approx(6 / 12)  # frames 9..20, hidden until 14
+    assert stats["hidden_fraction_prep"] == 1.0
+    assert stats["hider_seeker_distance_mean"] == pytest.approx((3.0 + math.sqrt(10.0)) / 2, rel=1e-6)
+    assert stats["hider_seeker_distance_min"] == pytest.approx(3.0)
+    assert stats["grabs"] == 2 and stats["grabs/team_0"] == 1 and stats["grabs/team_1"] == 1
+    assert stats["return/hider_0"] == pytest.approx(5 - 6) and stats["return/seeker_0"] == pytest.approx(1)
+    events = [(e["step"], e["kind"], e.get("agent"), e["team"], e["object"]) for e in stats["events"]]
+    assert events == [
+        (2, "grab", "hider_0", 0, "box 0"),
+        (6, "lock", None, 0, "box 0"),
+        (7, "release", "hider_0", 0, "box 0"),
+        (10, "grab", "seeker_0", 1, "ramp 0"),
+        (12, "lock", None, 1, "ramp 0"),
+        (12, "release", "seeker_0", 1, "ramp 0"),
+        (16, "unlock", None, 1, "ramp 0"),
+    ]
+    numeric = numeric_statistics(stats)
+    assert "events" not in numeric and all(isinstance(v, float) for v in numeric.values())
+    text = format_statistics(stats)
+    assert "box_max_displacement_prep" in text and "step    6  lock    box 0    by team 0" in text
+
+
+def test_environment_without_objects_gets_generic_statistics(tmp_path):
+    import replay_disc_env
+
+    [path] = record_episodes(None, lambda: replay_disc_env.parallel_env(max_steps=8), 1, tmp_path / "d.npz")
+    stats = episode_statistics(path)
+    assert stats["episode_length"] == 8 and "hidden_fraction" in stats and "grabs" not in stats
+    assert stats["box_locked_end"] == 0 and stats["first_lock_step"] == -1
+    assert stats["events"] == []
