@@ -1,0 +1,703 @@
+"""The hide-and-seek arena as a PettingZoo ``ParallelEnv``.
+
+Agents ``hider_0..`` and ``seeker_0..`` (all slots of the largest counts are in
+``possible_agents``; an episode uses the sampled subset). Per step each live agent sends a
+Dict action ``{"movement": MultiDiscrete([11, 11, 11]), "grab": Discrete(2), "lock":
+Discrete(2)}`` (or, with ``flat_actions=True``, ``MultiDiscrete([11, 11, 11, 2, 2])``):
+movement bins map linearly onto x force, y force and torque in [-0.9, 0.9], world frame.
+
+Observations (Dict, world coordinates, float32):
+
+=============  ====================  ======================================================
+key            shape                 content
+=============  ====================  ======================================================
+self           (10,)                 x, y, z, heading, vx, vy, vz, yaw rate, is-hider, prep
+agents         (max_agents - 1, 10)  the other agent slots, same fields, zero unless seen
+agents_mask    (max_agents - 1,)     1 where seen (135 degree cone and clear line of sight)
+agents_exist   (max_agents - 1,)     1 where the slot is in this episode
+boxes          (max_boxes, 15)       pos 3, cos/sin yaw, velocities 4, size 3, locked-by-me,
+                                     locked-by-my-team, locked; zero unless seen
+boxes_mask     (max_boxes,)          seen
+boxes_exist    (max_boxes,)          in this episode
+ramps          (max_ramps, 15)       as boxes
+ramps_mask     (max_ramps,)          seen
+ramps_exist    (max_ramps,)          in this episode
+lidar          (lidar_rays,)         distance of evenly spaced world-frame rays, <= range
+=============  ====================  ======================================================
+
+``state()`` is a flat float32 vector of the whole world, unmasked: per agent slot the 10
+fields and an existence flag, per object slot (boxes then ramps) position, cos/sin yaw,
+velocities, size, locked-by-hiders, locked-by-seekers, existence, then the preparation and
+time fractions.
+
+Rewards: zero during the preparation phase; afterwards hiders get +1 when no hider is seen by
+any seeker, else -1, seekers the opposite; an agent outside the play area gets
+``-out_of_bounds_penalty`` on top, and with ``objects_out_penalty`` every agent gets it while
+any box or ramp is outside. Episodes end by truncation at ``horizon`` steps, or early (also
+truncated) when the simulation diverges, with ``infos[agent]["physics_error"] = True``.
+At the last step ``infos[agent]["episode_stats"]`` holds ``max_box_move_prep``,
+``max_box_move``, ``num_box_lock_prep``, ``num_box_lock``, ``max_ramp_move_prep``,
+``max_ramp_move``, ``num_ramp_lock_prep``, ``num_ramp_lock`` and ``hidden_fraction``.
+
+Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ramp slots:
+
+- frame: ``qpos [nq]`` (4 joints per entity: x, y, z, yaw; agents, boxes, ramps),
+  ``agent_pos [A, 3]``, ``agent_yaw [A]``, ``box_pos [B, 3]``, ``box_yaw [B]``,
+  ``box_lock_team [B]`` (-1 unlocked, 0 hiders, 1 seekers), ``ramp_pos [R, 3]``,
+  ``ramp_yaw [R]``, ``ramp_lock_team [R]``, ``grabbed [A]`` (index into boxes then ramps,
+  -1 none), ``seen [A, A]`` (agent i sees agent j), ``hidden`` (scalar, 1 when no hider is
+  seen by any seeker), ``prep`` (scalar, 1 in the preparation phase), ``lidar [A, L]``.
+- static: ``team [A]`` (0 hiders, 1 seekers), ``agent_exists [A]``, ``box_exists [B]``,
+  ``ramp_exists [R]``, ``box_size [B, 3]`` (full extents), ``ramp_size [R, 3]``,
+  ``walls [W, 4]`` (x0, y0, x1, y1 centre lines), ``wall_height [W]``, ``floor_size`` (scalar),
+  ``play_area`` (scalar), ``vision_cone`` (degrees), ``lidar_range``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mujoco
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from envs.scene import Scene
+
+from . import world as W
+from .layouts import MAX_WALLS, Layout, PlacementError, make_layout, place
+from .mechanics import NO_TEAM, ObjectRules, outside
+from .presets import ArenaConfig, make_config
+from .rendering import ArenaRenderer, arena_scene
+from .sensing import RAMP_AIM_OFFSET, Senses
+
+MOVE_BINS = 11
+AGENT_FEATURES = 10
+OBJECT_FEATURES = 15
+PLACEMENT_ATTEMPTS = 50
+_PHYSICS_WARNINGS = (
+    int(mujoco.mjtWarning.mjWARN_BADQACC),
+    int(mujoco.mjtWarning.mjWARN_BADQVEL),
+    int(mujoco.mjtWarning.mjWARN_BADQPOS),
+)
+_POSITION_LIMIT = 1e4
+
+
+class HideAndSeekEnv(ParallelEnv):
+    """Hiders against seekers in a MuJoCo world of rooms, boxes and ramps (see module doc)."""
+
+    metadata = {
+        "name": "hide_and_seek_v0",
+        "render_modes": ["rgb_array", "human"],
+        "render_fps": 13,
+        "is_parallelizable": True,
+    }
+
+    def __init__(self, preset: str | None = None, **kwargs: Any) -> None:
+        self.config: ArenaConfig = make_config(preset, **kwargs)
+        c = self.config
+        self.render_mode = c.render_mode
+        self.world_key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, MAX_WALLS,
+                                    float(c.timestep), float(c.floor_size), float(c.play_area))
+        self.model = W.private_model(self.world_key)
+        self.data = mujoco.MjData(self.model)
+        self.index = W.index_world(self.model, self.world_key)
+        self.n_agent_slots = c.max_agents
+        self.n_box_slots = c.max_boxes
+        self.n_ramp_slots = c.max_ramps
+        self.n_objects = c.max_boxes + c.max_ramps
+        self.n_entities = self.n_agent_slots + self.n_objects
+        self.possible_agents = [f"hider_{i}" for i in range(c.max_hiders)] + [
+            f"seeker_{i}" for i in range(c.max_seekers)
+        ]
+        self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
+        self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
+        self.is_hider = self.team == 0
+        others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
+                          dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
+        self._others = others
+        self._rows = np.arange(self.n_agent_slots)[:, None]
+        self._observation_space = self._make_observation_space()
+        self._action_space = (
+            spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
+            if c.flat_actions
+            else spaces.Dict({
+                "movement": spaces.MultiDiscrete([MOVE_BINS] * 3),
+                "grab": spaces.Discrete(2),
+                "lock": spaces.Discrete(2),
+            })
+        )
+        state_dim = self.n_agent_slots * (AGENT_FEATURES + 1) + self.n_objects * OBJECT_FEATURES + 2
+        self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
+        self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
+        self.action_spaces = {a: self._action_space for a in self.possible_agents}
+        dof = np.arange(4 * self.n_entities).reshape(self.n_entities, 4)
+        self._object_dof = dof[self.n_agent_slots:]
+        self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq,
+                                 self.index.agent_body, self.index.object_body, self._object_dof)
+        target_body = np.concatenate([self.index.agent_body, self.index.object_body])
+        sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
+        self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
+                             c.lidar_rays, c.lidar_range, c.vision_cone_degrees, sight_range)
+        self._center = c.floor_size / 2.0
+        self._prep_steps = int(round(c.prep_fraction * c.horizon))
+        self._object_half = np.zeros((self.n_objects, 3))
+        self._object_half[self.n_box_slots:] = W.RAMP_HALF
+        self._lockable = np.ones(self.n_objects, dtype=bool)
+        self._lockable[self.n_box_slots:] = c.lock_ramps
+        self._rng = np.random.default_rng()
+        self._renderer: ArenaRenderer | None = None
+        self.agents: list[str] = []
+        self._episode_over = True
+        self._layout: Layout | None = None
+        self._init_episode_arrays()
+
+    # ----------------------------------------------------------------------------------------
+    # spaces
+    def _make_observation_space(self) -> spaces.Dict:
+        c = self.config
+        n_others = self.n_agent_slots - 1
+
+        def features(rows: int, width: int) -> spaces.Box:
+            return spaces.Box(-np.inf, np.inf, shape=(rows, width), dtype=np.float32)
+
+        def mask(rows: int) -> spaces.Box:
+            return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
+
+        return spaces.Dict({
+            "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
+            "agents": features(n_others, AGENT_FEATURES),
+            "agents_mask": mask(n_others),
+            "agents_exist": mask(n_others),
+            "boxes": features(c.max_boxes, OBJECT_FEATURES),
+            "boxes_mask": mask(c.max_boxes),
+            "boxes_exist": mask(c.max_boxes),
+            "ramps": features(c.max_ramps, OBJECT_FEATURES),
+            "ramps_mask": mask(c.max_ramps),
+            "ramps_exist": mask(c.max_ramps),
+            "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
+        })
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        """The Dict observation space (the same for every agent)."""
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        """The action space (the same for every agent)."""
+        return self.action_spaces[agent]
+
+    # ----------------------------------------------------------------------------------------
+    # episode setup
+    def _init_episode_arrays(self) -> None:
+        A, O = self.n_agent_slots, self.n_objects
+        self.agent_present = np.zeros(A, dtype=bool)
+        self.object_present = np.zeros(O, dtype=bool)
+        self.in_sight = np.zeros((A, A + O), dtype=bool)
+        self.in_cone = np.zeros((A, A + O), dtype=bool)
+        self.lidar = np.zeros((A, self.config.lidar_rays))
+        self.step_count = 0
+        self._hidden = False
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Sample counts, layout and placements; returns observations and empty infos."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+            for i, agent in enumerate(self.possible_agents):
+                self.action_spaces[agent].seed(int(seed) + i)
+        c = self.config
+        rng = self._rng
+        n_hiders = int(rng.integers(c.n_hiders[0], c.n_hiders[1] + 1))
+        n_seekers = int(rng.integers(c.n_seekers[0], c.n_seekers[1] + 1))
+        n_boxes = int(rng.integers(c.n_boxes[0], c.n_boxes[1] + 1))
+        n_long = min(n_boxes, int(rng.integers(c.n_elongated_boxes[0], c.n_elongated_boxes[1] + 1)))
+        n_ramps = int(rng.integers(c.n_ramps[0], c.n_ramps[1] + 1))
+        self.agent_present[:] = False
+        self.agent_present[:n_hiders] = True
+        self.agent_present[c.max_hiders:c.max_hiders + n_seekers] = True
+        self.object_present[:] = False
+        self.object_present[:n_boxes] = True
+        self.object_present[self.n_box_slots:self.n_box_slots + n_ramps] = True
+        box_half = np.tile(W.CUBE_HALF, (self.n_box_slots, 1))
+        box_half[:n_long] = W.ELONGATED_HALF
+        self._box_half_local = box_half
+        poses = self._sample_poses(n_long)
+        self._apply_episode(poses, box_half)
+        self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
+        self.step_count = 0
+        self._episode_over = False
+        self._physics_error = False
+        self._sense()
+        pose = self._entity_pose()
+        self._object_start = pose[self.n_agent_slots:, :2].copy()
+        self._stats = dict.fromkeys(
+            ("max_box_move_prep", "max_box_move", "num_box_lock_prep", "num_box_lock", "max_ramp_move_prep",
+             "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
+        self._hidden_steps = 0
+        self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
+        observations = self._observe()
+        if self.render_mode == "human":
+            self.render()
+        return observations, {a: {} for a in self.agents}
+
+    def _sample_poses(self, n_long: int) -> np.ndarray:
+        """x, y, z, yaw of every entity slot; absent slots are parked below the floor."""
+        c = self.config
+        rng = self._rng
+        cell = c.cell_size
+        agent_cells = c.footprint_cells(2 * W.AGENT_RADIUS)
+        cube_cells = c.footprint_cells(2 * W.BOX_HALF)
+        long_cells = (c.footprint_cells(2 * W.ELONGATED_HALF[0]), c.footprint_cells(2 * W.ELONGATED_HALF[1]))
+        ramp_cells = c.footprint_cells(2 * W.RAMP_HALF)
+        for _ in range(PLACEMENT_ATTEMPTS):
+            layout = make_layout(c, rng)
+            occupied = layout.blocked.copy()
+            everywhere = np.ones_like(occupied)
+            quadrant = c.scenario == "quadrant"
+            poses = np.zeros((self.n_entities, 4))
+            poses[:, 0] = -100.0 - 2.0 * np.arange(self.n_entities)
+            poses[:, 1] = -100.0
+            poses[:, 2] = W.PARK_DEPTH
+            try:
+                for slot in range(self.n_agent_slots):
+                    if not self.agent_present[slot]:
+                        continue
+                    region = everywhere if not quadrant else (layout.inside if self.is_hider[slot] else ~layout.inside)
+                    i, j = place(occupied, region, agent_cells, agent_cells, rng)
+                    poses[slot] = ((i + agent_cells / 2) * cell, (j + agent_cells / 2) * cell, W.AGENT_RADIUS,
+                                   rng.uniform(-np.pi, np.pi))
+                for b in range(self.n_box_slots):
+                    if not self.object_present[b]:
+                        continue
+                    region = layout.inside if quadrant else everywhere
+                    if b < n_long:
+                        along_y = bool(rng.integers(2))
+                        sx, sy = (long_cells[1], long_cells[0]) if along_y else long_cells
+                        yaw = np.pi / 2 if along_y else 0.0
+                    else:
+                        sx = sy = cube_cells
+                        yaw = 0.0
+                    i, j = place(occupied, region, sx, sy, rng)
+                    poses[self.n_agent_slots + b] = ((i + sx / 2) * cell, (j + sy / 2) * cell, W.BOX_HALF, yaw)
+                for r in range(self.n_ramp_slots):
+                    slot = self.n_box_slots + r
+                    if not self.object_present[slot]:
+                        continue
+                    region = ~layout.inside if quadrant else everywhere
+                    i, j = place(occupied, region, ramp_cells, ramp_cells, rng)
+                    poses[self.n_agent_slots + slot] = ((i + ramp_cells / 2) * cell, (j + ramp_cells / 2) * cell,
+                                                        W.RAMP_HALF, rng.integers(4) * np.pi / 2)
+            except PlacementError:
+                continue
+            self._layout = layout
+            return poses
+        raise RuntimeError(
+            f"could not place all entities in {PLACEMENT_ATTEMPTS} layouts; lower n_boxes, n_ramps or the agent counts"
+        )
+
+    def _apply_episode(self, poses: np.ndarray, box_half: np.ndarray) -> None:
+        """Write this episode's layout, sizes and presence into the private model and data."""
+        m, d, idx = self.model, self.data, self.index
+        W.set_walls(m, idx.wall_geom, self._layout.walls)
+        if self.n_box_slots:
+            W.set_box_geometry(m, idx.box_geom, box_half)
+            W.set_box_inertia(m, idx.box_body, box_half)
+        self._object_half[:self.n_box_slots] = box_half
+        W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
+        W.set_present(m, idx.box_geom, self.object_present[:self.n_box_slots], W.GROUP_OBJECT)
+        W.set_present(m, idx.ramp_geom, self.object_present[self.n_box_slots:], W.GROUP_OBJECT)
+        self._reset_colors()
+        mujoco.mj_resetData(m, d)
+        self.rules.reset()
+        d.qpos[:] = poses.reshape(-1)
+        present = np.concatenate([self.agent_present, self.object_present])
+        parked = np.flatnonzero(~present)
+        self._parked_qpos = (parked[:, None] * 4 + np.arange(4)).reshape(-1)
+        self._parked_values = d.qpos[self._parked_qpos].copy()
+        mujoco.mj_forward(m, d)
+        self._warning_count = self._count_warnings()
+
+    def _reset_colors(self) -> None:
+        m, idx = self.model, self.index
+        m.geom_rgba[idx.box_geom] = W.BOX_RGBA
+        m.geom_rgba[idx.ramp_geom] = W.RAMP_RGBA
+
+    def _count_warnings(self) -> int:
+        return sum(self.data.warning[i].number for i in _PHYSICS_WARNINGS)
+
+    # ----------------------------------------------------------------------------------------
+    # stepping
+    def _decode_actions(self, actions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        A = self.n_agent_slots
+        move = np.full((A, 3), MOVE_BINS // 2, dtype=np.int64)
+        grab = np.zeros(A, dtype=bool)
+        lock = np.zeros(A, dtype=bool)
+        flat = self.config.flat_actions
+        live = self.agents
+        for agent, action in actions.items():
+            slot = self.agent_slot.get(agent)
+            if slot is None or agent not in live:
+                raise ValueError(
+                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(live)}"
+                )
+            try:
+                if flat:
+                    values = np.asarray(action)
+                    if values.shape != (5,):
+                        raise ValueError(f"expected shape (5,), got {values.shape}")
+                    m3, g, k = values[:3], values[3], values[4]
+                else:
+                    m3 = np.asarray(action["movement"])
+                    g, k = action["grab"], action["lock"]
+                    if m3.shape != (3,):
+                        raise ValueError(f"movement must have shape (3,), got {m3.shape}")
+                m3 = m3.astype(np.int64, casting="same_kind")
+                g, k = int(g), int(k)
+            except (KeyError, TypeError, IndexError, ValueError) as error:
+                raise ValueError(
+                    f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
+                ) from None
+            if m3.min() < 0 or m3.max() >= MOVE_BINS or g not in (0, 1) or k not in (0, 1):
+                raise ValueError(
+                    f"action of {agent!r} is out of the action space {self._action_space}: movement bins must lie "
+                    f"in [0, {MOVE_BINS - 1}], grab and lock in {{0, 1}}; got {action!r}"
+                )
+            move[slot] = m3
+            grab[slot] = g == 1
+            lock[slot] = k == 1
+        return move, grab, lock
+
+    def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
+        """Advance the world by one environment step (``substeps`` physics steps)."""
+        if self._episode_over:
+            raise RuntimeError("the episode has ended (or never started); call reset() before step()")
+        c = self.config
+        move, grab, lock = self._decode_actions(actions)
+        in_prep = self.step_count < self._prep_steps
+        if in_prep:
+            seekers = ~self.is_hider
+            move[seekers] = MOVE_BINS // 2
+            grab[seekers] = False
+            lock[seekers] = False
+        ctrl = (move - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
+        ctrl[~self.agent_present] = 0.0
+        d = self.data
+        d.ctrl[:] = ctrl.reshape(-1)
+        pose = self._entity_pose()
+        A = self.n_agent_slots
+        self.rules.apply(grab, lock, pose[:A], pose[A:], self._object_half, self.in_sight[:, A:],
+                         self.object_present, self._lockable, self.team, self.agent_present,
+                         c.grab_radius, c.lock_radius)
+        self._color_locks()
+        mujoco.mj_step(self.model, d, nstep=c.substeps)
+        if self._parked_qpos.size:
+            d.qpos[self._parked_qpos] = self._parked_values
+            d.qvel[self._parked_qpos] = 0.0
+        physics_error = self._diverged()
+        self._physics_error = physics_error
+        if physics_error:
+            d.qpos[:], d.qvel[:] = self._last_good
+            self.rules.reset()
+            d.ctrl[:] = 0.0
+            mujoco.mj_forward(self.model, d)
+            self._warning_count = self._count_warnings()
+        else:
+            mujoco.mj_kinematics(self.model, d)
+            self._last_good[0][:] = d.qpos
+            self._last_good[1][:] = d.qvel
+        self.step_count += 1
+        self._sense()
+        rewards = self._rewards(in_prep)
+        self._update_stats(in_prep)
+        observations = self._observe()
+        done = physics_error or self.step_count >= c.horizon
+        truncations = {a: done for a in self.agents}
+        terminations = {a: False for a in self.agents}
+        infos: dict[str, dict] = {a: {} for a in self.agents}
+        if physics_error:
+            for info in infos.values():
+                info["physics_error"] = True
+        if done:
+            stats = self.episode_stats()
+            for info in infos.values():
+                info["episode_stats"] = dict(stats)
+            self._episode_over = True
+            self.agents = []
+        if self.render_mode == "human":
+            self.render()
+        return observations, rewards, terminations, truncations, infos
+
+    def _diverged(self) -> bool:
+        d = self.data
+        if self._count_warnings() != self._warning_count:
+            return True
+        total = float(np.abs(d.qpos).max()) if d.qpos.size else 0.0
+        return not np.isfinite(total) or total > _POSITION_LIMIT or not np.isfinite(d.qvel.sum())
+
+    def _entity_pose(self) -> np.ndarray:
+        return self.data.qpos.reshape(self.n_entities, 4)
+
+    def _sense(self) -> None:
+        pose = self._entity_pose()
+        A = self.n_agent_slots
+        targets = pose[:, :3].copy()
+        if self.n_ramp_slots:
+            ramp = targets[A + self.n_box_slots:]
+            yaw = pose[A + self.n_box_slots:, 3]
+            c, s = np.cos(yaw), np.sin(yaw)
+            ramp[:, 0] += c * RAMP_AIM_OFFSET[0]
+            ramp[:, 1] += s * RAMP_AIM_OFFSET[0]
+            ramp[:, 2] += RAMP_AIM_OFFSET[2]
+        present = np.concatenate([self.agent_present, self.object_present])
+        self.lidar, self.in_sight, self.in_cone = self.senses.sense(
+            pose[:A, :3], pose[:A, 3], targets, self.agent_present, present)
+        seen_hiders = self.in_sight[~self.is_hider][:, :A][:, self.is_hider]
+        self._hidden = not bool(seen_hiders.any())
+
+    def _rewards(self, in_prep: bool) -> dict[str, float]:
+        c = self.config
+        if in_prep:
+            return {a: 0.0 for a in self.agents}
+        team_reward = 1.0 if self._hidden else -1.0
+        reward = np.where(self.is_hider, team_reward, -team_reward)
+        pose = self._entity_pose()
+        half = c.play_area / 2.0
+        reward = reward - c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
+        if c.objects_out_penalty:
+            objects_out = outside(pose[self.n_agent_slots:], self._center, half) & self.object_present
+            if objects_out.any():
+                reward = reward - c.out_of_bounds_penalty
+        return {a: float(reward[self.agent_slot[a]]) for a in self.agents}
+
+    def _update_stats(self, in_prep: bool) -> None:
+        pose = self._entity_pose()
+        A, B = self.n_agent_slots, self.n_box_slots
+        moved = np.sqrt(((pose[A:, :2] - self._object_start) ** 2).sum(-1)) * self.object_present
+        locked = self.rules.lock_team != NO_TEAM
+        box_move = float(moved[:B].max()) if B else 0.0
+        ramp_move = float(moved[B:].max()) if self.n_ramp_slots else 0.0
+        s = self._stats
+        suffix = "_prep" if in_prep else ""
+        s["max_box_move" + suffix] = max(s["max_box_move" + suffix], box_move)
+        s["max_ramp_move" + suffix] = max(s["max_ramp_move" + suffix], ramp_move)
+        s["num_box_lock" + suffix] = float(locked[:B].sum())
+        s["num_ramp_lock" + suffix] = float(locked[B:].sum())
+        if not in_prep and self._hidden:
+            self._hidden_steps += 1
+
+    def episode_stats(self) -> dict[str, float]:
+        """Statistics of the episode so far (see the module docstring)."""
+        stats = dict(self._stats)
+        after_prep = max(self.step_count - self._prep_steps, 0)
+        stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
+        return stats
+
+    def _color_locks(self) -> None:
+        idx, m = self.index, self.model
+        lock_team = self.rules.lock_team
+        geoms = np.concatenate([idx.box_geom, idx.ramp_geom])
+        base = np.concatenate([np.tile(W.BOX_RGBA, (self.n_box_slots, 1)), np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
+        glow = np.asarray(W.LOCK_RGBA)[np.maximum(lock_team, 0)]
+        m.geom_rgba[geoms] = np.where((lock_team >= 0)[:, None], glow, base)
+
+    # ----------------------------------------------------------------------------------------
+    # observations and state
+    def _agent_features(self) -> np.ndarray:
+        A = self.n_agent_slots
+        pose = self._entity_pose()[:A]
+        velocity = self.data.qvel.reshape(self.n_entities, 4)[:A]
+        features = np.empty((A, AGENT_FEATURES))
+        features[:, :3] = pose[:, :3]
+        features[:, 3] = np.arctan2(np.sin(pose[:, 3]), np.cos(pose[:, 3]))
+        features[:, 4:8] = velocity
+        features[:, 8] = self.is_hider
+        features[:, 9] = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
+        features[~self.agent_present] = 0.0
+        return features
+
+    def _object_features(self) -> np.ndarray:
+        A = self.n_agent_slots
+        pose = self._entity_pose()[A:]
+        velocity = self.data.qvel.reshape(self.n_entities, 4)[A:]
+        features = np.empty((self.n_objects, 12))
+        features[:, :3] = pose[:, :3]
+        features[:, 3] = np.cos(pose[:, 3])
+        features[:, 4] = np.sin(pose[:, 3])
+        features[:, 5:9] = velocity
+        features[:, 9:12] = 2.0 * self._object_half
+        features[~self.object_present] = 0.0
+        return features
+
+    def _observe(self) -> dict[str, dict[str, np.ndarray]]:
+        A, B = self.n_agent_slots, self.n_box_slots
+        agent_features = self._agent_features()
+        object_features = self._object_features()
+        seen_agents = self.in_sight[:, :A][self._rows, self._others]
+        others = agent_features[self._others] * seen_agents[..., None]
+        exist_agents = self.agent_present[self._others]
+        seen_objects = self.in_sight[:, A:]
+        lock_team, locker = self.rules.lock_team, self.rules.locker
+        objects = np.empty((A, self.n_objects, OBJECT_FEATURES))
+        objects[:, :, :12] = object_features[None]
+        objects[:, :, 12] = locker[None, :] == np.arange(A)[:, None]
+        objects[:, :, 13] = lock_team[None, :] == self.team[:, None]
+        objects[:, :, 14] = lock_team[None, :] != NO_TEAM
+        objects *= seen_objects[..., None]
+        f32 = np.float32
+        self_obs = agent_features.astype(f32)
+        others = others.astype(f32)
+        seen_agents = seen_agents.astype(f32)
+        exist_agents = exist_agents.astype(f32)
+        objects = objects.astype(f32)
+        seen_objects = seen_objects.astype(f32)
+        object_exist = self.object_present.astype(f32)
+        lidar = self.lidar.astype(f32)
+        if self._physics_error_guard_needed(self_obs, objects):
+            self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in (self_obs, objects, others))
+        slot = self.agent_slot
+        return {
+            agent: {
+                "self": self_obs[i],
+                "agents": others[i],
+                "agents_mask": seen_agents[i],
+                "agents_exist": exist_agents[i],
+                "boxes": objects[i, :B],
+                "boxes_mask": seen_objects[i, :B],
+                "boxes_exist": object_exist[:B],
+                "ramps": objects[i, B:],
+                "ramps_mask": seen_objects[i, B:],
+                "ramps_exist": object_exist[B:],
+                "lidar": lidar[i],
+            }
+            for agent in self.agents
+            for i in (slot[agent],)
+        }
+
+    @staticmethod
+    def _physics_error_guard_needed(*arrays: np.ndarray) -> bool:
+        return not all(np.isfinite(a.sum()) for a in arrays)
+
+    def state(self) -> np.ndarray:
+        """The whole world, unmasked, as one flat float32 vector (see the module docstring)."""
+        agents = np.concatenate([self._agent_features(), self.agent_present[:, None]], axis=1)
+        objects = np.empty((self.n_objects, OBJECT_FEATURES))
+        objects[:, :12] = self._object_features()
+        objects[:, 12] = self.rules.lock_team == 0
+        objects[:, 13] = self.rules.lock_team == 1
+        objects[:, 14] = self.object_present
+        prep = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
+        time = self.step_count / self.config.horizon
+        flat = np.concatenate([agents.ravel(), objects.ravel(), [prep, time]]).astype(np.float32)
+        return np.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0)
+
+    # ----------------------------------------------------------------------------------------
+    # replays
+    def replay_static(self) -> dict[str, np.ndarray]:
+        """Episode constants: teams, presence, sizes and the wall segments."""
+        walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
+        B = self.n_box_slots
+        return {
+            "team": self.team.copy(),
+            "agent_exists": self.agent_present.copy(),
+            "box_exists": self.object_present[:B].copy(),
+            "ramp_exists": self.object_present[B:].copy(),
+            "box_size": 2.0 * self._object_half[:B].copy(),
+            "ramp_size": 2.0 * self._object_half[B:].copy(),
+            "walls": walls[:, :4].copy(),
+            "wall_height": walls[:, 4].copy(),
+            "floor_size": np.array(self.config.floor_size),
+            "play_area": np.array(self.config.play_area),
+            "vision_cone": np.array(self.config.vision_cone_degrees),
+            "lidar_range": np.array(self.config.lidar_range),
+        }
+
+    def replay_frame(self) -> dict[str, np.ndarray]:
+        """This step's poses and events (fixed shapes; see the module docstring)."""
+        pose = self._entity_pose()
+        A, B = self.n_agent_slots, self.n_box_slots
+        lock_team = self.rules.lock_team
+        return {
+            "qpos": self.data.qpos.copy(),
+            "agent_pos": pose[:A, :3].copy(),
+            "agent_yaw": pose[:A, 3].copy(),
+            "box_pos": pose[A:A + B, :3].copy(),
+            "box_yaw": pose[A:A + B, 3].copy(),
+            "box_lock_team": lock_team[:B].copy(),
+            "ramp_pos": pose[A + B:, :3].copy(),
+            "ramp_yaw": pose[A + B:, 3].copy(),
+            "ramp_lock_team": lock_team[B:].copy(),
+            "grabbed": self.rules.grabbed.copy(),
+            "seen": self.in_sight[:, :A].copy(),
+            "hidden": np.array(float(self._hidden)),
+            "prep": np.array(float(self.step_count < self._prep_steps)),
+            "lidar": self.lidar.copy(),
+        }
+
+    def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
+        """Put the world into a recorded state for drawing or 3D rendering (not for stepping)."""
+        B = self.n_box_slots
+        walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),
+                                np.asarray(static["wall_height"], float).reshape(-1, 1)], axis=1)
+        self._layout = Layout(walls, np.zeros((1, 1), bool), np.zeros((1, 1), bool), bool(walls.shape[0]))
+        self.agent_present[:] = np.asarray(static["agent_exists"], bool)
+        self.object_present[:B] = np.asarray(static["box_exists"], bool)
+        self.object_present[B:] = np.asarray(static["ramp_exists"], bool)
+        box_half = np.asarray(static["box_size"], float).reshape(B, 3) / 2.0
+        self._object_half[:B] = box_half
+        m, idx = self.model, self.index
+        W.set_walls(m, idx.wall_geom, walls)
+        if B:
+            W.set_box_geometry(m, idx.box_geom, box_half)
+        W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
+        W.set_present(m, idx.box_geom, self.object_present[:B], W.GROUP_OBJECT)
+        W.set_present(m, idx.ramp_geom, self.object_present[B:], W.GROUP_OBJECT)
+        self.data.qpos[:] = frame["qpos"]
+        self.data.qvel[:] = 0.0
+        self.rules.lock_team[:B] = frame["box_lock_team"]
+        self.rules.lock_team[B:] = frame["ramp_lock_team"]
+        self.rules.grabbed[:] = frame["grabbed"]
+        A = self.n_agent_slots
+        self.in_sight[:] = False
+        self.in_sight[:, :A] = frame["seen"]
+        if "lidar" in frame:
+            self.lidar = np.asarray(frame["lidar"], float).copy()
+        self._hidden = bool(frame["hidden"])
+        self.step_count = 0 if float(frame["prep"]) else self._prep_steps
+        self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
+        self._color_locks()
+        mujoco.mj_kinematics(m, self.data)
+        pose = self._entity_pose()
+        present = np.concatenate([self.agent_present, self.object_present])
+        self.in_cone = self._cone_only(pose, present)
+
+    def _cone_only(self, pose: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Cone membership of every target for every agent (no rays), for drawing."""
+        A = self.n_agent_slots
+        offset = pose[None, :, :2] - pose[:A, None, :2]
+        heading = np.stack([np.cos(pose[:A, 3]), np.sin(pose[:A, 3])], axis=1)
+        length = np.sqrt((offset**2).sum(-1))
+        cos_angle = (offset * heading[:, None]).sum(-1) / np.maximum(length, 1e-9)
+        cone = cos_angle >= self.senses.cos_half_cone
+        cone[np.arange(A), np.arange(A)] = False
+        return cone & self.agent_present[:, None] & present[None, :]
+
+    def scene(self) -> Scene:
+        """The current state as 2D shapes (walls, objects, agents and overlay layers)."""
+        return arena_scene(self)
+
+    # ----------------------------------------------------------------------------------------
+    # rendering
+    def render(self) -> np.ndarray | None:
+        """An RGB frame (``rgb_array``) or a window update (``human``); None without a mode."""
+        if self.render_mode is None:
+            return None
+        if self._renderer is None:
+            height, width = self.config.render_size
+            self._renderer = ArenaRenderer(self.model, height, width, human=self.render_mode == "human")
+        frame = self._renderer.render(self, overlays=self.config.render_overlays)
+        return frame if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        """Release the renderer and any window."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
