@@ -1,0 +1,97 @@
+"""``marl eval``: play a trained run's policy and report returns per team and episode statistics."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from marl.checkpoints import CheckpointError
+from marl.environments import team_of
+from marl.errors import UsageError
+from marl.evaluation import format_evaluation, learner_policy, run_episodes, team_policy
+from marl.loading import LoadedRun, open_run
+from marl.recording import episode_recorder, record_policy
+from marl.training import EVALUATION_SEED_OFFSET
+
+EXAMPLES = """examples:
+  marl eval runs/CartPole-v1-ppo-20250101-120000 --episodes 20 --deterministic
+  marl eval runs/hide_and_seek_v0-mappo-A --against runs/hide_and_seek_v0-mappo-B
+  marl eval runs/hide_and_seek_v0-mappo-A --record --episodes 3
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``marl eval``."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a trained run",
+        description="Play episodes with a run's policy; print mean and spread of each team's return "
+        "and the environment's episode statistics.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder to evaluate")
+    parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes to play (default 10)")
+    parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
+    parser.add_argument("--checkpoint", default="latest", metavar="latest|best|FILE",
+                        help="which checkpoint to load (default latest)")
+    parser.add_argument("--against", type=Path, metavar="OTHER_RUN",
+                        help="this run's first team (the hiders) plays against the other run's other teams (the seekers)")
+    parser.add_argument("--record", action="store_true", help="also record the episodes into RUN_DIR/replays/")
+    parser.add_argument("--seed", type=int, help="seed of the first episode (default: the training evaluation's seeds)")
+
+
+def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
+    """The opponent's non-first-team agents must have the spaces this run's environment gives them."""
+    first_team = run.env_info.first_team
+    for agent, spaces in run.env_info.spaces.items():
+        if team_of(agent) == first_team:
+            continue
+        theirs = opponent.checkpoint["spaces"].get(agent)
+        if theirs is None:
+            raise CheckpointError(
+                f"{opponent.checkpoint_path} has no agent {agent!r} (it has {', '.join(opponent.checkpoint['spaces'])})"
+            )
+        for kind in ("observation", "action"):
+            if theirs[kind] != spaces[kind]:
+                raise CheckpointError(
+                    f"{opponent.checkpoint_path} does not fit {run.config.env}: agent {agent!r} {kind} space is "
+                    f"{spaces[kind]} here but {theirs[kind]} in the opponent's checkpoint"
+                )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate a run (optionally against another run's opponents) and print the results."""
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.record and episode_recorder() is None:
+        raise UsageError("--record needs the replays package's record_episodes, which is not available")
+    loaded = open_run(args.run_dir, args.checkpoint)
+    policy = learner_policy(loaded.learner, loaded.env_info.single_agent, args.deterministic)
+    heading = f"{loaded.folder.root} ({loaded.config.algo} on {loaded.config.env}, {loaded.steps} steps)"
+    if args.against is not None:
+        if loaded.env_info.single_agent or len(loaded.env_info.teams) < 2:
+            raise UsageError(f"--against needs an environment with two teams; {loaded.config.env} has "
+                             f"{', '.join(loaded.env_info.teams)}")
+        opponent = open_run(args.against, args.checkpoint if args.checkpoint in ("latest", "best") else "latest")
+        check_opponent_spaces(loaded, opponent)
+        opponent_policy = learner_policy(opponent.learner, False, args.deterministic)
+        policy = team_policy({loaded.env_info.first_team: policy}, default=opponent_policy)
+        others = ", ".join(team for team in loaded.env_info.teams if team != loaded.env_info.first_team)
+        heading = (f"{loaded.env_info.first_team} from {loaded.folder.root} ({loaded.steps} steps) against "
+                   f"{others} from {opponent.folder.root} ({opponent.steps} steps)")
+    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + loaded.config.seed
+    result = run_episodes(loaded.env_factory, policy, args.episodes, seed=seed)
+    mode = "deterministic" if args.deterministic else "sampled actions"
+    print(f"{heading}\n{mode}, seeds {seed}..{seed + args.episodes - 1}")
+    print(format_evaluation(result))
+    if args.record:
+        target = loaded.folder.replays / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            paths = record_policy(policy, loaded.env_factory, args.episodes, target, seed=seed,
+                                  env_id=loaded.config.env, env_kwargs=loaded.config.env_kwargs)
+        except TypeError as error:
+            raise UsageError(f"cannot record {loaded.config.env}: {str(error).splitlines()[0]}") from None
+        print(f"recorded {len(paths)} episodes into {target}")
+    return 0

@@ -1,0 +1,140 @@
+"""``marl train``: train an algorithm on an environment into a run folder, or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from marl.algorithms import build_algorithm
+from marl.config import write_run_config
+from marl.environments import inspect_environment, make_env_factory
+from marl.errors import UsageError
+from marl.evaluation import format_evaluation
+from marl.loading import open_run
+from marl.plotting import load_curves, plot_learning_curves
+from marl.resolution import TrainRequest, resolve_run_config
+from marl.run_folder import RunFolder, default_run_path
+from marl.training import Trainer, TrainingOutcome
+
+INTERRUPTED_EXIT_CODE = 130
+
+EXAMPLES = """examples:
+  marl train CartPole-v1 --algo ppo --steps 100000 --seed 0
+  marl train hide_and_seek_v0                      # the quadrant preset: MAPPO self-play
+  marl train navigation_v0 --algo ippo --envs 16 --set algo.learning_rate=1e-4
+  marl train mymodule:make_env --algo mappo        # your own environment factory
+  marl train --config my_run.yaml --set env.n_agents=4
+  marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``marl train``."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train an algorithm on an environment",
+        description="Train an algorithm on an environment; the run folder gets the config, metrics, "
+        "TensorBoard events, checkpoints, replays and plots.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("env", nargs="?", metavar="ENV",
+                        help="environment id (marl envs lists them), a Gymnasium id, or package.module:factory")
+    parser.add_argument("--algo", help="ppo, ippo, mappo, trpo, npg or reinforce (default: the preset's, "
+                        "else ppo for Gymnasium tasks and mappo for multi-agent environments)")
+    parser.add_argument("--preset", help="named settings (marl envs --presets lists them); default: ENV's preset")
+    parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="a run config in YAML (any subset of keys)")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one config key, e.g. algo.learning_rate=1e-4 or env.n_agents=4 (repeatable)")
+    parser.add_argument("--steps", type=int, help="total environment steps")
+    parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/<env>-<algo>-<timestamp>)")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None) -> None:
+    """Tell the user where everything went."""
+    print(f"run folder:  {folder.root}")
+    print(f"steps:       {outcome.steps}")
+    if outcome.evaluation is not None:
+        print("last evaluation: " + format_evaluation(outcome.evaluation).replace("\n", "\n  "))
+    print(f"checkpoints: {folder.latest}" + (f", {folder.best}" if folder.best.exists() else ""))
+    print(f"metrics:     {folder.metrics} (tensorboard --logdir {folder.tensorboard})")
+    if plot is not None:
+        print(f"curves:      {plot}")
+    replays = sorted(folder.replays.rglob("*.npz"))
+    if replays:
+        print(f"replays:     {len(replays)} episodes in {folder.replays} (marl replay {replays[-1]})")
+    if outcome.interrupted:
+        print(f"interrupted; continue with: marl train --resume {folder.root}")
+
+
+def draw_curves(folder: RunFolder) -> Path | None:
+    """Write plots/learning_curves.png; None when there is nothing to draw yet."""
+    try:
+        return plot_learning_curves([load_curves(folder)], folder.plots / "learning_curves.png")
+    except ValueError as error:
+        print(f"marl: no learning curves: {error}", file=sys.stderr)
+        return None
+
+
+def finish(folder: RunFolder, outcome: TrainingOutcome) -> int:
+    """Draw the curves, print the report and choose the exit code."""
+    report(folder, outcome, draw_curves(folder))
+    return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    """Continue a run from its latest checkpoint."""
+    changed = [flag for flag, value in (
+        ("ENV", args.env), ("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
+        ("--set", args.assignments), ("--envs", args.n_envs), ("--seed", args.seed), ("--out", args.out),
+        ("--overwrite", args.overwrite),
+    ) if value]
+    if changed:
+        raise UsageError(
+            f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
+            "(only --steps can); start a new run instead"
+        )
+    loaded = open_run(args.resume, "latest")
+    config = loaded.config
+    if args.steps is not None:
+        if args.steps < 1:
+            raise UsageError(f"--steps must be >= 1, got {args.steps}")
+        config.steps = args.steps
+    if loaded.steps >= config.steps:
+        raise UsageError(
+            f"{loaded.folder.root} is already trained for {loaded.steps} steps (config steps {config.steps}); "
+            f"pass a larger --steps to train on"
+        )
+    write_run_config(config, loaded.folder.config)
+    print(f"resuming {loaded.folder.root} at step {loaded.steps} of {config.steps}", file=sys.stderr)
+    trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
+                      start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
+                      show_progress=args.progress)
+    return finish(loaded.folder, trainer.run())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train a new run, or resume one with ``--resume``."""
+    if args.resume is not None:
+        return resume(args)
+    for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be >= 1, got {value}")
+    request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
+                           list(args.assignments))
+    config = resolve_run_config(request)
+    target = args.out or default_run_path(config.env, config.algo)
+    RunFolder(target).check_available(args.overwrite)
+    env_factory = make_env_factory(config.env, config.env_kwargs)
+    env_info = inspect_environment(env_factory)
+    learner = build_algorithm(config.algo, env_factory, config.seed, config.algo_config)
+    folder = RunFolder.create(target, overwrite=args.overwrite)
+    write_run_config(config, folder.config)
+    trainer = Trainer(config, folder, learner, env_factory, env_info, show_progress=args.progress)
+    return finish(folder, trainer.run())

@@ -1,0 +1,138 @@
+"""Learning curves from run folders: one panel per team, runs grouped by (env, algo) with spread.
+
+Runs that differ only in their seed form one group, drawn as the mean over the group with a
+band from the lowest to the highest run; training returns are smoothed with a moving average,
+evaluation returns are drawn as points joined by dashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from marl.metrics import read_metrics
+from marl.run_folder import RunFolder
+
+TRAIN_PREFIX = "episode_return/"
+EVAL_PREFIX = "eval/return/"
+
+
+@dataclass
+class RunCurves:
+    """The columns of one run's metrics.csv plus the labels that group it."""
+
+    folder: RunFolder
+    group: str
+    seed: int | None
+    columns: dict[str, np.ndarray]
+
+    def teams(self) -> list[str]:
+        """Teams with a training or evaluation return column, in column order."""
+        teams: list[str] = []
+        for key in self.columns:
+            for prefix in (TRAIN_PREFIX, EVAL_PREFIX):
+                if key.startswith(prefix) and key[len(prefix):] not in teams:
+                    teams.append(key[len(prefix):])
+        return teams
+
+    def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) where ``key`` has a value."""
+        values = self.columns.get(key)
+        if values is None:
+            return np.empty(0), np.empty(0)
+        keep = np.isfinite(values)
+        return self.columns["steps"][keep], values[keep]
+
+
+def load_curves(folder: RunFolder) -> RunCurves:
+    """Read a run's metrics and the env/algo/seed of its config."""
+    config = {}
+    if folder.config.is_file():
+        loaded = yaml.safe_load(folder.config.read_text())
+        config = loaded if isinstance(loaded, dict) else {}
+    group = f"{config.get('env', folder.root.name)} {config.get('algo', '')}".strip()
+    seed = config.get("seed")
+    return RunCurves(folder, group, seed if isinstance(seed, int) else None, read_metrics(folder.metrics))
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average that keeps the length (shorter windows at the start)."""
+    if window <= 1 or values.size == 0:
+        return values
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    ends = np.arange(1, values.size + 1)
+    starts = np.maximum(ends - window, 0)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
+def group_band(curves: Sequence[tuple[np.ndarray, np.ndarray]], points: int = 200) -> tuple[np.ndarray, ...]:
+    """Mean, lowest and highest of several curves on a shared step grid (their common range)."""
+    usable = [(x, y) for x, y in curves if x.size > 0]
+    if len(usable) == 1:
+        x, y = usable[0]
+        return x, y, y, y
+    start = max(x[0] for x, _ in usable)
+    stop = min(x[-1] for x, _ in usable)
+    if stop <= start:
+        stop = start
+    grid = np.linspace(start, stop, points if stop > start else 1)
+    stacked = np.stack([np.interp(grid, x, y) for x, y in usable])
+    return grid, stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
+
+
+def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None) -> Path:
+    """Draw every team's return against environment steps for ``runs`` into a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    teams: list[str] = []
+    for run in runs:
+        teams.extend(team for team in run.teams() if team not in teams)
+    if not teams:
+        raise ValueError("no episode returns in these runs yet: " + ", ".join(str(run.folder.root) for run in runs))
+    groups: dict[str, list[RunCurves]] = {}
+    for run in runs:
+        groups.setdefault(run.group, []).append(run)
+
+    figure, axes = plt.subplots(1, len(teams), figsize=(5.5 * len(teams), 4.0), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for panel, team in zip(axes[0], teams):
+        for index, (group, members) in enumerate(groups.items()):
+            color = colors[index % len(colors)]
+            suffix = f" ({len(members)} runs)" if len(members) > 1 else ""
+            train = [run.curve(TRAIN_PREFIX + team) for run in members]
+            train = [(x, moving_average(y, smooth)) for x, y in train if x.size]
+            if train:
+                grid, mean, low, high = group_band(train)
+                panel.plot(grid, mean, color=color, label=f"{group}{suffix}")
+                if len(train) > 1:
+                    panel.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0)
+            evaluation = [run.curve(EVAL_PREFIX + team) for run in members]
+            evaluation = [(x, y) for x, y in evaluation if x.size]
+            if evaluation:
+                grid, mean, low, high = group_band(evaluation, points=50)
+                panel.plot(grid, mean, color=color, linestyle="--", marker="o", markersize=3,
+                           label=f"{group} evaluation{suffix}")
+                if len(evaluation) > 1:
+                    panel.fill_between(grid, low, high, color=color, alpha=0.1, linewidth=0)
+        panel.set_title(f"return: {team}")
+        panel.set_xlabel("environment steps")
+        panel.set_ylabel("episode return")
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)
+    return path

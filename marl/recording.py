@@ -1,0 +1,61 @@
+"""Recording episodes of a policy into a run's ``replays/`` folder through the replays package."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from marl.environments import EnvFactory
+from marl.evaluation import Policy
+
+
+class PolicyActor:
+    """Wraps a dict-in, dict-out policy function as an object with ``act`` (what replays expects)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def act(self, observations: dict[str, Any]) -> dict[str, Any]:
+        """Actions for the given observations."""
+        return self.policy(observations)
+
+
+def episode_recorder() -> Callable[..., list[Path]] | None:
+    """``replays.record_episodes`` when the replays package provides it, else None."""
+    try:
+        import replays
+    except ImportError:
+        return None
+    recorder = getattr(replays, "record_episodes", None)
+    if recorder is None:
+        try:
+            from replays.recording import record_episodes as recorder
+        except ImportError:
+            return None
+    return recorder
+
+
+def record_policy(
+    policy: Policy | None,
+    env_factory: EnvFactory,
+    episodes: int,
+    folder: str | Path,
+    seed: int,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+) -> list[Path]:
+    """Record ``episodes`` episodes into ``folder``; raises ``RuntimeError`` if replays is missing.
+
+    A ``TypeError`` from replays means the environment cannot be recorded (it does not
+    implement ``envs.scene.Replayable``).
+    """
+    recorder = episode_recorder()
+    if recorder is None:
+        raise RuntimeError("the replays package does not provide record_episodes")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    actor = PolicyActor(policy) if policy is not None else None
+    accepted = inspect.signature(recorder).parameters
+    extra = {key: value for key, value in (("env_id", env_id), ("env_kwargs", dict(env_kwargs))) if key in accepted}
+    return list(recorder(actor, env_factory, episodes, folder, seed=seed, **extra))

@@ -1,0 +1,223 @@
+"""A training run: the learner's ``learn`` loop with logging, evaluation, checkpoints, replays.
+
+Everything periodic happens in the learner's callback, which runs after each update, so every
+checkpoint holds a consistent training state. Evaluation runs on its own copy of the
+environment with the global random streams set aside, so it never changes what training does
+next: a run stopped and resumed ends where an uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from marl.checkpoints import save_checkpoint
+from marl.config import RunConfig
+from marl.environments import EnvFactory, EnvironmentInfo
+from marl.errors import UsageError, unknown_name_message
+from marl.evaluation import EvaluationResult, isolated_random_state, learner_policy, run_episodes
+from marl.metrics import MetricsLogger
+from marl.progress import ProgressBar
+from marl.recording import record_policy
+from marl.run_folder import RunFolder
+
+#: Evaluation episodes use seeds from here on (plus the run's seed), apart from training's.
+EVALUATION_SEED_OFFSET = 1_000_000
+
+
+class Interval:
+    """Fires each time the step count crosses a multiple of ``every`` (never when 0)."""
+
+    def __init__(self, every: int, done_steps: int = 0) -> None:
+        self.every = every
+        self.next = (done_steps // every + 1) * every if every > 0 else None
+
+    def due(self, steps: int) -> bool:
+        """Whether a multiple of ``every`` was reached; advances to the next one if so."""
+        if self.next is None or steps < self.next:
+            return False
+        self.next = (steps // self.every + 1) * self.every
+        return True
+
+
+@dataclass
+class TrainingOutcome:
+    """How a training run ended."""
+
+    steps: int
+    interrupted: bool
+    best_score: float | None
+    evaluation: EvaluationResult | None
+
+
+@contextmanager
+def graceful_interrupt(on_first: Callable[[], None]) -> Iterator[None]:
+    """The first Ctrl-C calls ``on_first`` (stop after this update); a second one interrupts now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            on_first()
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def learner_steps(learner: Any, default: int) -> int:
+    """The learner's own count of environment steps, when it exposes one."""
+    for name in ("num_steps", "total_steps", "steps"):
+        value = getattr(learner, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return default
+
+
+class Trainer:
+    """Runs ``learner.learn`` for a run folder and keeps its files up to date."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        folder: RunFolder,
+        learner: Any,
+        env_factory: EnvFactory,
+        env_info: EnvironmentInfo,
+        start_steps: int = 0,
+        best_score: float | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.config = config
+        self.folder = folder
+        self.learner = learner
+        self.env_factory = env_factory
+        self.env_info = env_info
+        self.steps = start_steps
+        self.start_steps = start_steps
+        self.best_score = best_score
+        self.best_team = config.best_team or env_info.first_team
+        if self.best_team not in env_info.teams:
+            raise UsageError(unknown_name_message("best_team", self.best_team, env_info.teams))
+        self.show_progress = show_progress
+        self.stop_requested = False
+        self.recording_enabled = config.record_interval > 0
+        self.last_evaluation: EvaluationResult | None = None
+        self.last_evaluation_steps: int | None = None
+        self.progress: ProgressBar | None = None
+        self.logger: MetricsLogger | None = None
+
+    # Messages go above the progress bar when there is one.
+    def say(self, message: str) -> None:
+        """Print a status line on stderr."""
+        if self.progress is not None:
+            self.progress.write(message)
+        else:
+            print(message, file=sys.stderr)
+
+    def save(self, best: bool = False) -> None:
+        """Write latest.pt (and best.pt when ``best``) from the learner's current state."""
+        state = self.learner.state_dict()
+        arguments = dict(algo=self.config.algo, steps=self.steps, spaces=self.env_info.spaces, state=state)
+        save_checkpoint(self.folder.latest, best_score=self.best_score, **arguments)
+        if best:
+            save_checkpoint(self.folder.best, best_score=self.best_score, **arguments)
+
+    def evaluate(self) -> EvaluationResult:
+        """Play the evaluation episodes without disturbing training's random streams."""
+        policy = learner_policy(self.learner, self.env_info.single_agent, self.config.eval_deterministic)
+        with isolated_random_state():
+            result = run_episodes(
+                self.env_factory, policy, self.config.eval_episodes, seed=EVALUATION_SEED_OFFSET + self.config.seed
+            )
+        self.last_evaluation, self.last_evaluation_steps = result, self.steps
+        assert self.logger is not None
+        self.logger.log(self.steps, result.summary())
+        return result
+
+    def evaluate_and_keep_best(self) -> bool:
+        """Evaluate; returns True when the score beat the best so far (best.pt is then due)."""
+        result = self.evaluate()
+        if self.best_team not in result.returns or not result.returns[self.best_team]:
+            return False
+        score = result.mean_return(self.best_team)
+        if math.isfinite(score) and (self.best_score is None or score > self.best_score):
+            self.best_score = score
+            return True
+        return False
+
+    def record(self) -> None:
+        """Record episodes of the current policy into replays/step_<steps>/."""
+        policy = learner_policy(self.learner, self.env_info.single_agent, deterministic=False)
+        target = self.folder.replays / f"step_{self.steps:010d}"
+        try:
+            with isolated_random_state():
+                record_policy(policy, self.env_factory, self.config.record_episodes, target,
+                              seed=EVALUATION_SEED_OFFSET + self.config.seed + self.steps,
+                              env_id=self.config.env, env_kwargs=self.config.env_kwargs)
+        except (TypeError, RuntimeError) as error:
+            self.say(f"recording switched off: {str(error).splitlines()[0]}")
+            self.recording_enabled = False
+
+    def run(self) -> TrainingOutcome:
+        """Train until ``config.steps`` (or Ctrl-C); always leaves a loadable latest.pt."""
+        config = self.config
+        evaluations = Interval(config.eval_interval, self.start_steps)
+        checkpoints = Interval(config.checkpoint_interval, self.start_steps)
+        recordings = Interval(config.record_interval, self.start_steps)
+        self.logger = MetricsLogger(
+            self.folder.metrics,
+            self.folder.tensorboard if config.tensorboard else None,
+            resume_steps=self.start_steps if self.start_steps > 0 else None,
+        )
+        self.progress = ProgressBar(config.steps, self.start_steps, enabled=self.show_progress,
+                                    description=f"{config.env} {config.algo}")
+
+        def callback(metrics: dict[str, Any]) -> bool:
+            self.steps = int(metrics.get("steps", self.steps))
+            self.logger.log(self.steps, metrics)
+            self.progress.update(self.steps, metrics)
+            improved = evaluations.due(self.steps) and self.evaluate_and_keep_best()
+            if improved or checkpoints.due(self.steps):
+                self.save(best=improved)
+            if self.recording_enabled and recordings.due(self.steps):
+                self.record()
+            return not self.stop_requested
+
+        def request_stop() -> None:
+            self.stop_requested = True
+            self.say("stopping after this update and saving a checkpoint (Ctrl-C again to stop at once)")
+
+        interrupted = False
+        try:
+            with graceful_interrupt(request_stop):
+                if self.steps < config.steps:
+                    self.learner.learn(config.steps - self.steps, callback=callback)
+            self.steps = learner_steps(self.learner, self.steps)
+            interrupted = self.stop_requested and self.steps < config.steps
+            if not interrupted and self.last_evaluation_steps != self.steps:
+                improved = self.evaluate_and_keep_best()
+            else:
+                improved = False
+            self.save(best=improved or not self.folder.best.exists())
+        except KeyboardInterrupt:
+            interrupted = True
+            self.save(best=not self.folder.best.exists())
+        finally:
+            self.progress.close()
+            self.logger.close()
+        return TrainingOutcome(self.steps, interrupted, self.best_score, self.last_evaluation)
