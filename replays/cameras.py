@@ -6,8 +6,9 @@ An environment offers cameras in one of two ways:
   its ``render()`` honours; or
 * it exposes its MuJoCo ``model`` and ``data`` (attributes ``model``/``data``, ``_model``/``_data``
   or ``mj_model``/``mj_data``); then this module draws them with ``mujoco.Renderer`` from an
-  ``overhead``, a ``tracking`` (follows the first agent) or a ``free`` (oblique) camera, or any
-  camera named in the model.
+  ``overhead``, a ``tracking`` (follows the first agent) or a ``free`` (oblique) camera framed on
+  the scene's bounds, from any camera named in the model, or (``env``) through the environment's
+  own ``render()`` when it was built with ``render_mode="rgb_array"``.
 
 Otherwise the environment's plain ``render()`` is used (camera ``default``).
 """
@@ -67,9 +68,12 @@ class CameraRenderer:
             import mujoco
 
             model = self._mujoco[0]
-            named = tuple(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, index) or f"camera{index}"
-                          for index in range(model.ncam))
-            return MUJOCO_CAMERAS + named
+            named = []
+            for index in range(model.ncam):
+                name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, index) or f"camera{index}"
+                named.append(f"model:{name}" if name in MUJOCO_CAMERAS else name)
+            own = ("env",) if getattr(self.env, "render_mode", None) == "rgb_array" else ()
+            return MUJOCO_CAMERAS + tuple(named) + own
         return ("default",)
 
     def check_camera(self, camera: str | None) -> str:
@@ -87,7 +91,7 @@ class CameraRenderer:
     def render(self, camera: str | None = None) -> np.ndarray:
         """An ``[H, W, 3]`` uint8 picture of the current (restored) state from ``camera``."""
         camera = self.check_camera(camera)
-        if self._mujoco is not None:
+        if self._mujoco is not None and camera != "env":
             return self._render_mujoco(camera)
         if getattr(self.replayable, "render_cameras", None):
             self.replayable.render_camera = camera
@@ -98,35 +102,37 @@ class CameraRenderer:
             )
         return _resize(image, self.width, self.height)
 
+    def _framing(self) -> tuple[np.ndarray, float]:
+        """Centre and size of the drawn world (from the scene bounds, else the model's extent)."""
+        model = self._mujoco[0]
+        try:
+            x_min, y_min, x_max, y_max = self.replayable.scene().bounds
+            return np.array([(x_min + x_max) / 2, (y_min + y_max) / 2, 0.0]), float(max(x_max - x_min, y_max - y_min))
+        except Exception:  # an environment whose scene needs more state: fall back to the model
+            return np.array(model.stat.center, dtype=np.float64), 2.0 * float(model.stat.extent)
+
     def _mujoco_camera(self, camera: str):
         import mujoco
 
         model, data = self._mujoco
         view = mujoco.MjvCamera()
-        extent = float(model.stat.extent)
-        center = np.array(model.stat.center, dtype=np.float64)
-        if camera == "overhead":
+        center, span = self._framing()
+        fit = 0.55 * span / np.tan(np.radians(float(model.vis.global_.fovy)) / 2)
+        if camera in ("overhead", "free"):
             view.type = mujoco.mjtCamera.mjCAMERA_FREE
-            view.lookat[:] = (center[0], center[1], 0.0)
-            view.distance = 1.6 * extent
-            view.elevation = -90.0
-            view.azimuth = 90.0
-        elif camera == "free":
-            view.type = mujoco.mjtCamera.mjCAMERA_FREE
-            view.lookat[:] = (center[0], center[1], 0.0)
-            view.distance = 1.5 * extent
-            view.elevation = -40.0
-            view.azimuth = 135.0
+            view.lookat[:] = center
+            view.distance = fit
+            view.elevation = -90.0 if camera == "overhead" else -55.0
+            view.azimuth = 90.0 if camera == "overhead" else 135.0
         elif camera == "tracking":
             view.type = mujoco.mjtCamera.mjCAMERA_TRACKING
             view.trackbodyid = self._first_agent_body(model)
-            view.distance = 0.5 * extent
+            view.distance = 0.4 * fit
             view.elevation = -50.0
             view.azimuth = 90.0
         else:
             view.type = mujoco.mjtCamera.mjCAMERA_FIXED
             view.fixedcamid = self.cameras.index(camera) - len(MUJOCO_CAMERAS)
-        mujoco.mj_forward(model, data)
         return view
 
     @staticmethod
@@ -147,8 +153,10 @@ class CameraRenderer:
             model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.width)
             model.vis.global_.offheight = max(model.vis.global_.offheight, self.height)
             self._renderer = mujoco.Renderer(model, self.height, self.width)
-        view = self._mujoco_camera(camera)
-        self._renderer.update_scene(data, camera=view)
+            self._option = mujoco.MjvOption()
+            self._option.geomgroup[:] = 1  # floors and decorations often sit in groups hidden by default
+        mujoco.mj_forward(model, data)
+        self._renderer.update_scene(data, camera=self._mujoco_camera(camera), scene_option=self._option)
         return np.array(self._renderer.render(), dtype=np.uint8)
 
     def close(self) -> None:

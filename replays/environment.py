@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from typing import Any, Callable
 
 from envs.scene import Replayable
@@ -37,8 +35,10 @@ def find_replayable(env: Any) -> Replayable:
 
 def infer_env_id(env_fn: Callable[[], Any], env: Any) -> tuple[str | None, dict[str, Any] | None]:
     """Best guess of the (id, kwargs) that rebuilds ``env``: factory attributes, then metadata name."""
-    env_id = getattr(env_fn, "env_id", None)
+    env_id = getattr(env_fn, "env_id", None)  # envs.make_factory(...) carries env_id and kwargs
     env_kwargs = getattr(env_fn, "env_kwargs", None)
+    if env_kwargs is None and env_id is not None:
+        env_kwargs = getattr(env_fn, "kwargs", None)
     keywords = getattr(env_fn, "keywords", None)  # functools.partial(envs.make, "id", **kwargs)
     arguments = getattr(env_fn, "args", None)
     if env_id is None and arguments and isinstance(arguments[0], str):
@@ -51,35 +51,11 @@ def infer_env_id(env_fn: Callable[[], Any], env: Any) -> tuple[str | None, dict[
 
 
 def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, **overrides: Any) -> Any:
-    """Build the environment ``env_id`` with ``env_kwargs`` (and ``overrides``, e.g. render_mode).
+    """Build the environment ``env_id`` with ``env_kwargs`` and ``overrides`` (e.g. ``render_mode``).
 
-    Uses the suite's registry ``envs.make``; ids of the form ``module:factory`` and module paths
-    with a ``parallel_env`` function also work without it.
+    Goes through the suite's registry ``envs.make``, so suite ids, ``module:factory`` ids and
+    PettingZoo module paths all work.
     """
-    kwargs = {**(env_kwargs or {}), **overrides}
-    try:
-        registry = importlib.import_module("envs")
-        make = getattr(registry, "make", None)
-    except ImportError:
-        make = None
-    if make is not None:
-        return make(env_id, **kwargs)
-    module_name, _, factory_name = env_id.partition(":")
-    module = None
-    for candidate in (module_name, f"envs.{module_name}"):
-        try:
-            module = importlib.import_module(candidate)
-            break
-        except ImportError as error:
-            failure = error
-    if module is None:
-        raise ValueError(
-            f"cannot build environment {env_id!r}: {failure}; give a 'module:factory' id or pass env_fn"
-        )
-    factory_name = factory_name or "parallel_env"
-    factory = getattr(module, factory_name, None)
-    if factory is None:
-        names = [name for name in dir(module) if not name.startswith("_")]
-        close = difflib.get_close_matches(factory_name, names, n=3)
-        raise ValueError(f"module {module_name!r} has no {factory_name!r}; closest: {close}")
-    return factory(**kwargs)
+    import envs
+
+    return envs.make(env_id, **{**(env_kwargs or {}), **overrides})

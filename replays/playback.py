@@ -6,6 +6,7 @@ environment is never stepped, so a picture always matches its file.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +17,7 @@ from replays.episode import Episode
 from replays.render2d import SceneRenderer, validate_size
 
 RENDERERS = ("2d", "3d")
+_STEP_IN_CAPTION = re.compile(r"\bstep\s+\d+(\s*/\s*\d+)?\s*[|,]?\s*")
 
 
 def frame_caption(episode: Episode, index: int) -> str:
@@ -90,7 +92,10 @@ class EpisodePlayer:
     def frame_2d(self, index: int) -> np.ndarray:
         """Top-down picture of frame ``index``."""
         self.restore(index)
-        return self.scene_renderer.render(self.replayable.scene(), frame_caption(self.episode, index))
+        scene = self.replayable.scene()
+        # the recorded step number replaces the environment's own (a restored world has no step count)
+        scene.caption = _STEP_IN_CAPTION.sub("", scene.caption).strip(" |,")
+        return self.scene_renderer.render(scene, frame_caption(self.episode, index))
 
     def frame_3d(self, index: int, camera: str | None = None) -> np.ndarray:
         """3D picture of frame ``index`` from ``camera`` (default: the player's camera)."""
