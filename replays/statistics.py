@@ -1,20 +1,25 @@
 """Behaviour statistics of a recorded episode: what the objects and agents did, and when.
 
-Phases: the preparation phase is the run of frames whose ``prep`` flag is set; it ends at the
-last such frame ``p``. "During preparation" compares frame ``p`` with frame 0, "after" compares
-the last frame with frame ``p`` (an episode without ``prep`` has no preparation: ``p = 0``).
+Phases: a step belongs to the preparation phase when the frame it starts from has the ``prep``
+flag set, so preparation ends at frame ``p`` = (last flagged frame + 1), the state left by the
+last preparation step (as the arena counts it). "During preparation" compares frame ``p`` with
+frame 0, "after" compares the last frame with frame ``p``; per-step quantities after preparation
+use frames ``p + 1 ...`` (an episode without ``prep`` has no preparation: ``p = 0``).
 Displacements are horizontal (x, y) distances in metres. Statistics whose frame keys the
 environment does not record are left out, so any Replayable environment can be measured.
 
 Keys (floats): ``episode_length``, ``return/<agent>``; for boxes and ramps (``<object>`` is
-``box`` or ``ramp``): ``<object>_max_displacement_prep``, ``<object>_max_displacement_after``,
-``<object>_mean_displacement_prep``, ``<object>_mean_displacement_after``,
+``box`` or ``ramp``): ``<object>_max_displacement_prep`` (largest move of one object from the
+start to the end of preparation), ``<object>_max_displacement_after`` (from the end of
+preparation to the end), ``<object>_max_displacement_end`` (from the start to the end, the
+paper's "max box move"), the same three as ``<object>_mean_displacement_<phase>``,
 ``<object>_locked_prep`` (locked at the end of preparation), ``<object>_locked_end``,
 ``<object>_lock_events``; ``hidden_fraction`` (steps after preparation with no hider seen),
 ``hidden_fraction_prep``; ``hider_seeker_distance_mean`` (each hider to its nearest seeker,
 averaged over frames after preparation and hiders), ``hider_seeker_distance_min``,
 ``hider_seeker_distance_final``; ``grabs`` and ``grabs/team_<k>``; ``first_lock_step``
-(-1 when nothing was locked). ``events`` lists who grabbed or released what and which
+(-1 when nothing was locked); ``env/<key>``: the environment's own end-of-episode statistics as
+recorded. ``events`` lists who grabbed or released what and which
 objects were locked or unlocked, step by step.
 """
 
@@ -30,12 +35,12 @@ from replays.file_format import load_episode
 
 
 def preparation_end(episode: Episode) -> int:
-    """Index of the last preparation frame (0 when the episode has no preparation phase)."""
+    """Frame left by the last preparation step (0 when the episode has no preparation phase)."""
     if "prep" not in episode.frames:
         return 0
     flags = np.asarray(episode.frames["prep"]).reshape(episode.num_frames, -1).any(axis=1)
     indices = np.nonzero(flags)[0]
-    return int(indices[-1]) if indices.size else 0
+    return min(int(indices[-1]) + 1, episode.num_steps) if indices.size else 0
 
 
 def _exists(episode: Episode, key: str, count: int) -> np.ndarray:
@@ -51,7 +56,8 @@ def _object_statistics(episode: Episode, name: str, prep_end: int) -> dict[str, 
     stats: dict[str, float] = {}
     during = np.linalg.norm(positions[prep_end] - positions[0], axis=-1)
     after = np.linalg.norm(positions[-1] - positions[prep_end], axis=-1)
-    for phase, values in (("prep", during), ("after", after)):
+    whole = np.linalg.norm(positions[-1] - positions[0], axis=-1)
+    for phase, values in (("prep", during), ("after", after), ("end", whole)):
         stats[f"{name}_max_displacement_{phase}"] = float(values.max()) if values.size else 0.0
         stats[f"{name}_mean_displacement_{phase}"] = float(values.mean()) if values.size else 0.0
     lock_key = f"{name}_lock_team"
@@ -72,10 +78,13 @@ def _teams(episode: Episode, count: int) -> np.ndarray | None:
 def _distance_statistics(episode: Episode, prep_end: int) -> dict[str, float]:
     positions = np.asarray(episode.frames["agent_pos"], dtype=np.float64)[..., :2]
     team = _teams(episode, positions.shape[1])
-    if team is None or not (team == 0).any() or not (team == 1).any():
+    if team is None:
         return {}
-    hiders = positions[:, team == 0]
-    seekers = positions[:, team == 1]
+    exists = _exists(episode, "agent_exists", positions.shape[1])
+    hiders = positions[:, (team == 0) & exists]
+    seekers = positions[:, (team == 1) & exists]
+    if not hiders.shape[1] or not seekers.shape[1]:
+        return {}
     nearest = np.linalg.norm(hiders[:, :, None] - seekers[:, None], axis=-1).min(axis=2)  # [frames, hiders]
     window = nearest[prep_end + 1:] if prep_end + 1 < len(nearest) else nearest[-1:]
     return {
@@ -163,6 +172,8 @@ def episode_statistics(path_or_episode: Episode | str | os.PathLike) -> dict[str
     if any(f"{name}_lock_team" in episode.frames for name in ("box", "ramp")):
         lock_steps = [event["step"] for event in locks if event["kind"] == "lock"]
         stats["first_lock_step"] = float(min(lock_steps)) if lock_steps else -1.0
+    for key, value in episode.episode_stats.items():
+        stats[f"env/{key}"] = float(value)
     stats["events"] = sorted(grabs + locks, key=lambda event: (event["step"], event["kind"]))
     return stats
 

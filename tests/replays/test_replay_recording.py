@@ -123,6 +123,9 @@ def test_compact_array_keeps_values_in_small_types():
     assert compact_array(np.array([0.5, 1.25])).dtype == np.float32
     assert compact_array(np.array([0.5]), "float16").dtype == np.float16
     assert compact_array(np.array([True])).dtype == np.bool_
+    flags = compact_array(np.array([0.0, 1.0, 1.0]))  # whole-number floats such as hidden and prep
+    assert flags.dtype == np.int8 and np.array_equal(flags, [0, 1, 1])
+    assert compact_array(np.array([0.0, 1000.0])).dtype == np.float32
     with pytest.raises(ValueError, match="float_dtype"):
         compact_array(np.array([1.0]), "float8")
 

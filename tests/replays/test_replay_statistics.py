@@ -10,7 +10,7 @@ import pytest
 from replays import Episode, episode_statistics, record_episodes, save_episode
 from replays.statistics import format_statistics, numeric_statistics
 
-STEPS = 20  # 21 frames; preparation in frames 0..8
+STEPS = 20  # 21 frames; frames 0..8 flagged: steps 1..9 are preparation, which ends at frame 9
 
 
 def scripted_episode() -> Episode:
@@ -52,15 +52,17 @@ def scripted_episode() -> Episode:
 def test_statistics_match_the_script(tmp_path):
     path = save_episode(scripted_episode(), tmp_path / "scripted.npz")
     stats = episode_statistics(path)
-    assert stats["episode_length"] == 20 and stats["preparation_steps"] == 8
+    assert stats["episode_length"] == 20 and stats["preparation_steps"] == 9
     assert stats["box_max_displacement_prep"] == pytest.approx(1.5)
     assert stats["box_mean_displacement_prep"] == pytest.approx(0.75)
     assert stats["box_max_displacement_after"] == pytest.approx(0.5)
+    assert stats["box_max_displacement_end"] == pytest.approx(1.5)
+    assert stats["box_mean_displacement_end"] == pytest.approx(1.0)
     assert stats["box_locked_prep"] == 1 and stats["box_locked_end"] == 1 and stats["box_lock_events"] == 1
     assert stats["ramp_max_displacement_prep"] == 0 and stats["ramp_locked_end"] == 0
     assert stats["ramp_lock_events"] == 1
     assert stats["first_lock_step"] == 6
-    assert stats["hidden_fraction"] == pytest.approx(6 / 12)  # frames 9..20, hidden until 14
+    assert stats["hidden_fraction"] == pytest.approx(5 / 11)  # frames 10..20, hidden until 14
     assert stats["hidden_fraction_prep"] == 1.0
     assert stats["hider_seeker_distance_mean"] == pytest.approx((3.0 + math.sqrt(10.0)) / 2, rel=1e-6)
     assert stats["hider_seeker_distance_min"] == pytest.approx(3.0)
