@@ -211,7 +211,7 @@ class NavigationEnv(ParallelEnv):
         self._update_geometry()
 
     def scene(self) -> Scene:
-        """Landmarks (green when covered), agents (red while colliding), sight circles if partial."""
+        """Sight circles if partial, agents (red while colliding), landmarks on top (green when covered)."""
         config = self.config
         half = config.arena_half_size
         geometry = physics.measure(self.agent_pos, self.landmark_pos)
@@ -221,10 +221,11 @@ class NavigationEnv(ParallelEnv):
         if config.observation_radius is not None:
             shapes += [Circle(tuple(p), config.observation_radius, SIGHT_COLOR, layer="vision", filled=False)
                        for p in self.agent_pos.tolist()]
-        shapes += [Circle(tuple(p), config.landmark_radius, COVERED_LANDMARK_COLOR if c else LANDMARK_COLOR)
-                   for p, c in zip(self.landmark_pos.tolist(), covered.tolist())]
         shapes += [Circle(tuple(p), config.agent_radius, COLLIDING_AGENT_COLOR if c else AGENT_COLOR)
                    for p, c in zip(self.agent_pos.tolist(), colliding.tolist())]
+        # Landmarks on top, so that a covered one shows on the agent that covers it.
+        shapes += [Circle(tuple(p), config.landmark_radius, COVERED_LANDMARK_COLOR if c else LANDMARK_COLOR)
+                   for p, c in zip(self.landmark_pos.tolist(), covered.tolist())]
         caption = f"step {self.steps}/{config.max_cycles}  covered {int(covered.sum())}/{config.landmark_count}"
         return Scene(bounds=(-half, -half, half, half), shapes=shapes, caption=caption)
 
