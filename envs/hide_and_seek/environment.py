@@ -55,6 +55,7 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import mujoco
@@ -65,7 +66,7 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene
 
 from . import world as W
-from .layouts import MAX_WALLS, Layout, PlacementError, make_layout, place
+from .layouts import Layout, wall_slots, PlacementError, make_layout, place
 from .mechanics import NO_TEAM, ObjectRules, outside
 from .presets import ArenaConfig, make_config
 from .rendering import ArenaRenderer, arena_scene
@@ -97,10 +98,11 @@ class HideAndSeekEnv(ParallelEnv):
         self.config: ArenaConfig = make_config(preset, **kwargs)
         c = self.config
         self.render_mode = c.render_mode
-        self.world_key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, MAX_WALLS,
+        self.world_key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, wall_slots(c),
                                     float(c.timestep), float(c.floor_size), float(c.play_area))
         self.model = W.private_model(self.world_key)
         self.data = mujoco.MjData(self.model)
+        self._warning_stats = [self.data.warning[i] for i in _PHYSICS_WARNINGS]
         self.index = W.index_world(self.model, self.world_key)
         self.n_agent_slots = c.max_agents
         self.n_box_slots = c.max_boxes
@@ -113,10 +115,14 @@ class HideAndSeekEnv(ParallelEnv):
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
         self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
         self.is_hider = self.team == 0
+        self._hider_slots = np.flatnonzero(self.is_hider)
+        self._seeker_slots = np.flatnonzero(~self.is_hider)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
         self._others = others
         self._rows = np.arange(self.n_agent_slots)[:, None]
+        self._agent_column = np.arange(self.n_agent_slots)[:, None]
+        self._team_column = self.team[:, None]
         self._observation_space = self._make_observation_space()
         self._action_space = (
             spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
@@ -222,6 +228,13 @@ class HideAndSeekEnv(ParallelEnv):
         self._box_half_local = box_half
         poses = self._sample_poses(n_long)
         self._apply_episode(poses, box_half)
+        self._set_presence_cache()
+        self._live_slot_of = dict(self._live_slots)
+        # shared by every observation of the episode, hence read-only
+        self._exist_agents = self.agent_present[self._others].astype(np.float32)
+        self._object_exist = self.object_present.astype(np.float32)
+        self._exist_agents.setflags(write=False)
+        self._object_exist.setflags(write=False)
         self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
         self.step_count = 0
         self._episode_over = False
@@ -316,55 +329,101 @@ class HideAndSeekEnv(ParallelEnv):
         mujoco.mj_forward(m, d)
         self._warning_count = self._count_warnings()
 
+    def arrange(self, agents: dict[str, tuple[float, float, float]] | None = None,
+                boxes: dict[int, tuple[float, float, float]] | None = None,
+                ramps: dict[int, tuple[float, float, float]] | None = None,
+                walls: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Set up a scripted scene after ``reset``: move entities to ``(x, y, yaw)`` poses.
+
+        ``agents`` maps live agent names, ``boxes``/``ramps`` map present slot indices; entities
+        not named keep their poses. ``walls`` (``[W, 5]``: x0, y0, x1, y1, height) replaces the
+        layout. Velocities are zeroed, grabs and locks released; returns fresh observations.
+        """
+        if self._episode_over:
+            raise RuntimeError("arrange() needs a running episode; call reset() first")
+        pose = self._entity_pose()
+        A, B = self.n_agent_slots, self.n_box_slots
+        for name, (x, y, yaw) in (agents or {}).items():
+            if name not in self._live_slot_of:
+                raise ValueError(f"agents: {name!r} is not a live agent; live agents: {', '.join(self.agents)}")
+            pose[self._live_slot_of[name]] = (x, y, W.AGENT_RADIUS, yaw)
+        for offset, count, entries, height, kind in ((A, B, boxes, W.BOX_HALF, "boxes"),
+                                                      (A + B, self.n_ramp_slots, ramps, W.RAMP_HALF, "ramps")):
+            for slot, (x, y, yaw) in (entries or {}).items():
+                if not (0 <= slot < count) or not self._present_all[offset + slot]:
+                    raise ValueError(f"{kind}: slot {slot} is not present this episode")
+                pose[offset + slot] = (x, y, height, yaw)
+        if walls is not None:
+            walls = np.asarray(walls, dtype=np.float64).reshape(-1, 5)
+            self._layout = Layout(walls, self._layout.blocked, self._layout.inside, self._layout.outer_walls)
+            W.set_walls(self.model, self.index.wall_geom, walls)
+        self.data.qvel[:] = 0.0
+        self.rules.reset()
+        self._color_locks()
+        mujoco.mj_forward(self.model, self.data)
+        self._object_start = pose[A:, :2].copy()
+        self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
+        self._sense()
+        return self._observe()
+
+    def _set_presence_cache(self) -> None:
+        """Arrays derived from this episode's presence, computed once per episode."""
+        self._present_all = np.concatenate([self.agent_present, self.object_present])
+        self._valid = self.agent_present[:, None] & self._present_all[None, :] & ~self.senses.self_target
+        self.senses.set_observers(self.agent_present)
+        self._live_slots = [(a, self.agent_slot[a]) for a in self.possible_agents
+                            if self.agent_present[self.agent_slot[a]]]
+
     def _reset_colors(self) -> None:
         m, idx = self.model, self.index
         m.geom_rgba[idx.box_geom] = W.BOX_RGBA
         m.geom_rgba[idx.ramp_geom] = W.RAMP_RGBA
 
     def _count_warnings(self) -> int:
-        return sum(self.data.warning[i].number for i in _PHYSICS_WARNINGS)
+        return sum(stat.number for stat in self._warning_stats)
 
     # ----------------------------------------------------------------------------------------
     # stepping
     def _decode_actions(self, actions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         A = self.n_agent_slots
         move = np.full((A, 3), MOVE_BINS // 2, dtype=np.int64)
-        grab = np.zeros(A, dtype=bool)
-        lock = np.zeros(A, dtype=bool)
+        buttons = np.zeros((A, 2), dtype=np.int64)
         flat = self.config.flat_actions
-        live = self.agents
+        slots = self._live_slot_of
         for agent, action in actions.items():
-            slot = self.agent_slot.get(agent)
-            if slot is None or agent not in live:
+            slot = slots.get(agent)
+            if slot is None:
                 raise ValueError(
-                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(live)}"
+                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(self.agents)}"
                 )
             try:
                 if flat:
                     values = np.asarray(action)
-                    if values.shape != (5,):
-                        raise ValueError(f"expected shape (5,), got {values.shape}")
-                    m3, g, k = values[:3], values[3], values[4]
+                    if values.shape != (5,) or values.dtype.kind not in "iu":
+                        raise ValueError(f"expected 5 integers, got {values!r}")
+                    move[slot] = values[:3]
+                    buttons[slot] = values[3:]
                 else:
-                    m3 = np.asarray(action["movement"])
-                    g, k = action["grab"], action["lock"]
-                    if m3.shape != (3,):
-                        raise ValueError(f"movement must have shape (3,), got {m3.shape}")
-                m3 = m3.astype(np.int64, casting="same_kind")
-                g, k = int(g), int(k)
+                    movement = action["movement"]
+                    if not isinstance(movement, np.ndarray):
+                        movement = np.asarray(movement)
+                    if movement.shape != (3,) or movement.dtype.kind not in "iu":
+                        raise ValueError(f"movement must be 3 integers, got {movement!r}")
+                    move[slot] = movement
+                    buttons[slot, 0] = operator.index(action["grab"])
+                    buttons[slot, 1] = operator.index(action["lock"])
             except (KeyError, TypeError, IndexError, ValueError) as error:
                 raise ValueError(
                     f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
                 ) from None
-            if m3.min() < 0 or m3.max() >= MOVE_BINS or g not in (0, 1) or k not in (0, 1):
-                raise ValueError(
-                    f"action of {agent!r} is out of the action space {self._action_space}: movement bins must lie "
-                    f"in [0, {MOVE_BINS - 1}], grab and lock in {{0, 1}}; got {action!r}"
-                )
-            move[slot] = m3
-            grab[slot] = g == 1
-            lock[slot] = k == 1
-        return move, grab, lock
+        if move.min() < 0 or move.max() >= MOVE_BINS or buttons.min() < 0 or buttons.max() > 1:
+            bad = np.flatnonzero((move < 0).any(1) | (move >= MOVE_BINS).any(1) | (buttons < 0).any(1)
+                                 | (buttons > 1).any(1))[0]
+            raise ValueError(
+                f"action of {self.possible_agents[bad]!r} is out of the action space {self._action_space}: movement "
+                f"bins must lie in [0, {MOVE_BINS - 1}], grab and lock in {{0, 1}}; got {actions[self.possible_agents[bad]]!r}"
+            )
+        return move, buttons[:, 0] == 1, buttons[:, 1] == 1
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
         """Advance the world by one environment step (``substeps`` physics steps)."""
@@ -387,7 +446,8 @@ class HideAndSeekEnv(ParallelEnv):
         self.rules.apply(grab, lock, pose[:A], pose[A:], self._object_half, self.in_sight[:, A:],
                          self.object_present, self._lockable, self.team, self.agent_present,
                          c.grab_radius, c.lock_radius)
-        self._color_locks()
+        if self.rules.changed:
+            self._color_locks()
         mujoco.mj_step(self.model, d, nstep=c.substeps)
         if self._parked_qpos.size:
             d.qpos[self._parked_qpos] = self._parked_values
@@ -430,8 +490,8 @@ class HideAndSeekEnv(ParallelEnv):
         d = self.data
         if self._count_warnings() != self._warning_count:
             return True
-        total = float(np.abs(d.qpos).max()) if d.qpos.size else 0.0
-        return not np.isfinite(total) or total > _POSITION_LIMIT or not np.isfinite(d.qvel.sum())
+        size = float(np.dot(d.qpos, d.qpos)) + float(np.dot(d.qvel, d.qvel))
+        return not size < _POSITION_LIMIT**2
 
     def _entity_pose(self) -> np.ndarray:
         return self.data.qpos.reshape(self.n_entities, 4)
@@ -441,17 +501,13 @@ class HideAndSeekEnv(ParallelEnv):
         A = self.n_agent_slots
         targets = pose[:, :3].copy()
         if self.n_ramp_slots:
-            ramp = targets[A + self.n_box_slots:]
-            yaw = pose[A + self.n_box_slots:, 3]
-            c, s = np.cos(yaw), np.sin(yaw)
-            ramp[:, 0] += c * RAMP_AIM_OFFSET[0]
-            ramp[:, 1] += s * RAMP_AIM_OFFSET[0]
-            ramp[:, 2] += RAMP_AIM_OFFSET[2]
-        present = np.concatenate([self.agent_present, self.object_present])
-        self.lidar, self.in_sight, self.in_cone = self.senses.sense(
-            pose[:A, :3], pose[:A, 3], targets, self.agent_present, present)
-        seen_hiders = self.in_sight[~self.is_hider][:, :A][:, self.is_hider]
-        self._hidden = not bool(seen_hiders.any())
+            first = A + self.n_box_slots
+            yaw = pose[first:, 3]
+            targets[first:, 0] += np.cos(yaw) * RAMP_AIM_OFFSET[0]
+            targets[first:, 1] += np.sin(yaw) * RAMP_AIM_OFFSET[0]
+            targets[first:, 2] += RAMP_AIM_OFFSET[2]
+        self.lidar, self.in_sight, self.in_cone = self.senses.sense(pose[:A, :3], pose[:A, 3], targets, self._valid)
+        self._hidden = not bool(self.in_sight[self._seeker_slots][:, self._hider_slots].any())
 
     def _rewards(self, in_prep: bool) -> dict[str, float]:
         c = self.config
@@ -529,31 +585,26 @@ class HideAndSeekEnv(ParallelEnv):
 
     def _observe(self) -> dict[str, dict[str, np.ndarray]]:
         A, B = self.n_agent_slots, self.n_box_slots
+        f32 = np.float32
         agent_features = self._agent_features()
-        object_features = self._object_features()
         seen_agents = self.in_sight[:, :A][self._rows, self._others]
-        others = agent_features[self._others] * seen_agents[..., None]
-        exist_agents = self.agent_present[self._others]
+        others = (agent_features[self._others] * seen_agents[..., None]).astype(f32)
+        self_obs = agent_features.astype(f32)
         seen_objects = self.in_sight[:, A:]
         lock_team, locker = self.rules.lock_team, self.rules.locker
-        objects = np.empty((A, self.n_objects, OBJECT_FEATURES))
-        objects[:, :, :12] = object_features[None]
-        objects[:, :, 12] = locker[None, :] == np.arange(A)[:, None]
-        objects[:, :, 13] = lock_team[None, :] == self.team[:, None]
-        objects[:, :, 14] = lock_team[None, :] != NO_TEAM
+        objects = np.empty((A, self.n_objects, OBJECT_FEATURES), dtype=f32)
+        objects[:, :, :12] = self._object_features()
+        objects[:, :, 12] = locker == self._agent_column
+        objects[:, :, 13] = lock_team == self._team_column
+        objects[:, :, 14] = lock_team != NO_TEAM
         objects *= seen_objects[..., None]
-        f32 = np.float32
-        self_obs = agent_features.astype(f32)
-        others = others.astype(f32)
         seen_agents = seen_agents.astype(f32)
-        exist_agents = exist_agents.astype(f32)
-        objects = objects.astype(f32)
+        exist_agents = self._exist_agents
         seen_objects = seen_objects.astype(f32)
-        object_exist = self.object_present.astype(f32)
+        object_exist = self._object_exist
         lidar = self.lidar.astype(f32)
-        if self._physics_error_guard_needed(self_obs, objects):
+        if self._physics_error:
             self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in (self_obs, objects, others))
-        slot = self.agent_slot
         return {
             agent: {
                 "self": self_obs[i],
@@ -568,13 +619,8 @@ class HideAndSeekEnv(ParallelEnv):
                 "ramps_exist": object_exist[B:],
                 "lidar": lidar[i],
             }
-            for agent in self.agents
-            for i in (slot[agent],)
+            for agent, i in self._live_slots
         }
-
-    @staticmethod
-    def _physics_error_guard_needed(*arrays: np.ndarray) -> bool:
-        return not all(np.isfinite(a.sum()) for a in arrays)
 
     def state(self) -> np.ndarray:
         """The whole world, unmasked, as one flat float32 vector (see the module docstring)."""
@@ -662,6 +708,7 @@ class HideAndSeekEnv(ParallelEnv):
             self.lidar = np.asarray(frame["lidar"], float).copy()
         self._hidden = bool(frame["hidden"])
         self.step_count = 0 if float(frame["prep"]) else self._prep_steps
+        self._set_presence_cache()
         self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
         self._color_locks()
         mujoco.mj_kinematics(m, self.data)

@@ -19,8 +19,12 @@ OUTER_WALL_HEIGHT = 4.0
 DOOR_CELLS = 2
 MIN_ROOM_CELLS = 6
 
-#: Upper bound of wall segments any layout produces (4 outer + 3 inner walls split by doors).
-MAX_WALLS = 12
+
+
+def wall_slots(config: ArenaConfig) -> int:
+    """Most wall segments the scenario can produce: 4 outer walls plus two per inner wall."""
+    inner = {"quadrant": 2, "random_rooms": config.n_rooms[1] - 1, "empty": 0}[config.scenario]
+    return 4 + 2 * inner
 
 
 @dataclass

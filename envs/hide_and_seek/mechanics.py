@@ -57,6 +57,7 @@ class ObjectRules:
         self.lock_team = np.full(n_objects, NO_TEAM, dtype=np.int64)
         self.locker = -np.ones(n_objects, dtype=np.int64)
         self._agents = np.arange(n_agents)
+        self.changed = True  # lock state changed since the flag was last cleared
 
     def reset(self) -> None:
         """Release every grab and lock."""
@@ -65,6 +66,7 @@ class ObjectRules:
         self.locker[:] = -1
         self.data.eq_active[self.grab_eq.ravel()] = 0
         self.data.eq_active[self.lock_eq] = 0
+        self.changed = True
 
     def apply(self, grab: np.ndarray, lock: np.ndarray, agent_pose: np.ndarray, object_pose: np.ndarray,
               object_half: np.ndarray, visible: np.ndarray, object_present: np.ndarray,
@@ -75,7 +77,9 @@ class ObjectRules:
         ``agent_pose``/``object_pose`` are ``[N, 4]`` (x, y, z, yaw); ``visible`` is ``[A, O]``
         from the observation the agents acted on.
         """
-        if self.n_objects == 0:
+        self.changed = False
+        any_locked = bool((self.lock_team != NO_TEAM).any())
+        if self.n_objects == 0 or not (grab.any() or lock.any() or any_locked or (self.grabbed >= 0).any()):
             return
         distance = footprint_distance(agent_pose[:, :3], object_pose[:, :3], object_pose[:, 3], object_half)
         distance -= AGENT_RADIUS
@@ -94,10 +98,12 @@ class ObjectRules:
         release = locked & ~keep & (idle & same_team).any(0)
         wants = ~locked & pressing.any(0)
         if release.any():
+            self.changed = True
             self.lock_team[release] = NO_TEAM
             self.locker[release] = -1
             self.data.eq_active[self.lock_eq[release]] = 0
         if wants.any():
+            self.changed = True
             objects = np.flatnonzero(wants)
             # the lowest-index agent pressing decides the team (ties between teams are rare)
             lockers = np.argmax(pressing[:, objects], axis=0)

@@ -45,38 +45,42 @@ class Senses:
         self.eye = np.zeros((self.n_agents, 3))
         self.self_target = np.zeros((self.n_agents, self.n_targets), dtype=bool)
         self.self_target[np.arange(self.n_agents), np.arange(self.n_agents)] = True
+        self.observers: list[tuple] = []
+        self.absent = np.ones(self.n_agents, dtype=bool)
+
+    def set_observers(self, agent_present: np.ndarray) -> None:
+        """Fix which agents cast rays this episode (precomputes the per-agent buffers)."""
+        self.observers = [
+            (self.eye[i], self.vectors[i].reshape(-1), int(self.agent_body[i]), self.geom_ids[i], self.distances[i])
+            for i in np.flatnonzero(agent_present)
+        ]
+        self.absent = ~agent_present
 
     def sense(self, agent_pos: np.ndarray, agent_yaw: np.ndarray, target_pos: np.ndarray,
-              agent_present: np.ndarray, target_present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cast every ray; returns ``lidar [A, L]``, ``in_sight [A, T]`` and ``in_cone [A, T]``.
 
-        ``in_sight`` already combines the cone, the line of sight and presence; ``in_cone`` is
-        the angle test alone (for drawing).
+        ``valid [A, T]`` marks observer-target pairs that both exist (and differ).
+        ``in_sight`` combines the cone, the line of sight and ``valid``; ``in_cone`` is the
+        angle test and ``valid`` alone (for drawing).
         """
-        offset = target_pos[None, :, :] - agent_pos[:, None, :]
-        length = np.sqrt((offset**2).sum(-1))
-        length[self.self_target] = 1.0
-        direction = offset / np.maximum(length, 1e-9)[..., None]
-        self.vectors[:, self.lidar_rays:] = direction
+        L = self.lidar_rays
         self.eye[:] = agent_pos
-        geom_ids, distances, vectors, eye = self.geom_ids, self.distances, self.vectors, self.eye
-        model, data, cutoff, n_rays = self.model, self.data, self.cutoff, self.n_rays
-        for i in np.flatnonzero(agent_present):
-            mujoco.mj_multiRay(
-                model, data, eye[i], vectors[i].reshape(-1), RAY_GROUPS, 1, int(self.agent_body[i]),
-                geom_ids[i], distances[i], None, n_rays, cutoff,
-            )
-        lidar_hit = geom_ids[:, :self.lidar_rays]
-        lidar = np.where(lidar_hit >= 0, np.minimum(distances[:, :self.lidar_rays], self.lidar_range),
-                         self.lidar_range)
-        first_body = self.geom_body[geom_ids[:, self.lidar_rays:]]
-        line_of_sight = first_body == self.target_body[None, :]
-        heading = np.stack([np.cos(agent_yaw), np.sin(agent_yaw)], axis=1)
-        planar = offset[..., :2]
-        planar_length = np.sqrt((planar**2).sum(-1))
-        cos_angle = (planar * heading[:, None, :]).sum(-1) / np.maximum(planar_length, 1e-9)
-        in_cone = (cos_angle >= self.cos_half_cone) & ~self.self_target
-        valid = agent_present[:, None] & target_present[None, :]
-        in_sight = in_cone & line_of_sight & valid
-        lidar[~agent_present] = self.lidar_range
-        return lidar, in_sight, in_cone & valid
+        offset = target_pos[None, :, :] - agent_pos[:, None, :]
+        planar_sq = offset[..., 0] ** 2 + offset[..., 1] ** 2
+        squared = planar_sq + offset[..., 2] ** 2
+        squared[self.self_target] = 1.0
+        np.multiply(offset, (1.0 / np.sqrt(squared))[..., None], out=self.vectors[:, L:])
+        model, data, cutoff, n_rays, groups = self.model, self.data, self.cutoff, self.n_rays, RAY_GROUPS
+        multi_ray = mujoco.mj_multiRay
+        for eye, vectors, body, geom_ids, distances in self.observers:
+            multi_ray(model, data, eye, vectors, groups, 1, body, geom_ids, distances, None, n_rays, cutoff)
+        lidar = self.distances[:, :L].copy()
+        lidar[self.geom_ids[:, :L] < 0] = self.lidar_range
+        np.minimum(lidar, self.lidar_range, out=lidar)
+        lidar[self.absent] = self.lidar_range
+        line_of_sight = self.geom_body[self.geom_ids[:, L:]] == self.target_body
+        forward = offset[..., 0] * np.cos(agent_yaw)[:, None] + offset[..., 1] * np.sin(agent_yaw)[:, None]
+        # cos(angle) >= cos(half cone), written without a division
+        in_cone = (forward >= self.cos_half_cone * np.sqrt(planar_sq)) & valid
+        return lidar, in_cone & line_of_sight, in_cone

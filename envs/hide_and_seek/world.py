@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from .layouts import MAX_WALLS
 
 AGENT_RADIUS = 0.15
 BOX_HALF = 0.25

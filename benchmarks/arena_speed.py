@@ -1,0 +1,106 @@
+"""Speed of the hide-and-seek arena: physics alone against the full environment step.
+
+For each preset (the quadrant game 2 v 2 and the full game) this measures, in one process:
+
+- physics-only steps per second: the same compiled world, reset by the environment, stepped
+  ``substeps`` physics steps per environment step with random controls, no sensing, no rules;
+- full environment steps per second: ``env.step`` with random actions (actions are drawn in
+  advance, so sampling is not timed);
+- reset cost in milliseconds and the number of model compilations during the resets.
+
+Usage: ``python benchmarks/arena_speed.py [--steps 5000] [--resets 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import mujoco
+import numpy as np
+
+from envs.hide_and_seek import world
+from envs.hide_and_seek_v0 import parallel_env
+
+
+def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
+    """Pre-drawn Dict actions for all possible agents."""
+    out = []
+    for _ in range(count):
+        move = rng.integers(0, 11, size=(len(env.possible_agents), 3))
+        buttons = rng.integers(0, 2, size=(len(env.possible_agents), 2))
+        out.append({
+            agent: {"movement": move[i], "grab": int(buttons[i, 0]), "lock": int(buttons[i, 1])}
+            for i, agent in enumerate(env.possible_agents)
+        })
+    return out
+
+
+def physics_only(env, steps: int, rng: np.random.Generator) -> float:
+    """Environment steps per second of bare ``mj_step`` calls on the environment's world."""
+    env.reset(seed=1)
+    model, data = env.model, env.data
+    substeps = env.config.substeps
+    controls = rng.uniform(-0.9, 0.9, size=(steps, model.nu))
+    start = time.perf_counter()
+    for t in range(steps):
+        data.ctrl[:] = controls[t]
+        mujoco.mj_step(model, data, nstep=substeps)
+        if (t + 1) % env.config.horizon == 0:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def full_env(env, steps: int, rng: np.random.Generator) -> float:
+    """Environment steps per second of ``env.step`` (resets excluded from the timing)."""
+    actions = random_actions(env, rng, min(steps, 2000))
+    env.reset(seed=2)
+    elapsed = 0.0
+    done = 0
+    while done < steps:
+        live = env.agents
+        batch = actions[done % len(actions)]
+        act = {a: batch[a] for a in live}
+        start = time.perf_counter()
+        env.step(act)
+        elapsed += time.perf_counter() - start
+        done += 1
+        if not env.agents:
+            env.reset()
+    return steps / elapsed
+
+
+def reset_cost(env, resets: int) -> tuple[float, int]:
+    """Milliseconds per reset and models compiled meanwhile."""
+    before = world.compile_count()
+    model = env.model
+    start = time.perf_counter()
+    for i in range(resets):
+        env.reset(seed=100 + i)
+    elapsed = time.perf_counter() - start
+    assert env.model is model
+    return 1000.0 * elapsed / resets, world.compile_count() - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5000, help="environment steps per measurement")
+    parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
+    args = parser.parse_args()
+    if args.steps < 1 or args.resets < 1:
+        parser.error("--steps and --resets must be positive")
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
+          f"mujoco {mujoco.__version__}")
+    print(f"{'preset':<12}{'physics steps/s':>17}{'env steps/s':>14}{'ratio':>8}{'reset ms':>10}{'compiles':>10}")
+    for preset in ("quadrant", "full_game"):
+        rng = np.random.default_rng(0)
+        env = parallel_env(preset)
+        physics = physics_only(env, args.steps, rng)
+        full = full_env(env, args.steps, rng)
+        reset_ms, compiles = reset_cost(env, args.resets)
+        print(f"{preset:<12}{physics:>17.0f}{full:>14.0f}{physics / full:>8.2f}{reset_ms:>10.2f}{compiles:>10d}")
+
+
+if __name__ == "__main__":
+    main()
