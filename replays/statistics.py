@@ -153,8 +153,10 @@ def episode_statistics(path_or_episode: Episode | str | os.PathLike) -> dict[str
     prep_end = preparation_end(episode)
     stats: dict[str, Any] = {"episode_length": float(episode.num_steps),
                              "preparation_steps": float(prep_end)}
-    for agent, total in episode.returns().items():
-        stats[f"return/{agent}"] = total
+    took_part = episode.active.any(axis=0) if episode.num_steps else np.zeros(len(episode.agents), bool)
+    for (agent, total), present in zip(episode.returns().items(), took_part):
+        if present:  # agent slots unused in this episode have no return
+            stats[f"return/{agent}"] = total
     for name in ("box", "ramp"):
         if f"{name}_pos" in episode.frames:
             stats.update(_object_statistics(episode, name, prep_end))

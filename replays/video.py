@@ -54,7 +54,8 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     try:
         if fmt == "mp4":
             writer = imageio.get_writer(temporary, format="FFMPEG", fps=fps, codec="libx264", quality=7,
-                                        macro_block_size=1, pixelformat="yuv420p")
+                                        macro_block_size=1, pixelformat="yuv420p",
+                                        ffmpeg_params=["-preset", "veryfast"])
         else:
             writer = imageio.get_writer(temporary, format="GIF", mode="I", duration=1000.0 / fps, loop=0)
         with writer:

@@ -1,8 +1,9 @@
-"""``marl replay``: render recorded episodes to video, print their statistics, or watch them.
+"""marl replay: render recorded episodes to video, print their statistics, or watch them.
 
-``FILE_OR_RUN`` is an episode file (``.npz``), a folder of episode files, or a run folder
-(its ``replays/`` folder is used). Without ``--stats`` or ``--view`` a video is written for
-each selected episode (next to the episode file unless ``--out`` is given).
+FILE_OR_RUN is an episode file (.npz), a folder of episode files, or a run folder (its
+replays/ folder is used). Without --stats or --view a video is written for each selected
+episode (next to the episode file unless --out is given). In the viewer (--view): space
+play/pause, left/right step, home/end, +/- speed, c camera, 1-6 overlays, n/p episode, q quit.
 """
 
 from __future__ import annotations
