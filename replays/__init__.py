@@ -9,7 +9,16 @@ Public API:
 * :func:`episode_statistics` - behaviour statistics (floats plus an ``events`` list).
 """
 
-from replays.episode import Episode
+import os as _os
+
+# Without a display, render off-screen: MuJoCo through EGL (read when mujoco is first imported)
+# and pygame through its dummy driver. Explicit settings of the user are kept.
+if not (_os.environ.get("DISPLAY") or _os.environ.get("WAYLAND_DISPLAY")):
+    _os.environ.setdefault("MUJOCO_GL", "egl")
+    _os.environ.setdefault("PYOPENGL_PLATFORM", _os.environ["MUJOCO_GL"])
+    _os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from replays.episode import Episode  # noqa: E402
 from replays.file_format import FORMAT_VERSION, ReplayFormatError, load_episode, save_episode
 from replays.recording import RandomPolicy, record_episode, record_episodes
 from replays.statistics import episode_statistics, format_statistics, numeric_statistics

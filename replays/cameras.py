@@ -152,7 +152,13 @@ class CameraRenderer:
         if self._renderer is None:
             model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.width)
             model.vis.global_.offheight = max(model.vis.global_.offheight, self.height)
-            self._renderer = mujoco.Renderer(model, self.height, self.width)
+            try:
+                self._renderer = mujoco.Renderer(model, self.height, self.width)
+            except mujoco.FatalError as error:
+                raise ValueError(
+                    f"3D rendering needs an off-screen OpenGL context ({error}); set MUJOCO_GL=egl "
+                    "(or osmesa) in the environment before MuJoCo is imported"
+                ) from error
             self._option = mujoco.MjvOption()
             self._option.geomgroup[:] = 1  # floors and decorations often sit in groups hidden by default
         mujoco.mj_forward(model, data)

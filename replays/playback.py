@@ -93,9 +93,12 @@ class EpisodePlayer:
         """Top-down picture of frame ``index``."""
         self.restore(index)
         scene = self.replayable.scene()
-        # the recorded step number replaces the environment's own (a restored world has no step count)
-        scene.caption = _STEP_IN_CAPTION.sub("", scene.caption).strip(" |,")
-        return self.scene_renderer.render(scene, frame_caption(self.episode, index))
+        caption = frame_caption(self.episode, index)
+        # the recorded step number replaces the environment's own (a restored world has no step
+        # count), and parts of the environment's caption that repeat ours are dropped
+        parts = _STEP_IN_CAPTION.sub("", scene.caption).split("|")
+        scene.caption = " | ".join(part.strip() for part in parts if part.strip() and part.strip() not in caption)
+        return self.scene_renderer.render(scene, caption)
 
     def frame_3d(self, index: int, camera: str | None = None) -> np.ndarray:
         """3D picture of frame ``index`` from ``camera`` (default: the player's camera)."""
