@@ -19,7 +19,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.navigation import NavigationConfig, NavigationEnv
 
-__all__ = ["NavigationEnv", "env", "parallel_env"]
+__all__ = ["NavigationEnv", "env", "parallel_env", "validate_kwargs"]
 
 
 def parallel_env(**kwargs: Any) -> NavigationEnv:
@@ -30,3 +30,8 @@ def parallel_env(**kwargs: Any) -> NavigationEnv:
 def env(**kwargs: Any) -> AECEnv:
     """The navigation task in PettingZoo's AEC form (agents act one after another)."""
     return wrappers.OrderEnforcingWrapper(parallel_to_aec(parallel_env(**kwargs)))
+
+
+def validate_kwargs(**kwargs: Any) -> None:
+    """Check the arguments of :func:`parallel_env` without building a world (raises ValueError)."""
+    NavigationConfig.from_kwargs(kwargs)

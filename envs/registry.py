@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 from collections.abc import Callable
@@ -115,6 +116,27 @@ class _Resolved:
     kind: str  # "suite", "factory", "gymnasium" or "module"
     build: Callable[..., Any]
     description: Callable[[], str]
+    check_kwargs: Callable[[dict[str, Any]], None] = lambda kwargs: None
+
+
+def _check_names(env_id: str, constructor: Any, kwargs: dict[str, Any]) -> None:
+    """Refuse keyword names ``constructor`` cannot take (when its signature says which it takes)."""
+    try:
+        parameters = inspect.signature(constructor).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    valid = [name for name, p in parameters.items()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    for name in kwargs:
+        if name not in valid:
+            lowered = {candidate.lower(): candidate for candidate in valid}
+            close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(
+                f"environment {env_id!r} takes no argument {name!r}{hint}; valid arguments: {', '.join(valid) or 'none'}"
+            )
 
 
 def _gymnasium_registry() -> dict[str, Any]:
@@ -153,8 +175,17 @@ def _resolve(env_id: str) -> _Resolved:
                 f"environment {env_id!r} is part of the suite but its module {entry.module!r} is not in this "
                 f"installation; available: {', '.join(ids())}"
             )
+        def check_suite_kwargs(kwargs: dict[str, Any]) -> None:
+            # A suite module may offer validate_kwargs(**kwargs) to check arguments without building.
+            module = _import(entry.module, env_id)
+            validate = getattr(module, "validate_kwargs", None)
+            if validate is not None:
+                validate(**kwargs)
+            else:
+                _check_names(env_id, module.parallel_env, kwargs)
+
         return _Resolved("suite", lambda **kw: _import(entry.module, env_id).parallel_env(**kw),
-                         lambda: entry.description)
+                         lambda: entry.description, check_suite_kwargs)
     if ":" in env_id:
         return _resolve_colon(env_id)
     if env_id in _gymnasium_registry():
@@ -184,7 +215,8 @@ def _resolve_colon(env_id: str) -> _Resolved:
             break
     if callable(target):
         return _Resolved("factory", target,
-                         lambda: _first_line(target.__doc__) or f"custom environment from {env_id}")
+                         lambda: _first_line(target.__doc__) or f"custom environment from {env_id}",
+                         lambda kwargs: _check_names(env_id, target, kwargs))
     if env_id in _gymnasium_registry() or attribute in _gymnasium_registry():
         # Gymnasium's own "module:EnvId" form: importing the module registered the id.
         gym_id = env_id if env_id in _gymnasium_registry() else attribute
@@ -217,7 +249,12 @@ def _resolve_module(env_id: str) -> _Resolved:
             title = _first_line(importlib.import_module(implementation).__doc__)
         return f"PettingZoo environment {env_id}" + (f": {title}" if title else "")
 
-    return _Resolved("module", build, description)
+    def check_module_kwargs(kwargs: dict[str, Any]) -> None:
+        # PettingZoo's parallel_env(**kwargs) forwards to raw_env, whose signature names the arguments.
+        module = _import(env_id, env_id)
+        _check_names(env_id, getattr(module, "raw_env", getattr(module, "parallel_env", None)), kwargs)
+
+    return _Resolved("module", build, description, check_module_kwargs)
 
 
 # -- unknown ids ---------------------------------------------------------------------------------
@@ -284,8 +321,13 @@ class EnvFactory:
 
 
 def make_factory(env_id: str, **kwargs: Any) -> EnvFactory:
-    """A zero-argument factory for ``make(env_id, **kwargs)``; an unknown id fails here, not later."""
-    _resolve(env_id)
+    """A zero-argument factory for ``make(env_id, **kwargs)``.
+
+    The id is resolved and, where the environment says which arguments it takes, the argument
+    names (and for the suite's environments their values) are checked here, so that a mistake
+    fails before any work starts rather than in a worker process.
+    """
+    _resolve(env_id).check_kwargs(dict(kwargs))
     return EnvFactory(env_id, dict(kwargs))
 
 

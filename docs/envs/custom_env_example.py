@@ -101,6 +101,10 @@ class MeetingPointEnv(ParallelEnv):
         }
 
 
-def parallel_env(**kwargs: Any) -> MeetingPointEnv:
-    """The factory that ``envs.make("custom_env_example:parallel_env", **kwargs)`` calls."""
-    return MeetingPointEnv(**kwargs)
+def parallel_env(n_agents: int = 2, size: int = 5, max_cycles: int = 30) -> MeetingPointEnv:
+    """The factory that ``envs.make("custom_env_example:parallel_env", **kwargs)`` calls.
+
+    Naming the arguments (rather than taking ``**kwargs``) lets ``envs.make_factory`` refuse a
+    misspelt one before any environment is built.
+    """
+    return MeetingPointEnv(n_agents=n_agents, size=size, max_cycles=max_cycles)

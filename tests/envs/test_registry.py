@@ -111,6 +111,18 @@ def test_make_factory_is_lazy_picklable_and_builds_fresh_envs():
         envs.make_factory("navigation_v9")
 
 
+def test_make_factory_checks_arguments_before_building(example_on_path):
+    with pytest.raises(ValueError, match="did you mean n_agents"):
+        envs.make_factory("navigation_v0", n_agent=2)
+    with pytest.raises(ValueError, match="max_cycles must be an integer >= 1"):
+        envs.make_factory("navigation_v0", max_cycles=0)
+    with pytest.raises(ValueError, match=r"takes no argument 'n' \(did you mean N\?\)"):
+        envs.make_factory("mpe2.simple_spread_v3", n=3)
+    with pytest.raises(ValueError, match="did you mean n_agents"):
+        envs.make_factory("custom_env_example:parallel_env", n_agent=3)
+    assert envs.make_factory("mpe2.simple_spread_v3", N=2)().possible_agents == ["agent_0", "agent_1"]
+
+
 @pytest.mark.parametrize(
     ("bad_id", "suggestion"),
     [
@@ -138,6 +150,8 @@ def test_unknown_module_and_empty_ids():
         envs.make("")
     with pytest.raises(ValueError, match="has no parallel_env"):
         envs.make("envs.scene")
+    with pytest.raises(ValueError, match="pettingzoo.classic.tictactoe_v3:env"):
+        envs.make("pettingzoo.classic.tictactoe_v3")  # turn-based: AEC only
 
 
 def test_suite_entry_without_its_module_is_a_clear_error(monkeypatch):
