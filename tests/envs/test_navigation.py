@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
-from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, parallel_seed_test, render_test, seed_test
+from pettingzoo.test.state_test import state_test
 
 from envs import navigation_v0
 from envs.navigation.env import AGENT_COLOR
@@ -33,6 +35,14 @@ def test_pettingzoo_parallel_and_aec_api(continuous, observation_radius):
     kwargs = {"continuous_actions": continuous, "observation_radius": observation_radius}
     parallel_api_test(navigation_v0.parallel_env(**kwargs), num_cycles=60)
     api_test(navigation_v0.env(**kwargs), num_cycles=60)
+
+
+def test_pettingzoo_seed_max_cycles_state_and_render_tests():
+    parallel_seed_test(partial(navigation_v0.parallel_env, observation_radius=0.5), num_cycles=60)
+    seed_test(partial(navigation_v0.env, continuous_actions=True), num_cycles=60)
+    max_cycles_test(navigation_v0)
+    state_test(navigation_v0.env(), navigation_v0.parallel_env(), num_cycles=20)
+    render_test(partial(navigation_v0.env, render_mode="rgb_array"))
 
 
 def run_trajectory(seed: int, steps: int = 200, continuous: bool = False):
