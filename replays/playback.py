@@ -98,7 +98,17 @@ class EpisodePlayer:
         # count), and parts of the environment's caption that repeat ours are dropped
         parts = _STEP_IN_CAPTION.sub("", scene.caption).split("|")
         scene.caption = " | ".join(part.strip() for part in parts if part.strip() and part.strip() not in caption)
-        return self.scene_renderer.render(scene, caption)
+        return self.scene_renderer.render(scene, caption, self.agent_labels(index))
+
+    def agent_labels(self, index: int) -> list[tuple[tuple[float, float], str]]:
+        """Agent names at their recorded positions (agents present in the episode only)."""
+        positions = self.episode.frames.get("agent_pos")
+        if positions is None:
+            return []
+        points = np.asarray(positions[index], dtype=np.float64).reshape(len(positions[index]), -1)[:, :2]
+        present = np.asarray(self.episode.static.get("agent_exists", np.ones(len(points), bool))).astype(bool)
+        return [((float(x), float(y)), name)
+                for (x, y), name, shown in zip(points, self.episode.agents, present) if shown]
 
     def frame_3d(self, index: int, camera: str | None = None) -> np.ndarray:
         """3D picture of frame ``index`` from ``camera`` (default: the player's camera)."""

@@ -66,7 +66,13 @@ def record_episode(
     """Play one episode of ``env`` (a ParallelEnv) with ``policy`` and return it in memory."""
     replayable = find_replayable(env)
     acting = policy if policy is not None else RandomPolicy(env, seed)
-    observations, _ = env.reset(seed=seed)
+    reset_result = env.reset(seed=seed)
+    if not (isinstance(reset_result, tuple) and len(reset_result) == 2 and isinstance(reset_result[0], dict)):
+        raise TypeError(
+            f"{type(env).__name__}.reset did not return (observations, infos) dicts: record_episodes needs a "
+            "PettingZoo ParallelEnv (convert an AEC env with pettingzoo.utils.conversions.aec_to_parallel)"
+        )
+    observations = reset_result[0]
     agents = list(getattr(env, "possible_agents", None) or env.agents)
     column = {agent: index for index, agent in enumerate(agents)}
     action_spaces = {agent: env.action_space(agent) for agent in agents}
@@ -81,6 +87,9 @@ def record_episode(
         chosen = acting.act(observations)
         step_actions = np.full((len(agents), width), np.nan, dtype=np.float32)
         step_active = np.zeros(len(agents), dtype=bool)
+        unknown = [agent for agent in chosen if agent not in column]
+        if unknown:
+            raise ValueError(f"policy returned actions for unknown agents {unknown}; the agents are {agents}")
         for agent, action in chosen.items():
             step_actions[column[agent], : action_dims[column[agent]]] = flatten_action(action_spaces[agent], action)
             step_active[column[agent]] = True

@@ -134,14 +134,10 @@ class SceneRenderer:
         else:
             raise TypeError(f"cannot draw {type(shape).__name__}; scenes hold Circle, Polygon, Segment and Wedge")
 
-    def _label(self, shape) -> None:
-        text = getattr(shape, "label", None)
-        if text:
-            image = self._label_font.render(str(text), True, (20, 20, 20))
-            self.surface.blit(image, self.to_pixels(shape.center))
-
-    def draw(self, scene: Scene, caption: str = "") -> pygame.Surface:
-        """Draw ``scene`` (with ``caption`` on top) into the renderer's surface and return it."""
+    def draw(self, scene: Scene, caption: str = "",
+             labels: Iterable[tuple[tuple[float, float], str]] = ()) -> pygame.Surface:
+        """Draw ``scene`` (with ``caption`` on top, and ``labels``, text at world points, when the
+        ``label`` layer is on) into the renderer's surface and return it."""
         self._fit(scene.bounds)
         self.surface.fill(scene.background)
         translucent_used = False
@@ -160,13 +156,18 @@ class SceneRenderer:
                 self._draw_shape(shape, self.surface, shape.color)
         if translucent_used:
             self.surface.blit(self._translucent, (0, 0))
+        if "label" in self.overlays:
+            for point, label in labels:
+                x, y = self.to_pixels(point)
+                self.surface.blit(self._label_font.render(label, True, (20, 20, 20)), (x + 6, y + 6))
         text = " | ".join(part for part in (caption, scene.caption) if part)
         if self.show_caption and text:
             pygame.draw.rect(self.surface, (250, 250, 250), (0, 0, self.width, _CAPTION_HEIGHT))
             self.surface.blit(self._font.render(text, True, (10, 10, 10)), (6, 4))
         return self.surface
 
-    def render(self, scene: Scene, caption: str = "") -> np.ndarray:
+    def render(self, scene: Scene, caption: str = "",
+               labels: Iterable[tuple[tuple[float, float], str]] = ()) -> np.ndarray:
         """Draw ``scene`` and return the picture as an ``[H, W, 3]`` uint8 array."""
-        surface = self.draw(scene, caption)
+        surface = self.draw(scene, caption, labels)
         return np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(self.height, self.width, 3)

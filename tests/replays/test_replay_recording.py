@@ -135,3 +135,17 @@ def test_episode_rejects_inconsistent_arrays():
         Episode(env_id=None, env_kwargs={}, seed=0, agents=["a"], static={}, frames={"x": np.zeros((3, 2))},
                 actions=np.zeros((5, 1, 1)), action_dims=np.array([1]), rewards=np.zeros((5, 1)),
                 terminations=np.zeros((5, 1), bool), truncations=np.zeros((5, 1), bool), active=np.ones((5, 1), bool))
+
+
+def test_aec_environments_and_unknown_agents_are_refused(tmp_path):
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    with pytest.raises(TypeError, match="ParallelEnv"):
+        record_episodes(None, lambda: parallel_to_aec(replay_disc_env.parallel_env()), 1, tmp_path)
+
+    class WrongAgents:
+        def act(self, observations):
+            return {"intruder": 0}
+
+    with pytest.raises(ValueError, match="unknown agents \\['intruder'\\]"):
+        record_episodes(WrongAgents(), replay_disc_env.parallel_env, 1, tmp_path)

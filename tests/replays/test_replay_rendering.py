@@ -103,3 +103,19 @@ def test_navigation_renders_in_2d(tmp_path):
                              env_id="navigation_v0", env_kwargs={"max_cycles": 5})
     frames = iio.imread(render_episode(path, tmp_path / "nav.mp4", width=160, height=120))
     assert frames.shape == (6, 120, 160, 3) and frames[0].std() > 5
+
+
+def test_agent_names_are_drawn_on_the_label_layer(episode_file):
+    episode = load_episode(episode_file)
+    labelled = EpisodePlayer(episode, "2d", 320, 240, overlays="label")
+    plain = EpisodePlayer(episode, "2d", 320, 240, overlays="none")
+    assert [name for _, name in labelled.agent_labels(0)] == ["hider_0", "seeker_0"]
+    np.testing.assert_allclose(labelled.agent_labels(3)[1][0], episode.frames["agent_pos"][3, 1, :2], rtol=1e-6)
+    difference = np.abs(labelled.frame(3).astype(int) - plain.frame(3).astype(int)).sum(axis=-1) > 0
+    rows, columns = np.nonzero(difference)
+    # the text sits just below and right of each agent's centre
+    renderer = labelled.scene_renderer
+    for point, _ in labelled.agent_labels(3):
+        x, y = renderer.to_pixels(point)
+        near = (np.abs(columns - (x + 20)) < 25) & (np.abs(rows - (y + 11)) < 8)
+        assert near.sum() > 10
