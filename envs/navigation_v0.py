@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from pettingzoo import AECEnv
-from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.navigation import NavigationConfig, NavigationEnv
@@ -28,8 +27,8 @@ def parallel_env(**kwargs: Any) -> NavigationEnv:
 
 
 def env(**kwargs: Any) -> AECEnv:
-    """The navigation task in PettingZoo's AEC form (agents act one after another)."""
-    return wrappers.OrderEnforcingWrapper(parallel_to_aec(parallel_env(**kwargs)))
+    """The navigation task in PettingZoo's AEC form (agents act one after another; order enforced)."""
+    return parallel_to_aec(parallel_env(**kwargs))
 
 
 def validate_kwargs(**kwargs: Any) -> None:
