@@ -113,7 +113,8 @@ def ids() -> list[str]:
 
 @dataclass(frozen=True)
 class _Resolved:
-    kind: str  # "suite", "factory", "gymnasium" or "module"
+    """How to build an id, describe it, and check keyword arguments for it without building."""
+
     build: Callable[..., Any]
     description: Callable[[], str]
     check_kwargs: Callable[[dict[str, Any]], None] = lambda kwargs: None
@@ -175,6 +176,7 @@ def _resolve(env_id: str) -> _Resolved:
                 f"environment {env_id!r} is part of the suite but its module {entry.module!r} is not in this "
                 f"installation; available: {', '.join(ids())}"
             )
+
         def check_suite_kwargs(kwargs: dict[str, Any]) -> None:
             # A suite module may offer validate_kwargs(**kwargs) to check arguments without building.
             module = _import(entry.module, env_id)
@@ -184,13 +186,13 @@ def _resolve(env_id: str) -> _Resolved:
             else:
                 _check_names(env_id, module.parallel_env, kwargs)
 
-        return _Resolved("suite", lambda **kw: _import(entry.module, env_id).parallel_env(**kw),
+        return _Resolved(lambda **kw: _import(entry.module, env_id).parallel_env(**kw),
                          lambda: entry.description, check_suite_kwargs)
     if ":" in env_id:
         return _resolve_colon(env_id)
     if env_id in _gymnasium_registry():
         spec = _gymnasium_registry()[env_id]
-        return _Resolved("gymnasium", lambda **kw: _make_gymnasium(env_id, kw),
+        return _Resolved(lambda **kw: _make_gymnasium(env_id, kw),
                          lambda: f"Gymnasium environment {env_id} (single agent; {spec.entry_point})")
     if "." in env_id and _module_exists(env_id):
         return _resolve_module(env_id)
@@ -214,13 +216,13 @@ def _resolve_colon(env_id: str) -> _Resolved:
         if target is None:
             break
     if callable(target):
-        return _Resolved("factory", target,
+        return _Resolved(target,
                          lambda: _first_line(target.__doc__) or f"custom environment from {env_id}",
                          lambda kwargs: _check_names(env_id, target, kwargs))
     if env_id in _gymnasium_registry() or attribute in _gymnasium_registry():
         # Gymnasium's own "module:EnvId" form: importing the module registered the id.
         gym_id = env_id if env_id in _gymnasium_registry() else attribute
-        return _Resolved("gymnasium", lambda **kw: _make_gymnasium(gym_id, kw),
+        return _Resolved(lambda **kw: _make_gymnasium(gym_id, kw),
                          lambda: f"Gymnasium environment {gym_id} registered by {module_name}")
     names = [name for name in dir(module) if not name.startswith("_") and callable(getattr(module, name))]
     close = difflib.get_close_matches(attribute, names, n=5)
@@ -230,14 +232,19 @@ def _resolve_colon(env_id: str) -> _Resolved:
     )
 
 
+def _parallel_module(env_id: str) -> Any:
+    """Import a PettingZoo-style module and make sure it offers ``parallel_env``."""
+    module = _import(env_id, env_id)
+    if not hasattr(module, "parallel_env"):
+        factories = [name for name in ("env", "raw_env") if hasattr(module, name)]
+        hint = f"; it offers {', '.join(f'{env_id}:{n}' for n in factories)} (AEC form)" if factories else ""
+        raise ValueError(f"module {env_id!r} has no parallel_env() and cannot be made as a ParallelEnv{hint}")
+    return module
+
+
 def _resolve_module(env_id: str) -> _Resolved:
     def build(**kwargs: Any) -> Any:
-        module = _import(env_id, env_id)
-        if not hasattr(module, "parallel_env"):
-            factories = [name for name in ("env", "raw_env") if hasattr(module, name)]
-            hint = f"; it offers {', '.join(f'{env_id}:{n}' for n in factories)} (AEC form)" if factories else ""
-            raise ValueError(f"module {env_id!r} has no parallel_env() and cannot be made as a ParallelEnv{hint}")
-        return module.parallel_env(**kwargs)
+        return _parallel_module(env_id).parallel_env(**kwargs)
 
     def description() -> str:
         module = _import(env_id, env_id)
@@ -251,10 +258,10 @@ def _resolve_module(env_id: str) -> _Resolved:
 
     def check_module_kwargs(kwargs: dict[str, Any]) -> None:
         # PettingZoo's parallel_env(**kwargs) forwards to raw_env, whose signature names the arguments.
-        module = _import(env_id, env_id)
-        _check_names(env_id, getattr(module, "raw_env", getattr(module, "parallel_env", None)), kwargs)
+        module = _parallel_module(env_id)
+        _check_names(env_id, getattr(module, "raw_env", module.parallel_env), kwargs)
 
-    return _Resolved("module", build, description, check_module_kwargs)
+    return _Resolved(build, description, check_module_kwargs)
 
 
 # -- unknown ids ---------------------------------------------------------------------------------
