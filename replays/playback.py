@@ -6,7 +6,9 @@ environment is never stepped, so a picture always matches its file.
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -29,6 +31,14 @@ def frame_caption(episode: Episode, index: int) -> str:
     if "hidden" in frames:
         parts.append("hidden" if bool(np.asarray(frames["hidden"][index]).all()) else "seen")
     return "  ".join(parts)
+
+
+def _accepts_render_mode(factory: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "render_mode" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 class EpisodePlayer:
@@ -68,10 +78,7 @@ class EpisodePlayer:
     def _build_env(self, env_fn: Callable[..., Any] | None, renderer: str) -> Any:
         extra = {"render_mode": "rgb_array"} if renderer == "3d" else {}
         if env_fn is not None:
-            try:
-                return env_fn(**extra)
-            except TypeError:
-                return env_fn()
+            return env_fn(**extra) if extra and _accepts_render_mode(env_fn) else env_fn()
         if not self.episode.env_id:
             raise ValueError(
                 f"{self.episode.source or 'episode'} does not name its environment; pass env_fn to rebuild it"
@@ -121,7 +128,7 @@ class EpisodePlayer:
         """Frame ``index`` drawn by the chosen renderer."""
         return self.frame_3d(index) if self.renderer == "3d" else self.frame_2d(index)
 
-    def frames(self) -> Any:
+    def frames(self) -> Iterator[np.ndarray]:
         """All frames of the episode in order."""
         for index in range(self.episode.num_frames):
             yield self.frame(index)

@@ -135,6 +135,10 @@ def _view(args: argparse.Namespace, files: list[Path]) -> None:
     from replays import load_episode
     from replays.viewer import ReplayViewer
 
+    if os.environ.get("SDL_VIDEODRIVER") == "dummy" and args.max_frames is None:
+        raise UsageError("--view needs a display (DISPLAY is not set or SDL_VIDEODRIVER=dummy); "
+                         "write a video instead with --out clip.mp4")
+
     viewer = ReplayViewer([load_episode(path) for path in files], args.width, args.height, args.overlays,
                           args.renderer, args.camera)
     try:

@@ -81,3 +81,9 @@ def test_missing_and_empty_sources(tmp_path):
     broken.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(UsageError, match="broken.npz"):
         command.run(parse(str(broken), "--stats"))
+
+
+def test_view_without_a_display_points_to_video(run_folder, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    with pytest.raises(UsageError, match="needs a display.*--out"):
+        command.run(parse(str(run_folder), "--view"))
