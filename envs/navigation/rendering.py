@@ -78,7 +78,7 @@ class SceneRenderer:
 
     def show(self, scene: Scene, fps: int) -> None:
         """Draw the scene in a window (opened on first use), at most ``fps`` frames per second."""
-        if self._window is None:
+        if self._window is None or self._clock is None:
             pygame.display.init()
             self._window = pygame.display.set_mode((self.width, self.height))
             pygame.display.set_caption("navigation_v0")
@@ -86,7 +86,6 @@ class SceneRenderer:
         self._window.blit(self.draw(scene), (0, 0))
         pygame.event.pump()
         pygame.display.flip()
-        assert self._clock is not None
         self._clock.tick(fps)
 
     def close(self) -> None:
