@@ -14,8 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # drawing needs no display (see replays/__init__)
 import pygame  # noqa: E402
 
 from envs.scene import OVERLAY_LAYERS, Circle, Polygon, Scene, Segment, Wedge  # noqa: E402
