@@ -24,7 +24,7 @@ MIN_ROOM_CELLS = 6
 def wall_slots(config: ArenaConfig) -> int:
     """Most wall segments the scenario can produce: 4 outer walls plus two per inner wall."""
     inner = {"quadrant": 2, "random_rooms": config.n_rooms[1] - 1, "empty": 0}[config.scenario]
-    return 4 + 2 * inner
+    return 4 + 2 * inner + config.extra_wall_slots
 
 
 @dataclass

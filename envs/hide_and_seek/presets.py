@@ -69,6 +69,7 @@ class ArenaConfig:
     render_mode: str | None = None
     render_size: tuple[int, int] = (480, 480)
     render_overlays: bool = False
+    extra_wall_slots: int = 0  # spare wall slots for scripted scenes (``arrange(walls=...)``)
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -85,6 +86,7 @@ class ArenaConfig:
         _check_int("substeps", self.substeps, 1, 1000)
         _check_int("lidar_rays", self.lidar_rays, 0, 512)
         _check_int("grid_size", self.grid_size, 10, 200)
+        _check_int("extra_wall_slots", self.extra_wall_slots, 0, 64)
         _check_float("prep_fraction", self.prep_fraction, 0.0, 1.0, high_open=True)
         _check_float("timestep", self.timestep, 1e-4, 0.05)
         _check_float("lidar_range", self.lidar_range, 0.1, 100.0)

@@ -6,8 +6,9 @@ positions, contact flags, geom groups) on the environment's own copy of the comp
 so a reset never recompiles. Entities absent from an episode are parked below the floor with
 contacts off and hidden from ray casts.
 
-Every entity (agent, box, ramp) has four joints in this order: slide x, slide y, slide z,
-hinge z, so ``qpos.reshape(-1, 4)`` is ``[x, y, z, yaw]`` per entity, agents first, then
+Every entity (agent, box, ramp) is a body at the world origin with four joints in this order:
+slide x, slide y, slide z, hinge z, so ``qpos.reshape(-1, 4)`` is the world pose
+``[x, y, z, yaw]`` of each entity, agents first, then
 boxes, then ramps. Slides come before the hinge, so agent forces act in the world frame.
 """
 
@@ -33,6 +34,8 @@ AGENT_SLIDE_DAMPING = 45.0  # terminal speed 90 N / 45 = 2 m/s
 AGENT_HINGE_DAMPING = 30.0  # terminal turn rate 3 rad/s
 OBJECT_SLIDE_DAMPING = 0.5
 PARK_DEPTH = -20.0
+# Locks are near-hard welds: an agent pushing at full force moves a locked box well under 1 mm.
+LOCK_SOLIMP = (0.9999, 0.9999, 0.001, 0.5, 2.0)
 
 # Geom groups: rays see walls, objects and agents; the floor, decorations and parked geoms are
 # left out of ray casts and parked geoms out of rendering.
@@ -129,7 +132,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     spec.add_mesh(name="ramp", uservert=_ramp_vertices())
     names = [f"hider_{i}" for i in range(key.n_hiders)] + [f"seeker_{i}" for i in range(key.n_seekers)]
     for index, name in enumerate(names):
-        body = world.add_body(name=name, pos=(0.0, 0.0, AGENT_RADIUS))
+        body = world.add_body(name=name, pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, AGENT_SLIDE_DAMPING, AGENT_HINGE_DAMPING, 1.0)
         rgba = HIDER_RGBA if index < key.n_hiders else SEEKER_RGBA
         body.add_geom(
@@ -141,14 +144,14 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
             conaffinity=0, mass=0.0, density=0.0, rgba=(0.1, 0.1, 0.1, 1.0), group=GROUP_DECOR,
         )
     for b in range(key.n_boxes):
-        body = world.add_body(name=f"box_{b}", pos=(0.0, 0.0, BOX_HALF))
+        body = world.add_body(name=f"box_{b}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
         body.add_geom(
             name=f"box_{b}_geom", type=mujoco.mjtGeom.mjGEOM_BOX, size=tuple(CUBE_HALF), mass=1.0,
             friction=(0.2, 0.005, 0.0001), rgba=BOX_RGBA, group=GROUP_OBJECT,
         )
     for r in range(key.n_ramps):
-        body = world.add_body(name=f"ramp_{r}", pos=(0.0, 0.0, RAMP_HALF))
+        body = world.add_body(name=f"ramp_{r}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
         body.add_geom(
             name=f"ramp_{r}_geom", type=mujoco.mjtGeom.mjGEOM_MESH, meshname="ramp", mass=1.0,
@@ -177,7 +180,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     for obj in objects:
         spec.add_equality(
             name=f"lock_{obj}", type=mujoco.mjtEq.mjEQ_WELD, objtype=mujoco.mjtObj.mjOBJ_BODY,
-            name1=obj, name2="world", active=False, solref=(0.01, 1.0),
+            name1=obj, name2="world", active=False, solref=(0.01, 1.0), solimp=LOCK_SOLIMP,
         )
     return spec
 
@@ -258,7 +261,10 @@ def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray) -
     """Move the wall pool onto this episode's segments ``[W, 5]`` and park the rest."""
     count = walls.shape[0]
     if count > wall_geom.size:
-        raise ValueError(f"layout has {count} wall segments but the world holds {wall_geom.size}")
+        raise ValueError(
+            f"walls: {count} segments given but the world holds {wall_geom.size}; "
+            f"build the environment with extra_wall_slots >= {count - wall_geom.size + 0}"
+        )
     used = wall_geom[:count]
     spare = wall_geom[count:]
     if count:

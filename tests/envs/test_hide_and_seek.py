@@ -1,0 +1,229 @@
+"""The hide-and-seek arena against PettingZoo's API, seeding, bad input, replays and rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test
+
+from envs.hide_and_seek import world
+from envs.hide_and_seek_v0 import env as aec_env
+from envs.hide_and_seek_v0 import parallel_env
+from envs.scene import Circle, Replayable, Segment, Wedge
+
+FRAME_KEYS = {"qpos", "agent_pos", "agent_yaw", "box_pos", "box_yaw", "box_lock_team", "ramp_pos", "ramp_yaw",
+              "ramp_lock_team", "grabbed", "seen", "hidden", "prep"}
+STATIC_KEYS = {"team", "box_exists", "ramp_exists", "box_size", "walls", "floor_size"}
+
+
+def _random_actions(env, rng: np.random.Generator) -> dict:
+    return {
+        agent: {"movement": rng.integers(0, 11, size=3), "grab": int(rng.integers(2)), "lock": int(rng.integers(2))}
+        for agent in env.agents
+    }
+
+
+def _rollout(seed: int, steps: int = 200, preset: str = "quadrant") -> list[np.ndarray]:
+    """Concatenated observations and rewards of ``steps`` random-action steps (resets included)."""
+    env = parallel_env(preset)
+    rng = np.random.default_rng(seed)
+    observations, _ = env.reset(seed=seed)
+    trace = []
+    for _ in range(steps):
+        if not env.agents:
+            observations, _ = env.reset()
+        observations, rewards, _, _, _ = env.step(_random_actions(env, rng))
+        for agent in sorted(observations):
+            trace.append(np.concatenate([v.ravel() for _, v in sorted(observations[agent].items())]))
+        trace.append(np.array([rewards[a] for a in sorted(rewards)]))
+    return trace
+
+
+def test_parallel_api_quadrant():
+    parallel_api_test(parallel_env("quadrant"), num_cycles=100)
+
+
+def test_parallel_api_full_game_flat_actions():
+    parallel_api_test(parallel_env("full_game", flat_actions=True, horizon=40), num_cycles=60)
+
+
+def test_aec_api():
+    api_test(aec_env("quadrant", horizon=30), num_cycles=40)
+
+
+def test_same_seed_same_trajectory_for_200_steps_and_different_seeds_differ():
+    first, second, other = _rollout(3), _rollout(3), _rollout(4)
+    assert len(first) == len(second)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_spaces_match_the_specification():
+    env = parallel_env("full_game")
+    space = env.observation_space("hider_0")
+    assert space["self"].shape == (10,)
+    assert space["agents"].shape == (5, 10) and space["agents_mask"].shape == (5,)
+    assert space["boxes"].shape == (9, 15) and space["boxes_mask"].shape == (9,)
+    assert space["ramps"].shape == (2, 15) and space["ramps_mask"].shape == (2,)
+    assert space["lidar"].shape == (30,)
+    action = env.action_space("seeker_2")
+    assert list(action["movement"].nvec) == [11, 11, 11]
+    assert action["grab"].n == 2 and action["lock"].n == 2
+    flat = parallel_env("quadrant", flat_actions=True).action_space("hider_0")
+    assert list(flat.nvec) == [11, 11, 11, 2, 2]
+    observations, _ = env.reset(seed=0)
+    state = env.state()
+    assert state.shape == env.state_space.shape and state.dtype == np.float32 and np.isfinite(state).all()
+    for agent, obs in observations.items():
+        assert space.contains(obs), agent
+    # the full game samples counts per episode inside the configured ranges
+    counts = set()
+    for seed in range(12):
+        env.reset(seed=seed)
+        hiders = sum(a.startswith("hider") for a in env.agents)
+        seekers = len(env.agents) - hiders
+        boxes = int(env.object_present[:9].sum())
+        assert 1 <= hiders <= 3 and 1 <= seekers <= 3 and 3 <= boxes <= 9
+        counts.add((hiders, seekers, boxes))
+    assert len(counts) > 3
+
+
+def test_reset_never_recompiles_and_keeps_the_model():
+    env = parallel_env("full_game")
+    env.reset(seed=0)
+    model = env.model
+    compiled = world.compile_count()
+    for seed in range(20):
+        env.reset(seed=seed)
+        assert env.model is model
+    parallel_env("full_game").reset(seed=1)  # a second environment of the same world
+    assert world.compile_count() == compiled
+
+
+def test_episode_ends_by_truncation_with_statistics_and_stepping_after_end_asks_for_reset():
+    env = parallel_env("quadrant", horizon=12)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for step in range(12):
+        _, _, terminations, truncations, infos = env.step(_random_actions(env, rng))
+        assert not any(terminations.values())
+        assert all(truncations.values()) == (step == 11)
+    stats = infos["hider_0"]["episode_stats"]
+    expected = {"max_box_move_prep", "max_box_move", "num_box_lock_prep", "num_box_lock", "max_ramp_move_prep",
+                "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock", "hidden_fraction"}
+    assert set(stats) == expected and all(isinstance(v, float) for v in stats.values())
+    assert 0.0 <= stats["hidden_fraction"] <= 1.0
+    assert env.agents == []
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"scenario": "quadrnt"}, "quadrant"),
+        ({"n_hiders": 0}, "n_hiders"),
+        ({"n_seekers": (2, 1)}, "n_seekers"),
+        ({"horizon": 0}, "horizon"),
+        ({"prep_fraction": 1.5}, "prep_fraction"),
+        ({"n_boxes": 40}, "n_boxes"),
+        ({"scenario": "quadrant", "n_boxes": 16, "n_ramps": 8}, "floor"),
+        ({"door_dropout": -0.1}, "door_dropout"),
+        ({"horizn": 10}, "horizon"),
+        ({"render_mode": "video"}, "render_mode"),
+    ],
+)
+def test_bad_arguments_name_the_argument_and_range(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        parallel_env(**kwargs)
+
+
+def test_unknown_preset_lists_close_matches():
+    with pytest.raises(ValueError, match="quadrant"):
+        parallel_env("quadrnt")
+
+
+def test_bad_actions_name_the_agent():
+    env = parallel_env("quadrant")
+    env.reset(seed=0)
+    good = {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}
+    with pytest.raises(ValueError, match="seeker_1"):
+        env.step({"hider_0": good, "seeker_1": {"movement": np.array([5, 11, 5]), "grab": 0, "lock": 0}})
+    with pytest.raises(ValueError, match="hider_1"):
+        env.step({"hider_1": {"movement": np.array([5, 5]), "grab": 0, "lock": 0}})
+    with pytest.raises(ValueError, match="hider_0"):
+        env.step({"hider_0": {"movement": np.array([5, 5, 5]), "grab": 2, "lock": 0}})
+    with pytest.raises(ValueError, match="hider_7"):
+        env.step({"hider_7": good})
+    flat = parallel_env("quadrant", flat_actions=True)
+    flat.reset(seed=0)
+    with pytest.raises(ValueError, match="hider_0"):
+        flat.step({"hider_0": np.array([1, 2, 3])})
+
+
+def test_physics_divergence_truncates_with_physics_error_and_finite_observations():
+    env = parallel_env("quadrant")
+    env.reset(seed=0)
+    env.data.qvel[:] = 1e12  # a blown-up simulation
+    observations, rewards, _, truncations, infos = env.step({a: env.action_space(a).sample() for a in env.agents})
+    assert all(truncations.values())
+    assert all(info.get("physics_error") is True for info in infos.values())
+    assert all("episode_stats" in info for info in infos.values())
+    for obs in observations.values():
+        assert all(np.isfinite(v).all() for v in obs.values())
+    assert np.isfinite(env.state()).all()
+    assert env.agents == []
+
+
+def test_replay_frames_have_the_contract_keys_and_restore_the_world():
+    env = parallel_env("quadrant")
+    assert isinstance(env, Replayable)
+    env.reset(seed=5)
+    static = env.replay_static()
+    assert STATIC_KEYS <= set(static)
+    rng = np.random.default_rng(1)
+    frames = [env.replay_frame()]
+    for _ in range(30):
+        env.step(_random_actions(env, rng))
+        frames.append(env.replay_frame())
+    assert FRAME_KEYS <= set(frames[0])
+    for key in FRAME_KEYS:
+        assert all(np.shape(f[key]) == np.shape(frames[0][key]) for f in frames), key
+    assert frames[0]["seen"].shape == (4, 4) and frames[0]["box_pos"].shape == (2, 3)
+    assert frames[0]["prep"] == 1.0 and static["walls"].shape[1] == 4
+    other = parallel_env("quadrant")
+    other.reset(seed=99)
+    other.restore_replay_frame(static, frames[10])
+    assert np.allclose(other.replay_frame()["agent_pos"], frames[10]["agent_pos"])
+    assert np.array_equal(other.replay_frame()["box_lock_team"], frames[10]["box_lock_team"])
+    assert np.array_equal(other.replay_static()["walls"], static["walls"])
+
+
+def test_scene_draws_bodies_and_overlay_layers():
+    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=1, n_ramps=1, outer_walls_probability=1.0,
+                       prep_fraction=0.0)
+    env.reset(seed=0)
+    env.arrange(agents={"seeker_0": (1.0, 3.0, 0.0), "hider_0": (3.0, 3.0, 0.0)}, boxes={0: (3.0, 1.0, 0.3)},
+                ramps={0: (3.0, 5.0, 0.0)})
+    env.step({"seeker_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0},
+              "hider_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}})
+    scene = env.scene()
+    layers = {shape.layer for shape in scene.shapes}
+    assert {"body", "lidar", "vision", "sight"} <= layers
+    agents = [s for s in scene.shapes if isinstance(s, Circle)]
+    assert len(agents) == 2 and all(s.heading is not None for s in agents)
+    assert sum(isinstance(s, Wedge) for s in scene.shapes) == 2
+    sight = [s for s in scene.shapes if isinstance(s, Segment) and s.layer == "sight"]
+    assert len(sight) == 1 and sight[0].start[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_rgb_array_rendering_gives_a_frame_of_the_right_size():
+    env = parallel_env("quadrant", render_mode="rgb_array", render_size=(96, 128), render_overlays=True)
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (96, 128, 3) and frame.dtype == np.uint8
+    assert frame.std() > 10.0  # not blank
+    blue = (frame[..., 2].astype(int) - frame[..., 0].astype(int)) > 60
+    red = (frame[..., 0].astype(int) - frame[..., 2].astype(int)) > 60
+    assert blue.any() and red.any()  # hiders and seekers are visible
+    env.close()
