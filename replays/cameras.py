@@ -38,14 +38,19 @@ def _mujoco_handles(replayable: Any) -> tuple[Any, Any] | None:
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled to fit ``width`` x ``height`` with its aspect ratio kept (black borders)."""
     image = np.ascontiguousarray(np.asarray(image)[..., :3], dtype=np.uint8)
     if image.shape[:2] == (height, width):
         return image
     import pygame
 
-    surface = pygame.image.frombuffer(image.tobytes(), (image.shape[1], image.shape[0]), "RGB")
-    scaled = pygame.transform.smoothscale(surface, (width, height))
-    return np.frombuffer(pygame.image.tobytes(scaled, "RGB"), dtype=np.uint8).reshape(height, width, 3)
+    source_height, source_width = image.shape[:2]
+    scale = min(width / source_width, height / source_height)
+    size = (max(1, round(source_width * scale)), max(1, round(source_height * scale)))
+    surface = pygame.image.frombuffer(image.tobytes(), (source_width, source_height), "RGB")
+    canvas = pygame.Surface((width, height))
+    canvas.blit(pygame.transform.smoothscale(surface, size), ((width - size[0]) // 2, (height - size[1]) // 2))
+    return np.frombuffer(pygame.image.tobytes(canvas, "RGB"), dtype=np.uint8).reshape(height, width, 3)
 
 
 class CameraRenderer:

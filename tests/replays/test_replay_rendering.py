@@ -119,3 +119,13 @@ def test_agent_names_are_drawn_on_the_label_layer(episode_file):
         x, y = renderer.to_pixels(point)
         near = (np.abs(columns - (x + 20)) < 25) & (np.abs(rows - (y + 11)) < 8)
         assert near.sum() > 10
+
+
+def test_environment_pictures_of_another_size_are_letterboxed():
+    from replays.cameras import _resize
+
+    square = np.full((48, 48, 3), 200, dtype=np.uint8)
+    wide = _resize(square, 128, 64)
+    assert wide.shape == (64, 128, 3)
+    assert wide[:, :30].max() == 0 and wide[:, 98:].max() == 0  # borders left and right
+    assert wide[:, 34:94].min() == 200  # the picture, scaled to 64 x 64, in the middle
