@@ -37,7 +37,7 @@ def _mujoco_handles(replayable: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+def fit_picture(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """``image`` scaled to fit ``width`` x ``height`` with its aspect ratio kept (black borders)."""
     image = np.ascontiguousarray(np.asarray(image)[..., :3], dtype=np.uint8)
     if image.shape[:2] == (height, width):
@@ -105,7 +105,7 @@ class CameraRenderer:
             raise ValueError(
                 "the environment returned no picture; build it with render_mode='rgb_array' for 3D replays"
             )
-        return _resize(image, self.width, self.height)
+        return fit_picture(image, self.width, self.height)
 
     def _framing(self) -> tuple[np.ndarray, float]:
         """Centre and size of the drawn world (from the scene bounds, else the model's extent)."""

@@ -122,10 +122,10 @@ def test_agent_names_are_drawn_on_the_label_layer(episode_file):
 
 
 def test_environment_pictures_of_another_size_are_letterboxed():
-    from replays.cameras import _resize
+    from replays.cameras import fit_picture
 
     square = np.full((48, 48, 3), 200, dtype=np.uint8)
-    wide = _resize(square, 128, 64)
+    wide = fit_picture(square, 128, 64)
     assert wide.shape == (64, 128, 3)
     assert wide[:, :30].max() == 0 and wide[:, 98:].max() == 0  # borders left and right
     assert wide[:, 34:94].min() == 200  # the picture, scaled to 64 x 64, in the middle
