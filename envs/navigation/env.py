@@ -154,8 +154,13 @@ class NavigationEnv(ParallelEnv):
                     f"(force along x and y in [-1, 1]); got {gathered!r}"
                 )
             return np.clip(values, -1.0, 1.0) * self.config.acceleration
-        indices = np.asarray(gathered)
-        if indices.ndim != 1 or indices.dtype.kind not in "iu" or min(gathered) < 0 or max(gathered) > 4:
+        try:
+            indices = np.asarray(gathered)
+        except ValueError:  # scalars mixed with one-element arrays
+            indices = np.concatenate([np.ravel(action) for action in gathered])
+        if indices.ndim != 1 and indices.size == len(gathered):
+            indices = indices.reshape(-1)  # one-element arrays per agent
+        if indices.ndim != 1 or indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() > 4:
             raise ValueError(f"navigation_v0: discrete actions must be integers in [0, 4]; got {gathered!r}")
         return DISCRETE_DIRECTIONS[indices] * self.config.acceleration
 

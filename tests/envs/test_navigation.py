@@ -201,6 +201,12 @@ def test_bad_arguments_and_actions_are_clear_errors():
         env.step({"agent_0": 0})
     with pytest.raises(ValueError, match=r"\[0, 4\]"):
         env.step({"agent_0": 0, "agent_1": 7, "agent_2": 0})
+    with pytest.raises(ValueError, match=r"\[0, 4\]"):
+        env.step({"agent_0": 0, "agent_1": -1, "agent_2": 0})
+    with pytest.raises(ValueError, match=r"\[0, 4\]"):
+        env.step({"agent_0": 0, "agent_1": 1.5, "agent_2": 0})
+    observations, *_ = env.step({"agent_0": np.array([2]), "agent_1": np.int64(0), "agent_2": 0})
+    assert observations["agent_0"][0] == pytest.approx(0.5, abs=0.2)  # one-element arrays are accepted
     continuous = navigation_v0.parallel_env(continuous_actions=True)
     continuous.reset(seed=0)
     with pytest.raises(ValueError, match="finite"):
