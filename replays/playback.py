@@ -16,7 +16,7 @@ import numpy as np
 from replays.cameras import CameraRenderer
 from replays.environment import find_replayable, make_environment
 from replays.episode import Episode
-from replays.render2d import SceneRenderer, validate_size
+from replays.render2d import SceneRenderer
 
 RENDERERS = ("2d", "3d")
 _STEP_IN_CAPTION = re.compile(r"\bstep\s+\d+(\s*/\s*\d+)?\s*[|,]?\s*")
@@ -53,26 +53,21 @@ class EpisodePlayer:
                  env_fn: Callable[..., Any] | None = None) -> None:
         if renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
-        validate_size(width, height)
+        if camera is not None and renderer != "3d":
+            raise ValueError("a camera applies to the 3d renderer; use renderer '3d' or drop the camera")
+        self.scene_renderer = SceneRenderer(width, height, overlays)  # checks the size and overlays
         self.episode = episode
         self.renderer = renderer
         self.width = width
         self.height = height
         self.env = self._build_env(env_fn, renderer)
         self.replayable = find_replayable(self.env)
-        try:
-            self.env.reset(seed=episode.seed)
-        except TypeError:
-            self.env.reset()
-        self.scene_renderer = SceneRenderer(width, height, overlays)
+        self.env.reset(seed=episode.seed)  # the recorded layout; every frame is restored over it
         self.camera_renderer: CameraRenderer | None = None
+        self.camera: str | None = None
         if renderer == "3d":
             self.camera_renderer = CameraRenderer(self.env, self.replayable, width, height)
             self.camera = self.camera_renderer.check_camera(camera)
-        else:
-            if camera is not None:
-                raise ValueError("--camera applies to the 3d renderer; use --renderer 3d or drop --camera")
-            self.camera = None
         self._restored: int | None = None
 
     def _build_env(self, env_fn: Callable[..., Any] | None, renderer: str) -> Any:

@@ -65,7 +65,7 @@ class ReplayViewer:
             self.view = camera or (self.views[1] if len(self.views) > 1 else "2d")
         elif renderer == "2d":
             if camera is not None:
-                raise ValueError("--camera applies to the 3d renderer; use --renderer 3d or drop --camera")
+                raise ValueError("a camera applies to the 3d renderer; use renderer '3d' or drop the camera")
             self.view = "2d"
         else:
             raise ValueError(f"renderer must be 2d or 3d, got {renderer!r}")
