@@ -229,13 +229,6 @@ class HideAndSeekEnv(ParallelEnv):
         poses = self._sample_poses(n_long)
         self._apply_episode(poses, box_half)
         self._set_presence_cache()
-        self._live_slot_of = dict(self._live_slots)
-        # shared by every observation of the episode, hence read-only
-        self._exist_agents = self.agent_present[self._others].astype(np.float32)
-        self._object_exist = self.object_present.astype(np.float32)
-        self._exist_agents.setflags(write=False)
-        self._object_exist.setflags(write=False)
-        self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
         self.step_count = 0
         self._episode_over = False
         self._physics_error = False
@@ -373,6 +366,14 @@ class HideAndSeekEnv(ParallelEnv):
         self.senses.set_observers(self.agent_present)
         self._live_slots = [(a, self.agent_slot[a]) for a in self.possible_agents
                             if self.agent_present[self.agent_slot[a]]]
+        self._live_slot_of = dict(self._live_slots)
+        self._live_index = np.array([i for _, i in self._live_slots], dtype=np.int64)
+        # shared by every observation of the episode, hence read-only
+        self._exist_agents = self.agent_present[self._others].astype(np.float32)
+        self._object_exist = self.object_present.astype(np.float32)
+        self._exist_agents.setflags(write=False)
+        self._object_exist.setflags(write=False)
+        self.agents = [a for a, _ in self._live_slots]
 
     def _reset_colors(self) -> None:
         m, idx = self.model, self.index
@@ -512,17 +513,17 @@ class HideAndSeekEnv(ParallelEnv):
     def _rewards(self, in_prep: bool) -> dict[str, float]:
         c = self.config
         if in_prep:
-            return {a: 0.0 for a in self.agents}
+            return dict.fromkeys(self.agents, 0.0)
         team_reward = 1.0 if self._hidden else -1.0
         reward = np.where(self.is_hider, team_reward, -team_reward)
         pose = self._entity_pose()
         half = c.play_area / 2.0
-        reward = reward - c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
+        reward -= c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
         if c.objects_out_penalty:
             objects_out = outside(pose[self.n_agent_slots:], self._center, half) & self.object_present
             if objects_out.any():
-                reward = reward - c.out_of_bounds_penalty
-        return {a: float(reward[self.agent_slot[a]]) for a in self.agents}
+                reward -= c.out_of_bounds_penalty
+        return dict(zip(self.agents, reward[self._live_index].tolist()))
 
     def _update_stats(self, in_prep: bool) -> None:
         pose = self._entity_pose()
@@ -709,7 +710,6 @@ class HideAndSeekEnv(ParallelEnv):
         self._hidden = bool(frame["hidden"])
         self.step_count = 0 if float(frame["prep"]) else self._prep_steps
         self._set_presence_cache()
-        self.agents = [a for a, present in zip(self.possible_agents, self.agent_present) if present]
         self._color_locks()
         mujoco.mj_kinematics(m, self.data)
         pose = self._entity_pose()
@@ -740,7 +740,8 @@ class HideAndSeekEnv(ParallelEnv):
         if self._renderer is None:
             height, width = self.config.render_size
             self._renderer = ArenaRenderer(self.model, height, width, human=self.render_mode == "human")
-        frame = self._renderer.render(self, overlays=self.config.render_overlays)
+        frame = self._renderer.render(self, overlays=self.config.render_overlays, camera=self.config.render_camera,
+                                      track_agent=self.config.render_track_agent)
         return frame if self.render_mode == "rgb_array" else None
 
     def close(self) -> None:

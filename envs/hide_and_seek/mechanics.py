@@ -78,14 +78,17 @@ class ObjectRules:
         from the observation the agents acted on.
         """
         self.changed = False
-        any_locked = bool((self.lock_team != NO_TEAM).any())
-        if self.n_objects == 0 or not (grab.any() or lock.any() or any_locked or (self.grabbed >= 0).any()):
+        locks_matter = bool(lock.any()) or bool((self.lock_team != NO_TEAM).any())
+        grabs_matter = bool(grab.any()) or bool((self.grabbed >= 0).any())
+        if self.n_objects == 0 or not (locks_matter or grabs_matter):
             return
         distance = footprint_distance(agent_pose[:, :3], object_pose[:, :3], object_pose[:, 3], object_half)
         distance -= AGENT_RADIUS
-        usable = visible & object_present[None, :] & agent_present[:, None]
-        self._update_locks(lock, distance <= lock_radius, usable, lockable, team, object_pose)
-        self._update_grabs(grab, distance <= grab_radius, usable, distance, agent_pose, object_pose)
+        usable = visible & object_present & agent_present[:, None]
+        if locks_matter:
+            self._update_locks(lock, distance <= lock_radius, usable, lockable, team, object_pose)
+        if grabs_matter:
+            self._update_grabs(grab, distance <= grab_radius, usable, distance, agent_pose, object_pose)
 
     def _update_locks(self, lock: np.ndarray, in_reach: np.ndarray, usable: np.ndarray, lockable: np.ndarray,
                       team: np.ndarray, object_pose: np.ndarray) -> None:

@@ -69,6 +69,8 @@ class ArenaConfig:
     render_mode: str | None = None
     render_size: tuple[int, int] = (480, 480)
     render_overlays: bool = False
+    render_camera: str = "overhead"  # or "track": follows agent slot ``render_track_agent``
+    render_track_agent: int = 0
     extra_wall_slots: int = 0  # spare wall slots for scripted scenes (``arrange(walls=...)``)
 
     def __post_init__(self) -> None:
@@ -107,6 +109,9 @@ class ArenaConfig:
         ):
             raise ValueError(f"render_size must be (height, width) ints in [16, 1280], got {self.render_size!r}")
         self.render_size = (int(self.render_size[0]), int(self.render_size[1]))
+        if self.render_camera not in ("overhead", "track"):
+            raise ValueError(f"render_camera must be 'overhead' or 'track', got {self.render_camera!r}")
+        _check_int("render_track_agent", self.render_track_agent, 0, self.n_hiders[1] + self.n_seekers[1] - 1)
         if self.n_elongated_boxes[0] > self.n_boxes[1]:
             raise ValueError(
                 f"n_elongated_boxes lower end {self.n_elongated_boxes[0]} exceeds the largest n_boxes "

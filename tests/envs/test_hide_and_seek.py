@@ -227,3 +227,10 @@ def test_rgb_array_rendering_gives_a_frame_of_the_right_size():
     red = (frame[..., 0].astype(int) - frame[..., 2].astype(int)) > 60
     assert blue.any() and red.any()  # hiders and seekers are visible
     env.close()
+    tracking = parallel_env("quadrant", render_mode="rgb_array", render_size=(64, 64), render_camera="track",
+                            render_track_agent=2)
+    tracking.reset(seed=0)
+    close_up = tracking.render()
+    assert close_up.shape == (64, 64, 3) and not np.array_equal(close_up, frame[:64, :64])
+    assert ((close_up[..., 0].astype(int) - close_up[..., 2].astype(int)) > 60).any()  # the tracked seeker
+    tracking.close()
