@@ -64,9 +64,7 @@ class SceneRenderer:
     def __init__(self, width: int = 640, height: int = 480, overlays: Iterable[str] | str | None = None,
                  show_caption: bool = True) -> None:
         validate_size(width, height)
-        if not pygame.get_init():
-            pygame.init()
-        if not pygame.font.get_init():
+        if not pygame.font.get_init():  # drawing on surfaces needs only the font module
             pygame.font.init()
         self.width = width
         self.height = height
