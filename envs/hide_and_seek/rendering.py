@@ -106,6 +106,7 @@ class ArenaRenderer:
     def __init__(self, model: mujoco.MjModel, height: int, width: int, human: bool = False) -> None:
         self.renderer = mujoco.Renderer(model, height=height, width=width)
         self.option = mujoco.MjvOption()
+        self.option.geomgroup[:] = 1
         self.option.geomgroup[W.GROUP_PARKED] = 0
         self.tracking = mujoco.MjvCamera()
         self.tracking.type = mujoco.mjtCamera.mjCAMERA_TRACKING

@@ -114,7 +114,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     world = spec.worldbody
     half = key.floor_size / 2
     world.add_light(pos=(half, half, 12.0), dir=(0, 0, -1), diffuse=(0.8, 0.8, 0.8), castshadow=False)
-    world.add_camera(name="overhead", pos=(half, half, key.floor_size * 1.55), quat=(1, 0, 0, 0), fovy=45.0)
+    world.add_camera(name="overhead", pos=(half, half, key.floor_size * 1.6), quat=(1, 0, 0, 0), fovy=60.0)
     floor_half = key.play_area / 2
     world.add_geom(
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=(floor_half, floor_half, 0.1),
