@@ -43,9 +43,23 @@ def hyperparameters(config: Any) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
 
 
+#: torch threads the command uses when the config leaves ``torch_threads`` unset: the small
+#: networks of these algorithms run fastest on one thread, and many times slower when several
+#: threads compete for busy cores.
+DEFAULT_TORCH_THREADS = 1
+
+
 def build_algorithm(name: str, env_factory: Any, seed: int, config: Any) -> Any:
-    """Construct algorithm ``name`` on ``env_factory`` with the given hyperparameters."""
+    """Construct algorithm ``name`` on ``env_factory`` with the given hyperparameters.
+
+    When the config does not choose ``torch_threads``, torch is set to
+    :data:`DEFAULT_TORCH_THREADS` first.
+    """
     cls = algorithm_class(name)
+    if getattr(config, "torch_threads", None) is None:
+        import torch
+
+        torch.set_num_threads(DEFAULT_TORCH_THREADS)
     try:
         return cls(env_factory, seed=seed, **hyperparameters(config))
     except ValueError as error:

@@ -219,8 +219,8 @@ register(
         algo="mappo",
         env_kwargs={"preset": "quadrant"},
         hyperparameters={"mappo": ARENA_MAPPO, "ippo": ARENA_MAPPO},
-        run={"steps": 200_000, "eval_interval": 25_600, "eval_episodes": 10, "checkpoint_interval": 25_600,
-             "record_interval": 51_200, "record_episodes": 1},
+        run={"steps": 102_400, "eval_interval": 12_800, "eval_episodes": 10, "checkpoint_interval": 12_800,
+             "record_interval": 25_600, "record_episodes": 1},
     )
 )
 

@@ -286,3 +286,23 @@ def test_help_lists_every_command(capsys):
     for command in ("train", "eval", "plot", "runs", "envs"):
         assert command in out
     assert "replay" in out or "marl.commands.replay" not in sys.modules
+
+
+def test_every_command_line_in_the_cli_guide_parses():
+    import shlex
+
+    from marl.cli import build_parser
+
+    guide = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    blocks = guide.read_text().split("```")
+    lines = [
+        line.split("#")[0].strip()
+        for index, block in enumerate(blocks)
+        if index % 2 == 1 and block.startswith("bash")
+        for line in block.splitlines()[1:]
+        if line.strip().startswith("marl ")
+    ]
+    assert len(lines) >= 15
+    parser = build_parser()
+    for line in lines:
+        parser.parse_args(shlex.split(line)[1:])
