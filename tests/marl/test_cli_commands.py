@@ -306,3 +306,15 @@ def test_every_command_line_in_the_cli_guide_parses():
     parser = build_parser()
     for line in lines:
         parser.parse_args(shlex.split(line)[1:])
+
+
+def test_bench_measures_the_environment_alone_and_training(capsys):
+    code, out, err = cli(capsys, "bench", "CartPole-v1", "--env-steps", 300, "--train-steps", 128,
+                         "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=1")
+    assert code == 0, err
+    alone = float(out.split("one copy):")[1].split("steps/s")[0])
+    training = float(out.split("training (ppo):")[1].split("steps/s")[0])
+    ratio = float(out.split("training / environment alone:")[1].split()[0])
+    assert alone > 0 and training > 0
+    assert ratio == pytest.approx(training / alone, rel=0.05, abs=0.01)
+    assert "(128 steps in" in out and "(300 steps" in out
