@@ -1,7 +1,7 @@
 """The arena's rules of play, vectorised over agents and objects.
 
-Grab: an agent pressing grab welds the closest visible box or ramp whose footprint is within
-``grab_radius`` of the agent's surface; the weld holds while grab stays pressed. Lock: an
+Grab: an agent pressing grab welds the closest visible box or ramp whose cuboid lies within
+``grab_radius`` of the agent's centre (as in the original environment); the weld holds while grab stays pressed. Lock: an
 agent pressing lock welds every visible box (and ramp, where lockable) within
 ``lock_radius`` to the world for its team; only that team unlocks it, by a member standing in
 reach (and seeing it) without pressing lock while no teammate in reach presses it.
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-
-from .world import AGENT_RADIUS
 
 NO_TEAM = -1
 
@@ -83,7 +81,6 @@ class ObjectRules:
         if self.n_objects == 0 or not (locks_matter or grabs_matter):
             return
         distance = footprint_distance(agent_pose[:, :3], object_pose[:, :3], object_pose[:, 3], object_half)
-        distance -= AGENT_RADIUS
         usable = visible & object_present & agent_present[:, None]
         if locks_matter:
             self._update_locks(lock, distance <= lock_radius, usable, lockable, team, object_pose)

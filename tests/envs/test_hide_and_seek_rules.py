@@ -32,8 +32,8 @@ def box_xy(env, slot=0) -> np.ndarray:
 
 def test_grab_welds_the_box_and_drags_it():
     env = scene_env(n_boxes=1)
-    # the hider faces the box across a 0.1 m gap (inside the 0.25 m reach)
-    env.arrange(agents={"hider_0": (2.0, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
+    # the hider faces the box 0.2 m from its centre (inside the 0.25 m reach)
+    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
     start_agent = env.replay_frame()["agent_pos"][0, :2].copy()
     start_box = box_xy(env)
     for _ in range(8):  # pull towards -x while holding grab
@@ -56,18 +56,18 @@ def test_grab_welds_the_box_and_drags_it():
 def test_grab_needs_reach_and_sight():
     env = scene_env(n_boxes=1)
     # in reach but facing away: not visible, so not grabbed
-    env.arrange(agents={"hider_0": (2.0, 3.0, np.pi), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
+    env.arrange(agents={"hider_0": (2.05, 3.0, np.pi), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
     env.step({"hider_0": act(grab=1), "seeker_0": STILL})
     assert env.replay_frame()["grabbed"][0] == -1
-    # visible but 0.6 m away: out of reach
-    env.arrange(agents={"hider_0": (1.5, 3.0, 0.0)}, boxes={0: (2.5, 3.0, 0.0)})
+    # visible but 0.3 m from the agent's centre: out of reach
+    env.arrange(agents={"hider_0": (1.95, 3.0, 0.0)}, boxes={0: (2.5, 3.0, 0.0)})
     env.step({"hider_0": act(grab=1), "seeker_0": STILL})
     assert env.replay_frame()["grabbed"][0] == -1
 
 
 def test_lock_freezes_the_box_and_only_the_locking_team_unlocks():
     env = scene_env(n_hiders=2, n_seekers=1, n_boxes=1)
-    env.arrange(agents={"hider_0": (2.0, 3.0, 0.0), "hider_1": (2.5, 4.5, -np.pi / 2), "seeker_0": (3.0, 3.0, np.pi)},
+    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (2.5, 4.5, -np.pi / 2), "seeker_0": (2.95, 3.0, np.pi)},
                 boxes={0: (2.5, 3.0, 0.0)})
     env.step({"hider_0": act(lock=1), "hider_1": STILL, "seeker_0": STILL})
     assert env.replay_frame()["box_lock_team"][0] == 0
