@@ -45,9 +45,11 @@ def record_policy(
     seed: int,
     env_id: str,
     env_kwargs: dict[str, Any],
+    prefix: str = "episode_",
 ) -> list[Path]:
-    """Record ``episodes`` episodes into ``folder``; raises ``RuntimeError`` if replays is missing.
+    """Record ``episodes`` episodes into ``folder`` as ``<prefix>0000.npz``, ...
 
+    Raises ``RuntimeError`` if the replays package is missing.
     A ``TypeError`` from replays means the environment cannot be recorded (it does not
     implement ``envs.scene.Replayable``).
     """
@@ -57,5 +59,15 @@ def record_policy(
     Path(folder).mkdir(parents=True, exist_ok=True)
     actor = PolicyActor(policy) if policy is not None else None
     accepted = inspect.signature(recorder).parameters
-    extra = {key: value for key, value in (("env_id", env_id), ("env_kwargs", dict(env_kwargs))) if key in accepted}
+    optional = (("env_id", env_id), ("env_kwargs", dict(env_kwargs)), ("prefix", prefix))
+    extra = {key: value for key, value in optional if key in accepted}
     return list(recorder(actor, env_factory, episodes, folder, seed=seed, **extra))
+
+
+def render_video(episode_file: str | Path, out: str | Path) -> Path:
+    """Render a recorded episode to a top-down video with the replays package."""
+    try:
+        from replays import render_episode
+    except ImportError as error:
+        raise RuntimeError(f"the replays package cannot render videos: {error}") from None
+    return Path(render_episode(episode_file, out, renderer="2d"))

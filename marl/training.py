@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from marl.checkpoints import save_checkpoint
@@ -161,17 +162,21 @@ class Trainer:
         return False
 
     def record(self) -> None:
-        """Record episodes of the current policy into replays/step_<steps>/."""
+        """Record episodes of the current policy as replays/step_<steps>_<index>.npz."""
+        self.record_episodes(self.config.record_episodes, f"step_{self.steps:010d}_")
+
+    def record_episodes(self, episodes: int, prefix: str) -> list[Path]:
+        """Record episodes with the current (sampling) policy; switches recording off if impossible."""
         policy = learner_policy(self.learner, self.env_info.single_agent, deterministic=False)
-        target = self.folder.replays / f"step_{self.steps:010d}"
         try:
             with isolated_random_state():
-                record_policy(policy, self.env_factory, self.config.record_episodes, target,
-                              seed=EVALUATION_SEED_OFFSET + self.config.seed + self.steps,
-                              env_id=self.config.env, env_kwargs=self.config.env_kwargs)
+                return record_policy(policy, self.env_factory, episodes, self.folder.replays,
+                                     seed=EVALUATION_SEED_OFFSET + self.config.seed + self.steps,
+                                     env_id=self.config.env, env_kwargs=self.config.env_kwargs, prefix=prefix)
         except (TypeError, RuntimeError) as error:
             self.say(f"recording switched off: {str(error).splitlines()[0]}")
             self.recording_enabled = False
+            return []
 
     def run(self) -> TrainingOutcome:
         """Train until ``config.steps`` (or Ctrl-C); always leaves a loadable latest.pt."""

@@ -87,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{heading}\n{mode}, seeds {seed}..{seed + args.episodes - 1}")
     print(format_evaluation(result))
     if args.record:
-        target = loaded.folder.replays / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+        prefix = f"eval_{datetime.now():%Y%m%d-%H%M%S}_"
         try:
-            paths = record_policy(policy, loaded.env_factory, args.episodes, target, seed=seed,
-                                  env_id=loaded.config.env, env_kwargs=loaded.config.env_kwargs)
+            paths = record_policy(policy, loaded.env_factory, args.episodes, loaded.folder.replays, seed=seed,
+                                  env_id=loaded.config.env, env_kwargs=loaded.config.env_kwargs, prefix=prefix)
         except TypeError as error:
             raise UsageError(f"cannot record {loaded.config.env}: {str(error).splitlines()[0]}") from None
-        print(f"recorded {len(paths)} episodes into {target}")
+        print(f"recorded {len(paths)} episodes: {paths[0]}" + (f" ... {paths[-1].name}" if len(paths) > 1 else ""))
     return 0

@@ -13,6 +13,7 @@ from marl.errors import UsageError
 from marl.evaluation import format_evaluation
 from marl.loading import open_run
 from marl.plotting import load_curves, plot_learning_curves
+from marl.recording import render_video
 from marl.resolution import TrainRequest, resolve_run_config
 from marl.run_folder import RunFolder, default_run_path
 from marl.training import Trainer, TrainingOutcome
@@ -54,9 +55,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    parser.add_argument("--video", action="store_true",
+                        help="at the end, record an episode of the trained policy and render it to an MP4 "
+                        "(environments with replays: the suite's own)")
 
 
-def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None) -> None:
+def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video: Path | None = None) -> None:
     """Tell the user where everything went."""
     print(f"run folder:  {folder.root}")
     print(f"steps:       {outcome.steps}")
@@ -66,9 +70,11 @@ def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None) -> No
     print(f"metrics:     {folder.metrics} (tensorboard --logdir {folder.tensorboard})")
     if plot is not None:
         print(f"curves:      {plot}")
-    replays = sorted(folder.replays.rglob("*.npz"))
+    replays = sorted(folder.replays.rglob("*.npz"), key=lambda path: path.stat().st_mtime)
     if replays:
         print(f"replays:     {len(replays)} episodes in {folder.replays} (marl replay {replays[-1]})")
+    if video is not None:
+        print(f"video:       {video}")
     if outcome.interrupted:
         print(f"interrupted; continue with: marl train --resume {folder.root}")
 
@@ -82,9 +88,24 @@ def draw_curves(folder: RunFolder) -> Path | None:
         return None
 
 
-def finish(folder: RunFolder, outcome: TrainingOutcome) -> int:
-    """Draw the curves, print the report and choose the exit code."""
-    report(folder, outcome, draw_curves(folder))
+def final_video(trainer: Trainer, outcome: TrainingOutcome) -> Path | None:
+    """Record one episode of the trained policy and render it; None when that is not possible."""
+    if outcome.interrupted:
+        return None
+    files = trainer.record_episodes(1, f"final_{outcome.steps:010d}_")
+    if not files:
+        return None
+    try:
+        return render_video(files[0], files[0].with_suffix(".mp4"))
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f"marl: no video: {str(error).splitlines()[0]}", file=sys.stderr)
+        return None
+
+
+def finish(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> int:
+    """Draw the curves, render the video if asked, print the report and choose the exit code."""
+    folder = trainer.folder
+    report(folder, outcome, draw_curves(folder), final_video(trainer, outcome) if video else None)
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
 
 
@@ -116,7 +137,7 @@ def resume(args: argparse.Namespace) -> int:
     trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
                       start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
                       show_progress=args.progress)
-    return finish(loaded.folder, trainer.run())
+    return finish(trainer, trainer.run(), args.video)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,4 +158,4 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder.create(target, overwrite=args.overwrite)
     write_run_config(config, folder.config)
     trainer = Trainer(config, folder, learner, env_factory, env_info, show_progress=args.progress)
-    return finish(folder, trainer.run())
+    return finish(trainer, trainer.run(), args.video)

@@ -230,15 +230,26 @@ def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_eac
     assert all((run / "plots" / "comparison.png").is_file() for run in runs)
 
 
-def test_a_multi_agent_suite_environment_trains_with_mappo(tmp_path: Path, capsys):
+def test_a_multi_agent_suite_environment_trains_with_mappo_records_replays_and_a_video(tmp_path: Path, capsys):
     run = tmp_path / "navigation"
-    code, out, err = cli(capsys, "train", "navigation_v0", "--steps", 256, "--out", run, "--set", "algo.n_steps=25",
-                          "--set", "algo.recurrent=false", *TINY[:-4])
+    code, out, err = cli(capsys, "train", "navigation_v0", "--steps", 200, "--out", run, *TINY[:-4],
+                         "--set", "algo.n_steps=25", "--set", "algo.recurrent=false", "--set", "record_interval=100",
+                         "--video")
     assert code == 0, err
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["algo"] == "mappo" and config["preset"] == "navigation"
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["spaces"].keys() == {"agent_0", "agent_1", "agent_2"}
     assert "landmarks_covered" in out
+    replays = sorted(path.name for path in (run / "replays").iterdir())
+    assert replays == ["final_0000000200_0000.mp4", "final_0000000200_0000.npz",
+                       "step_0000000100_0000.npz", "step_0000000200_0000.npz"]
+    assert (run / "replays" / "final_0000000200_0000.mp4").stat().st_size > 1000
+    assert f"video:       {run / 'replays' / 'final_0000000200_0000.mp4'}" in out
+
+    code, out, err = cli(capsys, "eval", run, "--episodes", 2, "--record")
+    assert code == 0, err
+    recorded = sorted((run / "replays").glob("eval_*.npz"))
+    assert len(recorded) == 2 and "recorded 2 episodes" in out
 
 
 @pytest.mark.parametrize(
