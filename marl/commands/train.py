@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from marl.algorithms import build_algorithm
+from marl.checkpoints import load_checkpoint
 from marl.config import write_run_config
 from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError
@@ -19,6 +20,7 @@ from marl.run_folder import RunFolder, default_run_path
 from marl.training import Trainer, TrainingOutcome
 
 INTERRUPTED_EXIT_CODE = 130
+TRAINING_FAILED_EXIT_CODE = 1
 
 EXAMPLES = """examples:
   marl train CartPole-v1 --algo ppo --steps 100000 --seed 0
@@ -102,9 +104,21 @@ def final_video(trainer: Trainer, outcome: TrainingOutcome) -> Path | None:
         return None
 
 
-def finish(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> int:
-    """Draw the curves, render the video if asked, print the report and choose the exit code."""
+def train_and_report(trainer: Trainer, video: bool) -> int:
+    """Train, draw the curves, render the video if asked, print the report; returns the exit code.
+
+    A non-finite loss stops training with one line naming the update and the checkpoint that
+    is still intact (exit code 1).
+    """
     folder = trainer.folder
+    try:
+        outcome = trainer.run()
+    except FloatingPointError as error:  # agents.NonFiniteLossError
+        draw_curves(folder)
+        kept = f"{folder.latest} (step {load_checkpoint(folder.latest)['steps']})" if folder.latest.exists() else "none"
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"marl train: error: {message}; last good checkpoint: {kept}", file=sys.stderr)
+        return TRAINING_FAILED_EXIT_CODE
     report(folder, outcome, draw_curves(folder), final_video(trainer, outcome) if video else None)
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
 
@@ -137,7 +151,7 @@ def resume(args: argparse.Namespace) -> int:
     trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
                       start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
                       show_progress=args.progress)
-    return finish(trainer, trainer.run(), args.video)
+    return train_and_report(trainer, args.video)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,4 +172,4 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder.create(target, overwrite=args.overwrite)
     write_run_config(config, folder.config)
     trainer = Trainer(config, folder, learner, env_factory, env_info, show_progress=args.progress)
-    return finish(trainer, trainer.run(), args.video)
+    return train_and_report(trainer, args.video)

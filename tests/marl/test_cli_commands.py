@@ -329,3 +329,27 @@ def test_bench_measures_the_environment_alone_and_training(capsys):
     assert alone > 0 and training > 0
     assert ratio == pytest.approx(training / alone, rel=0.05, abs=0.01)
     assert "(128 steps in" in out and "(300 steps" in out
+
+
+def test_a_non_finite_loss_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path: Path, capsys, monkeypatch):
+    import agents.learner
+
+    real_update = agents.PPO.rule.update
+    calls = {"count": 0}
+
+    def update_then_blow_up(learner, group, batch):
+        calls["count"] += 1
+        if calls["count"] == 3:
+            for parameter in learner.models.parameters():
+                parameter.data.fill_(float("nan"))
+        return real_update(learner, group, batch)
+
+    monkeypatch.setattr(agents.PPO.rule, "update", update_then_blow_up)
+    run = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 512, "--out", run, *TINY)
+    assert code == 1
+    assert "non-finite loss at update 3" in err and f"last good checkpoint: {run / 'checkpoints' / 'latest.pt'} (step 256)" in err
+    assert "Traceback" not in err
+    payload = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert payload["steps"] == 256
+    assert all(torch.isfinite(tensor).all() for tensor in payload["state"]["models"].values())
