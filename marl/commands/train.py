@@ -146,11 +146,11 @@ def resume(args: argparse.Namespace) -> int:
             f"{loaded.folder.root} is already trained for {loaded.steps} steps (config steps {config.steps}); "
             f"pass a larger --steps to train on"
         )
-    write_run_config(config, loaded.folder.config)
-    print(f"resuming {loaded.folder.root} at step {loaded.steps} of {config.steps}", file=sys.stderr)
     trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
                       start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
                       show_progress=args.progress)
+    write_run_config(config, loaded.folder.config)
+    print(f"resuming {loaded.folder.root} at step {loaded.steps} of {config.steps}", file=sys.stderr)
     return train_and_report(trainer, args.video)
 
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     env_factory = make_env_factory(config.env, config.env_kwargs)
     env_info = inspect_environment(env_factory)
     learner = build_algorithm(config.algo, env_factory, config.seed, config.algo_config)
+    trainer = Trainer(config, RunFolder(target), learner, env_factory, env_info, show_progress=args.progress)
     folder = RunFolder.create(target, overwrite=args.overwrite)
     write_run_config(config, folder.config)
-    trainer = Trainer(config, folder, learner, env_factory, env_info, show_progress=args.progress)
     return train_and_report(trainer, args.video)

@@ -265,6 +265,7 @@ def test_a_multi_agent_suite_environment_trains_with_mappo_records_replays_and_a
         (["train", "CartPole-v1", "--set", "steps"], "--set expects key=value"),
         (["train", "navigation_v0", "--set", "env.n_agent=2"], "did you mean n_agents"),
         (["train", "CartPole-v1", "--steps", "0"], "--steps must be >= 1"),
+        (["train", "CartPole-v1", "--set", "best_team=agnet"], "unknown best_team 'agnet'; did you mean 'agent'?"),
         (["train"], "no environment given"),
         (["train", "--config", "missing.yaml"], "config file missing.yaml does not exist"),
         (["eval", "no_such_run"], "run folder no_such_run does not exist"),
