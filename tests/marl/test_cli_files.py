@@ -195,3 +195,18 @@ def test_run_folders_refuse_to_be_reused_without_overwrite(tmp_path: Path):
     with pytest.raises(UsageError, match="not a run folder; refusing to delete"):
         RunFolder.create(stranger, overwrite=True)
     assert (stranger / "thesis.tex").exists()
+
+
+def test_atomic_writes_give_files_the_usual_permissions(tmp_path: Path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "new.txt", "x")
+        assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "kept.txt").write_text("old")
+        (tmp_path / "kept.txt").chmod(0o600)
+        atomic_write_text(tmp_path / "kept.txt", "new")
+        assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
