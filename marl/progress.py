@@ -40,6 +40,8 @@ class ProgressBar:
             disable=not enabled,
             file=sys.stderr,
             smoothing=0.1,
+            # Redrawn live on a terminal; in a log file, a line every half minute is enough.
+            mininterval=0.2 if sys.stderr.isatty() else 30.0,
         )
 
     def update(self, steps: int, metrics: Mapping[str, Any]) -> None:
