@@ -162,3 +162,14 @@ def test_an_algorithm_the_preset_does_not_tune_keeps_its_defaults(capsys):
 def test_run_config_defaults_are_sensible():
     config = RunConfig(env="x")
     assert config.steps > 0 and config.eval_episodes >= 1 and config.algo == "ppo"
+
+
+def test_a_saved_run_config_used_as_config_file_gives_the_same_config(tmp_path: Path):
+    original = resolve_run_config(TrainRequest(env="navigation_v0", algo="ippo", seed=5,
+                                               assignments=["env.n_agents=4", "algo.hidden_sizes=[32,32]"]))
+    write_run_config(original, tmp_path / "config.yaml")
+    again = resolve_run_config(TrainRequest(config_file=tmp_path / "config.yaml"))
+    assert again == original
+    assert again.env_kwargs["n_agents"] == 4 and again.algo_config.hidden_sizes == (32, 32)
+    changed = resolve_run_config(TrainRequest(config_file=tmp_path / "config.yaml", seed=6))
+    assert changed.seed == 6 and changed.algo_config == original.algo_config
