@@ -94,12 +94,18 @@ class HideAndSeekEnv(ParallelEnv):
         "is_parallelizable": True,
     }
 
+    #: names of the two teams' agents; task subclasses rename them
+    team_names = ("hider", "seeker")
+    #: hide and seek needs at least one seeker; single-team tasks set this to 0
+    min_seekers = 1
+
     def __init__(self, preset: str | None = None, **kwargs: Any) -> None:
         self.config: ArenaConfig = make_config(preset, **kwargs)
         c = self.config
+        if c.n_seekers[0] < self.min_seekers:
+            raise ValueError(f"n_seekers must lie in [{self.min_seekers}, 6], got {c.n_seekers!r}")
         self.render_mode = c.render_mode
-        self.world_key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, wall_slots(c),
-                                    float(c.timestep), float(c.floor_size), float(c.play_area))
+        self.world_key = self._world_key()
         self.model = W.private_model(self.world_key)
         self.data = mujoco.MjData(self.model)
         self._warning_stats = [self.data.warning[i] for i in _PHYSICS_WARNINGS]
@@ -109,8 +115,8 @@ class HideAndSeekEnv(ParallelEnv):
         self.n_ramp_slots = c.max_ramps
         self.n_objects = c.max_boxes + c.max_ramps
         self.n_entities = self.n_agent_slots + self.n_objects
-        self.possible_agents = [f"hider_{i}" for i in range(c.max_hiders)] + [
-            f"seeker_{i}" for i in range(c.max_seekers)
+        self.possible_agents = [f"{self.team_names[0]}_{i}" for i in range(c.max_hiders)] + [
+            f"{self.team_names[1]}_{i}" for i in range(c.max_seekers)
         ]
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
         self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
@@ -158,6 +164,38 @@ class HideAndSeekEnv(ParallelEnv):
         self._layout: Layout | None = None
         self._init_episode_arrays()
 
+    def _world_key(self) -> W.WorldKey:
+        c = self.config
+        return W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, wall_slots(c),
+                          float(c.timestep), float(c.floor_size), float(c.play_area))
+
+    # ----------------------------------------------------------------------------------------
+    # task hooks: the hide-and-seek game uses none of them; the transfer tasks override them
+    def _extra_observation_spaces(self) -> dict[str, spaces.Space]:
+        """Additional observation keys of a task."""
+        return {}
+
+    def _task_reset(self) -> None:
+        """Called at the end of ``reset`` (the world is placed and sensed)."""
+
+    def _task_restart(self) -> None:
+        """Called by ``arrange``: restart the task's bookkeeping from the arranged scene."""
+        self._task_reset()
+
+    def _task_block(self, occupied: np.ndarray) -> None:
+        """Mark grid cells a task keeps free of entities (before placement)."""
+
+    def _task_before_rules(self) -> None:
+        """Called before grab and lock are applied each step."""
+
+    def _task_rewards(self, rewards: np.ndarray, in_prep: bool) -> tuple[np.ndarray, bool]:
+        """Per-slot rewards of a task and whether the task ended the episode (terminated)."""
+        return rewards, False
+
+    def _task_observations(self) -> dict[str, np.ndarray]:
+        """Extra observation arrays shared by every agent (keys of ``_extra_observation_spaces``)."""
+        return {}
+
     # ----------------------------------------------------------------------------------------
     # spaces
     def _make_observation_space(self) -> spaces.Dict:
@@ -171,6 +209,7 @@ class HideAndSeekEnv(ParallelEnv):
             return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
 
         return spaces.Dict({
+            **self._extra_observation_spaces(),
             "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
             "agents": features(n_others, AGENT_FEATURES),
             "agents_mask": mask(n_others),
@@ -240,6 +279,7 @@ class HideAndSeekEnv(ParallelEnv):
              "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
         self._hidden_steps = 0
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
+        self._task_reset()
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
@@ -257,6 +297,7 @@ class HideAndSeekEnv(ParallelEnv):
         for _ in range(PLACEMENT_ATTEMPTS):
             layout = make_layout(c, rng)
             occupied = layout.blocked.copy()
+            self._task_block(occupied)
             everywhere = np.ones_like(occupied)
             quadrant = c.scenario == "quadrant"
             poses = np.zeros((self.n_entities, 4))
@@ -357,6 +398,7 @@ class HideAndSeekEnv(ParallelEnv):
         self._object_start = pose[A:, :2].copy()
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._sense()
+        self._task_restart()
         return self._observe()
 
     def _set_presence_cache(self) -> None:
@@ -444,6 +486,7 @@ class HideAndSeekEnv(ParallelEnv):
         d.ctrl[:] = ctrl.reshape(-1)
         pose = self._entity_pose()
         A = self.n_agent_slots
+        self._task_before_rules()
         self.rules.apply(grab, lock, pose[:A], pose[A:], self._object_half, self.in_sight[:, A:],
                          self.object_present, self._lockable, self.team, self.agent_present,
                          c.grab_radius, c.lock_radius)
@@ -467,12 +510,13 @@ class HideAndSeekEnv(ParallelEnv):
             self._last_good[1][:] = d.qvel
         self.step_count += 1
         self._sense()
-        rewards = self._rewards(in_prep)
+        rewards, task_done = self._rewards(in_prep)
         self._update_stats(in_prep)
         observations = self._observe()
-        done = physics_error or self.step_count >= c.horizon
-        truncations = {a: done for a in self.agents}
-        terminations = {a: False for a in self.agents}
+        truncated = physics_error or (self.step_count >= c.horizon and not task_done)
+        done = truncated or task_done
+        truncations = {a: truncated for a in self.agents}
+        terminations = {a: task_done for a in self.agents}
         infos: dict[str, dict] = {a: {} for a in self.agents}
         if physics_error:
             for info in infos.values():
@@ -510,20 +554,22 @@ class HideAndSeekEnv(ParallelEnv):
         self.lidar, self.in_sight, self.in_cone = self.senses.sense(pose[:A, :3], pose[:A, 3], targets, self._valid)
         self._hidden = not bool(self.in_sight[self._seeker_slots][:, self._hider_slots].any())
 
-    def _rewards(self, in_prep: bool) -> dict[str, float]:
+    def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
         c = self.config
         if in_prep:
-            return dict.fromkeys(self.agents, 0.0)
-        team_reward = 1.0 if self._hidden else -1.0
-        reward = np.where(self.is_hider, team_reward, -team_reward)
-        pose = self._entity_pose()
-        half = c.play_area / 2.0
-        reward -= c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
-        if c.objects_out_penalty:
-            objects_out = outside(pose[self.n_agent_slots:], self._center, half) & self.object_present
-            if objects_out.any():
-                reward -= c.out_of_bounds_penalty
-        return dict(zip(self.agents, reward[self._live_index].tolist()))
+            reward = np.zeros(self.n_agent_slots)
+        else:
+            team_reward = 1.0 if self._hidden else -1.0
+            reward = np.where(self.is_hider, team_reward, -team_reward)
+            pose = self._entity_pose()
+            half = c.play_area / 2.0
+            reward -= c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
+            if c.objects_out_penalty:
+                objects_out = outside(pose[self.n_agent_slots:], self._center, half) & self.object_present
+                if objects_out.any():
+                    reward -= c.out_of_bounds_penalty
+        reward, task_done = self._task_rewards(reward, in_prep)
+        return dict(zip(self.agents, reward[self._live_index].tolist())), task_done
 
     def _update_stats(self, in_prep: bool) -> None:
         pose = self._entity_pose()
@@ -606,8 +652,10 @@ class HideAndSeekEnv(ParallelEnv):
         lidar = self.lidar.astype(f32)
         if self._physics_error:
             self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in (self_obs, objects, others))
+        extra = self._task_observations()
         return {
             agent: {
+                **extra,
                 "self": self_obs[i],
                 "agents": others[i],
                 "agents_mask": seen_agents[i],

@@ -92,15 +92,15 @@ def make_layout(config: ArenaConfig, rng: np.random.Generator) -> Layout:
             _wall_line(walls, blocked, axis, half, half, n, cell, INNER_WALL_HEIGHT, door)
     elif config.scenario == "random_rooms":
         n_rooms = int(rng.integers(config.n_rooms[0], config.n_rooms[1] + 1))
-        _split_rooms(walls, blocked, rng, n_rooms, n, cell)
+        _split_rooms(walls, blocked, rng, n_rooms, n, cell, config.doors)
     return Layout(np.array(walls, dtype=np.float64).reshape(-1, 5), blocked, inside, outer)
 
 
 def _split_rooms(
     walls: list[tuple[float, ...]], blocked: np.ndarray, rng: np.random.Generator, n_rooms: int, n: int,
-    cell: float,
+    cell: float, doors: bool = True,
 ) -> None:
-    """Recursively split the floor into ``n_rooms`` rooms, each inner wall with one door."""
+    """Recursively split the floor into ``n_rooms`` rooms, each inner wall with one door (if ``doors``)."""
     rooms = [(0, 0, n, n)]  # x0, y0, x1, y1 in cells
     while len(rooms) < n_rooms:
         order = rng.permutation(len(rooms))
@@ -115,7 +115,7 @@ def _split_rooms(
             line = int(rng.integers(lo + MIN_ROOM_CELLS, hi - MIN_ROOM_CELLS + 1))
             along = (y0, y1) if axis == 0 else (x0, x1)
             _wall_line(walls, blocked, axis, line, along[0], along[1], cell, INNER_WALL_HEIGHT,
-                       _door(rng, *along))
+                       _door(rng, *along) if doors else None)
             rooms.pop(index)
             if axis == 0:
                 rooms += [(x0, y0, line, y1), (line, y0, x1, y1)]

@@ -89,14 +89,14 @@ class ObjectRules:
 
     def _update_locks(self, lock: np.ndarray, in_reach: np.ndarray, usable: np.ndarray, lockable: np.ndarray,
                       team: np.ndarray, object_pose: np.ndarray) -> None:
-        reach = in_reach & usable & lockable[None, :]
+        reach = in_reach & usable  # locked objects can always be kept or released by their team
         pressing = reach & lock[:, None]
         idle = reach & ~lock[:, None]
         locked = self.lock_team != NO_TEAM
         same_team = team[:, None] == self.lock_team[None, :]
         keep = (pressing & same_team).any(0)
         release = locked & ~keep & (idle & same_team).any(0)
-        wants = ~locked & pressing.any(0)
+        wants = ~locked & lockable & pressing.any(0)
         if release.any():
             self.changed = True
             self.lock_team[release] = NO_TEAM

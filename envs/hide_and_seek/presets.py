@@ -57,6 +57,7 @@ class ArenaConfig:
     outer_walls_probability: float = 0.5
     door_dropout: float = 0.5
     n_rooms: int | CountRange = (1, 4)
+    doors: bool = True  # random rooms: one door per inner wall, or closed rooms
     floor_size: float = 6.0
     grid_size: int = 30
     play_area: float = 18.0
@@ -79,11 +80,11 @@ class ArenaConfig:
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}.{hint}")
         self.n_hiders = _as_range("n_hiders", self.n_hiders, 1, 6)
-        self.n_seekers = _as_range("n_seekers", self.n_seekers, 1, 6)
+        self.n_seekers = _as_range("n_seekers", self.n_seekers, 0, 6)
         self.n_boxes = _as_range("n_boxes", self.n_boxes, 0, 16)
         self.n_elongated_boxes = _as_range("n_elongated_boxes", self.n_elongated_boxes, 0, 16)
         self.n_ramps = _as_range("n_ramps", self.n_ramps, 0, 8)
-        self.n_rooms = _as_range("n_rooms", self.n_rooms, 1, 4)
+        self.n_rooms = _as_range("n_rooms", self.n_rooms, 1, 8)
         _check_int("horizon", self.horizon, 1, 100_000)
         _check_int("substeps", self.substeps, 1, 1000)
         _check_int("lidar_rays", self.lidar_rays, 0, 512)

@@ -25,6 +25,8 @@ RAMP_COLOR = (115, 179, 102)
 WALL_COLOR = (90, 90, 96)
 FLOOR_COLOR = (245, 243, 235)
 LIDAR_COLOR = (150, 150, 150)
+SITE_COLOR = (140, 90, 190)
+CYLINDER_COLOR = (242, 204, 51)
 VISION_RADIUS = 1.5
 
 
@@ -53,6 +55,14 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
         half = np.array([length / 2 + W.WALL_HALF_THICKNESS, W.WALL_HALF_THICKNESS])
         color = WALL_COLOR if height < 1.0 else _tint(WALL_COLOR, (0, 0, 0), 0.4)
         shapes.append(Polygon(_rectangle(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), half, yaw), color))
+    for geom in env.index.site_geom:
+        if env.model.geom_group[geom] != W.GROUP_PARKED:
+            center = env.model.geom_pos[geom]
+            shapes.append(Polygon(_rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0), SITE_COLOR, filled=False))
+    if env.index.cylinder_geom >= 0:
+        center = env.data.geom_xpos[env.index.cylinder_geom]
+        shapes.append(Circle((float(center[0]), float(center[1])), float(env.model.geom_size[env.index.cylinder_geom, 0]),
+                             CYLINDER_COLOR))
     lock_team = env.rules.lock_team
     for o in np.flatnonzero(env.object_present):
         p = pose[A + o]

@@ -47,6 +47,9 @@ SEEKER_RGBA = (0.86, 0.27, 0.22, 1.0)
 BOX_RGBA = (0.80, 0.65, 0.40, 1.0)
 RAMP_RGBA = (0.45, 0.70, 0.40, 1.0)
 WALL_RGBA = (0.45, 0.45, 0.48, 1.0)
+SITE_RGBA = (0.55, 0.35, 0.75, 0.6)
+CYLINDER_RGBA = (0.95, 0.80, 0.20, 1.0)
+CYLINDER_HALF_HEIGHT = 0.25
 LOCK_RGBA = ((0.55, 0.75, 1.0, 1.0), (1.0, 0.60, 0.55, 1.0))  # glow of a lock by team 0 / 1
 
 
@@ -62,6 +65,8 @@ class WorldKey:
     timestep: float
     floor_size: float
     play_area: float
+    n_sites: int = 0  # marked construction sites (visual only)
+    cylinder: bool = False  # a static cylinder to shelter
 
 
 @dataclass
@@ -82,6 +87,9 @@ class WorldIndex:
     lock_eq: np.ndarray  # [O]
     geom_body: np.ndarray  # geom id -> body id
     body_entity: np.ndarray  # body id -> entity index, -1 for none
+    site_geom: np.ndarray
+    cylinder_body: int  # -1 without a cylinder
+    cylinder_geom: int
 
 
 _MODEL_CACHE: dict[WorldKey, mujoco.MjModel] = {}
@@ -128,6 +136,17 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
         world.add_geom(
             name=f"wall_{w}", type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.5, WALL_HALF_THICKNESS, 0.25),
             pos=(0.0, 0.0, PARK_DEPTH), friction=(0.2, 0.005, 0.0001), rgba=WALL_RGBA, group=GROUP_PARKED,
+        )
+    for site in range(key.n_sites):
+        world.add_geom(
+            name=f"site_{site}", type=mujoco.mjtGeom.mjGEOM_BOX, size=(BOX_HALF, BOX_HALF, 0.002),
+            pos=(0.0, 0.0, PARK_DEPTH), contype=0, conaffinity=0, rgba=SITE_RGBA, group=GROUP_PARKED,
+        )
+    if key.cylinder:
+        body = world.add_body(name="cylinder", pos=(half, half, CYLINDER_HALF_HEIGHT))
+        body.add_geom(
+            name="cylinder_geom", type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=(0.5, CYLINDER_HALF_HEIGHT, 0),
+            friction=(0.2, 0.005, 0.0001), rgba=CYLINDER_RGBA, group=GROUP_WALL,
         )
     spec.add_mesh(name="ramp", uservert=_ramp_vertices())
     names = [f"hider_{i}" for i in range(key.n_hiders)] + [f"seeker_{i}" for i in range(key.n_seekers)]
@@ -254,6 +273,9 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
         lock_eq=np.array([eq(f"lock_{o}") for o in objects], dtype=np.int32),
         geom_body=model.geom_bodyid.astype(np.int32).copy(),
         body_entity=body_entity,
+        site_geom=np.array([geom(f"site_{s}") for s in range(key.n_sites)], dtype=np.int32),
+        cylinder_body=body("cylinder") if key.cylinder else -1,
+        cylinder_geom=geom("cylinder_geom") if key.cylinder else -1,
     )
 
 
@@ -284,14 +306,51 @@ def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray) -
         model.geom_contype[spare] = 0
         model.geom_conaffinity[spare] = 0
         model.geom_group[spare] = GROUP_PARKED
+    refresh_bounding_volumes(model, 0)
 
 
 def set_box_geometry(model: mujoco.MjModel, geoms: np.ndarray, half_sizes: np.ndarray) -> None:
-    """Resize box geoms, keeping the derived bounding data consistent."""
+    """Resize box geoms, keeping the derived bounding data (radius, box, tree) consistent."""
     model.geom_size[geoms] = half_sizes
     model.geom_rbound[geoms] = np.linalg.norm(half_sizes, axis=1)
     model.geom_aabb[geoms, :3] = 0.0
     model.geom_aabb[geoms, 3:] = half_sizes
+    for body in set(model.geom_bodyid[geoms].tolist()):
+        refresh_bounding_volumes(model, body)
+
+
+def refresh_bounding_volumes(model: mujoco.MjModel, body: int) -> None:
+    """Recompute a body's bounding-volume tree after its geoms moved or were resized.
+
+    MuJoCo builds the tree at compile time; ray casts (``mj_multiRay``) and collision
+    detection prune with it, so a stale tree hides resized boxes and moved walls.
+    Nodes keep their structure; each leaf takes its geom's box in the body frame and each
+    inner node the union of its children.
+    """
+    start, count = int(model.body_bvhadr[body]), int(model.body_bvhnum[body])
+    if count == 0:
+        return
+
+    def visit(node: int) -> tuple[np.ndarray, np.ndarray]:
+        index = start + node
+        left, right = model.bvh_child[index]
+        if left < 0:
+            geom = int(model.bvh_nodeid[index])
+            rotation = np.zeros(9)
+            mujoco.mju_quat2Mat(rotation, model.geom_quat[geom])
+            rotation = rotation.reshape(3, 3)
+            center = model.geom_pos[geom] + rotation @ model.geom_aabb[geom, :3]
+            half = np.abs(rotation) @ model.geom_aabb[geom, 3:]
+        else:
+            c1, h1 = visit(int(left))
+            c2, h2 = visit(int(right))
+            low, high = np.minimum(c1 - h1, c2 - h2), np.maximum(c1 + h1, c2 + h2)
+            center, half = (low + high) / 2, (high - low) / 2
+        model.bvh_aabb[index, :3] = center
+        model.bvh_aabb[index, 3:] = half
+        return center, half
+
+    visit(0)
 
 
 def set_box_inertia(model: mujoco.MjModel, bodies: np.ndarray, half_sizes: np.ndarray) -> None:

@@ -214,3 +214,39 @@ def test_random_play_stays_finite_and_inside_the_world():
 @pytest.mark.slow
 def test_ten_thousand_random_steps_stay_finite_and_inside_the_world():
     assert _random_play(10_000) == 10_000
+
+
+def test_lidar_matches_independent_single_ray_casts_in_random_scenes():
+    import mujoco
+
+    from envs.hide_and_seek.world import RAY_GROUPS
+
+    env = parallel_env("full_game", outer_walls_probability=1.0)
+    for seed in range(4):
+        observations, _ = env.reset(seed=seed)
+        positions = env.replay_frame()["agent_pos"]
+        for agent in env.agents:
+            slot = env.agent_slot[agent]
+            for k, direction in enumerate(env.senses.lidar_directions):
+                geom = np.zeros(1, dtype=np.int32)
+                distance = mujoco.mj_ray(env.model, env.data, positions[slot], direction, RAY_GROUPS, 1,
+                                         int(env.index.agent_body[slot]), geom)
+                expected = min(distance, 6.0) if geom[0] >= 0 else 6.0
+                assert observations[agent]["lidar"][k] == pytest.approx(expected, abs=1e-4), (seed, agent, k)
+
+
+def test_walls_moved_between_episodes_and_resized_boxes_still_collide():
+    env = scene_env(n_boxes=1, n_elongated_boxes=1)
+    walls = np.array([[0, 0, 6, 0, 4], [0, 6, 6, 6, 4], [0, 0, 0, 6, 4], [6, 0, 6, 6, 4],
+                      [3.0, 0.5, 3.0, 2.5, INNER_WALL]], float)
+    env.arrange(agents={"hider_0": (2.0, 1.5, 0.0), "seeker_0": (1.0, 5.0, 0.0)}, boxes={0: (4.5, 4.0, 0.0)},
+                walls=walls)
+    for _ in range(15):  # run into the inner wall at x = 3
+        env.step({"hider_0": act((10, 5, 5)), "seeker_0": STILL})
+    assert env.replay_frame()["agent_pos"][0, 0] < 3.0 - 0.05 - 0.15 + 0.02
+    # the far end of an elongated box (1.65 m along x) is solid: pushing it moves the box
+    env.arrange(agents={"hider_0": (5.2, 3.0, np.pi / 2)}, boxes={0: (4.5, 4.0, 0.0)})  # beyond a cube's reach
+    start = box_xy(env)
+    for _ in range(14):
+        env.step({"hider_0": act((5, 10, 5)), "seeker_0": STILL})
+    assert box_xy(env)[1] - start[1] > 0.1

@@ -1,0 +1,28 @@
+"""Lock and return: one agent, six rooms, one box; lock it, then go back to the spawn point.
+
+A transfer task of Baker et al. (2019) on the hide-and-seek arena's engine; rules, reward and
+task arguments are documented on :class:`envs.hide_and_seek.tasks.LockAndReturn`, the shared world,
+actions and observations in :mod:`envs.hide_and_seek.environment`. The one agent is
+``agent_0``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.env import AECEnv
+
+from envs.hide_and_seek.tasks import LockAndReturn
+
+metadata = LockAndReturn.metadata
+
+
+def parallel_env(**kwargs: Any) -> LockAndReturn:
+    """The task as a PettingZoo ParallelEnv."""
+    return LockAndReturn(**kwargs)
+
+
+def env(**kwargs: Any) -> AECEnv:
+    """The task in PettingZoo's AEC form."""
+    return parallel_to_aec(parallel_env(**kwargs))
