@@ -278,6 +278,8 @@ class HideAndSeekEnv(ParallelEnv):
             ("max_box_move_prep", "max_box_move", "num_box_lock_prep", "num_box_lock", "max_ramp_move_prep",
              "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
         self._hidden_steps = 0
+        self._squared_moves = dict.fromkeys(("max_box_move_prep", "max_box_move", "max_ramp_move_prep",
+                                             "max_ramp_move"), 0.0)
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._task_reset()
         observations = self._observe()
@@ -572,24 +574,31 @@ class HideAndSeekEnv(ParallelEnv):
         return dict(zip(self.agents, reward[self._live_index].tolist())), task_done
 
     def _update_stats(self, in_prep: bool) -> None:
-        pose = self._entity_pose()
         A, B = self.n_agent_slots, self.n_box_slots
-        moved = np.sqrt(((pose[A:, :2] - self._object_start) ** 2).sum(-1)) * self.object_present
-        locked = self.rules.lock_team != NO_TEAM
-        box_move = float(moved[:B].max()) if B else 0.0
-        ramp_move = float(moved[B:].max()) if self.n_ramp_slots else 0.0
-        s = self._stats
+        offset = self._entity_pose()[A:, :2] - self._object_start
+        moved = (offset[:, 0] ** 2 + offset[:, 1] ** 2) * self.object_present  # squared until reported
         suffix = "_prep" if in_prep else ""
-        s["max_box_move" + suffix] = max(s["max_box_move" + suffix], box_move)
-        s["max_ramp_move" + suffix] = max(s["max_ramp_move" + suffix], ramp_move)
-        s["num_box_lock" + suffix] = float(locked[:B].sum())
-        s["num_ramp_lock" + suffix] = float(locked[B:].sum())
+        moves = self._squared_moves
+        if B:
+            moves["max_box_move" + suffix] = max(moves["max_box_move" + suffix], float(moved[:B].max()))
+        if self.n_ramp_slots:
+            moves["max_ramp_move" + suffix] = max(moves["max_ramp_move" + suffix], float(moved[B:].max()))
+        if self.step_count == self._prep_steps or (in_prep and self.step_count >= self.config.horizon):
+            self._count_locks("_prep")
         if not in_prep and self._hidden:
             self._hidden_steps += 1
 
+    def _count_locks(self, suffix: str) -> None:
+        locked = self.rules.lock_team != NO_TEAM
+        self._stats["num_box_lock" + suffix] = float(locked[:self.n_box_slots].sum())
+        self._stats["num_ramp_lock" + suffix] = float(locked[self.n_box_slots:].sum())
+
     def episode_stats(self) -> dict[str, float]:
         """Statistics of the episode so far (see the module docstring)."""
+        if self.step_count > self._prep_steps:
+            self._count_locks("")
         stats = dict(self._stats)
+        stats.update({key: float(np.sqrt(value)) for key, value in self._squared_moves.items()})
         after_prep = max(self.step_count - self._prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats

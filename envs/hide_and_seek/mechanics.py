@@ -76,9 +76,18 @@ class ObjectRules:
         from the observation the agents acted on.
         """
         self.changed = False
+        holding = self.grabbed >= 0
         locks_matter = bool(lock.any()) or bool((self.lock_team != NO_TEAM).any())
-        grabs_matter = bool(grab.any()) or bool((self.grabbed >= 0).any())
+        grabs_matter = bool(grab.any()) or bool(holding.any())
         if self.n_objects == 0 or not (locks_matter or grabs_matter):
+            return
+        # cheap bounding-circle test first: most steps nobody is near any object
+        offset = agent_pose[:, None, :2] - object_pose[None, :, :2]
+        bound = max(grab_radius, lock_radius) + np.sqrt(object_half[:, 0] ** 2 + object_half[:, 1] ** 2)
+        if not ((offset[..., 0] ** 2 + offset[..., 1] ** 2) <= bound**2).any():
+            drop = np.flatnonzero(holding & ~grab)  # only releases can happen out of reach
+            if drop.size:
+                self._release(drop)
             return
         distance = footprint_distance(agent_pose[:, :3], object_pose[:, :3], object_pose[:, 3], object_half)
         usable = visible & object_present & agent_present[:, None]

@@ -250,3 +250,21 @@ def test_walls_moved_between_episodes_and_resized_boxes_still_collide():
     for _ in range(14):
         env.step({"hider_0": act((5, 10, 5)), "seeker_0": STILL})
     assert box_xy(env)[1] - start[1] > 0.1
+
+
+def test_episode_statistics_follow_the_episode():
+    env = scene_env(n_boxes=1, prep_fraction=0.5, horizon=12)
+    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.5, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
+    start = box_xy(env)
+    for _ in range(6):  # preparation: drag the box
+        env.step({"hider_0": act((0, 5, 5), grab=1), "seeker_0": STILL})
+    dragged = np.linalg.norm(box_xy(env) - start)
+    infos = {}
+    for step in range(6):  # afterwards: lock it where it is and stay, the seeker looks away
+        _, _, _, _, infos = env.step({"hider_0": act(lock=1), "seeker_0": STILL})
+    stats = infos["hider_0"]["episode_stats"]
+    assert stats["max_box_move_prep"] == pytest.approx(dragged, abs=1e-6) and dragged > 0.5
+    assert stats["num_box_lock_prep"] == 0.0 and stats["num_box_lock"] == 1.0
+    assert stats["max_box_move"] == pytest.approx(np.linalg.norm(box_xy(env) - start), abs=0.02)
+    assert stats["hidden_fraction"] == 1.0
+    assert stats["max_ramp_move"] == 0.0 and stats["num_ramp_lock"] == 0.0
