@@ -1,8 +1,10 @@
 """Learning curves from run folders: one panel per team, runs grouped by (env, algo) with spread.
 
 Runs that differ only in their seed form one group, drawn as the mean over the group with a
-band from the lowest to the highest run; training returns are smoothed with a moving average,
-evaluation returns are drawn as points joined by dashes.
+band from the lowest to the highest run; training values are smoothed with a moving average,
+evaluation values are drawn as points joined by dashes. Besides the returns, the environment's
+episode statistics (``env/<name>`` in metrics.csv: box locks, time hidden, ...) get a figure of
+their own, where the stages of emergent behaviour show.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from marl.run_folder import RunFolder
 
 TRAIN_PREFIX = "episode_return/"
 EVAL_PREFIX = "eval/return/"
+STAT_PREFIX = "env/"
+EVAL_STAT_PREFIX = "eval/env/"
 
 
 @dataclass
@@ -84,48 +88,67 @@ def group_band(curves: Sequence[tuple[np.ndarray, np.ndarray]], points: int = 20
     return grid, stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
 
 
-def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None) -> Path:
-    """Draw every team's return against environment steps for ``runs`` into a PNG at ``path``."""
+@dataclass(frozen=True)
+class Panel:
+    """One subplot: the training column, the evaluation column (if any), title and y label."""
+
+    title: str
+    train_key: str
+    eval_key: str | None
+    ylabel: str
+
+
+def statistic_names(runs: Sequence[RunCurves]) -> list[str]:
+    """Names of the environment's episode statistics logged in training (``env/<name>``)."""
+    names: list[str] = []
+    for run in runs:
+        names.extend(key[len(STAT_PREFIX):] for key in run.columns
+                     if key.startswith(STAT_PREFIX) and key[len(STAT_PREFIX):] not in names)
+    return names
+
+
+def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | Path, smooth: int = 5,
+                title: str | None = None, columns: int = 3) -> Path:
+    """Draw each panel for every group of runs (mean, and a min-max band over several runs)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    teams: list[str] = []
-    for run in runs:
-        teams.extend(team for team in run.teams() if team not in teams)
-    if not teams:
-        raise ValueError("no episode returns in these runs yet: " + ", ".join(str(run.folder.root) for run in runs))
     groups: dict[str, list[RunCurves]] = {}
     for run in runs:
         groups.setdefault(run.group, []).append(run)
-
-    figure, axes = plt.subplots(1, len(teams), figsize=(5.5 * len(teams), 4.0), squeeze=False)
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.0 * rows), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for panel, team in zip(axes[0], teams):
+    for axis in axes.flat[len(panels):]:
+        axis.set_visible(False)
+    for axis, panel in zip(axes.flat, panels):
         for index, (group, members) in enumerate(groups.items()):
             color = colors[index % len(colors)]
             suffix = f" ({len(members)} runs)" if len(members) > 1 else ""
-            train = [run.curve(TRAIN_PREFIX + team) for run in members]
+            train = [run.curve(panel.train_key) for run in members]
             train = [(x, moving_average(y, smooth)) for x, y in train if x.size]
             if train:
                 grid, mean, low, high = group_band(train)
-                panel.plot(grid, mean, color=color, label=f"{group}{suffix}")
+                axis.plot(grid, mean, color=color, marker="o" if grid.size == 1 else None, label=f"{group}{suffix}")
                 if len(train) > 1:
-                    panel.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0)
-            evaluation = [run.curve(EVAL_PREFIX + team) for run in members]
+                    axis.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0)
+            evaluation = [run.curve(panel.eval_key) for run in members] if panel.eval_key else []
             evaluation = [(x, y) for x, y in evaluation if x.size]
             if evaluation:
                 grid, mean, low, high = group_band(evaluation, points=50)
-                panel.plot(grid, mean, color=color, linestyle="--", marker="o", markersize=3,
-                           label=f"{group} evaluation{suffix}")
+                axis.plot(grid, mean, color=color, linestyle="--", marker="o", markersize=3,
+                          label=f"{group} evaluation{suffix}")
                 if len(evaluation) > 1:
-                    panel.fill_between(grid, low, high, color=color, alpha=0.1, linewidth=0)
-        panel.set_title(f"return: {team}")
-        panel.set_xlabel("environment steps")
-        panel.set_ylabel("episode return")
-        panel.grid(alpha=0.3)
-        panel.legend(fontsize="small")
+                    axis.fill_between(grid, low, high, color=color, alpha=0.1, linewidth=0)
+        axis.set_title(panel.title)
+        axis.set_xlabel("environment steps")
+        axis.set_ylabel(panel.ylabel)
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize="small")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -136,3 +159,24 @@ def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: in
     plt.close(figure)
     temporary.replace(path)
     return path
+
+
+def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None) -> Path:
+    """Every team's return against environment steps, one panel per team, into a PNG at ``path``."""
+    teams: list[str] = []
+    for run in runs:
+        teams.extend(team for team in run.teams() if team not in teams)
+    if not teams:
+        raise ValueError("no episode returns in these runs yet: " + ", ".join(str(run.folder.root) for run in runs))
+    panels = [Panel(f"return: {team}", TRAIN_PREFIX + team, EVAL_PREFIX + team, "episode return") for team in teams]
+    return draw_panels(runs, panels, path, smooth, title, columns=len(panels))
+
+
+def plot_episode_statistics(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5,
+                            title: str | None = None) -> Path | None:
+    """The environment's episode statistics over training (box locks, time hidden, ...); None if none."""
+    names = statistic_names(runs)
+    if not names:
+        return None
+    panels = [Panel(name, STAT_PREFIX + name, EVAL_STAT_PREFIX + name, "mean per episode") for name in names]
+    return draw_panels(runs, panels, path, smooth, title)

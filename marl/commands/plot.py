@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from marl.errors import UsageError
-from marl.plotting import load_curves, plot_learning_curves
+from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
 from marl.run_folder import RunFolder
 
 EXAMPLES = """examples:
@@ -20,18 +20,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plot",
         help="draw learning curves",
-        description="Draw each team's episode return against environment steps. Runs with the same "
-        "environment and algorithm are one curve: the mean, with a band from the lowest to the highest run.",
+        description="Draw each team's episode return against environment steps, and the environment's "
+        "episode statistics in a second figure. Runs with the same environment and algorithm are one curve: "
+        "the mean, with a band from the lowest to the highest run.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
     parser.add_argument("--out", type=Path, metavar="FILE.png",
-                        help="where to write the figure (default: RUN_DIR/plots/learning_curves.png for one run, "
-                        "RUN_DIR/plots/comparison.png in each run for several)")
+                        help="where to write the figure; the statistics go to FILE_statistics.png (default: "
+                        "RUN_DIR/plots/learning_curves.png and episode_statistics.png for one run, "
+                        "plots/comparison.png and comparison_statistics.png in each run for several)")
     parser.add_argument("--smooth", type=int, default=5, metavar="N",
                         help="moving average over N logged points of training returns (default 5; 1 = none)")
     parser.add_argument("--title", help="figure title")
+
+
+def figure_paths(out: Path | None, folders: list[RunFolder]) -> list[tuple[Path, Path]]:
+    """(learning curves, episode statistics) paths for every place the figures go.
+
+    ``--out X.png``: X.png and X_statistics.png; one run: its plots/learning_curves.png and
+    plots/episode_statistics.png; several runs: plots/comparison.png and
+    plots/comparison_statistics.png in each of them.
+    """
+    if out is not None:
+        return [(out, out.with_name(f"{out.stem}_statistics.png"))]
+    if len(folders) == 1:
+        return [(folders[0].plots / "learning_curves.png", folders[0].plots / "episode_statistics.png")]
+    return [(folder.plots / "comparison.png", folder.plots / "comparison_statistics.png") for folder in folders]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,21 +58,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .png file, got {args.out}")
     folders = [RunFolder.open(path) for path in args.run_dirs]
     curves = [load_curves(folder) for folder in folders]
-    if args.out is not None:
-        targets = [args.out]
-    elif len(folders) == 1:
-        targets = [folders[0].plots / "learning_curves.png"]
-    else:
-        targets = [folder.plots / "comparison.png" for folder in folders]
+    destinations = figure_paths(args.out, folders)
+    curves_path, statistics_path = destinations[0]
     try:
-        first = plot_learning_curves(curves, targets[0], smooth=args.smooth, title=args.title)
+        figures = [plot_learning_curves(curves, curves_path, smooth=args.smooth, title=args.title)]
     except ValueError as error:
         raise UsageError(str(error)) from None
-    written = [first]
-    for target in targets[1:]:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(first.read_bytes())
-        written.append(target)
+    statistics = plot_episode_statistics(curves, statistics_path, smooth=args.smooth, title=args.title)
+    if statistics is not None:
+        figures.append(statistics)
+    written = list(figures)
+    for destination in destinations[1:]:
+        for figure, copy in zip(figures, destination):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(figure.read_bytes())
+            written.append(copy)
     for path in written:
         print(path)
     return 0

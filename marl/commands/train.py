@@ -13,7 +13,7 @@ from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError
 from marl.evaluation import format_evaluation
 from marl.loading import open_run
-from marl.plotting import load_curves, plot_learning_curves
+from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
 from marl.recording import render_video
 from marl.resolution import TrainRequest, resolve_run_config
 from marl.run_folder import RunFolder, default_run_path
@@ -82,9 +82,11 @@ def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video
 
 
 def draw_curves(folder: RunFolder) -> Path | None:
-    """Write plots/learning_curves.png; None when there is nothing to draw yet."""
+    """Write plots/learning_curves.png (and episode_statistics.png); None when there is nothing to draw."""
+    curves = [load_curves(folder)]
+    plot_episode_statistics(curves, folder.plots / "episode_statistics.png")
     try:
-        return plot_learning_curves([load_curves(folder)], folder.plots / "learning_curves.png")
+        return plot_learning_curves(curves, folder.plots / "learning_curves.png")
     except ValueError as error:
         print(f"marl: no learning curves: {error}", file=sys.stderr)
         return None

@@ -227,7 +227,10 @@ def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_eac
 
     code, _, err = cli(capsys, "plot", *runs)
     assert code == 0, err
-    assert all((run / "plots" / "comparison.png").is_file() for run in runs)
+    for run in runs:
+        assert (run / "plots" / "comparison.png").is_file()
+        assert (run / "plots" / "comparison_statistics.png").is_file()  # final_gap over training
+        assert (run / "plots" / "episode_statistics.png").is_file()  # drawn at the end of training
 
 
 def test_a_multi_agent_suite_environment_trains_with_mappo_records_replays_and_a_video(tmp_path: Path, capsys):

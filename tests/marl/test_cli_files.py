@@ -16,7 +16,7 @@ from marl.checkpoints import CheckpointError, check_compatible, load_checkpoint,
 from marl.evaluation import isolated_random_state
 from marl.files import atomic_write_text
 from marl.metrics import CSVMetrics, MetricsLogger, read_metrics
-from marl.plotting import group_band, load_curves, moving_average, plot_learning_curves
+from marl.plotting import group_band, load_curves, moving_average, plot_episode_statistics, plot_learning_curves
 from marl.run_folder import RunFolder, default_run_path
 from marl.run_index import find_runs, format_runs, summarize_run
 from marl.training import Interval
@@ -146,7 +146,8 @@ def fake_run(root: Path, seed: int, offset: float) -> RunFolder:
     folder.config.write_text(f"env: tiny_v0\nalgo: mappo\nseed: {seed}\nsteps: 400\n")
     logger = MetricsLogger(folder.metrics)
     for steps in range(100, 500, 100):
-        logger.log(steps, {"episode_return/red": steps / 100 + offset, "episode_return/blue": -steps / 100})
+        logger.log(steps, {"episode_return/red": steps / 100 + offset, "episode_return/blue": -steps / 100,
+                           "env/boxes_locked": steps / 400, "env/time_hidden": 0.5})
     logger.log(400, {"eval/return/red": 9.0 + offset})
     logger.close()
     return folder
@@ -160,6 +161,9 @@ def test_plot_draws_several_seeds_into_a_non_blank_png(tmp_path: Path):
     image = matplotlib.image.imread(path)
     assert image.shape[1] > image.shape[0] > 100  # two panels side by side
     assert image[..., :3].std() > 0.05  # lines and text, not a blank canvas
+    statistics = plot_episode_statistics(curves, tmp_path / "out" / "statistics.png")
+    image = matplotlib.image.imread(statistics)
+    assert image.shape[1] > image.shape[0] and image[..., :3].std() > 0.05
     with pytest.raises(ValueError, match="no episode returns"):
         empty = RunFolder.create(tmp_path / "empty")
         empty.config.write_text("env: x\n")
