@@ -173,3 +173,14 @@ def test_a_saved_run_config_used_as_config_file_gives_the_same_config(tmp_path: 
     assert again.env_kwargs["n_agents"] == 4 and again.algo_config.hidden_sizes == (32, 32)
     changed = resolve_run_config(TrainRequest(config_file=tmp_path / "config.yaml", seed=6))
     assert changed.seed == 6 and changed.algo_config == original.algo_config
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_builds_its_environment(name: str):
+    from marl.environments import inspect_environment, make_env_factory
+
+    preset = PRESETS[name]
+    info = inspect_environment(make_env_factory(preset.env, dict(preset.env_kwargs)))
+    assert info.agents and info.teams
+    multi_agent = preset.algo in ("mappo", "ippo")
+    assert info.single_agent is not multi_agent
