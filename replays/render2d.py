@@ -76,6 +76,8 @@ class SceneRenderer:
         self._label_font = pygame.font.Font(None, 16)
         self._scale = 1.0
         self._origin = (0.0, 0.0)
+        self._drawers = {Circle: self._draw_circle, Polygon: self._draw_polygon,
+                         Segment: self._draw_segment, Wedge: self._draw_wedge}
 
     def toggle(self, layer: str) -> bool:
         """Switch ``layer`` on or off; returns whether it is now on."""
@@ -98,38 +100,43 @@ class SceneRenderer:
         offset_y = top + _MARGIN + (usable_height - span_y * self._scale) / 2
         self._origin = (offset_x - x_min * self._scale, offset_y + y_max * self._scale)
 
-    def to_pixels(self, point: tuple[float, float]) -> tuple[int, int]:
-        """World coordinates (metres, y up) to pixel coordinates (y down)."""
-        return (round(self._origin[0] + point[0] * self._scale), round(self._origin[1] - point[1] * self._scale))
+    def to_pixels(self, point: tuple[float, float]) -> tuple[float, float]:
+        """World coordinates (metres, y up) to pixel coordinates (y down, sub-pixel floats)."""
+        return (self._origin[0] + point[0] * self._scale, self._origin[1] - point[1] * self._scale)
 
     def _visible(self, layer: str) -> bool:
         return layer == "body" or layer in self.overlays
 
+    def _draw_circle(self, shape: Circle, target: pygame.Surface, color) -> None:
+        center = self.to_pixels(shape.center)
+        pygame.draw.circle(target, color, center, max(1.0, shape.radius * self._scale), 0 if shape.filled else 1)
+        if shape.heading is not None:
+            tip = (shape.center[0] + shape.radius * math.cos(shape.heading),
+                   shape.center[1] + shape.radius * math.sin(shape.heading))
+            pygame.draw.line(target, (255, 255, 255), center, self.to_pixels(tip), 2)
+
+    def _draw_polygon(self, shape: Polygon, target: pygame.Surface, color) -> None:
+        if len(shape.points) >= 3:
+            pygame.draw.polygon(target, color, [self.to_pixels(point) for point in shape.points],
+                                0 if shape.filled else 1)
+
+    def _draw_segment(self, shape: Segment, target: pygame.Surface, color) -> None:
+        pygame.draw.line(target, color, self.to_pixels(shape.start), self.to_pixels(shape.end),
+                         max(1, round(shape.width)))
+
+    def _draw_wedge(self, shape: Wedge, target: pygame.Surface, color) -> None:
+        (x, y), radius = shape.center, shape.radius
+        points = [self.to_pixels(shape.center)]
+        for index in range(_WEDGE_SEGMENTS + 1):
+            angle = shape.heading - shape.half_angle + 2 * shape.half_angle * index / _WEDGE_SEGMENTS
+            points.append(self.to_pixels((x + radius * math.cos(angle), y + radius * math.sin(angle))))
+        pygame.draw.polygon(target, color, points)
+
     def _draw_shape(self, shape, target: pygame.Surface, color) -> None:
-        if isinstance(shape, Circle):
-            center = self.to_pixels(shape.center)
-            radius = max(1, round(shape.radius * self._scale))
-            pygame.draw.circle(target, color, center, radius, 0 if shape.filled else 1)
-            if shape.heading is not None:
-                tip = (shape.center[0] + shape.radius * math.cos(shape.heading),
-                       shape.center[1] + shape.radius * math.sin(shape.heading))
-                pygame.draw.line(target, (255, 255, 255), center, self.to_pixels(tip), 2)
-        elif isinstance(shape, Polygon):
-            points = [self.to_pixels(point) for point in shape.points]
-            if len(points) >= 3:
-                pygame.draw.polygon(target, color, points, 0 if shape.filled else 1)
-        elif isinstance(shape, Segment):
-            pygame.draw.line(target, color, self.to_pixels(shape.start), self.to_pixels(shape.end),
-                             max(1, round(shape.width)))
-        elif isinstance(shape, Wedge):
-            points = [self.to_pixels(shape.center)]
-            for index in range(_WEDGE_SEGMENTS + 1):
-                angle = shape.heading - shape.half_angle + 2 * shape.half_angle * index / _WEDGE_SEGMENTS
-                points.append(self.to_pixels((shape.center[0] + shape.radius * math.cos(angle),
-                                              shape.center[1] + shape.radius * math.sin(angle))))
-            pygame.draw.polygon(target, color, points)
-        else:
+        drawer = self._drawers.get(type(shape))
+        if drawer is None:
             raise TypeError(f"cannot draw {type(shape).__name__}; scenes hold Circle, Polygon, Segment and Wedge")
+        drawer(shape, target, color)
 
     def draw(self, scene: Scene, caption: str = "",
              labels: Iterable[tuple[tuple[float, float], str]] = ()) -> pygame.Surface:
@@ -156,7 +163,7 @@ class SceneRenderer:
         if "label" in self.overlays:
             for point, label in labels:
                 x, y = self.to_pixels(point)
-                self.surface.blit(self._label_font.render(label, True, (20, 20, 20)), (x + 6, y + 6))
+                self.surface.blit(self._label_font.render(label, True, (20, 20, 20)), (round(x) + 6, round(y) + 6))
         text = " | ".join(part for part in (caption, scene.caption) if part)
         if self.show_caption and text:
             pygame.draw.rect(self.surface, (250, 250, 250), (0, 0, self.width, _CAPTION_HEIGHT))
