@@ -18,6 +18,7 @@ if not (_os.environ.get("DISPLAY") or _os.environ.get("WAYLAND_DISPLAY")):
     _os.environ.setdefault("PYOPENGL_PLATFORM", _os.environ["MUJOCO_GL"])
     _os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+from replays.environment import NotReplayableError  # noqa: E402
 from replays.episode import Episode  # noqa: E402
 from replays.file_format import FORMAT_VERSION, ReplayFormatError, load_episode, save_episode
 from replays.recording import RandomPolicy, record_episode, record_episodes
@@ -26,6 +27,7 @@ from replays.statistics import episode_statistics, format_statistics, numeric_st
 __all__ = [
     "Episode",
     "FORMAT_VERSION",
+    "NotReplayableError",
     "RandomPolicy",
     "ReplayFormatError",
     "episode_statistics",

@@ -9,6 +9,10 @@ from envs.scene import Replayable
 _WRAPPED_ATTRIBUTES = ("unwrapped", "env", "par_env", "aec_env", "_env")
 
 
+class NotReplayableError(TypeError):
+    """The environment does not implement :class:`envs.scene.Replayable`, or is not a ParallelEnv."""
+
+
 def find_replayable(env: Any) -> Replayable:
     """The object implementing :class:`envs.scene.Replayable` inside ``env`` (through wrappers)."""
     seen: set[int] = set()
@@ -27,7 +31,7 @@ def find_replayable(env: Any) -> Replayable:
                 inner = None
             if inner is not None:
                 pending.append(inner)
-    raise TypeError(
+    raise NotReplayableError(
         f"{type(env).__name__} does not implement envs.scene.Replayable (replay_static, replay_frame, "
         "restore_replay_frame, scene); only such environments can be recorded and rendered"
     )

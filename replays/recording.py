@@ -10,7 +10,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from replays.actions import flat_action_dim, flatten_action
-from replays.environment import find_replayable, infer_env_id
+from replays.environment import NotReplayableError, find_replayable, infer_env_id
 from replays.episode import Episode
 from replays.file_format import HALF_PRECISION_KEYS, save_episode
 
@@ -68,7 +68,7 @@ def record_episode(
     acting = policy if policy is not None else RandomPolicy(env, seed)
     reset_result = env.reset(seed=seed)
     if not (isinstance(reset_result, tuple) and len(reset_result) == 2 and isinstance(reset_result[0], dict)):
-        raise TypeError(
+        raise NotReplayableError(
             f"{type(env).__name__}.reset did not return (observations, infos) dicts: record_episodes needs a "
             "PettingZoo ParallelEnv (convert an AEC env with pettingzoo.utils.conversions.aec_to_parallel)"
         )

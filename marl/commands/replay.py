@@ -149,7 +149,7 @@ def _view(args: argparse.Namespace, files: list[Path]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``marl replay``; returns the exit code (bad input raises ``UsageError``)."""
-    from replays import ReplayFormatError
+    from replays import NotReplayableError, ReplayFormatError
     from replays.render2d import parse_overlays, validate_size
 
     try:
@@ -168,6 +168,6 @@ def run(args: argparse.Namespace) -> int:
             _view(args, files)
         else:
             _render(args, files)
-    except (ValueError, ReplayFormatError, FileNotFoundError, TypeError) as error:
+    except (ValueError, ReplayFormatError, FileNotFoundError, NotReplayableError) as error:
         raise UsageError(str(error)) from error
     return 0
