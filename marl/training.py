@@ -197,7 +197,8 @@ class Trainer:
             self.logger.log(self.steps, metrics)
             self.progress.update(self.steps, metrics)
             improved = evaluations.due(self.steps) and self.evaluate_and_keep_best()
-            if improved or checkpoints.due(self.steps):
+            checkpoint_due = checkpoints.due(self.steps)
+            if improved or checkpoint_due:
                 self.save(best=improved)
             if self.recording_enabled and recordings.due(self.steps):
                 self.record()
