@@ -122,6 +122,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
         self.is_hider = self.team == 0
         self._hider_slots = np.flatnonzero(self.is_hider)
+        self._ramp_aim = np.array([RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[2]])
         self._seeker_slots = np.flatnonzero(~self.is_hider)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
@@ -548,13 +549,11 @@ class HideAndSeekEnv(ParallelEnv):
         A = self.n_agent_slots
         targets = pose[:, :3].copy()
         if self.n_ramp_slots:
-            first = A + self.n_box_slots
-            yaw = pose[first:, 3]
-            targets[first:, 0] += np.cos(yaw) * RAMP_AIM_OFFSET[0]
-            targets[first:, 1] += np.sin(yaw) * RAMP_AIM_OFFSET[0]
-            targets[first:, 2] += RAMP_AIM_OFFSET[2]
+            ramps = targets[A + self.n_box_slots:]
+            yaw = pose[A + self.n_box_slots:, 3]
+            ramps += self._ramp_aim * np.stack([np.cos(yaw), np.sin(yaw), np.ones_like(yaw)], axis=1)
         self.lidar, self.in_sight, self.in_cone = self.senses.sense(pose[:A, :3], pose[:A, 3], targets, self._valid)
-        self._hidden = not bool(self.in_sight[self._seeker_slots][:, self._hider_slots].any())
+        self._hidden = not self.in_sight[self._seeker_slots[:, None], self._hider_slots].any()
 
     def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
         c = self.config

@@ -66,21 +66,21 @@ class Senses:
         """
         L = self.lidar_rays
         self.eye[:] = agent_pos
-        offset = target_pos[None, :, :] - agent_pos[:, None, :]
-        planar_sq = offset[..., 0] ** 2 + offset[..., 1] ** 2
+        offset = target_pos - agent_pos[:, None, :]
+        planar_sq = (offset[..., :2] ** 2).sum(-1)
         squared = planar_sq + offset[..., 2] ** 2
         squared[self.self_target] = 1.0
-        np.multiply(offset, (1.0 / np.sqrt(squared))[..., None], out=self.vectors[:, L:])
+        np.divide(offset, np.sqrt(squared)[..., None], out=self.vectors[:, L:])
         model, data, cutoff, n_rays, groups = self.model, self.data, self.cutoff, self.n_rays, RAY_GROUPS
         multi_ray = mujoco.mj_multiRay
         for eye, vectors, body, geom_ids, distances in self.observers:
             multi_ray(model, data, eye, vectors, groups, 1, body, geom_ids, distances, None, n_rays, cutoff)
-        lidar = self.distances[:, :L].copy()
-        lidar[self.geom_ids[:, :L] < 0] = self.lidar_range
-        np.minimum(lidar, self.lidar_range, out=lidar)
+        lidar = np.where(self.geom_ids[:, :L] >= 0, np.minimum(self.distances[:, :L], self.lidar_range),
+                         self.lidar_range)
         lidar[self.absent] = self.lidar_range
         line_of_sight = self.geom_body[self.geom_ids[:, L:]] == self.target_body
-        forward = offset[..., 0] * np.cos(agent_yaw)[:, None] + offset[..., 1] * np.sin(agent_yaw)[:, None]
+        heading = np.stack([np.cos(agent_yaw), np.sin(agent_yaw)], axis=1)[:, None, :]
+        forward = (offset[..., :2] * heading).sum(-1)
         # cos(angle) >= cos(half cone), written without a division
         in_cone = (forward >= self.cos_half_cone * np.sqrt(planar_sq)) & valid
         return lidar, in_cone & line_of_sight, in_cone
