@@ -58,6 +58,8 @@ class GroupSlots:
         self.actor_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
         self.critic_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
         self.mask_part = self.layout.part(ACTION_MASK_KEY)
+        # Masks reach the network only once the environment has provided one.
+        self.uses_masks = self.mask_part is not None and self.action_masks is not None
 
 
 @dataclass
@@ -162,6 +164,7 @@ class Collector:
                         mask = np.asarray(infos[agent][ACTION_MASK_KEY], dtype=np.float32).reshape(-1)
                     if mask is not None and mask.any():
                         slots.action_masks[e, i] = mask
+                        slots.uses_masks = True
         self._write_critic_observations(e)
 
     def _write_critic_observations(self, e: int) -> None:
@@ -179,7 +182,7 @@ class Collector:
         source = slots.critic_observations if slots.critic_observations is not None else slots.observations
         return torch.from_numpy(source.reshape(1, -1, source.shape[-1]))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def policy_step(self, models: list, deterministic: bool = False) -> list[dict[str, Tensor]]:
         """One batched forward pass per group over every (env, agent) slot."""
         outputs = []
@@ -188,7 +191,7 @@ class Collector:
             observations = torch.from_numpy(slots.observations.reshape(1, n, -1))
             starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32))
             extra = slots.one_hot.unsqueeze(0) if slots.one_hot is not None else None
-            masks = torch.from_numpy(slots.action_masks.reshape(1, n, -1)) if slots.action_masks is not None else None
+            masks = torch.from_numpy(slots.action_masks.reshape(1, n, -1)) if slots.uses_masks else None
             distribution, actor_hidden = model.actor(observations, extra, slots.actor_hidden, starts, masks)
             actions = distribution.mode() if deterministic else distribution.sample()
             log_probs = distribution.log_prob(actions)
@@ -255,7 +258,7 @@ class Collector:
                 storage.value_outputs[t] = out["values"].reshape(shape)
                 storage.alive[t] = torch.from_numpy(slots.alive.astype(np.float32))
                 storage.episode_starts[t] = out["starts"].reshape(shape)
-                if storage.action_masks is not None:
+                if out["masks"] is not None:
                     storage.action_masks[t] = out["masks"].reshape(*shape, -1)
                 if storage.actor_hidden is not None:
                     storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)

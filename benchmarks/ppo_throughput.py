@@ -1,0 +1,92 @@
+"""Training throughput of PPO against Stable-Baselines3's PPO at the same hyperparameters.
+
+Both learners train on the same task with the published PPO defaults (horizon 2048 per env
+copy, minibatch 64, 10 epochs, Adam 3e-4, tanh 64-64 networks, separate actor and critic
+torsos, gamma 0.99, lambda 0.95, clip 0.2) for the same number of environment steps, one
+torch thread each, in the same process, one after the other. Prints environment steps per
+second and the ratio. Requires the ``bench`` extra (stable-baselines3).
+
+    python benchmarks/ppo_throughput.py --env Hopper-v5 --steps 100000 --n-envs 1 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+import torch
+
+
+def machine() -> str:
+    """One line describing the machine and library versions."""
+    import os
+
+    return (
+        f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
+
+
+def ours(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[float, float | None]:
+    """Our PPO: steps per second and the mean return of the last finished episodes."""
+    from agents import PPO
+
+    algo = PPO(env_id, seed=seed, n_envs=n_envs)
+    returns: list[float] = []
+
+    def record(metrics: dict[str, float]) -> None:
+        if "episode_return" in metrics:
+            returns.append(metrics["episode_return"])
+
+    start = time.perf_counter()
+    algo.learn(steps, callback=record)
+    elapsed = time.perf_counter() - start
+    return algo.steps / elapsed, (sum(returns[-3:]) / len(returns[-3:]) if returns else None)
+
+
+def stable_baselines(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[float, float | None]:
+    """SB3's PPO with the same hyperparameters: steps per second and recent mean return."""
+    from stable_baselines3 import PPO as SB3PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    model = SB3PPO(
+        "MlpPolicy", env, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
+        gae_lambda=0.95, clip_range=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, seed=seed,
+        device="cpu", verbose=0,
+    )
+    start = time.perf_counter()
+    model.learn(steps)
+    elapsed = time.perf_counter() - start
+    buffer = [info["r"] for info in model.ep_info_buffer]
+    return model.num_timesteps / elapsed, (sum(buffer[-10:]) / len(buffer[-10:]) if buffer else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Hopper-v5")
+    parser.add_argument("--steps", type=int, default=100_000, help="environment steps per run")
+    parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print("command:", " ".join([sys.executable, *sys.argv]))
+    print("machine:", machine())
+    print(f"{'n_envs':>6} {'ours steps/s':>13} {'sb3 steps/s':>12} {'ratio':>6} {'ours return':>12} {'sb3 return':>11}")
+    for n_envs in args.n_envs:
+        steps = max(args.steps, n_envs * 2048)
+        our_speed, our_return = ours(args.env, n_envs, steps, args.seed)
+        sb3_speed, sb3_return = stable_baselines(args.env, n_envs, steps, args.seed)
+        fmt = lambda x: "-" if x is None else f"{x:.1f}"
+        print(
+            f"{n_envs:>6} {our_speed:>13.0f} {sb3_speed:>12.0f} {our_speed / sb3_speed:>6.2f} "
+            f"{fmt(our_return):>12} {fmt(sb3_return):>11}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
