@@ -55,6 +55,7 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
 
 from __future__ import annotations
 
+import copy
 import operator
 from typing import Any
 
@@ -143,7 +144,8 @@ class HideAndSeekEnv(ParallelEnv):
         state_dim = self.n_agent_slots * (AGENT_FEATURES + 1) + self.n_objects * OBJECT_FEATURES + 2
         self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
         self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
-        self.action_spaces = {a: self._action_space for a in self.possible_agents}
+        # one copy per agent, so that seeding gives each agent its own stream of samples
+        self.action_spaces = {a: copy.deepcopy(self._action_space) for a in self.possible_agents}
         dof = np.arange(4 * self.n_entities).reshape(self.n_entities, 4)
         self._object_dof = dof[self.n_agent_slots:]
         self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq,

@@ -96,8 +96,14 @@ def test_reset_never_recompiles_and_keeps_the_model():
     for seed in range(20):
         env.reset(seed=seed)
         assert env.model is model
-    parallel_env("full_game").reset(seed=1)  # a second environment of the same world
+    other = parallel_env("full_game")  # a second environment of the same world: no compilation
+    other.reset(seed=1)
     assert world.compile_count() == compiled
+    # ... and its own copy of the model, so layouts never leak between environments
+    assert other.model is not env.model
+    walls = env.model.geom_pos[env.index.wall_geom].copy()
+    other.reset(seed=2)
+    assert np.array_equal(env.model.geom_pos[env.index.wall_geom], walls)
 
 
 def test_episode_ends_by_truncation_with_statistics_and_stepping_after_end_asks_for_reset():
