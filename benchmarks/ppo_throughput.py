@@ -18,15 +18,7 @@ import time
 
 import torch
 
-
-def machine() -> str:
-    """One line describing the machine and library versions."""
-    import os
-
-    return (
-        f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}, "
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}"
-    )
+from benchmarks_common import machine
 
 
 def ours(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[float, float | None]:

@@ -1,0 +1,91 @@
+"""Returns of PPO, TRPO and NPG on Gymnasium MuJoCo tasks at a fixed step budget.
+
+For every (algorithm, task, seed) the learner trains with its published defaults for
+``--steps`` environment steps; the script prints the mean return of the episodes finished
+in the last 10 updates (training episodes, stochastic policy) and of 10 deterministic
+evaluation episodes, with the command and the machine. Reference points at 1M steps:
+PPO Hopper about 2,300, HalfCheetah about 1,400, InvertedPendulum about 950 (CleanRL);
+sb3-contrib's tuned TRPO Hopper about 3,300.
+
+    python benchmarks/mujoco_returns.py --algos ppo trpo npg --envs Hopper-v5 InvertedPendulum-v5 \
+        --seeds 0 1 --steps 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import gymnasium
+import numpy as np
+import torch
+
+from benchmarks_common import machine
+
+
+def evaluate(algo, env_id: str, episodes: int, seed: int) -> float:
+    """Mean return of deterministic episodes."""
+    env = gymnasium.make(env_id)
+    totals = []
+    for episode in range(episodes):
+        observation, _ = env.reset(seed=seed * 1000 + episode)
+        total, done = 0.0, False
+        while not done:
+            observation, reward, terminated, truncated, _ = env.step(algo.act(observation, deterministic=True))
+            total += float(reward)
+            done = terminated or truncated
+        totals.append(total)
+    return float(np.mean(totals))
+
+
+def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int) -> dict[str, float]:
+    """Train one learner and measure it."""
+    from agents import ALGORITHMS
+
+    algo = ALGORITHMS[algorithm](env_id, seed=seed, n_envs=n_envs)
+    recent: list[list[float]] = []
+
+    def record(metrics: dict[str, float]) -> None:
+        recent.append([metrics["episode_return"]] if "episode_return" in metrics else [])
+        del recent[:-10]
+
+    start = time.perf_counter()
+    algo.learn(steps, callback=record)
+    elapsed = time.perf_counter() - start
+    training = [r for update in recent for r in update]
+    return {
+        "train_return": float(np.mean(training)) if training else float("nan"),
+        "eval_return": evaluate(algo, env_id, 10, seed),
+        "steps_per_second": algo.steps / elapsed,
+        "minutes": elapsed / 60,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", nargs="+", default=["ppo", "trpo", "npg"])
+    parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "InvertedPendulum-v5"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--n-envs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print("command:", " ".join([sys.executable, *sys.argv]))
+    print("machine:", machine())
+    print(f"{'algo':<6} {'env':<24} {'seed':>4} {'train return':>13} {'eval return':>12} {'steps/s':>8} {'minutes':>8}")
+    for env_id in args.envs:
+        for algorithm in args.algos:
+            for seed in args.seeds:
+                result = run(algorithm, env_id, seed, args.steps, args.n_envs)
+                print(
+                    f"{algorithm:<6} {env_id:<24} {seed:>4} {result['train_return']:>13.1f} "
+                    f"{result['eval_return']:>12.1f} {result['steps_per_second']:>8.0f} {result['minutes']:>8.1f}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
