@@ -5,6 +5,7 @@ Agents ``hider_0..`` and ``seeker_0..`` (all slots of the largest counts are in
 Dict action ``{"movement": MultiDiscrete([11, 11, 11]), "grab": Discrete(2), "lock":
 Discrete(2)}`` (or, with ``flat_actions=True``, ``MultiDiscrete([11, 11, 11, 2, 2])``):
 movement bins map linearly onto x force, y force and torque in [-0.9, 0.9], world frame.
+With ``continuous_actions=True`` movement is a ``Box(-0.9, 0.9, (3,))`` of those controls.
 
 Observations (Dict, world coordinates, float32):
 
@@ -132,15 +133,13 @@ class HideAndSeekEnv(ParallelEnv):
         self._agent_column = np.arange(self.n_agent_slots)[:, None]
         self._team_column = self.team[:, None]
         self._observation_space = self._make_observation_space()
-        self._action_space = (
-            spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
-            if c.flat_actions
-            else spaces.Dict({
-                "movement": spaces.MultiDiscrete([MOVE_BINS] * 3),
-                "grab": spaces.Discrete(2),
-                "lock": spaces.Discrete(2),
-            })
-        )
+        if c.flat_actions:
+            self._action_space: spaces.Space = spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
+        else:
+            movement = (spaces.Box(-W.CONTROL_LIMIT, W.CONTROL_LIMIT, shape=(3,), dtype=np.float32)
+                        if c.continuous_actions else spaces.MultiDiscrete([MOVE_BINS] * 3))
+            self._action_space = spaces.Dict({"movement": movement, "grab": spaces.Discrete(2),
+                                              "lock": spaces.Discrete(2)})
         state_dim = self.n_agent_slots * (AGENT_FEATURES + 1) + self.n_objects * OBJECT_FEATURES + 2
         self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
         self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
@@ -433,10 +432,11 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # stepping
     def _decode_actions(self, actions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]), grab, lock."""
         A = self.n_agent_slots
-        move = np.full((A, 3), MOVE_BINS // 2, dtype=np.int64)
+        flat, continuous = self.config.flat_actions, self.config.continuous_actions
+        move = np.full((A, 3), 0.0 if continuous else MOVE_BINS // 2, dtype=np.float64)  # no-op for the silent
         buttons = np.zeros((A, 2), dtype=np.int64)
-        flat = self.config.flat_actions
         slots = self._live_slot_of
         for agent, action in actions.items():
             slot = slots.get(agent)
@@ -455,8 +455,9 @@ class HideAndSeekEnv(ParallelEnv):
                     movement = action["movement"]
                     if not isinstance(movement, np.ndarray):
                         movement = np.asarray(movement)
-                    if movement.shape != (3,) or movement.dtype.kind not in "iu":
-                        raise ValueError(f"movement must be 3 integers, got {movement!r}")
+                    kinds = "iuf" if continuous else "iu"
+                    if movement.shape != (3,) or movement.dtype.kind not in kinds:
+                        raise ValueError(f"movement must be 3 {'numbers' if continuous else 'integers'}, got {movement!r}")
                     move[slot] = movement
                     buttons[slot, 0] = operator.index(action["grab"])
                     buttons[slot, 1] = operator.index(action["lock"])
@@ -464,28 +465,32 @@ class HideAndSeekEnv(ParallelEnv):
                 raise ValueError(
                     f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
                 ) from None
-        if move.min() < 0 or move.max() >= MOVE_BINS or buttons.min() < 0 or buttons.max() > 1:
-            bad = np.flatnonzero((move < 0).any(1) | (move >= MOVE_BINS).any(1) | (buttons < 0).any(1)
-                                 | (buttons > 1).any(1))[0]
+        if continuous:
+            low, high, rule = -W.CONTROL_LIMIT, W.CONTROL_LIMIT, f"movement must lie in [-{W.CONTROL_LIMIT}, {W.CONTROL_LIMIT}]"
+        else:
+            low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
+        bad_rows = ~((move >= low) & (move <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
+        if bad_rows.any():
+            bad = self.possible_agents[int(np.flatnonzero(bad_rows)[0])]
             raise ValueError(
-                f"action of {self.possible_agents[bad]!r} is out of the action space {self._action_space}: movement "
-                f"bins must lie in [0, {MOVE_BINS - 1}], grab and lock in {{0, 1}}; got {actions[self.possible_agents[bad]]!r}"
+                f"action of {bad!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
+                f"{{0, 1}}; got {actions[bad]!r}"
             )
-        return move, buttons[:, 0] == 1, buttons[:, 1] == 1
+        controls = move if continuous else (move - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
+        return controls, buttons[:, 0] == 1, buttons[:, 1] == 1
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
         """Advance the world by one environment step (``substeps`` physics steps)."""
         if self._episode_over:
             raise RuntimeError("the episode has ended (or never started); call reset() before step()")
         c = self.config
-        move, grab, lock = self._decode_actions(actions)
+        ctrl, grab, lock = self._decode_actions(actions)
         in_prep = self.step_count < self._prep_steps
         if in_prep:
             seekers = ~self.is_hider
-            move[seekers] = MOVE_BINS // 2
+            ctrl[seekers] = 0.0
             grab[seekers] = False
             lock[seekers] = False
-        ctrl = (move - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
         ctrl[~self.agent_present] = 0.0
         d = self.data
         d.ctrl[:] = ctrl.reshape(-1)

@@ -47,6 +47,21 @@ def test_parallel_api_full_game_flat_actions():
     parallel_api_test(parallel_env("full_game", flat_actions=True, horizon=40), num_cycles=60)
 
 
+def test_parallel_api_continuous_movement():
+    env = parallel_env("quadrant", continuous_actions=True, horizon=30)
+    parallel_api_test(env, num_cycles=40)
+    env.reset(seed=0)
+    still = {"movement": np.zeros(3, dtype=np.float32), "grab": 0, "lock": 0}
+    with pytest.raises(ValueError, match="hider_1"):
+        env.step({"hider_0": still, "hider_1": {"movement": np.array([0.0, 1.5, 0.0]), "grab": 0, "lock": 0}})
+    start = env.replay_frame()["agent_pos"][0, :2].copy()
+    for _ in range(5):
+        env.step({"hider_0": {"movement": np.array([0.9, 0.0, 0.0]), "grab": 0, "lock": 0}})
+    assert env.replay_frame()["agent_pos"][0, 0] - start[0] > 0.3  # full x force moves it along +x
+    with pytest.raises(ValueError, match="continuous_actions"):
+        parallel_env("quadrant", continuous_actions=True, flat_actions=True)
+
+
 def test_aec_api():
     api_test(aec_env("quadrant", horizon=30), num_cycles=40)
 
