@@ -28,7 +28,8 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 train: $(STAMP)
-	$(BIN)/marl train CartPole-v1 --algo ppo --steps 100000 --seed 0
+	# A short self-play MAPPO run on the arena's quadrant game, then a video of the trained teams.
+	$(BIN)/marl train hide_and_seek_v0 --out runs/quadrant --overwrite --video
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
