@@ -147,6 +147,10 @@ class Collector:
         for slots in self.slots:
             names = slots.group.agents
             present = [i for i, agent in enumerate(names) if agent in living and agent in observations]
+            # An agent that appears without a reset (a respawn) starts a new recurrent episode.
+            for i in present:
+                if not slots.alive[e, i]:
+                    slots.episode_starts[e, i] = True
             slots.alive[e] = False
             slots.observations[e] = 0.0
             if present:

@@ -123,7 +123,9 @@ class LearnerConfig:
     chunk_length: int = option(10, positive_int(), "sequence length for training recurrent policies")
     max_grad_norm: float | None = option(0.5, optional(positive()), "gradient clipping norm (None: off)")
     adam_epsilon: float = option(1e-5, positive(), "Adam epsilon")
-    torch_threads: int | None = option(None, optional(positive_int()), "torch threads (None: keep the current setting)")
+    torch_threads: int | None = option(
+        1, optional(positive_int()), "torch threads (small networks run fastest on one; None: leave torch's setting)"
+    )
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

@@ -317,9 +317,7 @@ class Learner:
         """Actions for observations: one observation -> one action (single agent), or a dict
         agent -> observation -> dict agent -> action. Recurrent policies keep their state per
         agent between calls until :meth:`reset_act_state`."""
-        single = self.single_agent and not isinstance(observations, dict) or (
-            self.single_agent and isinstance(observations, dict) and SINGLE_AGENT_NAME not in observations
-        )
+        single = self.single_agent and not (isinstance(observations, dict) and set(observations) == {SINGLE_AGENT_NAME})
         if single:
             observations = {SINGLE_AGENT_NAME: observations}
         unknown = [agent for agent in observations if agent not in self.collector.agent_slot]
