@@ -56,13 +56,21 @@ def fit_picture(image: np.ndarray, width: int, height: int) -> np.ndarray:
 class CameraRenderer:
     """Renders the current state of ``env`` (whose Replayable part is ``replayable``) in 3D."""
 
-    def __init__(self, env: Any, replayable: Any, width: int = 640, height: int = 480) -> None:
+    def __init__(self, env: Any, replayable: Any, width: int = 640, height: int = 480,
+                 multisamples: int | None = 0) -> None:
+        if multisamples is not None and not (isinstance(multisamples, int) and 0 <= multisamples <= 16):
+            raise ValueError(f"multisamples must be None or an integer in [0, 16], got {multisamples!r}")
         self.env = env
         self.replayable = replayable
         self.width = width
         self.height = height
         self._mujoco = None if getattr(replayable, "render_cameras", None) else _mujoco_handles(replayable)
+        if self._mujoco is not None and multisamples is not None:
+            # anti-aliasing samples of off-screen buffers: with software OpenGL (no GPU) 0 renders
+            # about twice as fast as MuJoCo's default 4 and looks nearly the same at 640 x 480
+            self._mujoco[0].vis.quality.offsamples = multisamples
         self._renderer = None
+        self._frame_of_view: tuple[np.ndarray, float] | None = None
         self.cameras = self._camera_names()
 
     def _camera_names(self) -> tuple[str, ...]:
@@ -109,6 +117,11 @@ class CameraRenderer:
 
     def _framing(self) -> tuple[np.ndarray, float]:
         """Centre and size of the drawn world (from the scene bounds, else the model's extent)."""
+        if self._frame_of_view is None:
+            self._frame_of_view = self._measure_world()
+        return self._frame_of_view
+
+    def _measure_world(self) -> tuple[np.ndarray, float]:
         model = self._mujoco[0]
         try:
             x_min, y_min, x_max, y_max = self.replayable.scene().bounds

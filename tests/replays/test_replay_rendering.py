@@ -129,3 +129,11 @@ def test_environment_pictures_of_another_size_are_letterboxed():
     assert wide.shape == (64, 128, 3)
     assert wide[:, :30].max() == 0 and wide[:, 98:].max() == 0  # borders left and right
     assert wide[:, 34:94].min() == 200  # the picture, scaled to 64 x 64, in the middle
+
+
+def test_camera_renderer_checks_multisamples(episode_file):
+    from replays.cameras import CameraRenderer
+
+    env = replay_disc_env.parallel_env(render_mode="rgb_array")
+    with pytest.raises(ValueError, match="multisamples must be None or an integer in \\[0, 16\\]"):
+        CameraRenderer(env, env, 64, 48, multisamples=99)
