@@ -118,6 +118,7 @@ class Collector:
         self.tracker = EpisodeTracker(self.n_envs, self.agent_order)
         self.reset_seeds = np.zeros(self.n_envs, dtype=np.int64)
         self.histories: list[list[dict[str, np.ndarray]]] = [[] for _ in range(self.n_envs)]
+        self.final_critic_inputs: dict[tuple[int, int, int], np.ndarray] = {}
         self.started = False
 
     # ----------------------------------------------------------------------------- resets
@@ -322,35 +323,46 @@ class Collector:
 
     # ---------------------------------------------------------------------------- bootstrap
     def _record_final(self, e: int, requests: list[list[tuple[int, int]]], observations: dict) -> None:
-        """Keep the final observation of truncated agents before a reset overwrites them."""
-        self._finals = getattr(self, "_finals", {})
+        """Keep the critic input of truncated agents' final observations before a reset."""
+        joined = self._joined(observations) if self.critic_mode == "joined" else None
         for g, slots in enumerate(self.slots):
             for env_index, i in requests[g]:
                 if env_index != e:
                     continue
-                agent = slots.group.agents[i]
-                flat = slots.layout.flatten([observations[agent]])[0]
-                critic = slots.critic_observations[e, i].copy() if slots.critic_observations is not None else flat
-                self._finals[(g, e, i)] = critic
+                if self.critic_mode == "observation":
+                    critic_input = slots.layout.flatten([observations[slots.group.agents[i]]])[0]
+                elif self.critic_mode == "state":
+                    critic_input = slots.critic_observations[e, i].copy()
+                else:
+                    critic_input = joined
+                self.final_critic_inputs[(g, e, i)] = critic_input
+
+    def _joined(self, observations: dict) -> np.ndarray:
+        """Every agent's observation from ``observations`` (zeros if absent), joined."""
+        parts = []
+        for slots in self.slots:
+            block = np.zeros((slots.group.size, slots.layout.dim), dtype=np.float32)
+            present = [i for i, agent in enumerate(slots.group.agents) if agent in observations]
+            if present:
+                block[present] = slots.layout.flatten([observations[slots.group.agents[i]] for i in present])
+            parts.append(block.reshape(-1))
+        return np.concatenate(parts)
 
     @torch.no_grad()
     def _bootstrap(self, g: int, model, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]) -> None:
         slots = self.slots[g]
-        inputs = np.stack([self._finals.pop((g, e, i)) for e, i in requests])
+        inputs = np.stack([self.final_critic_inputs.pop((g, e, i)) for e, i in requests])
         x = torch.from_numpy(inputs).unsqueeze(0)
         index = torch.tensor([e * slots.group.size + i for e, i in requests])
         extra = slots.one_hot[index].unsqueeze(0) if slots.one_hot is not None else None
         hidden = None
         if storage.critic_hidden is not None:
             # Hidden state after this step's critic pass, before any reset by the next episode.
-            hidden = self._last_critic_hidden(g)[index]
+            hidden = slots.critic_hidden[index]
         starts = torch.zeros(1, len(requests))
         values, _ = model.critic(x, extra, hidden, starts)
         for (e, i), value in zip(requests, values.reshape(-1)):
             storage.bootstrap_values[t, e, i] = value
-
-    def _last_critic_hidden(self, g: int) -> Tensor:
-        return self.slots[g].critic_hidden
 
     def _finish_episode(self, e: int) -> None:
         tracker = self.tracker

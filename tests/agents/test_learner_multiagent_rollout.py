@@ -191,10 +191,23 @@ def test_missing_state_falls_back_to_joined_observations_with_a_notice(capsys):
             super().__init__()
             self.state_space = None
 
-    algo = MAPPO(NoState, n_envs=1, n_steps=3, recurrent=False)
+    class QuietNoState(NoState):
+        def __init__(self):
+            super().__init__()
+            self.noisy = False
+
+    algo = MAPPO(QuietNoState, n_envs=1, n_steps=8, recurrent=False)
     assert algo.critic_mode == "joined"
     notice = capsys.readouterr().err.strip().splitlines()
     assert len(notice) == 1 and "joined" in notice[0]
     storage = collect(algo)
     joined = storage.observations[0, 0].reshape(-1)
     assert torch.equal(storage.critic_observations[0, 0, 1], joined)
+    # Dead agents are zeros in the joined input; the truncated walker_2 bootstraps from the
+    # joined final observations (its own final observation, the dead ones zero).
+    assert storage.critic_observations[3, 0, 0, :4].abs().sum() == 0
+    final = torch.zeros(1, 1, 12)
+    final[0, 0, 8:] = torch.tensor([0.6, 2.0, 1.0, 0.0])
+    with torch.no_grad():
+        expected, _ = algo.models[0].critic(final, torch.eye(3)[2].reshape(1, 1, 3))
+    assert torch.allclose(storage.bootstrap_values[5, 0, 2], expected.reshape(()), atol=1e-6)
