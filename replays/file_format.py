@@ -14,6 +14,9 @@ key                      dtype / shape       content
 ``agents``               str ``[A]``         agent names, the column order of per-agent arrays
 ``static/<key>``         any                 ``env.replay_static()`` after reset
 ``frame/<key>``          ``[T+1, ...]``      ``env.replay_frame()`` after reset and each step
+``quantized/<key>``      float64 ``[2]``     for a quantised frame key: offset and step; the
+                                             frame array holds uint8 codes, value = offset +
+                                             code * step (read back as float32)
 ``actions``              float32 ``[T,A,D]`` flat actions, NaN where absent or padded
 ``action_dims``          int16 ``[A]``       length of each agent's flat action
 ``rewards``              float32 ``[T,A]``   rewards (0 where the agent was absent)
@@ -25,8 +28,9 @@ key                      dtype / shape       content
 
 Frame and static arrays are stored small: integers, and floats that only hold whole numbers
 (flags such as ``hidden`` and ``prep``) in the smallest signed integer type that holds their
-range; other floats as float32 (float16 when asked, and always for drawn-only sensor arrays such
-as ``lidar``); booleans as one byte. The whole archive is zlib-compressed. Files are written atomically and read with ``allow_pickle=False``.
+range; other floats as float32 (float16 when asked); drawn-only sensor arrays such as ``lidar``
+quantised to 8 bits over their range; booleans as one byte. The whole archive is
+zlib-compressed. Files are written atomically and read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -107,17 +111,35 @@ def _text(value: str) -> np.ndarray:
     return np.array(value, dtype=np.str_)
 
 
-#: Frame keys stored in half precision by default: sensor readings that are drawn, never restored
-#: into physics (float16 keeps 3 significant digits, e.g. 4 mm on a 6 m lidar ray).
-HALF_PRECISION_KEYS = ("lidar",)
+#: Frame keys stored quantised to 8 bits by default: sensor readings that are drawn, never fed
+#: back into physics (30 lidar rays of 6 m: steps of 2.4 cm, half the bytes of float16).
+QUANTIZED_KEYS = ("lidar",)
+QUANTIZED_PREFIX = "quantized/"
+
+
+def quantize(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``array`` as uint8 codes and ``[offset, step]`` (float64) so that ``offset + code * step``
+    is within ``step / 2`` of each value; None when it holds no finite floats to quantise."""
+    array = np.asarray(array)
+    if not np.issubdtype(array.dtype, np.floating) or array.size == 0 or not np.isfinite(array).all():
+        return None
+    low, high = float(array.min()), float(array.max())
+    step = (high - low) / 255.0 if high > low else 1.0
+    codes = np.clip(np.round((array.astype(np.float64) - low) / step), 0, 255).astype(np.uint8)
+    return codes, np.array([low, step], dtype=np.float64)
+
+
+def dequantize(codes: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The float32 values of quantised ``codes`` with ``scale = [offset, step]``."""
+    return (float(scale[0]) + codes.astype(np.float64) * float(scale[1])).astype(np.float32)
 
 
 def episode_arrays(episode: Episode, float_dtype: str = "float32",
-                   half_precision_keys: tuple[str, ...] = HALF_PRECISION_KEYS) -> dict[str, np.ndarray]:
+                   quantized_keys: tuple[str, ...] = QUANTIZED_KEYS) -> dict[str, np.ndarray]:
     """The arrays that make up the file of ``episode`` (key -> array).
 
-    Frame arrays named in ``half_precision_keys`` are stored as float16, other floats as
-    ``float_dtype`` ("float32" or "float16").
+    Frame arrays named in ``quantized_keys`` are stored as uint8 codes with their scale under
+    ``quantized/<key>``; other floats as ``float_dtype`` ("float32" or "float16").
     """
     arrays: dict[str, np.ndarray] = {
         "format_name": _text(FORMAT_NAME),
@@ -138,17 +160,21 @@ def episode_arrays(episode: Episode, float_dtype: str = "float32",
     for key, value in episode.static.items():
         arrays[STATIC_PREFIX + key] = compact_array(value, float_dtype)
     for key, value in episode.frames.items():
-        arrays[FRAME_PREFIX + key] = compact_array(value, "float16" if key in half_precision_keys else float_dtype)
+        quantized = quantize(value) if key in quantized_keys else None
+        if quantized is None:
+            arrays[FRAME_PREFIX + key] = compact_array(value, float_dtype)
+        else:
+            arrays[FRAME_PREFIX + key], arrays[QUANTIZED_PREFIX + key] = quantized
     return arrays
 
 
 def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "float32",
-                 half_precision_keys: tuple[str, ...] = HALF_PRECISION_KEYS) -> Path:
+                 quantized_keys: tuple[str, ...] = QUANTIZED_KEYS) -> Path:
     """Write ``episode`` to ``path`` atomically (temp file, fsync, rename) and return the path."""
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"replay path must end in .npz, got {str(path)!r}")
-    arrays = episode_arrays(episode, float_dtype, half_precision_keys)
+    arrays = episode_arrays(episode, float_dtype, quantized_keys)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -175,6 +201,16 @@ def _read_all(path: Path) -> dict[str, np.ndarray]:
             f"{path}: not a readable replay file ({type(error).__name__}: {error}); "
             "the file is corrupt or truncated; record the episode again"
         ) from error
+
+
+def _frames(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    frames = {}
+    for name, value in arrays.items():
+        if name.startswith(FRAME_PREFIX):
+            key = name[len(FRAME_PREFIX):]
+            scale = arrays.get(QUANTIZED_PREFIX + key)
+            frames[key] = value if scale is None else dequantize(value, scale)
+    return frames
 
 
 def load_episode(path: str | os.PathLike) -> Episode:
@@ -204,7 +240,7 @@ def load_episode(path: str | os.PathLike) -> Episode:
             seed=None if seed < 0 else seed,
             agents=[str(name) for name in arrays["agents"]],
             static={k[len(STATIC_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATIC_PREFIX)},
-            frames={k[len(FRAME_PREFIX):]: v for k, v in arrays.items() if k.startswith(FRAME_PREFIX)},
+            frames=_frames(arrays),
             actions=arrays["actions"],
             action_dims=arrays["action_dims"],
             rewards=arrays["rewards"],

@@ -12,7 +12,7 @@ import numpy as np
 from replays.actions import flat_action_dim, flatten_action
 from replays.environment import NotReplayableError, find_replayable, infer_env_id
 from replays.episode import Episode
-from replays.file_format import HALF_PRECISION_KEYS, save_episode
+from replays.file_format import QUANTIZED_KEYS, save_episode
 
 
 class ActingPolicy(Protocol):
@@ -171,14 +171,14 @@ def record_episodes(
     max_steps: int | None = None,
     prefix: str = "episode_",
     float_dtype: str = "float32",
-    half_precision_keys: tuple[str, ...] = HALF_PRECISION_KEYS,
+    quantized_keys: tuple[str, ...] = QUANTIZED_KEYS,
 ) -> list[Path]:
     """Record ``n_episodes`` episodes (seeds ``seed``, ``seed + 1``, ...) and return their files.
 
     ``policy.act(observations) -> actions`` picks actions (``None``: uniformly random, seeded).
     ``path`` is a folder (files ``<prefix>0000.npz``, ... numbered after those already there) or,
     for one episode, a ``.npz`` file. ``max_steps`` cuts episodes short; ``float_dtype`` and
-    ``half_precision_keys`` choose the stored precision (see :mod:`replays.file_format`).
+    ``quantized_keys`` choose the stored precision (see :mod:`replays.file_format`).
     ``env_id``/``env_kwargs`` let a renderer rebuild the environment later; when omitted they are
     taken from ``env_fn`` (``env_id``/``env_kwargs`` attributes or ``partial(envs.make, id, ...)``)
     or the environment's ``metadata["name"]``.
@@ -196,7 +196,7 @@ def record_episodes(
         written = []
         for index, target in enumerate(paths):
             episode = record_episode(policy, env, int(seed) + index, env_id, env_kwargs, max_steps)
-            written.append(save_episode(episode, target, float_dtype, half_precision_keys))
+            written.append(save_episode(episode, target, float_dtype, quantized_keys))
         return written
     finally:
         close = getattr(env, "close", None)

@@ -26,7 +26,15 @@ def test_factory_id_and_kwargs_are_recorded(arena_file):
     episode = load_episode(arena_file)
     assert episode.env_id == "hide_and_seek_v0" and episode.env_kwargs == KWARGS
     assert episode.num_steps == 40 and episode.frames["qpos"].shape[0] == 41
-    assert episode.frames["prep"].dtype == np.int8 and episode.frames["lidar"].dtype == np.float16
+    assert episode.frames["prep"].dtype == np.int8
+    with np.load(arena_file, allow_pickle=False) as archive:
+        codes, scale = archive["frame/lidar"], archive["quantized/lidar"]
+    assert codes.dtype == np.uint8 and episode.frames["lidar"].dtype == np.float32
+    env = envs.make("hide_and_seek_v0", **KWARGS)
+    env.reset(seed=4)  # the recorded episode's first frame, at full precision
+    exact = env.replay_frame()["lidar"]
+    assert np.abs(episode.frames["lidar"][0] - exact).max() <= scale[1] / 2 + 1e-6
+    assert scale[1] < 0.03  # 8 bits over the lidar's range of at most 6 m
 
 
 def test_arena_restores_exactly_the_recorded_frames(arena_file):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import replay_disc_env
 
-from replays import Episode, load_episode, record_episode, record_episodes
+from replays import Episode, load_episode, record_episode, record_episodes, save_episode
 from replays.file_format import FORMAT_VERSION, compact_array
 
 DISC_ID = "replay_disc_env:parallel_env"
@@ -149,3 +149,20 @@ def test_aec_environments_and_unknown_agents_are_refused(tmp_path):
 
     with pytest.raises(ValueError, match="unknown agents \\['intruder'\\]"):
         record_episodes(WrongAgents(), replay_disc_env.parallel_env, 1, tmp_path)
+
+
+def test_quantized_frame_keys_round_trip_within_half_a_step(tmp_path):
+    from replays.file_format import dequantize, quantize
+
+    values = np.linspace(0.0, 6.0, 1000).reshape(10, 100)
+    codes, scale = quantize(values)
+    assert codes.dtype == np.uint8 and codes.min() == 0 and codes.max() == 255
+    assert np.abs(dequantize(codes, scale) - values).max() <= scale[1] / 2 + 1e-6
+    assert quantize(np.array([1.0, np.nan])) is None  # nothing to gain, and NaN has no code
+    constant_codes, constant_scale = quantize(np.full(5, 2.5))
+    np.testing.assert_array_equal(dequantize(constant_codes, constant_scale), np.full(5, 2.5, np.float32))
+    episode = record_episode(None, replay_disc_env.parallel_env(max_steps=5), seed=0)
+    path = save_episode(episode, tmp_path / "q.npz", quantized_keys=("agent_pos",))
+    loaded = load_episode(path)
+    step = np.ptp(episode.frames["agent_pos"]) / 255
+    assert np.abs(loaded.frames["agent_pos"] - episode.frames["agent_pos"]).max() <= step / 2 + 1e-6
