@@ -251,6 +251,6 @@ def load_episode(path: str | os.PathLike) -> Episode:
             fps=float(arrays["fps"]),
             source=str(path),
         )
-    except (ValueError, TypeError, json.JSONDecodeError) as error:
+    except (ValueError, TypeError, IndexError, json.JSONDecodeError) as error:
         raise ReplayFormatError(f"{path}: inconsistent replay file ({error}); record the episode again") from error
     return episode
