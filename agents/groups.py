@@ -47,8 +47,14 @@ class PolicyGroup:
         return len(self.agents)
 
 
-def _space_signature(space: Any) -> str:
-    return repr(space)
+def _label(agent: str, agents: list[str], sharing: str) -> str:
+    """The sharing rule's group name for ``agent`` (before any split by spaces)."""
+    if sharing == "agent":
+        return agent
+    if sharing == "all":
+        teams = {team_of(a) for a in agents}
+        return teams.pop() if len(teams) == 1 else "shared"
+    return team_of(agent)
 
 
 def build_policy_groups(
@@ -57,37 +63,26 @@ def build_policy_groups(
     action_space: Callable[[str], Any],
     sharing: str = "auto",
 ) -> list[PolicyGroup]:
-    """Split ``agents`` into policy groups by the ``sharing`` rule and by their spaces."""
+    """Split ``agents`` into policy groups by the ``sharing`` rule and by their spaces.
+
+    A label whose agents have several different space pairs becomes ``<label>_0``,
+    ``<label>_1``, ... in order of first appearance.
+    """
     if sharing not in ("auto", "all", "team", "agent"):
         raise ValueError(f"policy_sharing must be one of 'auto', 'all', 'team', 'agent', got {sharing!r}")
     keyed: dict[tuple[str, str, str], list[str]] = {}
     for agent in agents:
-        if sharing == "all":
-            label = "shared"
-        elif sharing == "agent":
-            label = agent
-        else:
-            label = team_of(agent)
-        key = (label, _space_signature(observation_space(agent)), _space_signature(action_space(agent)))
+        key = (_label(agent, agents, sharing), repr(observation_space(agent)), repr(action_space(agent)))
         keyed.setdefault(key, []).append(agent)
-    labels = [key[0] for key in keyed]
+    splits: dict[str, int] = {}
+    for label, _, _ in keyed:
+        splits[label] = splits.get(label, 0) + 1
     groups = []
     seen: dict[str, int] = {}
     for (label, _, _), members in keyed.items():
         name = label
-        if labels.count(label) > 1:
+        if splits[label] > 1:
+            name = f"{label}_{seen.get(label, 0)}"
             seen[label] = seen.get(label, 0) + 1
-            name = f"{label}_{seen[label] - 1}"
-            if name in agents or name in labels:
-                name = f"{label}_group{seen[label] - 1}"
-        if sharing == "all" and labels.count(label) == 1 and len(keyed) == 1:
-            name = team_of(members[0]) if len({team_of(a) for a in members}) == 1 else "shared"
         groups.append(PolicyGroup(name, members, observation_space(members[0]), action_space(members[0])))
     return groups
-
-
-def agent_one_hot(group: PolicyGroup) -> "Any":
-    """The [n_agents, n_agents] identity matrix as float32 numpy (row i = agent i's id)."""
-    import numpy as np
-
-    return np.eye(group.size, dtype=np.float32)
