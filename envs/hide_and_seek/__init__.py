@@ -1,6 +1,22 @@
-"""The hide-and-seek arena on MuJoCo (see ``envs.hide_and_seek_v0`` for the public module)."""
+"""The hide-and-seek arena on MuJoCo and the transfer tasks built on its engine.
+
+Public modules: ``envs.hide_and_seek_v0`` (the game) and ``envs.lock_and_return_v0``,
+``envs.sequential_lock_v0``, ``envs.blueprint_construction_v0``,
+``envs.shelter_construction_v0`` (the tasks).
+"""
 
 from .environment import HideAndSeekEnv
 from .presets import PRESETS, SCENARIOS, ArenaConfig, make_config
+from .tasks import BlueprintConstruction, LockAndReturn, SequentialLock, ShelterConstruction
 
-__all__ = ["HideAndSeekEnv", "ArenaConfig", "PRESETS", "SCENARIOS", "make_config"]
+__all__ = [
+    "HideAndSeekEnv",
+    "ArenaConfig",
+    "PRESETS",
+    "SCENARIOS",
+    "make_config",
+    "LockAndReturn",
+    "SequentialLock",
+    "BlueprintConstruction",
+    "ShelterConstruction",
+]

@@ -129,7 +129,6 @@ class HideAndSeekEnv(ParallelEnv):
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
         self._others = others
-        self._rows = np.arange(self.n_agent_slots)[:, None]
         self._agent_column = np.arange(self.n_agent_slots)[:, None]
         self._team_column = self.team[:, None]
         self._observation_space = self._make_observation_space()
@@ -266,7 +265,6 @@ class HideAndSeekEnv(ParallelEnv):
         self.object_present[self.n_box_slots:self.n_box_slots + n_ramps] = True
         box_half = np.tile(W.CUBE_HALF, (self.n_box_slots, 1))
         box_half[:n_long] = W.ELONGATED_HALF
-        self._box_half_local = box_half
         poses = self._sample_poses(n_long)
         self._apply_episode(poses, box_half)
         self._set_presence_cache()
@@ -457,7 +455,8 @@ class HideAndSeekEnv(ParallelEnv):
                         movement = np.asarray(movement)
                     kinds = "iuf" if continuous else "iu"
                     if movement.shape != (3,) or movement.dtype.kind not in kinds:
-                        raise ValueError(f"movement must be 3 {'numbers' if continuous else 'integers'}, got {movement!r}")
+                        kind = "numbers" if continuous else "integers"
+                        raise ValueError(f"movement must be 3 {kind}, got {movement!r}")
                     move[slot] = movement
                     buttons[slot, 0] = operator.index(action["grab"])
                     buttons[slot, 1] = operator.index(action["lock"])
@@ -466,7 +465,8 @@ class HideAndSeekEnv(ParallelEnv):
                     f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
                 ) from None
         if continuous:
-            low, high, rule = -W.CONTROL_LIMIT, W.CONTROL_LIMIT, f"movement must lie in [-{W.CONTROL_LIMIT}, {W.CONTROL_LIMIT}]"
+            low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
+            rule = f"movement must lie in [{low}, {high}]"
         else:
             low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
         bad_rows = ~((move >= low) & (move <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
@@ -613,7 +613,8 @@ class HideAndSeekEnv(ParallelEnv):
         idx, m = self.index, self.model
         lock_team = self.rules.lock_team
         geoms = np.concatenate([idx.box_geom, idx.ramp_geom])
-        base = np.concatenate([np.tile(W.BOX_RGBA, (self.n_box_slots, 1)), np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
+        base = np.concatenate([np.tile(W.BOX_RGBA, (self.n_box_slots, 1)),
+                               np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
         glow = np.asarray(W.LOCK_RGBA)[np.maximum(lock_team, 0)]
         m.geom_rgba[geoms] = np.where((lock_team >= 0)[:, None], glow, base)
 
@@ -649,7 +650,7 @@ class HideAndSeekEnv(ParallelEnv):
         A, B = self.n_agent_slots, self.n_box_slots
         f32 = np.float32
         agent_features = self._agent_features()
-        seen_agents = self.in_sight[:, :A][self._rows, self._others]
+        seen_agents = self.in_sight[:, :A][self._agent_column, self._others]
         others = (agent_features[self._others] * seen_agents[..., None]).astype(f32)
         self_obs = agent_features.astype(f32)
         seen_objects = self.in_sight[:, A:]
@@ -666,7 +667,8 @@ class HideAndSeekEnv(ParallelEnv):
         object_exist = self._object_exist
         lidar = self.lidar.astype(f32)
         if self._physics_error:
-            self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in (self_obs, objects, others))
+            self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+                                         for x in (self_obs, objects, others))
         extra = self._task_observations()
         return {
             agent: {

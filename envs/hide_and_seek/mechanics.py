@@ -1,12 +1,12 @@
 """The arena's rules of play, vectorised over agents and objects.
 
 Grab: an agent pressing grab welds the closest visible box or ramp whose cuboid lies within
-``grab_radius`` of the agent's centre (as in the original environment); the weld holds while grab stays pressed. Lock: an
-agent pressing lock welds every visible box (and ramp, where lockable) within
-``lock_radius`` to the world for its team; only that team unlocks it, by a member standing in
-reach (and seeing it) without pressing lock while no teammate in reach presses it.
-Preparation: seekers' actions are ignored. Boundary: agents (and, where configured,
-objects) outside the play area are penalised.
+``grab_radius`` of the agent's centre (as in the original environment); the weld holds while
+grab stays pressed. Lock: an agent pressing lock welds every visible box (and ramp, where
+lockable) within ``lock_radius`` to the world for its team; only that team unlocks it, by a
+member standing in reach (and seeing it) without pressing lock while no teammate in reach
+presses it. Preparation: seekers' actions are ignored. Boundary: agents (and, where
+configured, objects) outside the play area are penalised.
 """
 
 from __future__ import annotations

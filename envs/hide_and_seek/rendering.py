@@ -58,11 +58,12 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     for geom in env.index.site_geom:
         if env.model.geom_group[geom] != W.GROUP_PARKED:
             center = env.model.geom_pos[geom]
-            shapes.append(Polygon(_rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0), SITE_COLOR, filled=False))
+            square = _rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0)
+            shapes.append(Polygon(square, SITE_COLOR, filled=False))
     if env.index.cylinder_geom >= 0:
         center = env.data.geom_xpos[env.index.cylinder_geom]
-        shapes.append(Circle((float(center[0]), float(center[1])), float(env.model.geom_size[env.index.cylinder_geom, 0]),
-                             CYLINDER_COLOR))
+        radius = float(env.model.geom_size[env.index.cylinder_geom, 0])
+        shapes.append(Circle((float(center[0]), float(center[1])), radius, CYLINDER_COLOR))
     lock_team = env.rules.lock_team
     for o in np.flatnonzero(env.object_present):
         p = pose[A + o]
@@ -167,7 +168,8 @@ class ArenaRenderer:
             geom = scene.geoms[scene.ngeom]
             mujoco.mjv_initGeom(geom, mujoco.mjtGeom.mjGEOM_LINE, np.zeros(3), np.zeros(3), np.eye(3).ravel(),
                                 np.asarray(rgba, dtype=np.float32))
-            mujoco.mjv_connector(geom, mujoco.mjtGeom.mjGEOM_LINE, 2.0, np.asarray(start, float), np.asarray(end, float))
+            mujoco.mjv_connector(geom, mujoco.mjtGeom.mjGEOM_LINE, 2.0, np.asarray(start, float),
+                                 np.asarray(end, float))
             scene.ngeom += 1
 
     def _show(self, frame: np.ndarray) -> None:

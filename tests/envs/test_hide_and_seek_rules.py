@@ -163,7 +163,8 @@ def test_lidar_measures_the_distance_to_walls():
     assert observations["hider_0"]["lidar"][0] == pytest.approx(0.95, abs=1e-4)
     # beyond the range the lidar reads the range
     open_env = scene_env(lidar_rays=4, outer_walls_probability=0.0, lidar_range=2.0)
-    observations = open_env.arrange(agents={"hider_0": (3.0, 3.0, 0.0), "seeker_0": (0.5, 0.5, 0.0)}, walls=np.zeros((0, 5)))
+    observations = open_env.arrange(agents={"hider_0": (3.0, 3.0, 0.0), "seeker_0": (0.5, 0.5, 0.0)},
+                                    walls=np.zeros((0, 5)))
     assert observations["hider_0"]["lidar"] == pytest.approx([2.0, 2.0, 2.0, 2.0])
 
 
