@@ -41,6 +41,14 @@ class RandomPolicy:
         return actions
 
 
+def _agent_row(values: dict[str, Any], column: dict[str, int], dtype: Any) -> np.ndarray:
+    """Per-agent values of one step as a row in the episode's agent order (0 for absent agents)."""
+    row = np.zeros(len(column), dtype=dtype)
+    for agent, value in values.items():
+        row[column[agent]] = value
+    return row
+
+
 def _stack(frames: list[dict[str, np.ndarray]], source: str) -> dict[str, np.ndarray]:
     keys = frames[0].keys()
     stacked = {}
@@ -94,23 +102,14 @@ def record_episode(
             step_actions[column[agent], : action_dims[column[agent]]] = flatten_action(action_spaces[agent], action)
             step_active[column[agent]] = True
         observations, step_rewards, step_terminations, step_truncations, infos = env.step(chosen)
-        row_rewards = np.zeros(len(agents), dtype=np.float32)
-        row_terminations = np.zeros(len(agents), dtype=bool)
-        row_truncations = np.zeros(len(agents), dtype=bool)
-        for agent, value in step_rewards.items():
-            row_rewards[column[agent]] = value
-        for agent, value in step_terminations.items():
-            row_terminations[column[agent]] = bool(value)
-        for agent, value in step_truncations.items():
-            row_truncations[column[agent]] = bool(value)
         for info in infos.values():
             if isinstance(info, dict) and isinstance(info.get("episode_stats"), dict):
                 episode_stats = {k: float(v) for k, v in info["episode_stats"].items()}
         frames.append({key: np.array(value) for key, value in replayable.replay_frame().items()})
         actions.append(step_actions)
-        rewards.append(row_rewards)
-        terminations.append(row_terminations)
-        truncations.append(row_truncations)
+        rewards.append(_agent_row(step_rewards, column, np.float32))
+        terminations.append(_agent_row(step_terminations, column, bool))
+        truncations.append(_agent_row(step_truncations, column, bool))
         active.append(step_active)
         steps += 1
     metadata = getattr(env, "metadata", None) or {}
