@@ -417,6 +417,15 @@ class HideAndSeekEnv(ParallelEnv):
         self._object_exist = self.object_present.astype(np.float32)
         self._exist_agents.setflags(write=False)
         self._object_exist.setflags(write=False)
+        self._absent_agents = ~self.agent_present
+        self._absent_objects = ~self.object_present
+        self._some_agents_absent = bool(self._absent_agents.any())
+        self._some_objects_absent = bool(self._absent_objects.any())
+        self._agent_buffer = np.zeros((self.n_agent_slots, AGENT_FEATURES))
+        self._agent_buffer[:, 8] = self.is_hider
+        self._object_buffer = np.zeros((self.n_objects, 12))
+        self._object_buffer[:, 9:12] = 2.0 * self._object_half
+        self._lock_flags_cache = None
         self.agents = [a for a, _ in self._live_slots]
 
     def _reset_colors(self) -> None:
@@ -430,46 +439,42 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # stepping
     def _decode_actions(self, actions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]), grab, lock."""
+        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]), grab, lock.
+
+        The common case (every action well formed) costs a handful of array operations for all
+        agents together; only when something is wrong are the actions checked one by one, so
+        that the error names the agent.
+        """
         A = self.n_agent_slots
         flat, continuous = self.config.flat_actions, self.config.continuous_actions
+        slots = self._live_slot_of
+        rows: list[int] = []
+        values: list[Any] = []
+        try:
+            for agent, action in actions.items():
+                rows.append(slots[agent])
+                if flat:
+                    values.append(action)
+                else:
+                    values.append((*action["movement"], action["grab"], action["lock"]))
+            table = np.array(values) if values else np.zeros((0, 5), dtype=np.int64)
+            well_formed = table.shape == (len(rows), 5) and table.dtype.kind in ("iuf" if continuous else "iu")
+        except (KeyError, TypeError, IndexError, ValueError):
+            well_formed = False
+        if not well_formed:
+            self._raise_for_bad_action(actions)
         move = np.full((A, 3), 0.0 if continuous else MOVE_BINS // 2, dtype=np.float64)  # no-op for the silent
         buttons = np.zeros((A, 2), dtype=np.int64)
-        slots = self._live_slot_of
-        for agent, action in actions.items():
-            slot = slots.get(agent)
-            if slot is None:
-                raise ValueError(
-                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(self.agents)}"
-                )
-            try:
-                if flat:
-                    values = np.asarray(action)
-                    if values.shape != (5,) or values.dtype.kind not in "iu":
-                        raise ValueError(f"expected 5 integers, got {values!r}")
-                    move[slot] = values[:3]
-                    buttons[slot] = values[3:]
-                else:
-                    movement = action["movement"]
-                    if not isinstance(movement, np.ndarray):
-                        movement = np.asarray(movement)
-                    kinds = "iuf" if continuous else "iu"
-                    if movement.shape != (3,) or movement.dtype.kind not in kinds:
-                        kind = "numbers" if continuous else "integers"
-                        raise ValueError(f"movement must be 3 {kind}, got {movement!r}")
-                    move[slot] = movement
-                    buttons[slot, 0] = operator.index(action["grab"])
-                    buttons[slot, 1] = operator.index(action["lock"])
-            except (KeyError, TypeError, IndexError, ValueError) as error:
-                raise ValueError(
-                    f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
-                ) from None
+        move[rows] = table[:, :3]
+        buttons[rows] = table[:, 3:]
         if continuous:
             low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
             rule = f"movement must lie in [{low}, {high}]"
         else:
             low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
         bad_rows = ~((move >= low) & (move <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
+        if continuous and table.size:  # buttons came through a float table: they must be whole
+            bad_rows[rows] |= (table[:, 3:] != np.round(table[:, 3:])).any(1)
         if bad_rows.any():
             bad = self.possible_agents[int(np.flatnonzero(bad_rows)[0])]
             raise ValueError(
@@ -478,6 +483,32 @@ class HideAndSeekEnv(ParallelEnv):
             )
         controls = move if continuous else (move - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
         return controls, buttons[:, 0] == 1, buttons[:, 1] == 1
+
+    def _raise_for_bad_action(self, actions: dict) -> None:
+        """Find the first malformed action and raise a ValueError naming its agent."""
+        continuous = self.config.continuous_actions
+        for agent, action in actions.items():
+            if agent not in self._live_slot_of:
+                raise ValueError(
+                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(self.agents)}"
+                )
+            try:
+                if self.config.flat_actions:
+                    values = np.asarray(action)
+                    if values.shape != (5,) or values.dtype.kind not in "iu":
+                        raise ValueError(f"expected 5 integers, got {values!r}")
+                else:
+                    movement = np.asarray(action["movement"])
+                    kind = "numbers" if continuous else "integers"
+                    if movement.shape != (3,) or movement.dtype.kind not in ("iuf" if continuous else "iu"):
+                        raise ValueError(f"movement must be 3 {kind}, got {movement!r}")
+                    operator.index(action["grab"])
+                    operator.index(action["lock"])
+            except (KeyError, TypeError, IndexError, ValueError) as error:
+                raise ValueError(
+                    f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
+                ) from None
+        raise ValueError(f"actions do not fit the action space {self._action_space}: {actions!r}")
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
         """Advance the world by one environment step (``substeps`` physics steps)."""
@@ -621,45 +652,55 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # observations and state
     def _agent_features(self) -> np.ndarray:
+        """``[A, 10]`` agent fields in a buffer reused every step (callers copy what they keep)."""
         A = self.n_agent_slots
-        pose = self._entity_pose()[:A]
-        velocity = self.data.qvel.reshape(self.n_entities, 4)[:A]
-        features = np.empty((A, AGENT_FEATURES))
-        features[:, :3] = pose[:, :3]
-        features[:, 3] = np.arctan2(np.sin(pose[:, 3]), np.cos(pose[:, 3]))
-        features[:, 4:8] = velocity
-        features[:, 8] = self.is_hider
+        features = self._agent_buffer
+        features[:, :4] = self._entity_pose()[:A]
+        yaw = features[:, 3]
+        yaw += np.pi  # heading wrapped to [-pi, pi)
+        np.remainder(yaw, 2.0 * np.pi, out=yaw)
+        yaw -= np.pi
+        features[:, 4:8] = self.data.qvel.reshape(self.n_entities, 4)[:A]
         features[:, 9] = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
-        features[~self.agent_present] = 0.0
+        if self._some_agents_absent:
+            features[self._absent_agents] = 0.0
         return features
 
     def _object_features(self) -> np.ndarray:
+        """``[O, 12]`` object fields in a buffer reused every step (sizes set once per episode)."""
         A = self.n_agent_slots
         pose = self._entity_pose()[A:]
-        velocity = self.data.qvel.reshape(self.n_entities, 4)[A:]
-        features = np.empty((self.n_objects, 12))
+        features = self._object_buffer
         features[:, :3] = pose[:, :3]
-        features[:, 3] = np.cos(pose[:, 3])
-        features[:, 4] = np.sin(pose[:, 3])
-        features[:, 5:9] = velocity
-        features[:, 9:12] = 2.0 * self._object_half
-        features[~self.object_present] = 0.0
+        np.cos(pose[:, 3], out=features[:, 3])
+        np.sin(pose[:, 3], out=features[:, 4])
+        features[:, 5:9] = self.data.qvel.reshape(self.n_entities, 4)[A:]
+        if self._some_objects_absent:
+            features[self._absent_objects] = 0.0
         return features
+
+    def _lock_flags(self) -> np.ndarray:
+        """``[A, O, 3]`` locked-by-me, locked-by-my-team, locked; recomputed only after lock changes."""
+        if self._lock_flags_cache is None or self.rules.changed:
+            lock_team, locker = self.rules.lock_team, self.rules.locker
+            flags = np.empty((self.n_agent_slots, self.n_objects, 3), dtype=np.float32)
+            flags[:, :, 0] = locker == self._agent_column
+            flags[:, :, 1] = lock_team == self._team_column
+            flags[:, :, 2] = lock_team != NO_TEAM
+            self._lock_flags_cache = flags
+        return self._lock_flags_cache
 
     def _observe(self) -> dict[str, dict[str, np.ndarray]]:
         A, B = self.n_agent_slots, self.n_box_slots
         f32 = np.float32
         agent_features = self._agent_features()
         seen_agents = self.in_sight[:, :A][self._agent_column, self._others]
-        others = (agent_features[self._others] * seen_agents[..., None]).astype(f32)
+        others = np.multiply(agent_features[self._others], seen_agents[..., None], dtype=f32)
         self_obs = agent_features.astype(f32)
         seen_objects = self.in_sight[:, A:]
-        lock_team, locker = self.rules.lock_team, self.rules.locker
         objects = np.empty((A, self.n_objects, OBJECT_FEATURES), dtype=f32)
         objects[:, :, :12] = self._object_features()
-        objects[:, :, 12] = locker == self._agent_column
-        objects[:, :, 13] = lock_team == self._team_column
-        objects[:, :, 14] = lock_team != NO_TEAM
+        objects[:, :, 12:] = self._lock_flags()
         objects *= seen_objects[..., None]
         seen_agents = seen_agents.astype(f32)
         exist_agents = self._exist_agents

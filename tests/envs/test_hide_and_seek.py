@@ -54,6 +54,10 @@ def test_parallel_api_continuous_movement():
     still = {"movement": np.zeros(3, dtype=np.float32), "grab": 0, "lock": 0}
     with pytest.raises(ValueError, match="hider_1"):
         env.step({"hider_0": still, "hider_1": {"movement": np.array([0.0, 1.5, 0.0]), "grab": 0, "lock": 0}})
+    with pytest.raises(ValueError, match="seeker_0"):
+        env.step({"hider_0": still, "seeker_0": {"movement": np.zeros(3), "grab": 0.5, "lock": 0}})
+    with pytest.raises(ValueError, match="seeker_1"):
+        env.step({"seeker_1": {"movement": np.array([np.nan, 0.0, 0.0]), "grab": 0, "lock": 0}})
     start = env.replay_frame()["agent_pos"][0, :2].copy()
     for _ in range(5):
         env.step({"hider_0": {"movement": np.array([0.9, 0.0, 0.0]), "grab": 0, "lock": 0}})
