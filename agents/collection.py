@@ -119,6 +119,7 @@ class Collector:
         self.reset_seeds = np.zeros(self.n_envs, dtype=np.int64)
         self.histories: list[list[dict[str, np.ndarray]]] = [[] for _ in range(self.n_envs)]
         self.final_critic_inputs: dict[tuple[int, int, int], np.ndarray] = {}
+        self.hidden_size = hidden_size
         self.started = False
 
     # ----------------------------------------------------------------------------- resets
@@ -194,7 +195,7 @@ class Collector:
         for slots, model in zip(self.slots, models):
             n = self.n_envs * slots.group.size
             observations = torch.from_numpy(slots.observations.reshape(1, n, -1))
-            starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32))
+            starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32)) if self.hidden_size else None
             extra = slots.one_hot.unsqueeze(0) if slots.one_hot is not None else None
             masks = torch.from_numpy(slots.action_masks.reshape(1, n, -1)) if slots.uses_masks else None
             distribution, actor_hidden = model.actor(observations, extra, slots.actor_hidden, starts, masks)
@@ -209,7 +210,7 @@ class Collector:
                     "actions": actions,
                     "log_probs": log_probs,
                     "values": values.reshape(-1),
-                    "starts": starts[0],
+                    "starts": starts[0] if starts is not None else None,
                     "masks": masks[0] if masks is not None else None,
                     "actor_hidden_in": slots.actor_hidden,
                     "critic_hidden_in": slots.critic_hidden,
@@ -262,7 +263,8 @@ class Collector:
                 storage.log_probs[t] = out["log_probs"].reshape(shape)
                 storage.value_outputs[t] = out["values"].reshape(shape)
                 storage.alive[t] = torch.from_numpy(slots.alive.astype(np.float32))
-                storage.episode_starts[t] = out["starts"].reshape(shape)
+                if out["starts"] is not None:
+                    storage.episode_starts[t] = out["starts"].reshape(shape)
                 if out["masks"] is not None:
                     storage.action_masks[t] = out["masks"].reshape(*shape, -1)
                 if storage.actor_hidden is not None:

@@ -254,6 +254,13 @@ class Trunk(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(layout, normalize, layer_norm)
+        # A plain vector needs no encoder pass (saves a module call per forward when acting).
+        self.identity_encoder = (
+            isinstance(self.encoder, FlatEncoder)
+            and self.encoder.contiguous
+            and self.encoder.normalizer is None
+            and self.encoder.layer_norm is None
+        )
         self.mlp = MLP(self.encoder.output_dim + extra_dim, tuple(hidden_sizes), activation, layer_norm)
         self.gru = GRUBlock(self.mlp.output_dim, recurrent_hidden_size) if recurrent_hidden_size else None
         self.output_dim = recurrent_hidden_size if recurrent_hidden_size else self.mlp.output_dim
@@ -263,7 +270,7 @@ class Trunk(nn.Module):
         self, x: Tensor, extra: Tensor | None, hidden: Tensor | None, episode_starts: Tensor | None
     ) -> tuple[Tensor, Tensor | None]:
         """``x [T, B, D]`` -> features ``[T, B, F]`` and the next hidden state."""
-        features = self.encoder(x)
+        features = x if self.identity_encoder else self.encoder(x)
         if extra is not None:
             features = torch.cat([features, extra], dim=-1)
         features = self.mlp(features)

@@ -25,7 +25,7 @@ def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, ma
     for optimizer in optimizers.values():
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if max_grad_norm is not None and params:
-            norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
             ensure_finite("gradient norm", norm)
             largest = max(largest, float(norm))
         optimizer.step()
@@ -33,8 +33,9 @@ def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, ma
 
 
 def adam(parameters: Any, learning_rate: float, epsilon: float) -> torch.optim.Adam:
-    """Adam with the learner's epsilon."""
-    return torch.optim.Adam(parameters, lr=learning_rate, eps=epsilon)
+    """Adam with the learner's epsilon, using torch's fused kernel (several times faster per
+    step than the per-tensor loop for the learner's many small tensors)."""
+    return torch.optim.Adam(parameters, lr=learning_rate, eps=epsilon, fused=True)
 
 
 def make_critic_optimizer(learner: Any, model: Any) -> torch.optim.Adam:
