@@ -126,6 +126,7 @@ class HideAndSeekEnv(ParallelEnv):
         self._hider_slots = np.flatnonzero(self.is_hider)
         self._ramp_aim = np.array([RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[2]])
         self._seeker_slots = np.flatnonzero(~self.is_hider)
+        self._team_sign = np.where(self.is_hider, 1.0, -1.0)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
         self._others = others
@@ -517,12 +518,11 @@ class HideAndSeekEnv(ParallelEnv):
         c = self.config
         ctrl, grab, lock = self._decode_actions(actions)
         in_prep = self.step_count < self._prep_steps
-        if in_prep:
-            seekers = ~self.is_hider
+        if in_prep:  # seekers stand still (absent agents never act: their actions are no-ops)
+            seekers = self._seeker_slots
             ctrl[seekers] = 0.0
             grab[seekers] = False
             lock[seekers] = False
-        ctrl[~self.agent_present] = 0.0
         d = self.data
         d.ctrl[:] = ctrl.reshape(-1)
         pose = self._entity_pose()
@@ -556,8 +556,8 @@ class HideAndSeekEnv(ParallelEnv):
         observations = self._observe()
         truncated = physics_error or (self.step_count >= c.horizon and not task_done)
         done = truncated or task_done
-        truncations = {a: truncated for a in self.agents}
-        terminations = {a: task_done for a in self.agents}
+        truncations = dict.fromkeys(self.agents, truncated)
+        terminations = dict.fromkeys(self.agents, task_done)
         infos: dict[str, dict] = {a: {} for a in self.agents}
         if physics_error:
             for info in infos.values():
@@ -598,13 +598,14 @@ class HideAndSeekEnv(ParallelEnv):
         if in_prep:
             reward = np.zeros(self.n_agent_slots)
         else:
-            team_reward = 1.0 if self._hidden else -1.0
-            reward = np.where(self.is_hider, team_reward, -team_reward)
+            reward = self._team_sign * (1.0 if self._hidden else -1.0)
             pose = self._entity_pose()
             half = c.play_area / 2.0
-            reward -= c.out_of_bounds_penalty * outside(pose[:self.n_agent_slots], self._center, half)
-            if c.objects_out_penalty:
-                objects_out = outside(pose[self.n_agent_slots:], self._center, half) & self.object_present
+            A = self.n_agent_slots
+            if np.abs(pose[self._live_index, :2] - self._center).max() > half:  # rare: find who is out
+                reward -= c.out_of_bounds_penalty * (outside(pose[:A], self._center, half) & self.agent_present)
+            if c.objects_out_penalty and self.n_objects:
+                objects_out = outside(pose[A:], self._center, half) & self.object_present
                 if objects_out.any():
                     reward -= c.out_of_bounds_penalty
         reward, task_done = self._task_rewards(reward, in_prep)
