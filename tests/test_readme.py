@@ -120,6 +120,12 @@ def test_python_block_runs(block: CodeBlock, tmp_path: Path, monkeypatch: pytest
     exec(compile(block.code, f"{README}:{block.line}", "exec"), namespace)  # noqa: S102 - the README's own code
 
 
+def test_blocks_marked_no_test_are_still_valid_python():
+    skipped = [block for block in BLOCKS if block.language == "python" and block.marked_no_test]
+    for block in skipped:
+        compile(block.code, f"{README}:{block.line}", "exec")
+
+
 def test_every_marl_command_line_parses_with_the_real_parser():
     parser = build_parser()
     for line, arguments in marl_command_lines():
