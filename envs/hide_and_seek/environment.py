@@ -5,7 +5,8 @@ Agents ``hider_0..`` and ``seeker_0..`` (all slots of the largest counts are in
 Dict action ``{"movement": MultiDiscrete([11, 11, 11]), "grab": Discrete(2), "lock":
 Discrete(2)}`` (or, with ``flat_actions=True``, ``MultiDiscrete([11, 11, 11, 2, 2])``):
 movement bins map linearly onto x force, y force and torque in [-0.9, 0.9], world frame.
-With ``continuous_actions=True`` movement is a ``Box(-0.9, 0.9, (3,))`` of those controls.
+With ``continuous_actions=True`` movement is a ``Box(-0.9, 0.9, (3,))`` of those controls
+(flat: ``Box([-0.9, -0.9, -0.9, 0, 0], [0.9, 0.9, 0.9, 1, 1])``, a button pressed above 0.5).
 
 Observations (Dict, world coordinates, float32):
 
@@ -75,6 +76,9 @@ from .rendering import ArenaRenderer, arena_scene
 from .sensing import RAMP_AIM_OFFSET, Senses
 
 MOVE_BINS = 11
+#: field order of flat observations (task fields follow, sorted by name)
+FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
+              "ramps_mask", "ramps_exist", "lidar")
 AGENT_FEATURES = 10
 OBJECT_FEATURES = 15
 PLACEMENT_ATTEMPTS = 50
@@ -132,9 +136,21 @@ class HideAndSeekEnv(ParallelEnv):
         self._others = others
         self._agent_column = np.arange(self.n_agent_slots)[:, None]
         self._team_column = self.team[:, None]
-        self._observation_space = self._make_observation_space()
-        if c.flat_actions:
-            self._action_space: spaces.Space = spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
+        self._dict_observation_space = self._make_observation_space()
+        self._observation_space: spaces.Space = self._dict_observation_space
+        if c.flat_observations:
+            parts = [self._dict_observation_space[key] for key in self.observation_keys()]
+            self._observation_space = spaces.Box(
+                np.concatenate([np.broadcast_to(p.low, p.shape).ravel() for p in parts]).astype(np.float32),
+                np.concatenate([np.broadcast_to(p.high, p.shape).ravel() for p in parts]).astype(np.float32),
+                dtype=np.float32)
+        if c.flat_actions and c.continuous_actions:
+            limit = W.CONTROL_LIMIT
+            self._action_space: spaces.Space = spaces.Box(
+                np.array([-limit] * 3 + [0.0, 0.0], dtype=np.float32),
+                np.array([limit] * 3 + [1.0, 1.0], dtype=np.float32), dtype=np.float32)
+        elif c.flat_actions:
+            self._action_space = spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
         else:
             movement = (spaces.Box(-W.CONTROL_LIMIT, W.CONTROL_LIMIT, shape=(3,), dtype=np.float32)
                         if c.continuous_actions else spaces.MultiDiscrete([MOVE_BINS] * 3))
@@ -224,6 +240,10 @@ class HideAndSeekEnv(ParallelEnv):
             "ramps_exist": mask(c.max_ramps),
             "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
         })
+
+    def observation_keys(self) -> list[str]:
+        """Order of the fields in a flat observation (``flat_observations=True``)."""
+        return [key for key in FLAT_ORDER] + sorted(self._extra_observation_spaces())
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The Dict observation space (the same for every agent)."""
@@ -460,6 +480,10 @@ class HideAndSeekEnv(ParallelEnv):
                     values.append((*action["movement"], action["grab"], action["lock"]))
             table = np.array(values) if values else np.zeros((0, 5), dtype=np.int64)
             well_formed = table.shape == (len(rows), 5) and table.dtype.kind in ("iuf" if continuous else "iu")
+            if well_formed and flat and continuous:  # buttons are pressed above one half
+                table = table.astype(np.float64)
+                bounded = ((table[:, 3:] >= 0.0) & (table[:, 3:] <= 1.0)).all(1)
+                table[:, 3:] = np.where(bounded[:, None], table[:, 3:] > 0.5, -1)
         except (KeyError, TypeError, IndexError, ValueError):
             well_formed = False
         if not well_formed:
@@ -496,8 +520,8 @@ class HideAndSeekEnv(ParallelEnv):
             try:
                 if self.config.flat_actions:
                     values = np.asarray(action)
-                    if values.shape != (5,) or values.dtype.kind not in "iu":
-                        raise ValueError(f"expected 5 integers, got {values!r}")
+                    if values.shape != (5,) or values.dtype.kind not in ("iuf" if continuous else "iu"):
+                        raise ValueError(f"expected 5 {'numbers' if continuous else 'integers'}, got {values!r}")
                 else:
                     movement = np.asarray(action["movement"])
                     kind = "numbers" if continuous else "integers"
@@ -712,6 +736,15 @@ class HideAndSeekEnv(ParallelEnv):
             self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
                                          for x in (self_obs, objects, others))
         extra = self._task_observations()
+        if self.config.flat_observations:
+            n = len(self._live_index)
+            parts = [self_obs, others, seen_agents, exist_agents, objects[:, :B], seen_objects[:, :B],
+                     np.broadcast_to(object_exist[:B], (A, B)), objects[:, B:], seen_objects[:, B:],
+                     np.broadcast_to(object_exist[B:], (A, self.n_ramp_slots)), lidar]
+            parts = [p[self._live_index].reshape(n, -1) for p in parts]
+            parts += [np.broadcast_to(extra[key].ravel(), (n, extra[key].size)) for key in sorted(extra)]
+            flat = np.concatenate(parts, axis=1, dtype=f32)
+            return {agent: flat[row] for row, (agent, _) in enumerate(self._live_slots)}
         return {
             agent: {
                 **extra,

@@ -68,6 +68,7 @@ class ArenaConfig:
     lock_radius: float = 0.25
     flat_actions: bool = False
     continuous_actions: bool = False  # movement as a Box of forces in [-0.9, 0.9] instead of bins
+    flat_observations: bool = False  # one float32 Box per agent instead of the Dict (same fields)
     render_mode: str | None = None
     render_size: tuple[int, int] = (480, 480)
     render_overlays: bool = False
@@ -102,8 +103,6 @@ class ArenaConfig:
         _check_float("vision_cone_degrees", self.vision_cone_degrees, 1.0, 360.0)
         _check_float("grab_radius", self.grab_radius, 0.0, 5.0)
         _check_float("lock_radius", self.lock_radius, 0.0, 5.0)
-        if self.flat_actions and self.continuous_actions:
-            raise ValueError("flat_actions and continuous_actions cannot both be True; choose one action layout")
         if self.render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode must be None, 'rgb_array' or 'human', got {self.render_mode!r}")
         if (

@@ -62,8 +62,9 @@ def test_parallel_api_continuous_movement():
     for _ in range(5):
         env.step({"hider_0": {"movement": np.array([0.9, 0.0, 0.0]), "grab": 0, "lock": 0}})
     assert env.replay_frame()["agent_pos"][0, 0] - start[0] > 0.3  # full x force moves it along +x
-    with pytest.raises(ValueError, match="continuous_actions"):
-        parallel_env("quadrant", continuous_actions=True, flat_actions=True)
+    flat = parallel_env("quadrant", continuous_actions=True, flat_actions=True).action_space("hider_0")
+    assert list(flat.low) == pytest.approx([-0.9, -0.9, -0.9, 0.0, 0.0])
+    assert list(flat.high) == pytest.approx([0.9, 0.9, 0.9, 1.0, 1.0])
 
 
 def test_aec_api():
@@ -259,3 +260,40 @@ def test_rgb_array_rendering_gives_a_frame_of_the_right_size():
     assert close_up.shape == (64, 64, 3) and not np.array_equal(close_up, frame[:64, :64])
     assert ((close_up[..., 0].astype(int) - close_up[..., 2].astype(int)) > 60).any()  # the tracked seeker
     tracking.close()
+
+
+def test_flat_observations_concatenate_the_dict_fields_in_the_documented_order():
+    flat_env = parallel_env("full_game", flat_observations=True)
+    dict_env = parallel_env("full_game")
+    flat_obs, _ = flat_env.reset(seed=3)
+    dict_obs, _ = dict_env.reset(seed=3)
+    keys = flat_env.observation_keys()
+    assert keys[0] == "self" and keys[-1] == "lidar"
+    for agent in dict_env.agents:
+        expected = np.concatenate([np.ravel(dict_obs[agent][key]) for key in keys])
+        assert np.array_equal(flat_obs[agent], expected)
+        assert flat_env.observation_space(agent).contains(flat_obs[agent])
+
+
+@pytest.mark.parametrize("wrapper", ["agent_indicator_v0", "frame_stack_v2", "clip_actions_v0"])
+def test_supersuit_wrapped_arena_passes_the_api_test(wrapper):
+    supersuit = pytest.importorskip("supersuit")
+    kwargs = {"flat_observations": True, "horizon": 20}
+    if wrapper == "clip_actions_v0":
+        kwargs.update(continuous_actions=True, flat_actions=True)
+    env = parallel_env("quadrant", **kwargs)
+    wrapped = {"agent_indicator_v0": lambda e: supersuit.agent_indicator_v0(e),
+               "frame_stack_v2": lambda e: supersuit.frame_stack_v2(e, 2),
+               "clip_actions_v0": lambda e: supersuit.clip_actions_v0(e)}[wrapper](env)
+    parallel_api_test(wrapped, num_cycles=25)
+
+
+def test_flat_continuous_actions_press_buttons_above_one_half():
+    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=1, n_elongated_boxes=0, n_ramps=0,
+                       prep_fraction=0.0, continuous_actions=True, flat_actions=True)
+    env.reset(seed=0)
+    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
+    env.step({"hider_0": np.array([0.0, 0.0, 0.0, 0.4, 0.7], dtype=np.float32)})
+    assert env.replay_frame()["box_lock_team"][0] == 0 and env.replay_frame()["grabbed"][0] == -1
+    with pytest.raises(ValueError, match="hider_0"):
+        env.step({"hider_0": np.array([0.0, 0.0, 0.0, 1.5, 0.0])})
