@@ -205,13 +205,10 @@ class Collector:
             values, critic_hidden = model.critic(critic_input, extra, slots.critic_hidden, starts)
             outputs.append(
                 {
-                    "observations": observations[0],
-                    "critic_observations": critic_input[0] if slots.critic_observations is not None else None,
                     "actions": actions,
                     "log_probs": log_probs,
                     "values": values.reshape(-1),
-                    "starts": starts[0] if starts is not None else None,
-                    "masks": masks[0] if masks is not None else None,
+                    "masks": masks,
                     "actor_hidden_in": slots.actor_hidden,
                     "critic_hidden_in": slots.critic_hidden,
                     "actor_hidden_out": actor_hidden,
@@ -254,29 +251,33 @@ class Collector:
         for t in range(n_steps):
             outputs = self.policy_step(models)
             flat_actions = []
+            rewards, terminated, truncated = [], [], []
             for slots, storage, out in zip(self.slots, storages, outputs):
                 shape = (self.n_envs, slots.group.size)
-                storage.observations[t] = out["observations"].reshape(*shape, -1)
-                if storage.critic_observations is not None:
-                    storage.critic_observations[t] = out["critic_observations"].reshape(*shape, -1)
-                storage.actions[t] = out["actions"].reshape(*shape, -1)
-                storage.log_probs[t] = out["log_probs"].reshape(shape)
-                storage.value_outputs[t] = out["values"].reshape(shape)
-                storage.alive[t] = torch.from_numpy(slots.alive.astype(np.float32))
-                if out["starts"] is not None:
-                    storage.episode_starts[t] = out["starts"].reshape(shape)
+                arrays = storage.arrays
+                arrays["observations"][t] = slots.observations
+                if slots.critic_observations is not None:
+                    arrays["critic_observations"][t] = slots.critic_observations
+                actions = out["actions"].numpy().reshape(*shape, -1)
+                arrays["actions"][t] = actions
+                arrays["log_probs"][t] = out["log_probs"].numpy().reshape(shape)
+                arrays["value_outputs"][t] = out["values"].numpy().reshape(shape)
+                arrays["alive"][t] = slots.alive
+                arrays["episode_starts"][t] = slots.episode_starts
                 if out["masks"] is not None:
-                    storage.action_masks[t] = out["masks"].reshape(*shape, -1)
+                    arrays["action_masks"][t] = slots.action_masks
                 if storage.actor_hidden is not None:
                     storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)
                     storage.critic_hidden[t] = out["critic_hidden_in"].reshape(*shape, -1)
                     slots.actor_hidden = out["actor_hidden_out"]
                     slots.critic_hidden = out["critic_hidden_out"]
                 slots.episode_starts[:] = False
-                flat_actions.append(out["actions"].numpy().reshape(*shape, -1))
-            rewards = [np.zeros((self.n_envs, slots.group.size), dtype=np.float32) for slots in self.slots]
-            terminated = [np.zeros_like(r) for r in rewards]
-            truncated = [np.zeros_like(r) for r in rewards]
+                flat_actions.append(actions)
+                for name, target in (("rewards", rewards), ("terminated", terminated), ("truncated", truncated)):
+                    row = arrays[name][t]
+                    row[:] = 0.0
+                    target.append(row)
+                arrays["bootstrap_values"][t] = 0.0
             bootstrap_requests: list[list[tuple[int, int]]] = [[] for _ in self.slots]
             for e, env in enumerate(self.envs):
                 was_alive = [slots.alive[e].copy() for slots in self.slots]
@@ -312,11 +313,7 @@ class Collector:
                 if episode_over:
                     self._finish_episode(e)
                     self._reset_env(e, self._draw_seed())
-            for g, (slots, storage) in enumerate(zip(self.slots, storages)):
-                storage.rewards[t] = torch.from_numpy(rewards[g])
-                storage.terminated[t] = torch.from_numpy(terminated[g])
-                storage.truncated[t] = torch.from_numpy(truncated[g])
-                storage.bootstrap_values[t] = 0.0
+            for g, storage in enumerate(storages):
                 if bootstrap_requests[g]:
                     self._bootstrap(g, models[g], storage, t, bootstrap_requests[g])
         final = self.current_values(models)

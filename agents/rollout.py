@@ -76,6 +76,9 @@ class RolloutStorage:
         self.final_value_outputs = torch.zeros(n_envs, n_agents)
         self.advantages = torch.zeros(shape)
         self.returns = torch.zeros(shape)
+        # numpy views sharing memory with the tensors: collection writes through them,
+        # which costs far less per step than tensor indexing.
+        self.arrays = {name: value.numpy() for name, value in vars(self).items() if isinstance(value, torch.Tensor)}
 
 
 @dataclass
