@@ -187,7 +187,8 @@ def test_bad_actions_name_the_agent():
         flat.step({"hider_0": np.array([1, 2, 3])})
 
 
-def test_physics_divergence_truncates_with_physics_error_and_finite_observations():
+def test_physics_divergence_truncates_with_physics_error_and_finite_observations(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its warning log to the working directory
     env = parallel_env("quadrant")
     env.reset(seed=0)
     env.data.qvel[:] = 1e12  # a blown-up simulation
