@@ -27,6 +27,9 @@ ramps_exist    (max_ramps,)          in this episode
 lidar          (lidar_rays,)         distance of evenly spaced world-frame rays, <= range
 =============  ====================  ======================================================
 
+With ``flat_observations=True`` each observation is one float32 vector: these fields
+flattened and joined in the order of ``observation_keys()`` (task fields last, by name).
+
 ``state()`` is a flat float32 vector of the whole world, unmasked: per agent slot the 10
 fields and an existence flag, per object slot (boxes then ramps) position, cos/sin yaw,
 velocities, size, locked-by-hiders, locked-by-seekers, existence, then the preparation and
