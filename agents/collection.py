@@ -99,6 +99,7 @@ class Collector:
         agent_id_one_hot: bool,
         hidden_size: int,
         generator: torch.Generator,
+        reward_scaler: "RewardScaler | None" = None,
     ) -> None:
         self.source = source
         self.envs = envs
@@ -120,6 +121,7 @@ class Collector:
         self.histories: list[list[dict[str, np.ndarray]]] = [[] for _ in range(self.n_envs)]
         self.final_critic_inputs: dict[tuple[int, int, int], np.ndarray] = {}
         self.hidden_size = hidden_size
+        self.reward_scaler = reward_scaler
         self.started = False
 
     # ----------------------------------------------------------------------------- resets
@@ -313,6 +315,9 @@ class Collector:
                 if episode_over:
                     self._finish_episode(e)
                     self._reset_env(e, self._draw_seed())
+            if self.reward_scaler is not None:
+                alive = [storage.arrays["alive"][t] for storage in storages]
+                self.reward_scaler.scale(rewards, alive, terminated, truncated)
             for g, storage in enumerate(storages):
                 if bootstrap_requests[g]:
                     self._bootstrap(g, models[g], storage, t, bootstrap_requests[g])
@@ -396,6 +401,9 @@ class Collector:
             "actor_hidden": [s.actor_hidden.clone() if s.actor_hidden is not None else None for s in self.slots],
             "critic_hidden": [s.critic_hidden.clone() if s.critic_hidden is not None else None for s in self.slots],
             "episode_starts": [torch.from_numpy(s.episode_starts.copy()) for s in self.slots],
+            "discounted_returns": (
+                [torch.from_numpy(r.copy()) for r in self.reward_scaler.returns] if self.reward_scaler is not None else None
+            ),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -426,3 +434,33 @@ class Collector:
             slots.actor_hidden = actor_hidden.clone() if actor_hidden is not None else None
             slots.critic_hidden = critic_hidden.clone() if critic_hidden is not None else None
             slots.episode_starts[:] = starts.numpy()
+        if self.reward_scaler is not None and state.get("discounted_returns") is not None:
+            for running, saved in zip(self.reward_scaler.returns, state["discounted_returns"]):
+                running[:] = saved.numpy()
+
+
+class RewardScaler:
+    """Divides rewards by the running standard deviation of each agent's discounted return
+    (Gymnasium's ``NormalizeReward``, per (env, agent) slot; dead slots are left out)."""
+
+    def __init__(self, statistics: Any, shapes: list[tuple[int, int]], gamma: float, epsilon: float = 1e-8) -> None:
+        self.statistics = statistics  # a RunningMeanStd of shape (1,), saved with the learner's state
+        self.returns = [np.zeros(shape, dtype=np.float64) for shape in shapes]
+        self.gamma = gamma
+        self.epsilon = epsilon
+
+    def scale(self, rewards: list[np.ndarray], alive: list[np.ndarray], terminated: list, truncated: list) -> None:
+        """Update the discounted returns and statistics, then scale ``rewards`` in place."""
+        living = []
+        for running, reward, is_alive in zip(self.returns, rewards, alive):
+            running *= self.gamma
+            running += reward
+            running *= is_alive
+            living.append(running[is_alive > 0])
+        samples = np.concatenate(living)
+        if samples.size:
+            self.statistics.update(torch.from_numpy(samples.reshape(-1, 1)))
+        std = float(np.sqrt(float(self.statistics.var.reshape(-1)[0]) + self.epsilon))
+        for running, reward, term, trunc in zip(self.returns, rewards, terminated, truncated):
+            reward /= std
+            running *= 1.0 - np.maximum(term, trunc)

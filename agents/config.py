@@ -110,6 +110,9 @@ class LearnerConfig:
     activation: str = option("tanh", one_of("tanh", "relu"), "hidden activation")
     feature_normalization: bool = option(False, boolean(), "LayerNorm on the network inputs and hidden layers")
     normalize_observations: bool = option(False, boolean(), "running mean/std normalisation of observations")
+    normalize_rewards: bool = option(
+        False, boolean(), "divide rewards by the running std of the discounted return (as Gymnasium's NormalizeReward)"
+    )
     value_normalization: bool = option(False, boolean(), "ValueNorm on value targets (MAPPO paper)")
     critic_input: str = option(
         "observation", one_of("observation", "state"), "what the critic sees: the agent's observation or the global state"

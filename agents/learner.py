@@ -20,11 +20,11 @@ import torch
 from torch import Tensor, nn
 
 from agents import checkpoint
-from agents.collection import Collector
+from agents.collection import Collector, RewardScaler
 from agents.config import LearnerConfig, build_config
 from agents.core.distributions import ActionCodec, UnsupportedSpaceError
 from agents.core.gae import compute_gae
-from agents.core.normalization import ValueNorm
+from agents.core.normalization import RunningMeanStd, ValueNorm
 from agents.environments import SINGLE_AGENT_NAME, has_state, notice, resolve_env
 from agents.groups import PolicyGroup, build_policy_groups
 from agents.models import ACTION_MASK_KEY, Actor, Critic, ObservationLayout, encoder_normalizers
@@ -133,10 +133,17 @@ class Learner:
             critic = Critic(critic_layout or layout, extra, config)
             models.append(GroupModel(actor, critic, ValueNorm() if config.value_normalization else None))
         self.models = nn.ModuleList(models)
+        # Running statistics that are not part of a group's networks (saved with them).
+        self.statistics = nn.ModuleDict()
+        reward_scaler = None
+        if config.normalize_rewards:
+            self.statistics["discounted_return"] = RunningMeanStd((1,))
+            shapes = [(config.n_envs, group.size) for group in self.policy_groups]
+            reward_scaler = RewardScaler(self.statistics["discounted_return"], shapes, config.gamma)
         self.optimizers = [self.rule.make_optimizers(self, model) for model in self.models]
         self.collector = Collector(
             self.source, self.envs, self.policy_groups, layouts, critic_layouts, self.critic_mode,
-            config.agent_id_one_hot, hidden, self.generator,
+            config.agent_id_one_hot, hidden, self.generator, reward_scaler,
         )
         self.storages = [
             RolloutStorage(
@@ -206,11 +213,13 @@ class Learner:
     def _snapshot(self) -> dict[str, Any]:
         return {
             "models": {k: v.clone() for k, v in self.models.state_dict().items()},
+            "statistics": {k: v.clone() for k, v in self.statistics.state_dict().items()},
             "optimizers": [checkpoint.clone_state(optimizers_state(o)) for o in self.optimizers],
         }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         self.models.load_state_dict(snapshot["models"])
+        self.statistics.load_state_dict(snapshot["statistics"])
         for optimizers, state in zip(self.optimizers, snapshot["optimizers"]):
             load_optimizers_state(optimizers, state)
 
@@ -370,6 +379,7 @@ class Learner:
             "steps": self.steps,
             "updates": self.updates,
             "models": self.models.state_dict(),
+            "statistics": self.statistics.state_dict(),
             "optimizers": [optimizers_state(o) for o in self.optimizers],
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
@@ -381,6 +391,7 @@ class Learner:
         """Restore a state from :meth:`state_dict` (same algorithm, same spaces)."""
         checkpoint.check_compatible(state, self, source)
         self.models.load_state_dict(state["models"])
+        self.statistics.load_state_dict(state.get("statistics", {}))
         for optimizers, saved in zip(self.optimizers, state["optimizers"]):
             load_optimizers_state(optimizers, saved)
         self.steps = int(state["steps"])

@@ -3,6 +3,7 @@ direction F^-1 g found by conjugate gradient on Fisher-vector products."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -34,6 +35,12 @@ class NaturalDirection:
     def gradient_dot_direction(self) -> float:
         """g^T F^-1 g (the squared natural-gradient norm)."""
         return float(self.gradient @ self.direction)
+
+    @property
+    def has_ascent_direction(self) -> bool:
+        """Whether g^T F^-1 g is positive and finite (a zero gradient gives no step)."""
+        value = self.gradient_dot_direction
+        return value > 0 and math.isfinite(value)
 
 
 def natural_direction(learner: Any, g: int, batch: Any) -> NaturalDirection:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from agents.core.natural_gradient import flat_parameters, set_flat_parameters
+from agents.core.natural_gradient import flat_parameters, normalized_natural_step, set_flat_parameters
 from agents.learner import ensure_finite
 from agents.rules.common import fit_critic
 from agents.rules.natural import make_optimizers, natural_direction
@@ -26,17 +26,16 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)
-    norm_squared = natural.gradient_dot_direction
     stats = {"kl": 0.0, "improvement": 0.0, "natural_gradient_norm": 0.0}
-    if norm_squared > 0 and math.isfinite(norm_squared):
+    if natural.has_ascent_direction:
+        step = normalized_natural_step(natural.gradient, natural.direction, config.step_size)
         with torch.no_grad():
             before = float(natural.objective())
-            start = flat_parameters(natural.params)
-            set_flat_parameters(natural.params, start + config.step_size / math.sqrt(norm_squared) * natural.direction)
+            set_flat_parameters(natural.params, flat_parameters(natural.params) + step)
             stats = {
                 "kl": float(natural.kl()),
                 "improvement": float(natural.objective()) - before,
-                "natural_gradient_norm": math.sqrt(norm_squared),
+                "natural_gradient_norm": math.sqrt(natural.gradient_dot_direction),
             }
     stats.update(fit_critic(learner, g, batch))
     return stats

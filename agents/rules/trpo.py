@@ -5,12 +5,11 @@ The critic is fitted separately with Adam."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from agents.rules.common import fit_critic
 from agents.rules.natural import make_optimizers, natural_direction
-from agents.core.natural_gradient import backtracking_line_search
+from agents.core.natural_gradient import backtracking_line_search, trust_region_step
 from agents.learner import ensure_finite
 
 __all__ = ["make_optimizers", "update"]
@@ -21,10 +20,9 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)
-    curvature = float(natural.direction @ natural.fisher_vector(natural.direction))
     stats = {"line_search_accepted": 0.0, "kl": 0.0, "improvement": 0.0, "step_fraction": 0.0}
-    if curvature > 0 and math.isfinite(curvature):
-        step = math.sqrt(2.0 * config.max_kl / curvature) * natural.direction
+    if natural.has_ascent_direction:
+        step = trust_region_step(natural.direction, natural.fisher_vector, config.max_kl)
         result = backtracking_line_search(
             natural.params, step, natural.objective, natural.kl, config.max_kl,
             shrink=config.line_search_shrink, max_tries=config.line_search_max_tries,

@@ -69,10 +69,11 @@ def test_save_and_load_reproduce_deterministic_actions(tmp_path):
     "make",
     [
         lambda: PPO("CartPole-v1", seed=1, **SMALL),
+        lambda: PPO("CartPole-v1", seed=1, normalize_observations=True, normalize_rewards=True, **SMALL),
         lambda: MAPPO("mpe2.simple_spread_v3", seed=1, n_envs=2, n_steps=10, n_epochs=2, chunk_length=5),
         lambda: TRPO(lambda: DyingAgentsEnv(), seed=1, n_envs=2, n_steps=8, critic_epochs=2),
     ],
-    ids=["ppo-cartpole", "mappo-recurrent-spread", "trpo-dying-agents"],
+    ids=["ppo-cartpole", "ppo-normalised", "mappo-recurrent-spread", "trpo-dying-agents"],
 )
 def test_resume_equals_uninterrupted(make, tmp_path):
     uninterrupted = make()

@@ -211,3 +211,25 @@ def test_missing_state_falls_back_to_joined_observations_with_a_notice(capsys):
     with torch.no_grad():
         expected, _ = algo.models[0].critic(final, torch.eye(3)[2].reshape(1, 1, 3))
     assert torch.allclose(storage.bootstrap_values[5, 0, 2], expected.reshape(()), atol=1e-6)
+
+
+def test_reward_normalisation_divides_by_the_std_of_discounted_returns():
+    algo = PPO(lambda: DyingAgentsEnv(noisy=False), n_envs=2, n_steps=12, gamma=0.5, normalize_rewards=True)
+    storage = collect(algo)
+    alive = storage.alive.numpy().astype(bool)
+    t_in_episode = (np.arange(12) % 6 + 1)[:, None, None]
+    raw = (np.arange(3) + 1)[None, None, :] + 0.1 * t_in_episode + 0.01 * storage.actions[..., 0].numpy()
+    raw = np.where(alive, raw, 0.0)
+    # Independent computation: per slot discounted returns, running variance over living slots.
+    returns = np.zeros((2, 3))
+    samples, expected = [], np.zeros_like(raw)
+    for t in range(12):
+        returns = (returns * 0.5 + raw[t]) * alive[t]
+        samples.extend(returns[alive[t]].tolist())
+        expected[t] = raw[t] / np.sqrt(np.var(samples) + 1e-8)
+        done = np.maximum(storage.terminated[t].numpy(), storage.truncated[t].numpy())
+        returns *= 1 - done
+    assert np.allclose(storage.rewards.numpy(), expected, rtol=1e-4, atol=1e-6)
+    # Reported returns stay on the environment's scale.
+    finished, _, _ = algo.collector.tracker.drain()
+    assert finished["walker"][0] == pytest.approx(raw[0:6, 0].sum(axis=0).mean(), rel=1e-5)
