@@ -71,8 +71,9 @@ def test_aec_api():
     api_test(aec_env("quadrant", horizon=30), num_cycles=40)
 
 
-def test_same_seed_same_trajectory_for_200_steps_and_different_seeds_differ():
-    first, second, other = _rollout(3), _rollout(3), _rollout(4)
+@pytest.mark.parametrize("preset", ["quadrant", "full_game"])
+def test_same_seed_same_trajectory_for_200_steps_and_different_seeds_differ(preset):
+    first, second, other = _rollout(3, preset=preset), _rollout(3, preset=preset), _rollout(4, preset=preset)
     assert len(first) == len(second)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(first, other))
