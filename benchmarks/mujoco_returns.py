@@ -39,11 +39,25 @@ def evaluate(algo, env_id: str, episodes: int, seed: int) -> float:
     return float(np.mean(totals))
 
 
-def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int) -> dict[str, float]:
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """``name=value`` pairs; values are read as Python literals when possible."""
+    import ast
+
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        try:
+            overrides[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[name] = text
+    return overrides
+
+
+def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int, overrides: dict) -> dict[str, float]:
     """Train one learner and measure it."""
     from agents import ALGORITHMS
 
-    algo = ALGORITHMS[algorithm](env_id, seed=seed, n_envs=n_envs)
+    algo = ALGORITHMS[algorithm](env_id, seed=seed, n_envs=n_envs, **overrides)
     recent: list[list[float]] = []
 
     def record(metrics: dict[str, float]) -> None:
@@ -70,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--n-envs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE",
+        help="hyperparameter overrides for every run, e.g. normalize_observations=True normalize_rewards=True",
+    )
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.set)
     torch.set_num_threads(args.threads)
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
@@ -78,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     for env_id in args.envs:
         for algorithm in args.algos:
             for seed in args.seeds:
-                result = run(algorithm, env_id, seed, args.steps, args.n_envs)
+                result = run(algorithm, env_id, seed, args.steps, args.n_envs, overrides)
                 print(
                     f"{algorithm:<6} {env_id:<24} {seed:>4} {result['train_return']:>13.1f} "
                     f"{result['eval_return']:>12.1f} {result['steps_per_second']:>8.0f} {result['minutes']:>8.1f}",
