@@ -174,7 +174,6 @@ class Learner:
         while self.steps < target:
             started = time.perf_counter()
             self.collector.collect(list(self.models), self.storages, self.config.n_steps)
-            self._update_observation_statistics()
             collected = time.perf_counter()
             self.steps += batch_steps
             snapshot = self._snapshot()
@@ -193,6 +192,9 @@ class Learner:
                     f"non-finite loss at update {self.updates + 1} ({error}); training stopped and the "
                     f"parameters of update {self.updates} were kept"
                 ) from None
+            # Observation statistics change only between updates, so a rollout is collected and
+            # trained on with the same normalisation (the ratio starts at exactly 1).
+            self._update_observation_statistics()
             self.updates += 1
             finished = time.perf_counter()
             metrics = self._metrics(stats, batch_steps, finished - started, collected - started)

@@ -137,3 +137,13 @@ def test_actor_head_follows_the_action_space():
     actor = Actor(layout, space, 0, config)
     distribution, _ = actor(torch.zeros(1, 4, 3))
     assert distribution.sample().shape == (4, 2 + 1 + 2)
+
+
+def test_first_minibatch_ratio_is_one_with_observation_normalisation():
+    algo = PPO("CartPole-v1", n_envs=2, n_steps=32, normalize_observations=True, n_epochs=1)
+    algo.learn(64)  # statistics now hold the first rollout
+    algo.collector.collect(list(algo.models), algo.storages, 32)
+    minibatch = algo.prepare_batch(0).full(False)
+    with torch.no_grad():
+        evaluation = algo.evaluate(0, minibatch)
+    assert torch.allclose(evaluation.log_probs, minibatch.old_log_probs, atol=1e-5)
