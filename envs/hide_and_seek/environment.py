@@ -473,16 +473,22 @@ class HideAndSeekEnv(ParallelEnv):
         flat, continuous = self.config.flat_actions, self.config.continuous_actions
         slots = self._live_slot_of
         rows: list[int] = []
-        values: list[Any] = []
+        moves: list[Any] = []
+        presses: list[tuple[int, int]] = []
+        kinds = "iuf" if continuous else "iu"
         try:
             for agent, action in actions.items():
                 rows.append(slots[agent])
                 if flat:
-                    values.append(action)
+                    moves.append(action)
                 else:
-                    values.append((*action["movement"], action["grab"], action["lock"]))
-            table = np.array(values) if values else np.zeros((0, 5), dtype=np.int64)
-            well_formed = table.shape == (len(rows), 5) and table.dtype.kind in ("iuf" if continuous else "iu")
+                    moves.append(action["movement"])
+                    presses.append((operator.index(action["grab"]), operator.index(action["lock"])))
+            width = 5 if flat else 3
+            table = np.asarray(moves) if moves else np.zeros((0, width), dtype=np.int64)
+            well_formed = table.shape == (len(rows), width) and table.dtype.kind in kinds
+            if well_formed and not flat:
+                table = np.concatenate([table, np.array(presses, dtype=np.int64).reshape(-1, 2)], axis=1)
             if well_formed and flat and continuous:  # buttons are pressed above one half
                 table = table.astype(np.float64)
                 bounded = ((table[:, 3:] >= 0.0) & (table[:, 3:] <= 1.0)).all(1)
@@ -491,26 +497,31 @@ class HideAndSeekEnv(ParallelEnv):
             well_formed = False
         if not well_formed:
             self._raise_for_bad_action(actions)
-        move = np.full((A, 3), 0.0 if continuous else MOVE_BINS // 2, dtype=np.float64)  # no-op for the silent
-        buttons = np.zeros((A, 2), dtype=np.int64)
-        move[rows] = table[:, :3]
-        buttons[rows] = table[:, 3:]
-        if continuous:
-            low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
-            rule = f"movement must lie in [{low}, {high}]"
-        else:
-            low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
-        bad_rows = ~((move >= low) & (move <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
-        if continuous and table.size:  # buttons came through a float table: they must be whole
-            bad_rows[rows] |= (table[:, 3:] != np.round(table[:, 3:])).any(1)
-        if bad_rows.any():
-            bad = self.possible_agents[int(np.flatnonzero(bad_rows)[0])]
-            raise ValueError(
-                f"action of {bad!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
-                f"{{0, 1}}; got {actions[bad]!r}"
-            )
-        controls = move if continuous else (move - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
-        return controls, buttons[:, 0] == 1, buttons[:, 1] == 1
+        if len(rows):
+            movement, buttons = table[:, :3], table[:, 3:]
+            if continuous:
+                low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
+                rule = f"movement must lie in [{low}, {high}]"
+            else:
+                low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
+            if not (movement.min() >= low and movement.max() <= high and buttons.min() >= 0 and buttons.max() <= 1):
+                bad_rows = ~((movement >= low) & (movement <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
+                bad = list(actions)[int(np.flatnonzero(bad_rows)[0])]
+                raise ValueError(
+                    f"action of {bad!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
+                    f"{{0, 1}}; got {actions[bad]!r}"
+                )
+        controls = np.zeros((A, 3))  # silent agents stand still
+        grab = np.zeros(A, dtype=bool)
+        lock = np.zeros(A, dtype=bool)
+        if len(rows):
+            if continuous:
+                controls[rows] = table[:, :3]
+            else:
+                controls[rows] = (table[:, :3] - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
+            grab[rows] = table[:, 3] == 1
+            lock[rows] = table[:, 4] == 1
+        return controls, grab, lock
 
     def _raise_for_bad_action(self, actions: dict) -> None:
         """Find the first malformed action and raise a ValueError naming its agent."""
