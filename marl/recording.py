@@ -71,3 +71,19 @@ def render_video(episode_file: str | Path, out: str | Path) -> Path:
     except ImportError as error:
         raise RuntimeError(f"the replays package cannot render videos: {error}") from None
     return Path(render_episode(episode_file, out, renderer="2d"))
+
+
+def behaviour_statistics(episode_files: list[Path]) -> dict[str, float]:
+    """Mean behaviour statistics (box moves, locks, time hidden, ...) over recorded episodes.
+
+    Keys are prefixed ``behaviour/`` so that training curves show the stages of emergent
+    behaviour next to the returns. Returns per agent are left out (the learner logs them).
+    """
+    from replays import episode_statistics, numeric_statistics
+
+    totals: dict[str, list[float]] = {}
+    for path in episode_files:
+        for key, value in numeric_statistics(episode_statistics(path)).items():
+            if not key.startswith("return/"):
+                totals.setdefault(key, []).append(value)
+    return {f"behaviour/{key}": sum(values) / len(values) for key, values in totals.items()}

@@ -25,7 +25,7 @@ from marl.errors import UsageError, unknown_name_message
 from marl.evaluation import EvaluationResult, isolated_random_state, learner_policy, run_episodes
 from marl.metrics import MetricsLogger
 from marl.progress import ProgressBar
-from marl.recording import record_policy
+from marl.recording import behaviour_statistics, record_policy
 from marl.run_folder import RunFolder
 
 #: Evaluation episodes use seeds from here on (plus the run's seed), apart from training's.
@@ -162,8 +162,12 @@ class Trainer:
         return False
 
     def record(self) -> None:
-        """Record episodes of the current policy as replays/step_<steps>_<index>.npz."""
-        self.record_episodes(self.config.record_episodes, f"step_{self.steps:010d}_")
+        """Record episodes of the current policy as replays/step_<steps>_<index>.npz and log
+        their behaviour statistics, so the curves show when boxes start moving and locking."""
+        files = self.record_episodes(self.config.record_episodes, f"step_{self.steps:010d}_")
+        if files:
+            assert self.logger is not None
+            self.logger.log(self.steps, behaviour_statistics(files))
 
     def record_episodes(self, episodes: int, prefix: str) -> list[Path]:
         """Record episodes with the current (sampling) policy; switches recording off if impossible."""

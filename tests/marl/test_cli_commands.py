@@ -16,7 +16,7 @@ import yaml
 import marl.metrics
 from marl.checkpoints import load_checkpoint
 from marl.cli import main
-from marl.metrics import read_metrics
+from marl.metrics import read_metrics, read_metrics_rows
 
 # Two env copies x 64 steps = 128 steps per update; small, fast updates.
 TINY = [
@@ -248,6 +248,10 @@ def test_a_multi_agent_suite_environment_trains_with_mappo_records_replays_and_a
                        "step_0000000100_0000.npz", "step_0000000200_0000.npz"]
     assert (run / "replays" / "final_0000000200_0000.mp4").stat().st_size > 1000
     assert f"video:       {run / 'replays' / 'final_0000000200_0000.mp4'}" in out
+    logged = read_metrics_rows(run / "metrics.csv")
+    behaviour = [row for row in logged if "behaviour/episode_length" in row]
+    assert [row["steps"] for row in behaviour] == [100, 200]  # one row per recording
+    assert all(row["behaviour/episode_length"] == 25 for row in behaviour)
 
     code, out, err = cli(capsys, "eval", run, "--episodes", 2, "--record")
     assert code == 0, err
