@@ -9,7 +9,6 @@ multi-agent training with one agent named ``agent``.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from torch import Tensor, nn
 
 from agents import checkpoint
@@ -27,9 +27,8 @@ from agents.core.gae import compute_gae
 from agents.core.normalization import RunningMeanStd, ValueNorm
 from agents.environments import SINGLE_AGENT_NAME, has_state, notice, resolve_env
 from agents.groups import PolicyGroup, build_policy_groups
-from agents.models import ACTION_MASK_KEY, Actor, Critic, ObservationLayout, encoder_normalizers
+from agents.models import Actor, Critic, ObservationLayout, encoder_normalizers
 from agents.rollout import Minibatch, RolloutStorage, TrainingBatch, merge_env_agent
-from gymnasium import spaces
 
 Callback = Callable[[dict[str, float]], "bool | None"]
 

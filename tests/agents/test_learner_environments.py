@@ -5,7 +5,6 @@ import importlib.util
 import math
 
 import gymnasium
-import numpy as np
 import pytest
 
 from agents import IPPO, MAPPO, PPO
