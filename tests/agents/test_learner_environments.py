@@ -5,6 +5,7 @@ import importlib.util
 import math
 
 import gymnasium
+import torch
 import pytest
 
 from agents import IPPO, MAPPO, PPO
@@ -127,3 +128,19 @@ def _unparallel(parallel):
     aec = parallel_to_aec(parallel)
     aec.metadata = {**aec.metadata, "is_parallelizable": False}
     return aec
+
+
+@pytest.mark.parametrize("algorithm_name", ["trpo", "npg", "reinforce"])
+def test_every_update_rule_trains_teams_with_masks_deaths_and_recurrence(algorithm_name):
+    from agents import ALGORITHMS
+
+    algorithm = ALGORITHMS[algorithm_name]
+    teams = algorithm(TwoTeamsEnv, n_envs=2, n_steps=10, critic_input="state")
+    metrics = []
+    teams.learn(40, callback=metrics.append)
+    assert teams.critic_mode == "joined" and len(teams.policy_groups) == 2
+    assert all(losses_are_finite(m) and "loss/red/value" in m for m in metrics)
+    dying = algorithm(lambda: DyingAgentsEnv(masked=True), n_envs=2, n_steps=12, recurrent=True, chunk_length=4)
+    before = [p.detach().clone() for p in dying.models[0].actor.parameters()]
+    dying.learn(48)  # the environment raises on masked actions or actions for dead agents
+    assert any(not torch.equal(a, b) for a, b in zip(before, dying.models[0].actor.parameters()))
