@@ -20,6 +20,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from agents import checkpoint
+from agents.backends import InProcessBackend, RolloutBackend
 from agents.collection import Collector, RewardScaler
 from agents.config import LearnerConfig, build_config
 from agents.core.distributions import ActionCodec, UnsupportedSpaceError
@@ -144,6 +145,9 @@ class Learner:
             self.source, self.envs, self.policy_groups, layouts, critic_layouts, self.critic_mode,
             config.agent_id_one_hot, hidden, self.generator, reward_scaler,
         )
+        # Where collection runs: the learner's own env copies unless use_backend() says otherwise.
+        self.backend: RolloutBackend = InProcessBackend()
+        self.backend.bind(self)
         self.storages = [
             RolloutStorage(
                 config.n_steps, config.n_envs, group.size, layout.dim,
@@ -172,7 +176,7 @@ class Learner:
         batch_steps = self.config.n_envs * self.config.n_steps
         while self.steps < target:
             started = time.perf_counter()
-            self.collector.collect(list(self.models), self.storages, self.config.n_steps)
+            self.backend.collect(self.models, self.statistics, self.storages, self.config.n_steps, self.updates)
             collected = time.perf_counter()
             self.steps += batch_steps
             snapshot = self._snapshot()
@@ -295,7 +299,7 @@ class Learner:
         return Evaluation(distribution, log_probs, entropy, values)
 
     def _metrics(self, stats: dict[str, float], batch_steps: int, elapsed: float, collect_time: float) -> dict[str, float]:
-        returns, lengths, env_stats = self.collector.tracker.drain()
+        returns, lengths, env_stats = self.backend.drain_episodes()
         metrics: dict[str, float] = {
             "steps": float(self.steps),
             "updates": float(self.updates),
@@ -315,7 +319,20 @@ class Learner:
         for name, values in env_stats.items():
             metrics[f"env/{name}"] = float(np.mean(values))
         metrics.update(stats)
+        metrics.update(self.backend.metrics())
         return metrics
+
+    def use_backend(self, backend: RolloutBackend) -> "Learner":
+        """Collect with ``backend`` from now on (see :mod:`agents.backends`); the env copies
+        continue from where the current backend left them."""
+        backend.bind(self)
+        previous, self.backend = self.backend, backend
+        previous.close()
+        return self
+
+    def close(self) -> None:
+        """Stop the backend's workers (the in-process backend has none)."""
+        self.backend.close()
 
     # -------------------------------------------------------------------------- acting
     def reset_act_state(self) -> None:
@@ -384,7 +401,7 @@ class Learner:
             "optimizers": [optimizers_state(o) for o in self.optimizers],
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
-            "collector": self.collector.state_dict(),
+            "collector": self.backend.state_dict(),
             "spaces": self._space_signature(),
         }
 
@@ -398,7 +415,7 @@ class Learner:
         self.steps = int(state["steps"])
         self.updates = int(state["updates"])
         self.generator.set_state(state["generator"])
-        self.collector.load_state_dict(state["collector"])
+        self.backend.load_state_dict(state["collector"])
         torch.set_rng_state(state["torch_rng"])
         self.reset_act_state()
 
