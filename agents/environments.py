@@ -223,7 +223,7 @@ def resolve_env(env: Any) -> EnvSource:
         if isinstance(env, gymnasium.Env) and spec is not None:
             factory: EnvFactory = lambda: gymnasium.make(spec)
         else:
-            factory = lambda: copy.deepcopy(instance)
+            factory = lambda: _copy_instance(instance)
         wrapped = to_parallel(env)
         return EnvSource(factory, spec.id if spec is not None else None, isinstance(wrapped, GymnasiumParallelEnv), wrapped)
     if callable(env):
@@ -232,6 +232,17 @@ def resolve_env(env: Any) -> EnvSource:
     raise TypeError(
         f"env must be a Gymnasium id, an environment or a zero-argument factory, got {type(env).__qualname__}"
     )
+
+
+def _copy_instance(instance: Any) -> Any:
+    """Another copy of an environment handed in as an object (for ``n_envs > 1``)."""
+    try:
+        return copy.deepcopy(instance)
+    except Exception as error:  # environments holding native handles cannot always be copied
+        raise TypeError(
+            f"cannot make another copy of the {type(instance).__name__} instance for n_envs > 1 ({error}); "
+            "pass a zero-argument factory instead, e.g. lambda: make_env()"
+        ) from None
 
 
 def has_state(env: Any) -> bool:
