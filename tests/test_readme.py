@@ -1,7 +1,8 @@
 """The README works as written: every ```python block runs, and every command line in its
-```bash blocks is one the project accepts (``marl`` lines parse with the real argument parser,
-``marl train`` lines also resolve to a valid run config, ``make`` targets exist, benchmark
-scripts exist).
+```bash blocks and its figures table is one the project accepts (``marl`` lines parse with the
+real argument parser, ``marl train`` lines also resolve to a valid run config, ``make`` targets
+exist, benchmark scripts exist). Every number in the figures table is written, with its
+command, in the document the row cites, so the README never quotes a figure of its own.
 
 A block preceded by the line ``<!-- no-test -->`` is skipped, and only such blocks are.
 Python blocks run in-process, each in a fresh namespace with a temporary working directory.
@@ -68,16 +69,54 @@ PYTHON_BLOCKS = [block for block in BLOCKS if block.language == "python" and not
 SHELL_BLOCKS = [block for block in BLOCKS if block.language in ("bash", "sh", "shell") and not block.marked_no_test]
 
 
+@dataclass(frozen=True)
+class FigureRow:
+    """One row of the README's figures table."""
+
+    line: int
+    result: str
+    commands: list[str]
+    source: Path
+
+
+def read_figure_rows(text: str) -> list[FigureRow]:
+    """The rows of the table under ``## Figures``: what | result | command(s) | recorded in (a link)."""
+    lines = text.splitlines()
+    start = lines.index("## Figures")
+    rows = []
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        if line.startswith("## "):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) != 4 or cells[0] in ("what", "---"):
+            continue
+        link = re.search(r"\]\(([^)]+)\)", cells[3])
+        assert link, f"README.md:{number}: the last column must link the document that records the figure"
+        rows.append(FigureRow(number, cells[1], re.findall(r"`([^`]+)`", cells[2]), ROOT / link.group(1)))
+    return rows
+
+
+FIGURE_ROWS = read_figure_rows(README.read_text(encoding="utf-8"))
+
+
+def split_command(line: str) -> list[str]:
+    """The words of a shell command line, without comments and leading VAR=value assignments."""
+    words = shlex.split(line, comments=True)
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
+        words = words[1:]
+    return words
+
+
 def command_lines() -> list[tuple[int, list[str]]]:
-    """(README line, words) of every command in the shell blocks, comments and VAR=value prefixes dropped."""
+    """(README line, words) of every command in the shell blocks and the figures table."""
     commands = []
     for block in SHELL_BLOCKS:
         for offset, line in enumerate(block.code.splitlines(), start=1):
-            words = shlex.split(line, comments=True)
-            while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
-                words = words[1:]
+            words = split_command(line)
             if words:
                 commands.append((block.line + offset, words))
+    for row in FIGURE_ROWS:
+        commands.extend((row.line, split_command(command)) for command in row.commands)
     return commands
 
 
@@ -166,3 +205,26 @@ def test_make_targets_and_scripts_named_in_the_readme_exist():
                 assert (ROOT / word).is_file(), f"README.md:{line}: {word} does not exist"
                 checked += 1
     assert checked >= 4
+
+
+def written_numbers(text: str) -> set[str]:
+    """Every number in ``text`` as written (``16,471``, ``-37.2`` -> ``37.2``, ``0.69``)."""
+    return set(re.findall(r"(?<![\d.,])\d+(?:,\d{3})*(?:\.\d+)?(?![\d]|[.,]\d)", text))
+
+
+def test_every_figure_and_its_command_are_written_in_the_document_it_cites():
+    assert len(FIGURE_ROWS) >= 5
+    for row in FIGURE_ROWS:
+        assert row.source.is_file(), f"README.md:{row.line}: {row.source} does not exist"
+        document = row.source.read_text(encoding="utf-8")
+        missing = written_numbers(row.result) - written_numbers(document)
+        assert not missing, f"README.md:{row.line}: {sorted(missing)} are not in {row.source.relative_to(ROOT)}"
+        assert row.commands, f"README.md:{row.line}: a figure needs the command that produced it"
+        for command in row.commands:
+            assert command in document, f"README.md:{row.line}: `{command}` is not in {row.source.relative_to(ROOT)}"
+
+
+def test_the_number_reader_takes_numbers_as_written():
+    assert written_numbers("16,471 against 1,466 (11.2x), -37.2 ± 7.1 in 253 s; v0") == {
+        "16,471", "1,466", "11.2", "37.2", "7.1", "253", "0"}
+    assert "1,46" not in written_numbers("1,466") and "466" not in written_numbers("1,466")
