@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import multiprocessing.connection
+import pickle
 import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from torch import nn
 
 from agents.collection import Collector, RewardScaler
 from agents.core.normalization import RunningMeanStd
-from agents.environments import EnvSource, notice, to_parallel
+from agents.environments import EnvSource, _factory_from_id, notice, to_parallel
 from agents.groups import PolicyGroup
 from agents.models import ObservationLayout
 from agents.rollout import RolloutStorage
@@ -135,6 +136,22 @@ class InProcessBackend(RolloutBackend):
 
 
 # ------------------------------------------------------------------------ the worker side
+@dataclass(frozen=True)
+class EnvIdFactory:
+    """A picklable factory of an environment given by id (Gymnasium id or module path)."""
+
+    env_id: str
+
+    def __call__(self) -> Any:
+        """A new copy of the environment."""
+        return _factory_from_id(self.env_id)()
+
+
+def worker_env_factory(learner: Any) -> Any:
+    """The factory workers build their env copies with (by id when the learner has one)."""
+    return EnvIdFactory(learner.env_id) if learner.env_id is not None else learner.source.factory
+
+
 @dataclass
 class WorkerSpec:
     """Everything a worker needs to build its slice of the collection (picklable)."""
@@ -364,23 +381,32 @@ class SubprocessWorkerPool(WorkerPool):
         self.outstanding: set[int] = set()
 
     def start(self, spec: WorkerSpec, resume: dict[str, Any] | None) -> None:
-        """Spawn the worker process and wait until it has built its environments."""
+        """Spawn the worker process (it builds its environments while the others start)."""
         self._stop(spec.index)
         parent, child = self.context.Pipe()
         process = self.context.Process(target=_subprocess_worker, args=(child, spec, resume), daemon=True)
-        process.start()
+        try:
+            process.start()
+        except (AttributeError, TypeError, pickle.PicklingError) as error:
+            parent.close()
+            child.close()
+            raise ValueError(
+                f"the environment factory cannot be sent to a worker process ({error}); pass an environment id, "
+                "envs.make_factory(...), or a factory defined at module level instead of a lambda or closure"
+            ) from None
         child.close()
         self.processes[spec.index], self.connections[spec.index] = process, parent
         self.sent_version[spec.index] = None
-        kind, detail = self._receive(spec.index)
-        if kind == "error":
-            raise WorkerFailed(f"worker {spec.index} could not start:\n{detail}")
 
     def _receive(self, index: int) -> tuple[str, Any]:
+        """The worker's next message after its start-up notice (workers build their envs in parallel)."""
         try:
-            return self.connections[index].recv()
+            message = self.connections[index].recv()
+            if message[0] == "ready":
+                message = self.connections[index].recv()
         except (EOFError, ConnectionResetError, OSError) as error:
             raise WorkerLost(f"worker {index} (pid {self.processes[index].pid}) is gone: {type(error).__name__}") from None
+        return message
 
     def publish(self, payload: PolicyPayload) -> PolicyPayload:
         """Kept here and sent with each worker's first request of this version."""
@@ -410,7 +436,7 @@ class SubprocessWorkerPool(WorkerPool):
                 results.append((index, lost))
                 continue
             if kind == "error":
-                raise WorkerFailed(f"worker {index} failed while collecting:\n{detail}")
+                raise WorkerFailed(f"worker {index} failed:\n{detail}")
             results.append((index, detail))
         return results
 
@@ -564,7 +590,7 @@ class RemoteBackend(RolloutBackend):
         for w, (start, stop) in enumerate(self.bounds):
             spec = WorkerSpec(
                 index=w,
-                env_factory=learner.source.factory,
+                env_factory=worker_env_factory(learner),
                 single_agent=learner.single_agent,
                 n_envs=stop - start,
                 n_steps=config.n_steps,
