@@ -126,3 +126,12 @@ def test_mappo_beats_a_random_policy_on_simple_spread():
     algo.learn(32 * 25 * 30, callback=lambda m: returns.append(m["episode_return"]))
     trained = float(np.mean(returns[-3:]))
     assert trained > random_mean + max(2.5, 2 * random_error), (trained, random_mean)
+
+
+@pytest.mark.slow
+def test_recurrent_mappo_with_the_mpe_preset_beats_a_random_policy():
+    random_mean, random_error = random_spread_return()
+    algo = MAPPO("mpe2.simple_spread_v3", seed=0, preset="mpe", n_envs=32)
+    returns = []
+    algo.learn(32 * 25 * 30, callback=lambda m: returns.append(m["episode_return"]))
+    assert float(np.mean(returns[-3:])) > random_mean + max(3.0, 2 * random_error)
