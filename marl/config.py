@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import difflib
 import enum
 import types
 import typing
@@ -33,6 +34,8 @@ class RunConfig:
 
     Intervals are counted in environment steps (the learner's ``steps`` metric); 0 switches
     the periodic action off (a final evaluation and checkpoint still happen at the end).
+    ``backend``, ``workers`` and ``address`` choose where rollouts are collected
+    (:mod:`marl.distributed`).
     """
 
     env: str
@@ -50,6 +53,9 @@ class RunConfig:
     record_episodes: int = 1
     best_team: str | None = None
     tensorboard: bool = True
+    backend: str = "inprocess"
+    workers: int = 1
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.env, str) or not self.env:
@@ -66,6 +72,14 @@ class RunConfig:
         for name in ("eval_episodes", "record_episodes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        from marl.distributed import BACKENDS
+
+        if self.backend not in BACKENDS:
+            close = difflib.get_close_matches(str(self.backend), BACKENDS, n=2)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}{hint}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1 (rollout workers of the backend), got {self.workers}")
 
 
 #: Keys of :class:`RunConfig` that hold nested mappings rather than one value.
