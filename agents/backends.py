@@ -111,8 +111,11 @@ class InProcessBackend(RolloutBackend):
         self.worker_streams: list[dict[str, torch.Tensor]] | None = None
 
     def bind(self, learner: Any) -> None:
-        """Use ``learner.collector``."""
+        """Use ``learner.collector``, continuing from where a previous backend left the env copies."""
         self.collector = learner.collector
+        previous = getattr(learner, "backend", None)
+        if previous is not None and not isinstance(previous, InProcessBackend):
+            self.load_state_dict(previous.state_dict())
 
     def collect(self, models, statistics, storages, n_steps, policy_version) -> None:
         """Step the learner's env copies (``statistics`` are updated in place by its reward scaler)."""

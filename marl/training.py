@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.backends import InProcessBackend
 from marl.checkpoints import save_checkpoint
 from marl.config import RunConfig
+from marl.distributed import make_backend
 from marl.environments import EnvFactory, EnvironmentInfo
 from marl.errors import UsageError, unknown_name_message
 from marl.evaluation import EvaluationResult, isolated_random_state, learner_policy, run_episodes
@@ -212,6 +214,10 @@ class Trainer:
             self.stop_requested = True
             self.say("stopping after this update and saving a checkpoint (Ctrl-C again to stop at once)")
 
+        backend = make_backend(config.backend, config.workers, config.address)
+        if backend is not None:
+            self.learner.use_backend(backend)
+            self.say(f"collecting rollouts on {config.workers} {config.backend} workers")
         interrupted = False
         try:
             with graceful_interrupt(request_stop):
@@ -228,6 +234,9 @@ class Trainer:
             interrupted = True
             self.save(best=not self.folder.best.exists())
         finally:
+            if backend is not None:
+                # The env copies come back to the learner; the workers stop.
+                self.learner.use_backend(InProcessBackend())
             self.progress.close()
             self.logger.close()
         return TrainingOutcome(self.steps, interrupted, self.best_score, self.last_evaluation)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from marl.algorithms import build_algorithm
 from marl.checkpoints import load_checkpoint
-from marl.config import write_run_config
+from marl.config import RunConfig, write_run_config
+from marl.distributed import BACKENDS, check_backend_options
 from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError
 from marl.evaluation import format_evaluation
@@ -29,6 +30,8 @@ EXAMPLES = """examples:
   marl train mymodule:make_env --algo mappo        # your own environment factory
   marl train --config my_run.yaml --set env.n_agents=4
   marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
+  marl train hide_and_seek_v0 --envs 8 --backend subprocess --workers 2
+  marl train hide_and_seek_v0 --envs 64 --backend ray --workers 16 --address auto
 """
 
 
@@ -57,6 +60,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    parser.add_argument("--backend", metavar="NAME",
+                        help=f"where rollouts are collected: {', '.join(BACKENDS)} (default inprocess)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="rollout workers of the subprocess or ray backend, each holding --envs/N copies")
+    parser.add_argument("--address", metavar="auto|HOST:PORT",
+                        help="Ray cluster to join (default: start a local Ray instance)")
     parser.add_argument("--video", action="store_true",
                         help="at the end, record an episode of the trained policy and render it to an MP4 "
                         "(environments with replays: the suite's own)")
@@ -125,6 +134,15 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
 
 
+def apply_backend_flags(config: RunConfig, args: argparse.Namespace) -> None:
+    """Set the backend options given on the command line and check them before any work."""
+    for name in ("backend", "workers", "address"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(config, name, value)
+    check_backend_options(config.backend, config.workers, config.address, int(config.algo_config.n_envs))
+
+
 def resume(args: argparse.Namespace) -> int:
     """Continue a run from its latest checkpoint."""
     changed = [flag for flag, value in (
@@ -143,6 +161,7 @@ def resume(args: argparse.Namespace) -> int:
         if args.steps < 1:
             raise UsageError(f"--steps must be >= 1, got {args.steps}")
         config.steps = args.steps
+    apply_backend_flags(config, args)
     if loaded.steps >= config.steps:
         raise UsageError(
             f"{loaded.folder.root} is already trained for {loaded.steps} steps (config steps {config.steps}); "
@@ -166,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
                            list(args.assignments))
     config = resolve_run_config(request)
+    apply_backend_flags(config, args)
     target = args.out or default_run_path(config.env, config.algo)
     RunFolder(target).check_available(args.overwrite)
     env_factory = make_env_factory(config.env, config.env_kwargs)

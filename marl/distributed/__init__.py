@@ -25,6 +25,14 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
+def valid_address(address: str) -> bool:
+    """``auto``, ``HOST:PORT`` or ``ray://HOST:PORT`` with a port in 1..65535."""
+    if address == "auto":
+        return True
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+
+
 def check_backend_options(backend: str, workers: int, address: str | None, n_envs: int) -> None:
     """Refuse impossible combinations before any work starts (:class:`UsageError`)."""
     if backend not in BACKENDS:
@@ -35,6 +43,8 @@ def check_backend_options(backend: str, workers: int, address: str | None, n_env
         raise UsageError(f"--workers {workers} needs --backend subprocess or ray (inprocess collects in this process)")
     if address is not None and backend != "ray":
         raise UsageError(f"--address is for --backend ray, not {backend}")
+    if address is not None and not valid_address(address):
+        raise UsageError(f"--address must be auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
     if workers > n_envs:
         raise UsageError(
             f"--workers ({workers}) must be <= the number of environment copies ({n_envs}): each worker holds at "
@@ -61,4 +71,4 @@ def make_backend(backend: str, workers: int, address: str | None = None) -> Any:
     raise UsageError(unknown_name_message("backend", backend, BACKENDS))
 
 
-__all__ = ["BACKENDS", "RAY_INSTALL_HINT", "check_backend_options", "make_backend", "ray_available"]
+__all__ = ["BACKENDS", "RAY_INSTALL_HINT", "check_backend_options", "make_backend", "ray_available", "valid_address"]
