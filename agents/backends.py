@@ -33,6 +33,7 @@ import copy
 import multiprocessing
 import multiprocessing.connection
 import pickle
+import time
 import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -204,6 +205,7 @@ class Fragment:
     reward_statistics: dict[str, torch.Tensor] | None
     streams: dict[str, torch.Tensor]
     resume: dict[str, Any]
+    seconds: float = 0.0
 
 
 class WorkerLost(RuntimeError):
@@ -254,7 +256,9 @@ class RolloutWorker:
             self.reward_statistics.load_state_dict(payload.statistics)
         self.generator.set_state(request.streams["generator"])
         torch.set_rng_state(request.streams["torch"])
+        started = time.perf_counter()
         self.collector.collect(list(self.models), self.storages, request.n_steps)
+        seconds = time.perf_counter() - started
         arrays = [
             {name: storage.arrays[name].copy() for name in FRAGMENT_FIELDS if name in storage.arrays}
             for storage in self.storages
@@ -270,6 +274,7 @@ class RolloutWorker:
             ),
             streams={"generator": self.generator.get_state(), "torch": torch.get_rng_state()},
             resume=self.collector.state_dict(),
+            seconds=seconds,
         )
 
     def close(self) -> None:
@@ -576,6 +581,7 @@ class RemoteBackend(RolloutBackend):
         self.restarts = 0
         self.stale_fragments = 0
         self.last_versions: list[int] = []
+        self.timings = {"broadcast_seconds": 0.0, "worker_collect_seconds": 0.0}
 
     # ------------------------------------------------------------------------- setup
     def bind(self, learner: Any) -> None:
@@ -638,7 +644,9 @@ class RemoteBackend(RolloutBackend):
             {k: v.detach().clone() for k, v in models.state_dict().items()},
             {k: v.clone() for k, v in reward_start.items()} if reward_start is not None else {},
         )
+        started = time.perf_counter()
         handle = self.pool.publish(payload)
+        self.timings["broadcast_seconds"] = time.perf_counter() - started
         requests = {w: CollectRequest(policy_version, n_steps, self._streams(w)) for w in range(self.workers)}
         for record in self.records:
             record.retries = 0
@@ -660,6 +668,7 @@ class RemoteBackend(RolloutBackend):
                 accepted[w] = result
         self._write(accepted, storages)
         self.last_versions = [accepted[w].version for w in range(self.workers)]
+        self.timings["worker_collect_seconds"] = max(fragment.seconds for fragment in accepted.values())
         if reward_start is not None:
             finals = [accepted[w].reward_statistics for w in range(self.workers)]
             merged = merge_running_statistics(reward_start, finals)
@@ -720,11 +729,13 @@ class RemoteBackend(RolloutBackend):
         return returns, lengths, stats
 
     def metrics(self) -> dict[str, float]:
-        """Workers, replacements and dropped stale fragments so far."""
+        """Workers, replacements and dropped stale fragments so far; the last collection's
+        broadcast time and its slowest worker's time stepping its env copies."""
         return {
             "backend/workers": float(self.workers),
             "backend/worker_restarts": float(self.restarts),
             "backend/stale_fragments": float(self.stale_fragments),
+            **{f"backend/{name}": value for name, value in self.timings.items()},
         }
 
     # ------------------------------------------------------------------------- resume
