@@ -14,13 +14,16 @@ def masked_mean(x: Tensor, mask: Tensor | None = None) -> Tensor:
     """Mean of ``x`` over the entries where ``mask`` is non-zero (plain mean without a mask).
 
     An all-zero mask gives 0 (not NaN), so a minibatch without live samples contributes nothing.
+    Masked entries are selected away (``torch.where``), not multiplied by zero, so a NaN or
+    infinity there (e.g. the padding of a dead agent) changes neither the mean nor its gradient.
     """
     if mask is None:
         return x.mean()
     mask = mask.to(x.dtype)
     if mask.shape != x.shape:
         mask = mask.expand_as(x)
-    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+    weighted = torch.where(mask != 0, x * mask, torch.zeros((), dtype=x.dtype, device=x.device))
+    return weighted.sum() / mask.sum().clamp(min=1.0)
 
 
 def clipped_surrogate_loss(

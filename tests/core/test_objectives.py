@@ -98,3 +98,32 @@ def test_entropy_bonus_and_bad_arguments():
         clipped_surrogate_loss(torch.zeros(1), torch.zeros(1), torch.zeros(1), 0.0)
     with pytest.raises(ValueError, match="huber_delta"):
         value_loss(torch.zeros(1), torch.zeros(1), torch.zeros(1), huber_delta=-1.0)
+
+
+def test_masked_entries_may_hold_nan_or_infinity():
+    """Death masking is safe for any value: NaN or inf at a masked entry changes nothing."""
+    clean = torch.tensor([1.0, 2.0, 0.0, 0.0])
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    for poison in (float("nan"), float("inf"), float("-inf")):
+        x = torch.tensor([1.0, 2.0, poison, poison], requires_grad=True)
+        mean = masked_mean(x, mask)
+        assert mean.item() == 1.5
+        mean.backward()
+        assert torch.equal(x.grad, torch.tensor([0.5, 0.5, 0.0, 0.0]))
+    # The losses built on it: a dead agent's garbage log-probability, value or entropy is ignored.
+    log_prob = torch.tensor([-1.0, -0.5, float("nan"), float("inf")], requires_grad=True)
+    old = torch.tensor([-1.0, -0.6, -1.0, -1.0])
+    advantages = torch.tensor([1.0, -1.0, float("nan"), 3.0])
+    loss, stats = clipped_surrogate_loss(log_prob, old, advantages, 0.2, mask)
+    reference, reference_stats = clipped_surrogate_loss(log_prob[:2].detach(), old[:2], advantages[:2], 0.2)
+    assert loss.item() == pytest.approx(reference.item())
+    assert stats == pytest.approx(reference_stats)
+    loss.backward()
+    living = log_prob[:2].detach().clone().requires_grad_(True)
+    clipped_surrogate_loss(living, old[:2], advantages[:2], 0.2)[0].backward()
+    assert torch.allclose(log_prob.grad[:2], living.grad)
+    values = torch.tensor([0.5, 1.0, float("inf"), float("nan")])
+    assert value_loss(values, values, clean, clip_range=0.2, huber_delta=10.0, mask=mask).item() == pytest.approx(
+        (0.5 * 0.5**2 + 0.5 * 1.0**2) / 2
+    )
+    assert entropy_bonus(torch.tensor([0.3, 0.1, float("nan"), 1.0]), mask).item() == pytest.approx(0.2)
