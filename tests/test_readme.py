@@ -228,3 +228,11 @@ def test_the_number_reader_takes_numbers_as_written():
     assert written_numbers("16,471 against 1,466 (11.2x), -37.2 ± 7.1 in 253 s; v0") == {
         "16,471", "1,466", "11.2", "37.2", "7.1", "253", "0"}
     assert "1,46" not in written_numbers("1,466") and "466" not in written_numbers("1,466")
+
+
+def test_every_relative_link_of_the_readme_points_to_a_file():
+    text = README.read_text(encoding="utf-8")
+    targets = [target for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text) if "://" not in target]
+    assert len(targets) >= 8
+    for target in targets:
+        assert (ROOT / target).exists(), f"README.md links {target}, which does not exist"
