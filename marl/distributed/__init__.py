@@ -9,6 +9,7 @@ because Ray is an optional extra. :func:`make_backend` turns the ``marl train`` 
 from __future__ import annotations
 
 import importlib.util
+import socket
 from typing import Any
 
 from marl.errors import UsageError, unknown_name_message
@@ -33,6 +34,21 @@ def valid_address(address: str) -> bool:
     return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` nothing listens on (:class:`UsageError`; Ray itself would retry for minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise UsageError(
+            f"cannot join the Ray cluster at {address!r}: nothing answers there ({error.strerror or error}); "
+            "start its head node with 'ray start --head --port=PORT' (see docs/distributed.md) "
+            "or leave out --address for a local instance"
+        ) from None
+
+
 def check_backend_options(backend: str, workers: int, address: str | None, n_envs: int) -> None:
     """Refuse impossible combinations before any work starts (:class:`UsageError`)."""
     if backend not in BACKENDS:
@@ -52,6 +68,8 @@ def check_backend_options(backend: str, workers: int, address: str | None, n_env
         )
     if backend == "ray" and not ray_available():
         raise UsageError(f"--backend ray needs Ray, which is not installed: {RAY_INSTALL_HINT}")
+    if backend == "ray" and address is not None:
+        check_reachable(address)
 
 
 def make_backend(backend: str, workers: int, address: str | None = None) -> Any:
@@ -67,8 +85,11 @@ def make_backend(backend: str, workers: int, address: str | None = None) -> Any:
             raise UsageError(f"--backend ray needs Ray, which is not installed: {RAY_INSTALL_HINT}")
         from marl.distributed.ray_backend import RayBackend
 
-        return RayBackend(workers, address)
+        try:
+            return RayBackend(workers, address)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     raise UsageError(unknown_name_message("backend", backend, BACKENDS))
 
 
-__all__ = ["BACKENDS", "RAY_INSTALL_HINT", "check_backend_options", "make_backend", "ray_available", "valid_address"]
+__all__ = ["BACKENDS", "RAY_INSTALL_HINT", "check_backend_options", "check_reachable", "make_backend", "ray_available", "valid_address"]

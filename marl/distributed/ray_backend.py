@@ -32,6 +32,7 @@ from agents.backends import (
     WorkerPool,
     WorkerSpec,
 )
+from marl.distributed import check_reachable
 
 #: Object store of a local instance: a few copies of the weights and fragments in flight.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
@@ -50,7 +51,15 @@ def connect(address: str | None, workers: int, cpus_per_worker: float) -> bool:
             logging_level=logging.WARNING,
         )
     else:
-        ray.init(address=address, logging_level=logging.WARNING)
+        check_reachable(address)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ValueError(
+                f"cannot join the Ray cluster at {address!r} ({reason}); start one with 'ray start --head' "
+                "(see docs/distributed.md) or leave out --address for a local instance"
+            ) from None
     return True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import socket
 
 import numpy as np
 import pytest
@@ -255,6 +256,12 @@ def test_command_line_backend_options_are_checked_before_work(monkeypatch):
     with pytest.raises(UsageError, match="HOST:PORT"):
         distributed.check_backend_options("ray", 2, "localhost", 4)
     distributed.check_backend_options("subprocess", 4, None, 4)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    if distributed.ray_available():
+        with pytest.raises(UsageError, match="nothing answers there.*ray start --head"):
+            distributed.check_backend_options("ray", 2, f"127.0.0.1:{free_port}", 4)
     monkeypatch.setattr(distributed, "ray_available", lambda: False)
     with pytest.raises(UsageError, match=r"pip install 'marl-arena\[ray\]'"):
         distributed.check_backend_options("ray", 2, "10.0.0.1:6379", 4)
