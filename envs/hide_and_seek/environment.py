@@ -93,6 +93,11 @@ _PHYSICS_WARNINGS = (
 _POSITION_LIMIT = 1e4
 
 
+def _within(values: np.ndarray, low: float, high: float) -> bool:
+    """Whether every value lies in [low, high] (NaN never does)."""
+    return bool(((values >= low) & (values <= high)).all())
+
+
 class HideAndSeekEnv(ParallelEnv):
     """Hiders against seekers in a MuJoCo world of rooms, boxes and ramps (see module doc)."""
 
@@ -259,14 +264,65 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # episode setup
     def _init_episode_arrays(self) -> None:
+        """Buffers every step writes in place, allocated once per environment."""
         A, O = self.n_agent_slots, self.n_objects
         self.agent_present = np.zeros(A, dtype=bool)
         self.object_present = np.zeros(O, dtype=bool)
-        self.in_sight = np.zeros((A, A + O), dtype=bool)
-        self.in_cone = np.zeros((A, A + O), dtype=bool)
-        self.lidar = np.zeros((A, self.config.lidar_rays))
+        # the senses' result buffers, rewritten in place every step
+        self.in_sight = self.senses.in_sight
+        self.in_cone = self.senses.in_cone
+        self.lidar = self.senses.lidar
         self.step_count = 0
         self._hidden = False
+        self._qpos = self.data.qpos  # views of the simulation state (MjData never reallocates)
+        self._qvel = self.data.qvel
+        self._pose = self._qpos.reshape(self.n_entities, 4)
+        self._velocity = self._qvel.reshape(self.n_entities, 4)
+        self._agent_pose = self._pose[:A]
+        self._object_pose = self._pose[A:]
+        self._ctrl = self.data.ctrl.reshape(A, 3)
+        self._targets = np.zeros((A + O, 3))
+        self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
+        self._controls = np.zeros((A, 3))
+        self._grab = np.zeros(A, dtype=bool)
+        self._lock = np.zeros(A, dtype=bool)
+        self._reward_if_hidden = self._team_sign.copy()
+        self._reward_if_seen = -self._team_sign
+        # seekers' rows and hiders' columns of ``in_sight``, as flat indices
+        self._seeker_sees_hider = (self._seeker_slots[:, None] * (A + O) + self._hider_slots[None, :]).ravel()
+        self._others_flat = (np.arange(A)[:, None] * (A + O) + self._others).ravel()
+        self._seen_others = np.zeros((A, A - 1), dtype=bool)
+        self._agent_buffer = np.zeros((A, AGENT_FEATURES))
+        self._agent_buffer[:, 8] = self.is_hider
+        self._object_buffer = np.zeros((O, 12))
+        self._object_table = np.zeros((A, O, OBJECT_FEATURES), dtype=np.float32)
+        self._lock_flags_stale = True
+        self._init_observation_layout()
+
+    def _init_observation_layout(self) -> None:
+        """One float32 row per agent slot holds every observation field, in ``observation_keys`` order.
+
+        Each step writes the row block in place, then hands out a copy (so that observations
+        kept by the caller never change); Dict observations are views into that copy.
+        """
+        A = self.n_agent_slots
+        space = self._dict_observation_space
+        self._field_slices: list[tuple[str, slice, tuple[int, ...]]] = []
+        start = 0
+        for key in self.observation_keys():
+            shape = space[key].shape
+            size = int(np.prod(shape))
+            self._field_slices.append((key, slice(start, start + size), shape))
+            start += size
+        self._observation_width = start
+        self._obs_work = np.zeros((A, start), dtype=np.float32)
+        self._obs_views = {key: self._obs_work[:, where].reshape((A,) + shape)
+                           for key, where, shape in self._field_slices}
+        for key, view in self._obs_views.items():
+            if view.size and not np.shares_memory(view, self._obs_work):
+                raise RuntimeError(f"observation field {key!r} is not a view of the observation block")
+        extras = sorted(self._extra_observation_spaces())
+        self._dict_key_order = extras + list(FLAT_ORDER)
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Sample counts, layout and placements; returns observations and empty infos."""
@@ -429,27 +485,31 @@ class HideAndSeekEnv(ParallelEnv):
 
     def _set_presence_cache(self) -> None:
         """Arrays derived from this episode's presence, computed once per episode."""
+        A, B = self.n_agent_slots, self.n_box_slots
         self._present_all = np.concatenate([self.agent_present, self.object_present])
-        self._valid = self.agent_present[:, None] & self._present_all[None, :] & ~self.senses.self_target
-        self.senses.set_observers(self.agent_present)
+        valid = self.agent_present[:, None] & self._present_all[None, :] & ~self.senses.self_target
+        self.senses.set_observers(self.agent_present, valid)
         self._live_slots = [(a, self.agent_slot[a]) for a in self.possible_agents
                             if self.agent_present[self.agent_slot[a]]]
         self._live_slot_of = dict(self._live_slots)
         self._live_index = np.array([i for _, i in self._live_slots], dtype=np.int64)
-        # shared by every observation of the episode, hence read-only
-        self._exist_agents = self.agent_present[self._others].astype(np.float32)
-        self._object_exist = self.object_present.astype(np.float32)
-        self._exist_agents.setflags(write=False)
-        self._object_exist.setflags(write=False)
+        self._all_live = bool(self.agent_present.all())
         self._absent_agents = ~self.agent_present
         self._absent_objects = ~self.object_present
         self._some_agents_absent = bool(self._absent_agents.any())
         self._some_objects_absent = bool(self._absent_objects.any())
-        self._agent_buffer = np.zeros((self.n_agent_slots, AGENT_FEATURES))
-        self._agent_buffer[:, 8] = self.is_hider
-        self._object_buffer = np.zeros((self.n_objects, 12))
+        # flat qpos indices of the x and y of live agents and present objects (boundary checks)
+        self._live_xy = (self._live_index[:, None] * 4 + np.arange(2)).ravel()
+        present_objects = np.flatnonzero(self.object_present) + A
+        self._present_object_xy = (present_objects[:, None] * 4 + np.arange(2)).ravel()
+        self._agent_buffer[:, 8] = self.is_hider  # absent slots were zeroed in earlier episodes
         self._object_buffer[:, 9:12] = 2.0 * self._object_half
-        self._lock_flags_cache = None
+        self._lock_flags_stale = True
+        # observation fields fixed for the episode
+        views = self._obs_views
+        views["agents_exist"][:] = self.agent_present[self._others]
+        views["boxes_exist"][:] = self.object_present[:B]
+        views["ramps_exist"][:] = self.object_present[B:]
         self.agents = [a for a, _ in self._live_slots]
 
     def _reset_colors(self) -> None:
@@ -467,86 +527,86 @@ class HideAndSeekEnv(ParallelEnv):
 
         The common case (every action well formed) costs a handful of array operations for all
         agents together; only when something is wrong are the actions checked one by one, so
-        that the error names the agent.
+        that the error names the agent. The returned arrays are buffers reused every step.
         """
-        A = self.n_agent_slots
         flat, continuous = self.config.flat_actions, self.config.continuous_actions
-        slots = self._live_slot_of
-        rows: list[int] = []
-        moves: list[Any] = []
-        presses: list[tuple[int, int]] = []
-        kinds = "iuf" if continuous else "iu"
+        controls, grab, lock = self._controls, self._grab, self._lock
+        controls.fill(0.0)  # silent agents stand still
+        grab.fill(False)
+        lock.fill(False)
+        if not actions:
+            return controls, grab, lock
+        index = operator.index
         try:
-            for agent, action in actions.items():
-                rows.append(slots[agent])
-                if flat:
-                    moves.append(action)
-                else:
-                    moves.append(action["movement"])
-                    presses.append((operator.index(action["grab"]), operator.index(action["lock"])))
-            width = 5 if flat else 3
-            table = np.asarray(moves) if moves else np.zeros((0, width), dtype=np.int64)
-            well_formed = table.shape == (len(rows), width) and table.dtype.kind in kinds
-            if well_formed and not flat:
-                table = np.concatenate([table, np.array(presses, dtype=np.int64).reshape(-1, 2)], axis=1)
-            if well_formed and flat and continuous:  # buttons are pressed above one half
-                table = table.astype(np.float64)
-                bounded = ((table[:, 3:] >= 0.0) & (table[:, 3:] <= 1.0)).all(1)
-                table[:, 3:] = np.where(bounded[:, None], table[:, 3:] > 0.5, -1)
+            slots = self._live_slot_of
+            rows = [slots[agent] for agent in actions]
+            if flat:
+                table = np.asarray(list(actions.values()))
+                well_formed = table.shape == (len(rows), 5)
+                movement, buttons = table[:, :3], table[:, 3:]
+            else:
+                values = actions.values()
+                movement = np.asarray([action["movement"] for action in values])
+                buttons = np.array([(index(action["grab"]), index(action["lock"])) for action in values],
+                                   dtype=np.int64)
+                well_formed = movement.shape == (len(rows), 3)
+            if continuous:
+                well_formed = well_formed and movement.dtype.kind in "iuf" and _within(movement, -W.CONTROL_LIMIT, W.CONTROL_LIMIT)
+                if flat and well_formed:  # buttons are pressed above one half
+                    buttons = buttons.astype(np.float64)
+                    well_formed = _within(buttons, 0.0, 1.0)
+                    buttons = buttons > 0.5
+            else:
+                well_formed = (well_formed and movement.dtype.kind in "iu" and buttons.dtype.kind in "iu"
+                               and int(movement.astype(np.int64, copy=False).view(np.uint64).max()) < MOVE_BINS
+                               and int(buttons.astype(np.int64, copy=False).view(np.uint64).max()) <= 1)
         except (KeyError, TypeError, IndexError, ValueError):
             well_formed = False
         if not well_formed:
             self._raise_for_bad_action(actions)
-        if len(rows):
-            movement, buttons = table[:, :3], table[:, 3:]
-            if continuous:
-                low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
-                rule = f"movement must lie in [{low}, {high}]"
-            else:
-                low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
-            if not (movement.min() >= low and movement.max() <= high and buttons.min() >= 0 and buttons.max() <= 1):
-                bad_rows = ~((movement >= low) & (movement <= high)).all(1) | (buttons < 0).any(1) | (buttons > 1).any(1)
-                bad = list(actions)[int(np.flatnonzero(bad_rows)[0])]
-                raise ValueError(
-                    f"action of {bad!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
-                    f"{{0, 1}}; got {actions[bad]!r}"
-                )
-        controls = np.zeros((A, 3))  # silent agents stand still
-        grab = np.zeros(A, dtype=bool)
-        lock = np.zeros(A, dtype=bool)
-        if len(rows):
-            if continuous:
-                controls[rows] = table[:, :3]
-            else:
-                controls[rows] = (table[:, :3] - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
-            grab[rows] = table[:, 3] == 1
-            lock[rows] = table[:, 4] == 1
+        if continuous:
+            controls[rows] = movement
+        else:
+            controls[rows] = self._control_levels[movement]
+        grab[rows] = buttons[:, 0] == 1
+        lock[rows] = buttons[:, 1] == 1
         return controls, grab, lock
 
     def _raise_for_bad_action(self, actions: dict) -> None:
         """Find the first malformed action and raise a ValueError naming its agent."""
-        continuous = self.config.continuous_actions
+        continuous, flat = self.config.continuous_actions, self.config.flat_actions
+        kinds, kind = ("iuf", "numbers") if continuous else ("iu", "integers")
+        if continuous:
+            low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
+            rule = f"movement must lie in [{low}, {high}]"
+        else:
+            low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
         for agent, action in actions.items():
             if agent not in self._live_slot_of:
                 raise ValueError(
                     f"action for {agent!r}, which is not a live agent; live agents: {', '.join(self.agents)}"
                 )
             try:
-                if self.config.flat_actions:
+                if flat:
                     values = np.asarray(action)
-                    if values.shape != (5,) or values.dtype.kind not in ("iuf" if continuous else "iu"):
-                        raise ValueError(f"expected 5 {'numbers' if continuous else 'integers'}, got {values!r}")
+                    if values.shape != (5,) or values.dtype.kind not in kinds:
+                        raise ValueError(f"expected 5 {kind}, got {values!r}")
+                    movement, buttons = values[:3], values[3:]
                 else:
                     movement = np.asarray(action["movement"])
-                    kind = "numbers" if continuous else "integers"
-                    if movement.shape != (3,) or movement.dtype.kind not in ("iuf" if continuous else "iu"):
+                    if movement.shape != (3,) or movement.dtype.kind not in kinds:
                         raise ValueError(f"movement must be 3 {kind}, got {movement!r}")
-                    operator.index(action["grab"])
-                    operator.index(action["lock"])
+                    buttons = np.array([operator.index(action["grab"]), operator.index(action["lock"])])
             except (KeyError, TypeError, IndexError, ValueError) as error:
                 raise ValueError(
                     f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
                 ) from None
+            if not (_within(movement, low, high) and _within(buttons, 0, 1)
+                    and (continuous and flat or not (buttons % 1).any())):
+                raise ValueError(
+                    f"action of {agent!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
+                    f"{{0, 1}}; got {action!r}"
+                )
         raise ValueError(f"actions do not fit the action space {self._action_space}: {actions!r}")
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
@@ -561,46 +621,50 @@ class HideAndSeekEnv(ParallelEnv):
             ctrl[seekers] = 0.0
             grab[seekers] = False
             lock[seekers] = False
-        d = self.data
-        d.ctrl[:] = ctrl.reshape(-1)
-        pose = self._entity_pose()
+        self._ctrl[:] = ctrl
         A = self.n_agent_slots
         self._task_before_rules()
-        self.rules.apply(grab, lock, pose[:A], pose[A:], self._object_half, self.in_sight[:, A:],
-                         self.object_present, self._lockable, self.team, self.agent_present,
-                         c.grab_radius, c.lock_radius)
-        if self.rules.changed:
+        rules = self.rules
+        rules.apply(grab, lock, self._agent_pose, self._object_pose, self._object_half, self.in_sight[:, A:],
+                    self.object_present, self._lockable, self.team, self.agent_present,
+                    c.grab_radius, c.lock_radius)
+        if rules.changed:
             self._color_locks()
-        mujoco.mj_step(self.model, d, nstep=c.substeps)
+            self._lock_flags_stale = True
+        m, d = self.model, self.data
+        mujoco.mj_step(m, d, nstep=c.substeps)
+        qpos, qvel = self._qpos, self._qvel
         if self._parked_qpos.size:
-            d.qpos[self._parked_qpos] = self._parked_values
-            d.qvel[self._parked_qpos] = 0.0
+            qpos[self._parked_qpos] = self._parked_values
+            qvel[self._parked_qpos] = 0.0
         physics_error = self._diverged()
         self._physics_error = physics_error
         if physics_error:
-            d.qpos[:], d.qvel[:] = self._last_good
-            self.rules.reset()
+            qpos[:], qvel[:] = self._last_good
+            rules.reset()
+            self._lock_flags_stale = True
+            self._color_locks()
             d.ctrl[:] = 0.0
-            mujoco.mj_forward(self.model, d)
+            mujoco.mj_forward(m, d)
             self._warning_count = self._count_warnings()
         else:
-            mujoco.mj_kinematics(self.model, d)
-            self._last_good[0][:] = d.qpos
-            self._last_good[1][:] = d.qvel
+            mujoco.mj_kinematics(m, d)
+            np.copyto(self._last_good[0], qpos)
+            np.copyto(self._last_good[1], qvel)
         self.step_count += 1
         self._sense()
         rewards, task_done = self._rewards(in_prep)
         self._update_stats(in_prep)
         observations = self._observe()
         truncated = physics_error or (self.step_count >= c.horizon and not task_done)
-        done = truncated or task_done
-        truncations = dict.fromkeys(self.agents, truncated)
-        terminations = dict.fromkeys(self.agents, task_done)
-        infos: dict[str, dict] = {a: {} for a in self.agents}
+        agents = self.agents
+        truncations = dict.fromkeys(agents, truncated)
+        terminations = dict.fromkeys(agents, task_done)
+        infos: dict[str, dict] = {a: {} for a in agents}
         if physics_error:
             for info in infos.values():
                 info["physics_error"] = True
-        if done:
+        if truncated or task_done:
             stats = self.episode_stats()
             for info in infos.values():
                 info["episode_stats"] = dict(stats)
@@ -611,54 +675,68 @@ class HideAndSeekEnv(ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def _diverged(self) -> bool:
-        d = self.data
         if self._count_warnings() != self._warning_count:
             return True
-        size = float(np.dot(d.qpos, d.qpos)) + float(np.dot(d.qvel, d.qvel))
+        qpos, qvel = self._qpos, self._qvel
+        size = float(np.dot(qpos, qpos)) + float(np.dot(qvel, qvel))
         return not size < _POSITION_LIMIT**2
 
     def _entity_pose(self) -> np.ndarray:
-        return self.data.qpos.reshape(self.n_entities, 4)
+        return self._pose
 
     def _sense(self) -> None:
-        pose = self._entity_pose()
+        pose = self._pose
         A = self.n_agent_slots
-        targets = pose[:, :3].copy()
+        targets = self._targets
+        np.copyto(targets, pose[:, :3])
         if self.n_ramp_slots:
-            ramps = targets[A + self.n_box_slots:]
-            yaw = pose[A + self.n_box_slots:, 3]
-            ramps += self._ramp_aim * np.stack([np.cos(yaw), np.sin(yaw), np.ones_like(yaw)], axis=1)
-        self.lidar, self.in_sight, self.in_cone = self.senses.sense(pose[:A, :3], pose[:A, 3], targets, self._valid)
-        self._hidden = not self.in_sight[self._seeker_slots[:, None], self._hider_slots].any()
+            first = A + self.n_box_slots
+            yaw = pose[first:, 3]
+            aim = self._ramp_aim
+            targets[first:, 0] += aim[0] * np.cos(yaw)
+            targets[first:, 1] += aim[1] * np.sin(yaw)
+            targets[first:, 2] += aim[2]
+        self.senses.sense(self._agent_pose, targets)
+        self._hidden = not self.in_sight.take(self._seeker_sees_hider).any()
 
     def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
         c = self.config
         if in_prep:
             reward = np.zeros(self.n_agent_slots)
         else:
-            reward = self._team_sign * (1.0 if self._hidden else -1.0)
-            pose = self._entity_pose()
-            half = c.play_area / 2.0
-            A = self.n_agent_slots
-            if np.abs(pose[self._live_index, :2] - self._center).max() > half:  # rare: find who is out
-                reward -= c.out_of_bounds_penalty * (outside(pose[:A], self._center, half) & self.agent_present)
-            if c.objects_out_penalty and self.n_objects:
-                objects_out = outside(pose[A:], self._center, half) & self.object_present
-                if objects_out.any():
-                    reward -= c.out_of_bounds_penalty
+            reward = self._reward_if_hidden if self._hidden else self._reward_if_seen
+            low, high = self._center - c.play_area / 2.0, self._center + c.play_area / 2.0
+            qpos = self._qpos
+            xy = qpos.take(self._live_xy)
+            if xy.min() < low or xy.max() > high:  # rare: find who is out
+                half = c.play_area / 2.0
+                reward = reward - c.out_of_bounds_penalty * (outside(self._agent_pose, self._center, half)
+                                                             & self.agent_present)
+            if c.objects_out_penalty and self._present_object_xy.size:
+                xy = qpos.take(self._present_object_xy)
+                if xy.min() < low or xy.max() > high:
+                    reward = reward - c.out_of_bounds_penalty
         reward, task_done = self._task_rewards(reward, in_prep)
-        return dict(zip(self.agents, reward[self._live_index].tolist())), task_done
+        values = reward.tolist() if self._all_live else reward[self._live_index].tolist()
+        return dict(zip(self.agents, values)), task_done
 
     def _update_stats(self, in_prep: bool) -> None:
         A, B = self.n_agent_slots, self.n_box_slots
-        offset = self._entity_pose()[A:, :2] - self._object_start
-        moved = (offset[:, 0] ** 2 + offset[:, 1] ** 2) * self.object_present  # squared until reported
+        offset = self._object_pose[:, :2] - self._object_start
+        offset *= offset
+        moved = offset[:, 0] + offset[:, 1]  # squared until reported (parked objects never move)
         suffix = "_prep" if in_prep else ""
         moves = self._squared_moves
         if B:
-            moves["max_box_move" + suffix] = max(moves["max_box_move" + suffix], float(moved[:B].max()))
+            key = "max_box_move" + suffix
+            largest = float(moved[:B].max())
+            if largest > moves[key]:
+                moves[key] = largest
         if self.n_ramp_slots:
-            moves["max_ramp_move" + suffix] = max(moves["max_ramp_move" + suffix], float(moved[B:].max()))
+            key = "max_ramp_move" + suffix
+            largest = float(moved[B:].max())
+            if largest > moves[key]:
+                moves[key] = largest
         if self.step_count == self._prep_steps or (in_prep and self.step_count >= self.config.horizon):
             self._count_locks("_prep")
         if not in_prep and self._hidden:
@@ -692,14 +770,13 @@ class HideAndSeekEnv(ParallelEnv):
     # observations and state
     def _agent_features(self) -> np.ndarray:
         """``[A, 10]`` agent fields in a buffer reused every step (callers copy what they keep)."""
-        A = self.n_agent_slots
         features = self._agent_buffer
-        features[:, :4] = self._entity_pose()[:A]
+        features[:, :4] = self._agent_pose
         yaw = features[:, 3]
         yaw += np.pi  # heading wrapped to [-pi, pi)
         np.remainder(yaw, 2.0 * np.pi, out=yaw)
         yaw -= np.pi
-        features[:, 4:8] = self.data.qvel.reshape(self.n_entities, 4)[:A]
+        features[:, 4:8] = self._velocity[:self.n_agent_slots]
         features[:, 9] = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
         if self._some_agents_absent:
             features[self._absent_agents] = 0.0
@@ -707,75 +784,56 @@ class HideAndSeekEnv(ParallelEnv):
 
     def _object_features(self) -> np.ndarray:
         """``[O, 12]`` object fields in a buffer reused every step (sizes set once per episode)."""
-        A = self.n_agent_slots
-        pose = self._entity_pose()[A:]
+        pose = self._object_pose
         features = self._object_buffer
         features[:, :3] = pose[:, :3]
         np.cos(pose[:, 3], out=features[:, 3])
         np.sin(pose[:, 3], out=features[:, 4])
-        features[:, 5:9] = self.data.qvel.reshape(self.n_entities, 4)[A:]
+        features[:, 5:9] = self._velocity[self.n_agent_slots:]
         if self._some_objects_absent:
             features[self._absent_objects] = 0.0
         return features
 
-    def _lock_flags(self) -> np.ndarray:
-        """``[A, O, 3]`` locked-by-me, locked-by-my-team, locked; recomputed only after lock changes."""
-        if self._lock_flags_cache is None or self.rules.changed:
-            lock_team, locker = self.rules.lock_team, self.rules.locker
-            flags = np.empty((self.n_agent_slots, self.n_objects, 3), dtype=np.float32)
-            flags[:, :, 0] = locker == self._agent_column
-            flags[:, :, 1] = lock_team == self._team_column
-            flags[:, :, 2] = lock_team != NO_TEAM
-            self._lock_flags_cache = flags
-        return self._lock_flags_cache
+    def _update_lock_flags(self) -> None:
+        """Locked-by-me, locked-by-my-team, locked of every (agent, object), after lock changes only."""
+        lock_team, locker = self.rules.lock_team, self.rules.locker
+        flags = self._object_table[:, :, 12:]
+        flags[:, :, 0] = locker == self._agent_column
+        flags[:, :, 1] = lock_team == self._team_column
+        flags[:, :, 2] = lock_team != NO_TEAM
+        self._lock_flags_stale = False
 
-    def _observe(self) -> dict[str, dict[str, np.ndarray]]:
+    def _observe(self) -> dict:
         A, B = self.n_agent_slots, self.n_box_slots
-        f32 = np.float32
+        views = self._obs_views
         agent_features = self._agent_features()
-        seen_agents = self.in_sight[:, :A][self._agent_column, self._others]
-        others = np.multiply(agent_features[self._others], seen_agents[..., None], dtype=f32)
-        self_obs = agent_features.astype(f32)
-        seen_objects = self.in_sight[:, A:]
-        objects = np.empty((A, self.n_objects, OBJECT_FEATURES), dtype=f32)
-        objects[:, :, :12] = self._object_features()
-        objects[:, :, 12:] = self._lock_flags()
-        objects *= seen_objects[..., None]
-        seen_agents = seen_agents.astype(f32)
-        exist_agents = self._exist_agents
-        seen_objects = seen_objects.astype(f32)
-        object_exist = self._object_exist
-        lidar = self.lidar.astype(f32)
+        views["self"][:] = agent_features
+        seen_others = self._seen_others
+        self.in_sight.take(self._others_flat, out=seen_others.reshape(-1))
+        np.multiply(agent_features[self._others], seen_others[..., None], out=views["agents"])
+        views["agents_mask"][:] = seen_others
+        table = self._object_table
+        if self.n_objects:
+            if self._lock_flags_stale or self.rules.changed:
+                self._update_lock_flags()
+            table[:, :, :12] = self._object_features()
+            seen_objects = self.in_sight[:, A:]
+            np.multiply(table[:, :B], seen_objects[:, :B, None], out=views["boxes"])
+            np.multiply(table[:, B:], seen_objects[:, B:, None], out=views["ramps"])
+            views["boxes_mask"][:] = seen_objects[:, :B]
+            views["ramps_mask"][:] = seen_objects[:, B:]
+        views["lidar"][:] = self.lidar
+        for key, value in self._task_observations().items():
+            views[key][:] = value
+        block = self._obs_work.copy() if self._all_live else self._obs_work[self._live_index]
         if self._physics_error:
-            self_obs, objects, others = (np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-                                         for x in (self_obs, objects, others))
-        extra = self._task_observations()
+            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        agents = self.agents
         if self.config.flat_observations:
-            n = len(self._live_index)
-            parts = [self_obs, others, seen_agents, exist_agents, objects[:, :B], seen_objects[:, :B],
-                     np.broadcast_to(object_exist[:B], (A, B)), objects[:, B:], seen_objects[:, B:],
-                     np.broadcast_to(object_exist[B:], (A, self.n_ramp_slots)), lidar]
-            parts = [p[self._live_index].reshape(n, -1) for p in parts]
-            parts += [np.broadcast_to(extra[key].ravel(), (n, extra[key].size)) for key in sorted(extra)]
-            flat = np.concatenate(parts, axis=1, dtype=f32)
-            return {agent: flat[row] for row, (agent, _) in enumerate(self._live_slots)}
-        return {
-            agent: {
-                **extra,
-                "self": self_obs[i],
-                "agents": others[i],
-                "agents_mask": seen_agents[i],
-                "agents_exist": exist_agents[i],
-                "boxes": objects[i, :B],
-                "boxes_mask": seen_objects[i, :B],
-                "boxes_exist": object_exist[:B],
-                "ramps": objects[i, B:],
-                "ramps_mask": seen_objects[i, B:],
-                "ramps_exist": object_exist[B:],
-                "lidar": lidar[i],
-            }
-            for agent, i in self._live_slots
-        }
+            return dict(zip(agents, block))
+        fields = [block[:, where].reshape((len(agents),) + shape) for _, where, shape in self._field_slices]
+        keys = [key for key, _, _ in self._field_slices]
+        return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
 
     def state(self) -> np.ndarray:
         """The whole world, unmasked, as one flat float32 vector (see the module docstring)."""
@@ -860,7 +918,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.in_sight[:] = False
         self.in_sight[:, :A] = frame["seen"]
         if "lidar" in frame:
-            self.lidar = np.asarray(frame["lidar"], float).copy()
+            self.lidar[:] = np.asarray(frame["lidar"], float)
         self._hidden = bool(frame["hidden"])
         self.step_count = 0 if float(frame["prep"]) else self._prep_steps
         self._set_presence_cache()
@@ -868,7 +926,7 @@ class HideAndSeekEnv(ParallelEnv):
         mujoco.mj_kinematics(m, self.data)
         pose = self._entity_pose()
         present = np.concatenate([self.agent_present, self.object_present])
-        self.in_cone = self._cone_only(pose, present)
+        self.in_cone[:] = self._cone_only(pose, present)
 
     def _cone_only(self, pose: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Cone membership of every target for every agent (no rays), for drawing."""
