@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -83,10 +84,41 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.input_dim = int(input_dim)
         self.output_dim = width
+        # How to run each layer as a plain function: the networks are small, so nn.Module
+        # dispatch is a large share of a forward pass on a few rows (acting). Same kernels,
+        # same results; a layer type without a plain form is called as a module.
+        self._kinds = tuple(_layer_kind(module) for module in self.layers)
 
     def forward(self, x: Tensor) -> Tensor:
         """Map ``[..., input_dim]`` to ``[..., output_dim]``."""
-        return self.layers(x)
+        for kind, module in zip(self._kinds, self.layers):
+            if kind == _LINEAR:
+                x = F.linear(x, module.weight, module.bias)
+            elif kind == _TANH:
+                x = torch.tanh(x)
+            elif kind == _RELU:
+                x = torch.relu(x)
+            elif kind == _LAYER_NORM:
+                x = F.layer_norm(x, module.normalized_shape, module.weight, module.bias, module.eps)
+            else:
+                x = module(x)
+        return x
+
+
+_LINEAR, _TANH, _RELU, _LAYER_NORM, _MODULE = range(5)
+
+
+def _layer_kind(module: nn.Module) -> int:
+    """Which plain function computes exactly what ``module`` computes (``_MODULE``: none)."""
+    if type(module) is nn.Linear:
+        return _LINEAR
+    if type(module) is nn.Tanh:
+        return _TANH
+    if type(module) is nn.ReLU and not module.inplace:
+        return _RELU
+    if type(module) is nn.LayerNorm:
+        return _LAYER_NORM
+    return _MODULE
 
 
 class GRUBlock(nn.Module):
