@@ -2,7 +2,8 @@
 ```bash blocks and its figures table is one the project accepts (``marl`` lines parse with the
 real argument parser, ``marl train`` lines also resolve to a valid run config, ``make`` targets
 exist, benchmark scripts exist). Every number in the figures table is written, with its
-command, in the document the row cites, so the README never quotes a figure of its own.
+command, in the document the row cites, so the README never quotes a figure of its own; every
+relative link resolves; the CLI tour names every option of every sub-command.
 
 A block preceded by the line ``<!-- no-test -->`` is skipped, and only such blocks are.
 Python blocks run in-process, each in a fresh namespace with a temporary working directory.
@@ -10,6 +11,7 @@ Python blocks run in-process, each in a fresh namespace with a temporary working
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import sys
@@ -236,3 +238,17 @@ def test_every_relative_link_of_the_readme_points_to_a_file():
     assert len(targets) >= 8
     for target in targets:
         assert (ROOT / target).exists(), f"README.md links {target}, which does not exist"
+
+
+def test_the_cli_tour_names_every_option_of_every_sub_command():
+    text = README.read_text(encoding="utf-8")
+    sections = re.split(r"^### ", text, flags=re.MULTILINE)
+    parser = build_parser()
+    (subcommands,) = [action for action in parser._actions if action.choices and action.dest == "command"]
+    assert set(subcommands.choices) >= {"train", "eval", "replay", "plot", "runs", "envs", "bench"}
+    for name, subparser in subcommands.choices.items():
+        (section,) = [section for section in sections if section.split("\n", 1)[0].count(f"`marl {name}`")]
+        options = [option for action in subparser._actions if action.help != argparse.SUPPRESS
+                   for option in action.option_strings if option.startswith("--") and option != "--help"]
+        missing = [option for option in options if not re.search(rf"{re.escape(option)}(?![\w-])", section)]
+        assert not missing, f"the README's section on `marl {name}` does not mention {missing}"
