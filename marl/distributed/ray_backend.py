@@ -99,6 +99,8 @@ class RayWorkerPool(WorkerPool):
             try:
                 results.append((index, ray.get(ref)))
             except RayActorError as error:
+                if error.actor_init_failed:  # its environments could not be built: a failure, not a loss
+                    raise WorkerFailed(f"worker {index} could not start:\n{error}") from None
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 results.append((index, WorkerLost(f"Ray actor of worker {index} died: {reason}")))
             except RayTaskError as error:

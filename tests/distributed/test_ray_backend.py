@@ -4,6 +4,7 @@ actor is replaced without changing training, a stale fragment never reaches an u
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import pytest
 import torch
@@ -11,7 +12,15 @@ import torch
 ray = pytest.importorskip("ray")
 
 from agents import PPO  # noqa: E402
-from agents.backends import LocalWorkerPool, RemoteBackend  # noqa: E402
+from agents.backends import (  # noqa: E402
+    CollectRequest,
+    EnvIdFactory,
+    LocalWorkerPool,
+    PolicyPayload,
+    RemoteBackend,
+    WorkerFailed,
+    derived_streams,
+)
 from marl.cli import main  # noqa: E402
 from marl.distributed.ray_backend import RayBackend, RayWorkerPool  # noqa: E402
 
@@ -147,3 +156,18 @@ def test_marl_train_with_the_ray_backend(tmp_path):
         rows = [row for row in csv.DictReader(stream) if row.get("backend/workers")]
     assert [float(row["backend/workers"]) for row in rows] == [1.0, 1.0]
     assert ray.is_initialized()
+
+
+def test_an_actor_that_cannot_build_its_environments_fails_with_the_cause():
+    """Not mistaken for a lost worker: no replacement loop, the environment's error is reported."""
+    algo = cartpole().use_backend(RemoteBackend(LocalWorkerPool(), 1))
+    spec = dataclasses.replace(algo.backend.records[0].spec, env_factory=EnvIdFactory("no_such_module_for_workers"))
+    pool = RayWorkerPool()
+    try:
+        pool.start(spec, None)
+        payload = PolicyPayload(0, algo.models.state_dict(), {})
+        pool.submit(0, pool.publish(payload), CollectRequest(0, 8, derived_streams(0, 1)))
+        with pytest.raises(WorkerFailed, match="could not start(.|\n)*no_such_module_for_workers"):
+            pool.wait()
+    finally:
+        pool.close()
