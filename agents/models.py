@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from gymnasium import spaces
 from torch import Tensor, nn
 
@@ -189,29 +190,63 @@ class EntityEncoder(nn.Module):
         for layer in [self.self_embed, *self.entity_embeds]:
             orthogonal_init(layer, math.sqrt(2))
         self.output_dim = 2 * embed_dim
+        # Columns of the agent's own features and of every entity mask, gathered in one
+        # indexing operation each (plain tensors, not buffers: the state dict is unchanged).
+        self.self_columns = torch.tensor([i for a, b in self.self_slices for i in range(a, b)], dtype=torch.long)
+        self.mask_columns = torch.tensor([i for _, mask in self.entities for i in range(mask.start, mask.stop)], dtype=torch.long)
 
     def forward(self, x: Tensor) -> Tensor:
         lead = x.shape[:-1]
         x = x.reshape(-1, x.shape[-1])
         batch = x.shape[0]
         if self.self_slices:
-            own = torch.cat([x[:, a:b] for a, b in self.self_slices], dim=-1)
+            own = x[:, self.self_columns]
         else:
             own = torch.zeros(batch, 1, dtype=x.dtype)
-        own_token = torch.relu(self.self_embed(own)).unsqueeze(1)
-        tokens, masks = [own_token], [torch.ones(batch, 1, dtype=torch.bool)]
-        for (data, mask), embed in zip(self.entities, self.entity_embeds):
+        own_token = torch.relu(F.linear(own, self.self_embed.weight, self.self_embed.bias)).unsqueeze(1)
+        tokens = [own_token]
+        for (data, _), embed in zip(self.entities, self.entity_embeds):
             values = x[:, data.start : data.stop].reshape(batch, *data.shape)
-            tokens.append(torch.relu(embed(values)))
-            masks.append(x[:, mask.start : mask.stop] > 0.5)
+            tokens.append(torch.relu(F.linear(values, embed.weight, embed.bias)))
         sequence = torch.cat(tokens, dim=1)
-        present = torch.cat(masks, dim=1)
-        attended, _ = self.attention(sequence, sequence, sequence, key_padding_mask=~present, need_weights=False)
-        sequence = self.norm(sequence + attended)
+        present = torch.cat([torch.ones(batch, 1, dtype=torch.bool), x[:, self.mask_columns] > 0.5], dim=1)
+        attended = self._attend(sequence, ~present)
+        norm = self.norm
+        sequence = F.layer_norm(sequence + attended, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
         weights = present.to(sequence.dtype).unsqueeze(-1)
         pooled = (sequence * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         out = torch.cat([own_token.squeeze(1), pooled], dim=-1)
         return out.reshape(*lead, self.output_dim)
+
+    def _attend(self, sequence: Tensor, absent: Tensor) -> Tensor:
+        """``self.attention(sequence, sequence, sequence, key_padding_mask=absent,
+        need_weights=False)[0]``: the same operations as torch's batch-first self-attention
+        path, without its argument checks (a large share of the cost on a few rows)."""
+        attention = self.attention
+        query = sequence.transpose(1, 0)
+        tgt_len, bsz, embed_dim = query.shape
+        heads = attention.num_heads
+        head_dim = embed_dim // heads
+        padding = torch.zeros_like(absent, dtype=query.dtype).masked_fill_(absent, float("-inf"))
+        proj = F.linear(query, attention.in_proj_weight, attention.in_proj_bias)
+        proj = proj.unflatten(-1, (3, embed_dim)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+        q, k, v = proj[0], proj[1], proj[2]
+        q = q.view(tgt_len, bsz * heads, head_dim).transpose(0, 1)
+        k = k.view(k.shape[0], bsz * heads, head_dim).transpose(0, 1)
+        v = v.view(v.shape[0], bsz * heads, head_dim).transpose(0, 1)
+        src_len = k.size(1)
+        mask = padding.view(bsz, 1, 1, src_len).expand(-1, heads, -1, -1).reshape(bsz * heads, 1, src_len)
+        if mask.size(0) == 1:
+            mask = mask.unsqueeze(0)
+        else:
+            mask = mask.view(bsz, heads, -1, src_len)
+        q = q.view(bsz, heads, tgt_len, head_dim)
+        k = k.view(bsz, heads, src_len, head_dim)
+        v = v.view(bsz, heads, src_len, head_dim)
+        out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
+        out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+        out = F.linear(out, attention.out_proj.weight, attention.out_proj.bias)
+        return out.view(tgt_len, bsz, out.size(1)).transpose(1, 0)
 
 
 def entity_keys_of(layout: ObservationLayout) -> list[str]:
@@ -273,10 +308,12 @@ class Trunk(nn.Module):
         features = x if self.identity_encoder else self.encoder(x)
         if extra is not None:
             features = torch.cat([features, extra], dim=-1)
-        features = self.mlp(features)
+        # Submodules are run through .forward: module dispatch costs more than these small
+        # layers on the few rows of an acting step (no hooks are used on them).
+        features = self.mlp.forward(features)
         if self.gru is None:
             return features, None
-        return self.gru(features, hidden, episode_starts)
+        return self.gru.forward(features, hidden, episode_starts)
 
 
 class Actor(nn.Module):
@@ -292,10 +329,10 @@ class Actor(nn.Module):
 
     def forward(self, x, extra=None, hidden=None, episode_starts=None, action_mask=None):
         """Distribution over actions for time-major inputs, flattened to ``[T*B]`` rows."""
-        features, hidden = self.trunk(x, extra, hidden, episode_starts)
+        features, hidden = self.trunk.forward(x, extra, hidden, episode_starts)
         flat = features.reshape(-1, features.shape[-1])
         mask = action_mask.reshape(flat.shape[0], -1) if action_mask is not None else None
-        return self.head(flat, action_mask=mask), hidden
+        return self.head.forward(flat, action_mask=mask), hidden
 
 
 class Critic(nn.Module):
@@ -312,8 +349,8 @@ class Critic(nn.Module):
 
     def forward(self, x, extra=None, hidden=None, episode_starts=None):
         """Values ``[T, B]`` and the next hidden state."""
-        features, hidden = self.trunk(x, extra, hidden, episode_starts)
-        return self.value(features).squeeze(-1), hidden
+        features, hidden = self.trunk.forward(x, extra, hidden, episode_starts)
+        return F.linear(features, self.value.weight, self.value.bias).squeeze(-1), hidden
 
 
 def encoder_normalizers(module: nn.Module) -> list[tuple[FlatEncoder, ObservationNormalizer]]:

@@ -124,8 +124,11 @@ class TrainingBatch:
             return
         order = living[torch.randperm(living.numel(), generator=generator)]
         size = living.numel() if minibatch_size is None else minibatch_size
+        # One gather per epoch; each minibatch is then a slice of the shuffled rollout (the
+        # same rows as gathering per minibatch, for a fraction of the indexing work).
+        shuffled = self._flat(order)
         for start in range(0, order.numel(), size):
-            yield self._flat(order[start : start + size])
+            yield shuffled if size >= order.numel() else _rows(shuffled, start, start + size)
 
     def _flat(self, index: Tensor) -> Minibatch:
         def take(x: Tensor | None) -> Tensor | None:
@@ -196,6 +199,15 @@ class TrainingBatch:
     def _sequences(self, sequences: Tensor, start: int, length: int) -> Minibatch:
         pairs = torch.stack([torch.full_like(sequences, start), sequences], dim=1)
         return self._chunks(pairs, length)
+
+
+def _rows(minibatch: Minibatch, start: int, stop: int) -> Minibatch:
+    """Rows ``start:stop`` of a flat (``L = 1``) minibatch, as views."""
+    fields = {}
+    for name in Minibatch.__dataclass_fields__:
+        value = getattr(minibatch, name)
+        fields[name] = value[:, start:stop] if isinstance(value, Tensor) else value
+    return Minibatch(**fields)
 
 
 def merge_env_agent(x: Tensor | None) -> Tensor | None:
