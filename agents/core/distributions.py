@@ -272,7 +272,7 @@ class CategoricalHead(ActionHead):
     def forward(self, features: Tensor, action_mask: Tensor | None = None) -> CategoricalDistribution:
         """Categorical over the masked logits."""
         self._check_mask_width(action_mask)
-        return CategoricalDistribution(self.linear(features), action_mask)
+        return CategoricalDistribution(F.linear(features, self.linear.weight, self.linear.bias), action_mask)
 
 
 class MultiCategoricalHead(ActionHead):
@@ -288,7 +288,7 @@ class MultiCategoricalHead(ActionHead):
     def forward(self, features: Tensor, action_mask: Tensor | None = None) -> MultiCategoricalDistribution:
         """Product of categoricals; ``action_mask`` is the per-component masks concatenated."""
         self._check_mask_width(action_mask)
-        logits = torch.split(self.linear(features), self.nvec, dim=-1)
+        logits = torch.split(F.linear(features, self.linear.weight, self.linear.bias), self.nvec, dim=-1)
         masks = torch.split(action_mask, self.nvec, dim=-1) if action_mask is not None else [None] * len(logits)
         return MultiCategoricalDistribution([CategoricalDistribution(l, m) for l, m in zip(logits, masks)])
 
@@ -306,7 +306,7 @@ class GaussianHead(ActionHead):
     def forward(self, features: Tensor, action_mask: Tensor | None = None) -> DiagGaussianDistribution:
         """Diagonal Gaussian around the linear mean."""
         self._check_mask_width(action_mask)
-        mean = self.mean(features)
+        mean = F.linear(features, self.mean.weight, self.mean.bias)
         return DiagGaussianDistribution(mean, self.log_std.to(mean.dtype))
 
 
@@ -322,7 +322,7 @@ class BernoulliHead(ActionHead):
     def forward(self, features: Tensor, action_mask: Tensor | None = None) -> BernoulliDistribution:
         """Bernoulli per element."""
         self._check_mask_width(action_mask)
-        return BernoulliDistribution(self.linear(features))
+        return BernoulliDistribution(F.linear(features, self.linear.weight, self.linear.bias))
 
 
 class ProductHead(ActionHead):
@@ -344,7 +344,7 @@ class ProductHead(ActionHead):
             if action_mask is not None and head.mask_dim > 0:
                 part_mask = action_mask[..., offset : offset + head.mask_dim]
             offset += head.mask_dim
-            parts.append(head(features, part_mask))
+            parts.append(head.forward(features, part_mask))  # (no module dispatch: small heads, many rows)
         return ProductDistribution(parts)
 
 
@@ -412,10 +412,11 @@ class ActionCodec:
             self.children = [ActionCodec(sub) for sub in _sub_spaces(space)]
             self.action_dim = sum(child.action_dim for child in self.children)
             self.mask_dim = sum(child.mask_dim for child in self.children)
+        offsets = np.cumsum([0] + [child.action_dim for child in self.children]).tolist()
+        self._bounds = list(zip(offsets[:-1], offsets[1:]))
 
     def _split(self, flat: np.ndarray) -> list[np.ndarray]:
-        offsets = np.cumsum([0] + [child.action_dim for child in self.children])
-        return [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        return [flat[a:b] for a, b in self._bounds]
 
     def to_env(self, flat: Any) -> Any:
         """Environment action for one flat action (ints for discrete parts, dict/tuple for Dict/Tuple)."""
