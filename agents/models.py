@@ -230,7 +230,7 @@ class EntityEncoder(nn.Module):
         padding = torch.zeros_like(absent, dtype=query.dtype).masked_fill_(absent, float("-inf"))
         proj = F.linear(query, attention.in_proj_weight, attention.in_proj_bias)
         proj = proj.unflatten(-1, (3, embed_dim)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
-        q, k, v = proj[0], proj[1], proj[2]
+        q, k, v = proj.unbind(0)  # (the same views as proj[0], proj[1], proj[2]; one stack in backward)
         q = q.view(tgt_len, bsz * heads, head_dim).transpose(0, 1)
         k = k.view(k.shape[0], bsz * heads, head_dim).transpose(0, 1)
         v = v.view(v.shape[0], bsz * heads, head_dim).transpose(0, 1)
