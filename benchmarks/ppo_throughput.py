@@ -12,7 +12,7 @@ second and the ratio. Requires the ``bench`` extra (stable-baselines3).
 from __future__ import annotations
 
 import argparse
-import platform
+import statistics
 import sys
 import time
 
@@ -56,6 +56,14 @@ def stable_baselines(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[f
     return model.num_timesteps / elapsed, model.num_timesteps / cpu, (sum(buffer[-10:]) / len(buffer[-10:]) if buffer else None)
 
 
+def median_run(runs: list[tuple[float, float, float | None]]) -> tuple[float, float, float | None]:
+    """Median wall-clock and CPU speeds over repeats (each median taken separately), and the
+    return of the run with the median wall-clock speed."""
+    ordered = sorted(runs, key=lambda run: run[0])
+    middle = ordered[(len(ordered) - 1) // 2]
+    return middle[0], statistics.median(run[1] for run in runs), middle[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved repetitions; the best is kept")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved repetitions; the median is reported")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print("command:", " ".join([sys.executable, *sys.argv]))
@@ -75,13 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for n_envs in args.n_envs:
         steps = max(args.steps, n_envs * 2048)
-        best: dict[str, tuple[float, float, float | None]] = {}
-        for _ in range(args.repeats):  # interleaved, best of repeats: robust to other load on the machine
+        results: dict[str, list[tuple[float, float, float | None]]] = {"ours": [], "sb3": []}
+        for _ in range(args.repeats):  # interleaved, so both see the same load from other jobs
             for name, run in (("ours", ours), ("sb3", stable_baselines)):
-                result = run(args.env, n_envs, steps, args.seed)
-                if name not in best or result[0] > best[name][0]:
-                    best[name] = result
-        (wall, cpu, ret), (sb3_wall, sb3_cpu, sb3_ret) = best["ours"], best["sb3"]
+                results[name].append(run(args.env, n_envs, steps, args.seed))
+        (wall, cpu, ret), (sb3_wall, sb3_cpu, sb3_ret) = (median_run(results["ours"]), median_run(results["sb3"]))
         fmt = lambda x: "-" if x is None else f"{x:.1f}"
         print(
             f"{n_envs:>6} {wall:>7.0f} {sb3_wall:>7.0f} {wall / sb3_wall:>6.2f} {cpu:>9.0f} {sb3_cpu:>8.0f} "
