@@ -17,6 +17,12 @@ class PolicyActor:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
+    def reset(self) -> None:
+        """Start a new episode: forget the recurrent state of the wrapped policy, if any."""
+        reset = getattr(self.policy, "reset", None)
+        if callable(reset):
+            reset()
+
     def act(self, observations: dict[str, Any]) -> dict[str, Any]:
         """Actions for the given observations."""
         return self.policy(observations)

@@ -71,9 +71,15 @@ def record_episode(
     env_kwargs: dict[str, Any] | None = None,
     max_steps: int | None = None,
 ) -> Episode:
-    """Play one episode of ``env`` (a ParallelEnv) with ``policy`` and return it in memory."""
+    """Play one episode of ``env`` (a ParallelEnv) with ``policy`` and return it in memory.
+
+    A policy with a ``reset()`` method (a recurrent one) is reset first, so every episode
+    starts from a fresh memory and a recorded episode does not depend on the ones before it.
+    """
     replayable = find_replayable(env)
     acting = policy if policy is not None else RandomPolicy(env, seed)
+    if callable(getattr(acting, "reset", None)):
+        acting.reset()
     reset_result = env.reset(seed=seed)
     if not (isinstance(reset_result, tuple) and len(reset_result) == 2 and isinstance(reset_result[0], dict)):
         raise NotReplayableError(

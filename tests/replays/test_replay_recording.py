@@ -166,3 +166,26 @@ def test_quantized_frame_keys_round_trip_within_half_a_step(tmp_path):
     loaded = load_episode(path)
     step = np.ptp(episode.frames["agent_pos"]) / 255
     assert np.abs(loaded.frames["agent_pos"] - episode.frames["agent_pos"]).max() <= step / 2 + 1e-6
+
+
+class CountingPolicy:
+    """A stand-in for a recurrent policy: its actions depend on how many steps it has seen."""
+
+    def __init__(self) -> None:
+        self.steps_seen = 0
+
+    def reset(self) -> None:
+        self.steps_seen = 0
+
+    def act(self, observations):
+        self.steps_seen += 1
+        return {agent: min(self.steps_seen // 4, 4) for agent in observations}
+
+
+def test_a_policy_with_memory_is_reset_before_every_episode():
+    policy = CountingPolicy()
+    first = record_episode(policy, replay_disc_env.DiscEnv(), seed=4)
+    record_episode(policy, replay_disc_env.DiscEnv(), seed=9)
+    again = record_episode(policy, replay_disc_env.DiscEnv(), seed=4)
+    np.testing.assert_array_equal(first.actions, again.actions)
+    np.testing.assert_array_equal(first.frames["agent_pos"], again.frames["agent_pos"])
