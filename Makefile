@@ -3,19 +3,21 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_INDEX ?=
 
 export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export SDL_VIDEODRIVER ?= dummy
 
-.PHONY: install test test-slow train bench clean
+.PHONY: install test test-slow train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	# The CPU build of torch first, so that nothing pulls a CUDA build.
-	$(BIN)/pip install torch==2.13.0
+	# The CPU build of torch first, so that nothing pulls a CUDA build. Where pip's index serves
+	# a CUDA build, point it at the CPU wheels: make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+	$(BIN)/pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install -e '.[dev]'
 	touch $(STAMP)
 
