@@ -74,16 +74,15 @@ from envs.scene import Scene
 from . import world as W
 from .layouts import Layout, wall_slots, PlacementError, make_layout, place
 from .mechanics import NO_TEAM, ObjectRules, outside
+from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import ArenaConfig, make_config
 from .rendering import ArenaRenderer, arena_scene
-from .sensing import RAMP_AIM_OFFSET, Senses
+from .sensing import Senses
 
 MOVE_BINS = 11
 #: field order of flat observations (task fields follow, sorted by name)
 FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
               "ramps_mask", "ramps_exist", "lidar")
-AGENT_FEATURES = 10
-OBJECT_FEATURES = 15
 PLACEMENT_ATTEMPTS = 50
 _PHYSICS_WARNINGS = (
     int(mujoco.mjtWarning.mjWARN_BADQACC),
@@ -136,7 +135,6 @@ class HideAndSeekEnv(ParallelEnv):
         self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
         self.is_hider = self.team == 0
         self._hider_slots = np.flatnonzero(self.is_hider)
-        self._ramp_aim = np.array([RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[0], RAMP_AIM_OFFSET[2]])
         self._seeker_slots = np.flatnonzero(~self.is_hider)
         self._team_sign = np.where(self.is_hider, 1.0, -1.0)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
@@ -171,8 +169,6 @@ class HideAndSeekEnv(ParallelEnv):
         self.action_spaces = {a: copy.deepcopy(self._action_space) for a in self.possible_agents}
         dof = np.arange(4 * self.n_entities).reshape(self.n_entities, 4)
         self._object_dof = dof[self.n_agent_slots:]
-        self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq,
-                                 self.index.agent_body, self.index.object_body, self._object_dof)
         target_body = np.concatenate([self.index.agent_body, self.index.object_body])
         sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
         self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
@@ -183,6 +179,10 @@ class HideAndSeekEnv(ParallelEnv):
         self._object_half[self.n_box_slots:] = W.RAMP_HALF
         self._lockable = np.ones(self.n_objects, dtype=bool)
         self._lockable[self.n_box_slots:] = c.lock_ramps
+        pose = self.data.qpos.reshape(self.n_entities, 4)
+        self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq, self._object_dof,
+                                 pose[:self.n_agent_slots], pose[self.n_agent_slots:], self._object_half,
+                                 self._lockable, self.team, c.grab_radius, c.lock_radius)
         self._rng = np.random.default_rng()
         self._renderer: ArenaRenderer | None = None
         self.agents: list[str] = []
@@ -270,7 +270,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.object_present = np.zeros(O, dtype=bool)
         # the senses' result buffers, rewritten in place every step
         self.in_sight = self.senses.in_sight
-        self.in_cone = self.senses.in_cone
+        self._visible_objects = self.in_sight[:, A:]  # what the agents see of the objects, as they act
         self.lidar = self.senses.lidar
         self.step_count = 0
         self._hidden = False
@@ -281,31 +281,34 @@ class HideAndSeekEnv(ParallelEnv):
         self._agent_pose = self._pose[:A]
         self._object_pose = self._pose[A:]
         self._ctrl = self.data.ctrl.reshape(A, 3)
-        self._targets = np.zeros((A + O, 3))
+        sites = self.index.entity_site
+        # where rays aim: the entities' aim sites, a view of MuJoCo's site positions
+        self._targets = self.data.site_xpos[sites[0]:sites[0] + sites.size] if sites.size else np.zeros((0, 3))
         self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
-        self._controls = np.zeros((A, 3))
-        self._grab = np.zeros(A, dtype=bool)
-        self._lock = np.zeros(A, dtype=bool)
+        self._all_slots = list(range(A))
+        self._seeker_list = self._seeker_slots.tolist()
+        self._play_low = self._center - self.config.play_area / 2.0
+        self._play_high = self._center + self.config.play_area / 2.0
+        self._object_xy = self._object_pose.view(np.complex128)[:, 0]  # x + iy of every object
+        self._object_offset = np.zeros(O, dtype=np.complex128)
+        self._object_moved = np.zeros(O)
+        self._largest_move = np.zeros((2, O))  # distances from the start, during and after preparation
+        self._object_start = np.zeros(O, dtype=np.complex128)
         self._reward_if_hidden = self._team_sign.copy()
         self._reward_if_seen = -self._team_sign
         # seekers' rows and hiders' columns of ``in_sight``, as flat indices
-        self._seeker_sees_hider = (self._seeker_slots[:, None] * (A + O) + self._hider_slots[None, :]).ravel()
-        self._others_flat = (np.arange(A)[:, None] * (A + O) + self._others).ravel()
-        self._seen_others = np.zeros((A, A - 1), dtype=bool)
+        self._seeker_sees_hider = (self._seeker_slots[:, None] * (A + O) + self._hider_slots[None, :]).ravel().tolist()
         self._agent_buffer = np.zeros((A, AGENT_FEATURES))
         self._agent_buffer[:, 8] = self.is_hider
         self._object_buffer = np.zeros((O, 12))
-        self._object_table = np.zeros((A, O, OBJECT_FEATURES), dtype=np.float32)
+        self._heading = np.zeros(A)
+        self._agent_yaw = self._pose[:A, 3]
+        self._object_yaw = self._pose[A:, 3]
         self._lock_flags_stale = True
         self._init_observation_layout()
 
     def _init_observation_layout(self) -> None:
-        """One float32 row per agent slot holds every observation field, in ``observation_keys`` order.
-
-        Each step writes the row block in place, then hands out a copy (so that observations
-        kept by the caller never change); Dict observations are views into that copy.
-        """
-        A = self.n_agent_slots
+        """Where each field sits in a flat observation row (``observation_keys`` order)."""
         space = self._dict_observation_space
         self._field_slices: list[tuple[str, slice, tuple[int, ...]]] = []
         start = 0
@@ -314,15 +317,12 @@ class HideAndSeekEnv(ParallelEnv):
             size = int(np.prod(shape))
             self._field_slices.append((key, slice(start, start + size), shape))
             start += size
-        self._observation_width = start
-        self._obs_work = np.zeros((A, start), dtype=np.float32)
-        self._obs_views = {key: self._obs_work[:, where].reshape((A,) + shape)
-                           for key, where, shape in self._field_slices}
-        for key, view in self._obs_views.items():
-            if view.size and not np.shares_memory(view, self._obs_work):
-                raise RuntimeError(f"observation field {key!r} is not a view of the observation block")
-        extras = sorted(self._extra_observation_spaces())
-        self._dict_key_order = extras + list(FLAT_ORDER)
+        self._field_keys = [key for key, _, _ in self._field_slices]
+        extras = {key: int(np.prod(box.shape)) for key, box in self._extra_observation_spaces().items()}
+        self._assembler = ObservationAssembler(self._others, self.n_box_slots, self.n_ramp_slots,
+                                               self.config.lidar_rays, extras, self.observation_keys())
+        if self._assembler.width != start:
+            raise RuntimeError(f"observation rows hold {self._assembler.width} numbers, the space {start}")
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Sample counts, layout and placements; returns observations and empty infos."""
@@ -353,13 +353,10 @@ class HideAndSeekEnv(ParallelEnv):
         self._physics_error = False
         self._sense()
         pose = self._entity_pose()
-        self._object_start = pose[self.n_agent_slots:, :2].copy()
-        self._stats = dict.fromkeys(
-            ("max_box_move_prep", "max_box_move", "num_box_lock_prep", "num_box_lock", "max_ramp_move_prep",
-             "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
+        self._object_start[:] = self._object_xy
+        self._stats = dict.fromkeys(("num_box_lock_prep", "num_box_lock", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
         self._hidden_steps = 0
-        self._squared_moves = dict.fromkeys(("max_box_move_prep", "max_box_move", "max_ramp_move_prep",
-                                             "max_ramp_move"), 0.0)
+        self._largest_move[:] = 0.0
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._task_reset()
         observations = self._observe()
@@ -431,6 +428,7 @@ class HideAndSeekEnv(ParallelEnv):
             W.set_box_geometry(m, idx.box_geom, box_half)
             W.set_box_inertia(m, idx.box_body, box_half)
         self._object_half[:self.n_box_slots] = box_half
+        self.rules.set_sizes()
         W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
         W.set_present(m, idx.box_geom, self.object_present[:self.n_box_slots], W.GROUP_OBJECT)
         W.set_present(m, idx.ramp_geom, self.object_present[self.n_box_slots:], W.GROUP_OBJECT)
@@ -477,7 +475,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.rules.reset()
         self._color_locks()
         mujoco.mj_forward(self.model, self.data)
-        self._object_start = pose[A:, :2].copy()
+        self._object_start[:] = self._object_xy
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._sense()
         self._task_restart()
@@ -499,17 +497,22 @@ class HideAndSeekEnv(ParallelEnv):
         self._some_agents_absent = bool(self._absent_agents.any())
         self._some_objects_absent = bool(self._absent_objects.any())
         # flat qpos indices of the x and y of live agents and present objects (boundary checks)
-        self._live_xy = (self._live_index[:, None] * 4 + np.arange(2)).ravel()
-        present_objects = np.flatnonzero(self.object_present) + A
-        self._present_object_xy = (present_objects[:, None] * 4 + np.arange(2)).ravel()
+        bounded = self._live_index
+        if self.config.objects_out_penalty:
+            bounded = np.concatenate([bounded, np.flatnonzero(self.object_present) + A])
+        self._bounded_xy = (bounded[:, None] * 4 + np.arange(2)).ravel()  # flat qpos indices of x and y
         self._agent_buffer[:, 8] = self.is_hider  # absent slots were zeroed in earlier episodes
         self._object_buffer[:, 9:12] = 2.0 * self._object_half
         self._lock_flags_stale = True
-        # observation fields fixed for the episode
-        views = self._obs_views
-        views["agents_exist"][:] = self.agent_present[self._others]
-        views["boxes_exist"][:] = self.object_present[:B]
-        views["ramps_exist"][:] = self.object_present[B:]
+        # observation entries fixed for the episode
+        assembler = self._assembler
+        assembler.agent_exist[:] = self.agent_present
+        assembler.object_exist[:] = self.object_present
+        assembler.is_hider[:] = self.is_hider
+        assembler.size[:] = 2.0 * self._object_half
+        assembler.select_rows(self._live_index)
+        n = self._live_index.size  # fields of two or more dimensions are reshaped from the block's columns
+        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
         self.agents = [a for a, _ in self._live_slots]
 
     def _reset_colors(self) -> None:
@@ -518,58 +521,67 @@ class HideAndSeekEnv(ParallelEnv):
         m.geom_rgba[idx.ramp_geom] = W.RAMP_RGBA
 
     def _count_warnings(self) -> int:
-        return sum(stat.number for stat in self._warning_stats)
+        bad_acceleration, bad_velocity, bad_position = self._warning_stats
+        return bad_acceleration.number + bad_velocity.number + bad_position.number
 
     # ----------------------------------------------------------------------------------------
     # stepping
-    def _decode_actions(self, actions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]), grab, lock.
+    def _decode_actions(self, actions: dict, in_prep: bool) -> tuple[np.ndarray, list[bool], list[bool]]:
+        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]) and the grab
+        and lock buttons (lists of ``A`` bools) of every agent slot; silent agents, and seekers
+        during the preparation phase, stand still.
 
-        The common case (every action well formed) costs a handful of array operations for all
-        agents together; only when something is wrong are the actions checked one by one, so
-        that the error names the agent. The returned arrays are buffers reused every step.
+        The common case (every action well formed) costs a few array operations for all agents
+        together; only when something is wrong are the actions checked one by one, so that the
+        error names the agent.
         """
-        flat, continuous = self.config.flat_actions, self.config.continuous_actions
-        controls, grab, lock = self._controls, self._grab, self._lock
-        controls.fill(0.0)  # silent agents stand still
-        grab.fill(False)
-        lock.fill(False)
+        A = self.n_agent_slots
         if not actions:
-            return controls, grab, lock
-        index = operator.index
+            return np.zeros((A, 3)), [False] * A, [False] * A
+        flat, continuous = self.config.flat_actions, self.config.continuous_actions
         try:
             slots = self._live_slot_of
             rows = [slots[agent] for agent in actions]
+            values = list(actions.values())
             if flat:
-                table = np.asarray(list(actions.values()))
-                well_formed = table.shape == (len(rows), 5)
-                movement, buttons = table[:, :3], table[:, 3:]
+                table = np.asarray(values)
+                well_formed = table.shape == (len(rows), 5) and table.dtype.kind in ("iuf" if continuous else "iu")
+                movement = table[:, :3]
+                presses = table[:, 3:].tolist()
+                if continuous:  # a button is pressed above one half
+                    well_formed = well_formed and all(0.0 <= v <= 1.0 for press in presses for v in press)
+                    presses = [(grab > 0.5, lock > 0.5) for grab, lock in presses]
             else:
-                values = actions.values()
                 movement = np.asarray([action["movement"] for action in values])
-                buttons = np.array([(index(action["grab"]), index(action["lock"])) for action in values],
-                                   dtype=np.int64)
-                well_formed = movement.shape == (len(rows), 3)
-            if continuous:
-                well_formed = well_formed and movement.dtype.kind in "iuf" and _within(movement, -W.CONTROL_LIMIT, W.CONTROL_LIMIT)
-                if flat and well_formed:  # buttons are pressed above one half
-                    buttons = buttons.astype(np.float64)
-                    well_formed = _within(buttons, 0.0, 1.0)
-                    buttons = buttons > 0.5
-            else:
-                well_formed = (well_formed and movement.dtype.kind in "iu" and buttons.dtype.kind in "iu"
-                               and int(movement.astype(np.int64, copy=False).view(np.uint64).max()) < MOVE_BINS
-                               and int(buttons.astype(np.int64, copy=False).view(np.uint64).max()) <= 1)
+                index = operator.index
+                presses = [(index(action["grab"]), index(action["lock"])) for action in values]
+                well_formed = movement.shape == (len(rows), 3) and movement.dtype.kind in ("iuf" if continuous else "iu")
+            if not (flat and continuous):  # integer buttons, both 0 or 1
+                well_formed = well_formed and not any((grab | lock) & -2 for grab, lock in presses)
+            if well_formed:
+                moves = movement.ravel().tolist()
+                if continuous:  # NaN fails the comparison too
+                    well_formed = all(-W.CONTROL_LIMIT <= v <= W.CONTROL_LIMIT for v in moves)
+                else:
+                    well_formed = min(moves) >= 0 and max(moves) < MOVE_BINS
         except (KeyError, TypeError, IndexError, ValueError):
             well_formed = False
         if not well_formed:
             self._raise_for_bad_action(actions)
-        if continuous:
-            controls[rows] = movement
-        else:
-            controls[rows] = self._control_levels[movement]
-        grab[rows] = buttons[:, 0] == 1
-        lock[rows] = buttons[:, 1] == 1
+        controls = np.array(movement, dtype=np.float64) if continuous else self._control_levels.take(movement)
+        grab = [bool(press[0]) for press in presses]
+        lock = [bool(press[1]) for press in presses]
+        if rows != self._all_slots:  # some agents are silent or absent
+            controls, live_controls = np.zeros((A, 3)), controls
+            controls[rows] = live_controls
+            live_grab, live_lock = grab, lock
+            grab, lock = [False] * A, [False] * A
+            for row, pressed_grab, pressed_lock in zip(rows, live_grab, live_lock):
+                grab[row], lock[row] = pressed_grab, pressed_lock
+        if in_prep:
+            controls[self._seeker_slots] = 0.0
+            for seeker in self._seeker_list:
+                grab[seeker] = lock[seeker] = False
         return controls, grab, lock
 
     def _raise_for_bad_action(self, actions: dict) -> None:
@@ -614,20 +626,12 @@ class HideAndSeekEnv(ParallelEnv):
         if self._episode_over:
             raise RuntimeError("the episode has ended (or never started); call reset() before step()")
         c = self.config
-        ctrl, grab, lock = self._decode_actions(actions)
         in_prep = self.step_count < self._prep_steps
-        if in_prep:  # seekers stand still (absent agents never act: their actions are no-ops)
-            seekers = self._seeker_slots
-            ctrl[seekers] = 0.0
-            grab[seekers] = False
-            lock[seekers] = False
-        self._ctrl[:] = ctrl
-        A = self.n_agent_slots
+        controls, grab, lock = self._decode_actions(actions, in_prep)
+        self._ctrl[:] = controls
         self._task_before_rules()
         rules = self.rules
-        rules.apply(grab, lock, self._agent_pose, self._object_pose, self._object_half, self.in_sight[:, A:],
-                    self.object_present, self._lockable, self.team, self.agent_present,
-                    c.grab_radius, c.lock_radius)
+        rules.apply(grab, lock, self._visible_objects)
         if rules.changed:
             self._color_locks()
             self._lock_flags_stale = True
@@ -678,26 +682,20 @@ class HideAndSeekEnv(ParallelEnv):
         if self._count_warnings() != self._warning_count:
             return True
         qpos, qvel = self._qpos, self._qvel
-        size = float(np.dot(qpos, qpos)) + float(np.dot(qvel, qvel))
-        return not size < _POSITION_LIMIT**2
+        return not np.dot(qpos, qpos) + np.dot(qvel, qvel) < _POSITION_LIMIT**2
 
     def _entity_pose(self) -> np.ndarray:
         return self._pose
 
     def _sense(self) -> None:
-        pose = self._pose
-        A = self.n_agent_slots
-        targets = self._targets
-        np.copyto(targets, pose[:, :3])
-        if self.n_ramp_slots:
-            first = A + self.n_box_slots
-            yaw = pose[first:, 3]
-            aim = self._ramp_aim
-            targets[first:, 0] += aim[0] * np.cos(yaw)
-            targets[first:, 1] += aim[1] * np.sin(yaw)
-            targets[first:, 2] += aim[2]
-        self.senses.sense(self._agent_pose, targets)
-        self._hidden = not self.in_sight.take(self._seeker_sees_hider).any()
+        self.senses.sense(self._targets)
+        seen = self.in_sight.tobytes()
+        self._hidden = not any(seen[k] for k in self._seeker_sees_hider)
+
+    @property
+    def in_cone(self) -> np.ndarray:
+        """``[A, A + O]``: observer-target pairs that exist, the target inside the observer's cone."""
+        return self.senses.in_cone
 
     def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
         c = self.config
@@ -705,38 +703,26 @@ class HideAndSeekEnv(ParallelEnv):
             reward = np.zeros(self.n_agent_slots)
         else:
             reward = self._reward_if_hidden if self._hidden else self._reward_if_seen
-            low, high = self._center - c.play_area / 2.0, self._center + c.play_area / 2.0
-            qpos = self._qpos
-            xy = qpos.take(self._live_xy)
-            if xy.min() < low or xy.max() > high:  # rare: find who is out
+            # one test of every live agent's (and, where penalised, present object's) x and y
+            xy = self._qpos.take(self._bounded_xy).tolist()
+            if xy and (min(xy) < self._play_low or max(xy) > self._play_high):  # rare: find what is out
                 half = c.play_area / 2.0
+                A = self.n_agent_slots
                 reward = reward - c.out_of_bounds_penalty * (outside(self._agent_pose, self._center, half)
                                                              & self.agent_present)
-            if c.objects_out_penalty and self._present_object_xy.size:
-                xy = qpos.take(self._present_object_xy)
-                if xy.min() < low or xy.max() > high:
+                if c.objects_out_penalty and (outside(self._object_pose, self._center, half)
+                                              & self.object_present).any():
                     reward = reward - c.out_of_bounds_penalty
         reward, task_done = self._task_rewards(reward, in_prep)
         values = reward.tolist() if self._all_live else reward[self._live_index].tolist()
         return dict(zip(self.agents, values)), task_done
 
     def _update_stats(self, in_prep: bool) -> None:
-        A, B = self.n_agent_slots, self.n_box_slots
-        offset = self._object_pose[:, :2] - self._object_start
-        offset *= offset
-        moved = offset[:, 0] + offset[:, 1]  # squared until reported (parked objects never move)
-        suffix = "_prep" if in_prep else ""
-        moves = self._squared_moves
-        if B:
-            key = "max_box_move" + suffix
-            largest = float(moved[:B].max())
-            if largest > moves[key]:
-                moves[key] = largest
-        if self.n_ramp_slots:
-            key = "max_ramp_move" + suffix
-            largest = float(moved[B:].max())
-            if largest > moves[key]:
-                moves[key] = largest
+        offset, moved = self._object_offset, self._object_moved
+        np.subtract(self._object_xy, self._object_start, out=offset)
+        np.abs(offset, out=moved)  # parked objects never move
+        largest = self._largest_move[0 if in_prep else 1]
+        np.maximum(largest, moved, out=largest)
         if self.step_count == self._prep_steps or (in_prep and self.step_count >= self.config.horizon):
             self._count_locks("_prep")
         if not in_prep and self._hidden:
@@ -752,7 +738,10 @@ class HideAndSeekEnv(ParallelEnv):
         if self.step_count > self._prep_steps:
             self._count_locks("")
         stats = dict(self._stats)
-        stats.update({key: float(np.sqrt(value)) for key, value in self._squared_moves.items()})
+        B = self.n_box_slots
+        for suffix, largest in (("_prep", self._largest_move[0]), ("", self._largest_move[1])):
+            stats["max_box_move" + suffix] = float(largest[:B].max()) if B else 0.0
+            stats["max_ramp_move" + suffix] = float(largest[B:].max()) if self.n_ramp_slots else 0.0
         after_prep = max(self.step_count - self._prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats
@@ -794,45 +783,38 @@ class HideAndSeekEnv(ParallelEnv):
             features[self._absent_objects] = 0.0
         return features
 
-    def _update_lock_flags(self) -> None:
-        """Locked-by-me, locked-by-my-team, locked of every (agent, object), after lock changes only."""
-        lock_team, locker = self.rules.lock_team, self.rules.locker
-        flags = self._object_table[:, :, 12:]
-        flags[:, :, 0] = locker == self._agent_column
-        flags[:, :, 1] = lock_team == self._team_column
-        flags[:, :, 2] = lock_team != NO_TEAM
-        self._lock_flags_stale = False
-
     def _observe(self) -> dict:
-        A, B = self.n_agent_slots, self.n_box_slots
-        views = self._obs_views
-        agent_features = self._agent_features()
-        views["self"][:] = agent_features
-        seen_others = self._seen_others
-        self.in_sight.take(self._others_flat, out=seen_others.reshape(-1))
-        np.multiply(agent_features[self._others], seen_others[..., None], out=views["agents"])
-        views["agents_mask"][:] = seen_others
-        table = self._object_table
+        assembler = self._assembler
+        assembler.pose[:] = self._qpos
+        assembler.velocity[:] = self._qvel
+        heading = self._heading  # wrapped to [-pi, pi)
+        np.add(self._agent_yaw, np.pi, out=heading)
+        np.remainder(heading, 2.0 * np.pi, out=heading)
+        np.subtract(heading, np.pi, out=assembler.heading)
+        if self.step_count <= self._prep_steps:  # the preparation fraction, constant (1) afterwards
+            assembler.prep[0] = self.step_count / self._prep_steps if self._prep_steps else 1.0
         if self.n_objects:
+            np.cos(self._object_yaw, out=assembler.cos)
+            np.sin(self._object_yaw, out=assembler.sin)
             if self._lock_flags_stale or self.rules.changed:
-                self._update_lock_flags()
-            table[:, :, :12] = self._object_features()
-            seen_objects = self.in_sight[:, A:]
-            np.multiply(table[:, :B], seen_objects[:, :B, None], out=views["boxes"])
-            np.multiply(table[:, B:], seen_objects[:, B:, None], out=views["ramps"])
-            views["boxes_mask"][:] = seen_objects[:, :B]
-            views["ramps_mask"][:] = seen_objects[:, B:]
-        views["lidar"][:] = self.lidar
+                flags = assembler.lock_flags
+                flags[:, :, 0] = self.rules.locker == self._agent_column
+                flags[:, :, 1] = self.rules.lock_team == self._team_column
+                flags[:, :, 2] = self.rules.lock_team != NO_TEAM
+                self._lock_flags_stale = False
+        assembler.seen[:] = self.in_sight
+        assembler.lidar[:] = self.lidar
         for key, value in self._task_observations().items():
-            views[key][:] = value
-        block = self._obs_work.copy() if self._all_live else self._obs_work[self._live_index]
+            assembler.extras[key][:] = value.ravel()
+        block = assembler.gather()
         if self._physics_error:
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         agents = self.agents
         if self.config.flat_observations:
             return dict(zip(agents, block))
-        fields = [block[:, where].reshape((len(agents),) + shape) for _, where, shape in self._field_slices]
-        keys = [key for key, _, _ in self._field_slices]
+        fields = [block[:, where] if shape is None else block[:, where].reshape(shape)
+                  for where, shape in self._field_views]
+        keys = self._field_keys
         return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
 
     def state(self) -> np.ndarray:
@@ -914,6 +896,8 @@ class HideAndSeekEnv(ParallelEnv):
         self.rules.lock_team[:B] = frame["box_lock_team"]
         self.rules.lock_team[B:] = frame["ramp_lock_team"]
         self.rules.grabbed[:] = frame["grabbed"]
+        self.rules.set_sizes()
+        self.rules.count()
         A = self.n_agent_slots
         self.in_sight[:] = False
         self.in_sight[:, :A] = frame["seen"]
@@ -926,7 +910,7 @@ class HideAndSeekEnv(ParallelEnv):
         mujoco.mj_kinematics(m, self.data)
         pose = self._entity_pose()
         present = np.concatenate([self.agent_present, self.object_present])
-        self.in_cone[:] = self._cone_only(pose, present)
+        self.senses.cone[:] = self._cone_only(pose, present)
 
     def _cone_only(self, pose: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Cone membership of every target for every agent (no rays), for drawing."""

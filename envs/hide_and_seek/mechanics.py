@@ -11,6 +11,8 @@ configured, objects) outside the play area are penalised.
 
 from __future__ import annotations
 
+import math
+
 import mujoco
 import numpy as np
 
@@ -26,36 +28,51 @@ def yaw_quaternions(yaw: np.ndarray) -> np.ndarray:
     return out
 
 
-def footprint_distance(points: np.ndarray, centers: np.ndarray, yaw: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """Distance ``[P, O]`` from each point to each yawed cuboid (zero inside it)."""
-    offset = points[:, None, :] - centers[None, :, :]
-    c, s = np.cos(yaw)[None, :], np.sin(yaw)[None, :]
-    local_x = c * offset[..., 0] + s * offset[..., 1]
-    local_y = -s * offset[..., 0] + c * offset[..., 1]
-    local = np.stack([local_x, local_y, offset[..., 2]], axis=-1)
-    excess = np.maximum(np.abs(local) - half[None, :, :], 0.0)
-    return np.sqrt((excess**2).sum(-1))
-
-
 class ObjectRules:
-    """Grab and lock state of one episode, applied through the model's weld constraints."""
+    """Grab and lock state of one episode, applied through the model's weld constraints.
+
+    Most steps nobody is near an object, which one bounding-circle test over all (agent,
+    object) pairs finds; the few pairs within reach are then handled one by one.
+    """
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, grab_eq: np.ndarray, lock_eq: np.ndarray,
-                 agent_body: np.ndarray, object_body: np.ndarray, object_dof: np.ndarray) -> None:
+                 object_dof: np.ndarray, agent_pose: np.ndarray, object_pose: np.ndarray,
+                 object_half: np.ndarray, lockable: np.ndarray, team: np.ndarray, grab_radius: float,
+                 lock_radius: float) -> None:
         self.model = model
         self.data = data
         self.grab_eq = grab_eq
         self.lock_eq = lock_eq
-        self.agent_body = agent_body
-        self.object_body = object_body
         self.object_dof = object_dof  # [O, 4] dof addresses
+        # views and arrays owned by the environment, read at every step
+        self.agent_pose = agent_pose  # [A, 4] x, y, z, yaw
+        self.object_pose = object_pose  # [O, 4]
+        self.object_half = object_half  # [O, 3] half extents, set per episode
+        self.lockable = lockable  # [O] which objects may be locked (tasks change it)
+        self.team = [int(t) for t in team]
+        self.grab_radius = float(grab_radius)
+        self.lock_radius = float(lock_radius)
         n_agents, n_objects = grab_eq.shape
         self.n_objects = n_objects
         self.grabbed = -np.ones(n_agents, dtype=np.int64)
         self.lock_team = np.full(n_objects, NO_TEAM, dtype=np.int64)
         self.locker = -np.ones(n_objects, dtype=np.int64)
-        self._agents = np.arange(n_agents)
+        self.n_held = 0
+        self.n_locked = 0
         self.changed = True  # lock state changed since the flag was last cleared
+        # planar positions as complex numbers x + iy: views of the poses' first two columns
+        self._agent_xy = agent_pose.view(np.complex128)[:, 0]
+        self._object_xy = object_pose.view(np.complex128)[:, 0]
+        self._offset = np.zeros((n_agents, n_objects), dtype=np.complex128)
+        self._distance = np.zeros((n_agents, n_objects))
+        self._near = np.zeros((n_agents, n_objects), dtype=bool)
+        self._bound = np.zeros(n_objects)
+        self.set_sizes()
+
+    def set_sizes(self) -> None:
+        """Recompute the reach bound of every object after ``object_half`` changed."""
+        half = self.object_half
+        self._bound[:] = max(self.grab_radius, self.lock_radius) + np.hypot(half[:, 0], half[:, 1])
 
     def reset(self) -> None:
         """Release every grab and lock."""
@@ -64,64 +81,94 @@ class ObjectRules:
         self.locker[:] = -1
         self.data.eq_active[self.grab_eq.ravel()] = 0
         self.data.eq_active[self.lock_eq] = 0
+        self.n_held = self.n_locked = 0
         self.changed = True
 
-    def apply(self, grab: np.ndarray, lock: np.ndarray, agent_pose: np.ndarray, object_pose: np.ndarray,
-              object_half: np.ndarray, visible: np.ndarray, object_present: np.ndarray,
-              lockable: np.ndarray, team: np.ndarray, agent_present: np.ndarray,
-              grab_radius: float, lock_radius: float) -> None:
-        """Update grabs and locks from this step's buttons.
+    def count(self) -> None:
+        """Recount grabs and locks after ``grabbed`` or ``lock_team`` were written directly."""
+        self.n_held = int((self.grabbed >= 0).sum())
+        self.n_locked = int((self.lock_team != NO_TEAM).sum())
 
-        ``agent_pose``/``object_pose`` are ``[N, 4]`` (x, y, z, yaw); ``visible`` is ``[A, O]``
-        from the observation the agents acted on.
+    def apply(self, grab: list[bool], lock: list[bool], visible: np.ndarray) -> None:
+        """Update grabs and locks from this step's buttons (one bool per agent slot).
+
+        ``visible [A, O]`` comes from the observation the agents acted on; it is False for
+        absent agents and objects.
         """
         self.changed = False
-        holding = self.grabbed >= 0
-        locks_matter = bool(lock.any()) or bool((self.lock_team != NO_TEAM).any())
-        grabs_matter = bool(grab.any()) or bool(holding.any())
-        if self.n_objects == 0 or not (locks_matter or grabs_matter):
+        if self.n_objects == 0:
             return
-        # cheap bounding-circle test first: most steps nobody is near any object
-        offset = agent_pose[:, None, :2] - object_pose[None, :, :2]
-        bound = max(grab_radius, lock_radius) + np.sqrt(object_half[:, 0] ** 2 + object_half[:, 1] ** 2)
-        if not ((offset[..., 0] ** 2 + offset[..., 1] ** 2) <= bound**2).any():
-            drop = np.flatnonzero(holding & ~grab)  # only releases can happen out of reach
-            if drop.size:
-                self._release(drop)
+        any_grab, any_lock = True in grab, True in lock
+        if not (any_grab or any_lock or self.n_held or self.n_locked):
             return
-        distance = footprint_distance(agent_pose[:, :3], object_pose[:, :3], object_pose[:, 3], object_half)
-        usable = visible & object_present & agent_present[:, None]
-        if locks_matter:
-            self._update_locks(lock, distance <= lock_radius, usable, lockable, team, object_pose)
-        if grabs_matter:
-            self._update_grabs(grab, distance <= grab_radius, usable, distance, agent_pose, object_pose)
+        # bounding circles: the planar distance between centres against reach plus half-diagonal
+        offset, distance, near = self._offset, self._distance, self._near
+        np.subtract(self._agent_xy[:, None], self._object_xy, out=offset)
+        np.abs(offset, out=distance)
+        np.less_equal(distance, self._bound, out=near)
+        near &= visible
+        if 1 not in near.tobytes():  # only releases can happen out of reach
+            if self.n_held:
+                self._release([i for i, held in enumerate(self.grabbed.tolist()) if held >= 0 and not grab[i]])
+            return
+        agents, objects = near.nonzero()
+        pairs = self._pairs_in_reach(agents.tolist(), objects.tolist())
+        if any_lock or self.n_locked:
+            self._update_locks(pairs, lock)
+        if any_grab or self.n_held:
+            self._update_grabs(pairs, grab)
 
-    def _update_locks(self, lock: np.ndarray, in_reach: np.ndarray, usable: np.ndarray, lockable: np.ndarray,
-                      team: np.ndarray, object_pose: np.ndarray) -> None:
-        reach = in_reach & usable  # locked objects can always be kept or released by their team
-        pressing = reach & lock[:, None]
-        idle = reach & ~lock[:, None]
-        locked = self.lock_team != NO_TEAM
-        same_team = team[:, None] == self.lock_team[None, :]
-        keep = (pressing & same_team).any(0)
-        release = locked & ~keep & (idle & same_team).any(0)
-        wants = ~locked & lockable & pressing.any(0)
-        if release.any():
+    def _pairs_in_reach(self, agents: list[int], objects: list[int]) -> list[tuple[int, int, float]]:
+        """(agent, object, distance from the agent's centre to the object's cuboid) of close pairs."""
+        agent_pose, object_pose, half = self.agent_pose, self.object_pose, self.object_half
+        reach = max(self.grab_radius, self.lock_radius)
+        pairs = []
+        for i, o in zip(agents, objects):
+            ax, ay, az, _ = agent_pose[i].tolist()
+            ox, oy, oz, yaw = object_pose[o].tolist()
+            hx, hy, hz = half[o].tolist()
+            c, s = math.cos(yaw), math.sin(yaw)
+            dx, dy, dz = ax - ox, ay - oy, az - oz
+            ex = max(abs(c * dx + s * dy) - hx, 0.0)
+            ey = max(abs(-s * dx + c * dy) - hy, 0.0)
+            ez = max(abs(dz) - hz, 0.0)
+            distance = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if distance <= reach:
+                pairs.append((i, o, distance))
+        return pairs
+
+    def _update_locks(self, pairs: list[tuple[int, int, float]], lock: list[bool]) -> None:
+        """Lock by a pressing agent in reach; release by an idle member of the locking team in reach."""
+        pressing: dict[int, list[int]] = {}
+        idle: dict[int, list[int]] = {}
+        for i, o, distance in pairs:
+            if distance <= self.lock_radius:
+                (pressing if lock[i] else idle).setdefault(o, []).append(i)
+        lock_team, team = self.lock_team.tolist(), self.team
+        release, wants, lockers = [], [], []
+        for o in sorted(set(pressing) | set(idle)):
+            owner = lock_team[o]
+            if owner != NO_TEAM:
+                kept = any(team[i] == owner for i in pressing.get(o, ()))
+                if not kept and any(team[i] == owner for i in idle.get(o, ())):
+                    release.append(o)
+            elif o in pressing and self.lockable[o]:
+                wants.append(o)
+                lockers.append(min(pressing[o]))  # the lowest-index agent pressing decides the team
+        if release:
             self.changed = True
             self.lock_team[release] = NO_TEAM
             self.locker[release] = -1
             self.data.eq_active[self.lock_eq[release]] = 0
-        if wants.any():
+        if wants:
             self.changed = True
-            objects = np.flatnonzero(wants)
-            # the lowest-index agent pressing decides the team (ties between teams are rare)
-            lockers = np.argmax(pressing[:, objects], axis=0)
-            self.lock_team[objects] = team[lockers]
+            objects = np.array(wants)
+            self.lock_team[objects] = [team[i] for i in lockers]
             self.locker[objects] = lockers
-            self._weld_to_world(objects, object_pose)
-            held = np.isin(self.grabbed, objects)
-            if held.any():
-                self._release(np.flatnonzero(held))
+            self._weld_to_world(objects, self.object_pose)
+            self._release([i for i, held in enumerate(self.grabbed.tolist()) if held in wants])
+        if self.changed:
+            self.n_locked = int((self.lock_team != NO_TEAM).sum())
 
     def _weld_to_world(self, objects: np.ndarray, object_pose: np.ndarray) -> None:
         pose = object_pose[objects]
@@ -137,30 +184,22 @@ class ObjectRules:
         self.data.eq_active[eq] = 1
         self.data.qvel[self.object_dof[objects].ravel()] = 0.0
 
-    def _update_grabs(self, grab: np.ndarray, in_reach: np.ndarray, usable: np.ndarray, distance: np.ndarray,
-                      agent_pose: np.ndarray, object_pose: np.ndarray) -> None:
-        unlocked = self.lock_team == NO_TEAM
-        holding = self.grabbed >= 0
-        still = holding & grab
-        if still.any():  # a held object stays held while grab is pressed and it is not locked
-            keep_ok = unlocked[self.grabbed[still]]
-            lost = np.flatnonzero(still)[~keep_ok]
-            if lost.size:
-                self._release(lost)
-        drop = np.flatnonzero(holding & ~grab)
-        if drop.size:
-            self._release(drop)
-        candidates = grab & (self.grabbed < 0)
-        if not candidates.any():
+    def _update_grabs(self, pairs: list[tuple[int, int, float]], grab: list[bool]) -> None:
+        """Keep a grab while pressed and unlocked; otherwise weld the closest unlocked object in reach."""
+        lock_team = self.lock_team.tolist()
+        held = self.grabbed.tolist()
+        self._release([i for i, o in enumerate(held) if o >= 0 and (not grab[i] or lock_team[o] != NO_TEAM)])
+        held = self.grabbed.tolist()
+        best: dict[int, tuple[float, int]] = {}
+        for i, o, distance in pairs:  # agents, then objects, in increasing order: ties keep the lowest object
+            if (distance <= self.grab_radius and grab[i] and held[i] < 0 and lock_team[o] == NO_TEAM
+                    and (i not in best or distance < best[i][0])):
+                best[i] = (distance, o)
+        if not best:
             return
-        allowed = in_reach & usable & unlocked[None, :] & candidates[:, None]
-        masked = np.where(allowed, distance, np.inf)
-        target = np.argmin(masked, axis=1)
-        new = np.flatnonzero(np.isfinite(masked[self._agents, target]))
-        if new.size == 0:
-            return
-        objects = target[new]
-        a_pose, o_pose = agent_pose[new], object_pose[objects]
+        new = np.array(list(best))
+        objects = np.array([o for _, o in best.values()])
+        a_pose, o_pose = self.agent_pose[new], self.object_pose[objects]
         yaw = a_pose[:, 3]
         c, s = np.cos(yaw), np.sin(yaw)
         dx, dy, dz = (o_pose[:, :3] - a_pose[:, :3]).T
@@ -171,11 +210,15 @@ class ObjectRules:
         self.model.eq_data[eq, 6:10] = yaw_quaternions(o_pose[:, 3] - yaw)
         self.data.eq_active[eq] = 1
         self.grabbed[new] = objects
+        self.n_held += new.size
 
-    def _release(self, agents: np.ndarray) -> None:
+    def _release(self, agents: list[int]) -> None:
+        if not agents:
+            return
         eq = self.grab_eq[agents, self.grabbed[agents]]
         self.data.eq_active[eq] = 0
         self.grabbed[agents] = -1
+        self.n_held -= len(agents)
 
 
 def outside(points: np.ndarray, center: float, half_side: float) -> np.ndarray:

@@ -2,9 +2,11 @@
 
 One ``mujoco.mj_multiRay`` call per observing agent casts all of its rays at once: the lidar
 rays (world-frame directions) and one ray towards every agent and object. (``mj_multiRay``
-takes one origin per call, so one call per agent is the fewest possible.) A target is in line
-of sight when the first geom the ray meets belongs to the target itself. The vision cone is a
-vectorised angle test over all observer-target pairs. No Python loop runs over rays.
+takes one origin per call, so one call per agent is the fewest possible.) Rays aim at each
+entity's aim site (its centre; a point inside a ramp's wedge), whose world positions MuJoCo's
+kinematics computes. A target is in line of sight when the first geom the ray meets belongs to
+the target itself. The vision cone is a vectorised angle test over all observer-target pairs.
+No Python loop runs over rays.
 
 Every array of a step lives in a buffer allocated once: ray directions, hit geoms and
 distances, and the results (``lidar``, ``in_sight``, ``in_cone``), which callers read and
@@ -18,10 +20,6 @@ import numpy as np
 
 from .world import RAY_GROUPS
 
-#: Ramps are aimed at a point inside the wedge (their box centre lies on the slope).
-RAMP_AIM_OFFSET = np.array([0.1, 0.0, -0.15])
-
-
 class Senses:
     """Batched ray casting for a fixed number of agents and objects."""
 
@@ -30,6 +28,8 @@ class Senses:
                  cone_degrees: float, sight_range: float) -> None:
         self.model = model
         self.data = data
+        # the agents' poses (x, y, z, yaw): a view of qpos, whose first four joints per entity they are
+        self.agent_pose = data.qpos.reshape(-1, 4)[:agent_body.size]
         self.agent_body = agent_body
         self.target_body = target_body  # agents first, then objects
         self.geom_body = np.append(geom_body, -1).astype(np.int32)  # index -1 -> no body
@@ -44,24 +44,18 @@ class Senses:
         n_rays = self.n_rays = L + T
         self.vectors = np.zeros((A, n_rays, 3))
         self.vectors[:, :L] = self.lidar_directions
+        self._sight = self.vectors[:, L:]  # offsets from each eye to each target (unnormalised rays)
         self.geom_ids = np.full((A, n_rays), -1, dtype=np.int32)
         self.distances = np.full((A, n_rays), -1.0)
-        self.eye = np.zeros((A, 3))
         self.self_target = np.zeros((A, T), dtype=bool)
         self.self_target[np.arange(A), np.arange(A)] = True
         self.observers: list[tuple] = []
         # results, rewritten in place by every call of ``sense``
         self.lidar = np.full((A, L), self.lidar_range)
         self.in_sight = np.zeros((A, T), dtype=bool)
-        self.in_cone = np.zeros((A, T), dtype=bool)
+        self.cone = np.zeros((A, T), dtype=bool)  # the angle test alone
         # scratch buffers
-        self._offset = np.zeros((A, T, 3))
-        self._squared = np.zeros((A, T, 3))
-        self._planar = np.zeros((A, T))
-        self._length = np.zeros((A, T))
-        self._forward = np.zeros((A, T))
-        self._scratch = np.zeros((A, T))
-        self._heading = np.zeros((A, 2))
+        self._angle = np.zeros((A, T))
         self._hit_body = np.zeros((A, T), dtype=np.int32)
         self._miss = np.zeros((A, L), dtype=bool)
         self._valid = np.zeros((A, T), dtype=bool)
@@ -73,7 +67,8 @@ class Senses:
         their rows read as misses (lidar at its range, nothing seen).
         """
         self.observers = [
-            (self.eye[i], self.vectors[i].reshape(-1), int(self.agent_body[i]), self.geom_ids[i], self.distances[i])
+            (self.agent_pose[i, :3], self.vectors[i].reshape(-1), int(self.agent_body[i]), self.geom_ids[i],
+             self.distances[i])
             for i in np.flatnonzero(agent_present)
         ]
         absent = ~agent_present
@@ -81,23 +76,20 @@ class Senses:
         self.distances[absent] = -1.0
         self._valid[:] = valid
 
-    def sense(self, agent_pose: np.ndarray, target_pos: np.ndarray) -> None:
-        """Cast every ray from the agents' poses ``[A, 4]`` towards ``target_pos [T, 3]``.
+    def sense(self, target_pos: np.ndarray) -> None:
+        """Cast every ray from the agents' current poses towards ``target_pos [T, 3]``.
 
-        Updates ``lidar [A, L]``, ``in_sight [A, T]`` (cone, line of sight and validity
-        combined) and ``in_cone [A, T]`` (the angle test and validity alone, for drawing).
+        Updates ``lidar [A, L]``, ``in_sight [A, T]`` (cone and line of sight) and ``cone``
+        (the angle test alone). A ray finds nothing it may not see: absent agents cast none,
+        parked entities are hidden from rays and an agent's ray to itself is a zero vector, so
+        ``in_sight`` holds only valid pairs.
         """
         L = self.lidar_rays
-        eye = self.eye
-        eye[:] = agent_pose[:, :3]
-        offset, squared, planar, length = self._offset, self._squared, self._planar, self._length
-        np.subtract(target_pos, eye[:, None, :], out=offset)
-        np.multiply(offset, offset, out=squared)
-        np.add(squared[..., 0], squared[..., 1], out=planar)
-        np.add(planar, squared[..., 2], out=length)
-        np.maximum(length, 1e-18, out=length)  # an agent's ray to itself stays a zero vector
-        np.sqrt(length, out=length)
-        np.divide(offset, length[..., None], out=self.vectors[:, L:])
+        agent_pose = self.agent_pose
+        sight = self._sight
+        # a ray needs no unit length: the hit geom is all line of sight asks (an agent's ray to
+        # itself is a zero vector, which finds nothing)
+        np.subtract(target_pos, agent_pose[:, None, :3], out=sight)
         model, data, cutoff, n_rays, groups = self.model, self.data, self.cutoff, self.n_rays, RAY_GROUPS
         multi_ray = mujoco.mj_multiRay
         for origin, vectors, body, geom_ids, distances in self.observers:
@@ -108,19 +100,18 @@ class Senses:
             np.less(self.geom_ids[:, :L], 0, out=self._miss)
             np.copyto(lidar, self.lidar_range, where=self._miss)
         # line of sight: the first body each ray meets is its target's
+        in_sight, cone = self.in_sight, self.cone
         np.take(self.geom_body, self.geom_ids[:, L:], out=self._hit_body)
-        in_sight, in_cone = self.in_sight, self.in_cone
         np.equal(self._hit_body, self.target_body, out=in_sight)
-        # the cone: cos(angle to the heading) >= cos(half cone), written without a division
-        heading = self._heading
-        np.cos(agent_pose[:, 3], out=heading[:, 0])
-        np.sin(agent_pose[:, 3], out=heading[:, 1])
-        forward, scratch = self._forward, self._scratch
-        np.multiply(offset[..., 0], heading[:, 0:1], out=forward)
-        np.multiply(offset[..., 1], heading[:, 1:2], out=scratch)
-        forward += scratch
-        np.sqrt(planar, out=scratch)
-        scratch *= self.cos_half_cone
-        np.greater_equal(forward, scratch, out=in_cone)
-        in_cone &= self._valid
-        in_sight &= in_cone
+        # the cone: the planar angle from the heading to the target, within half the cone
+        angle = self._angle
+        np.arctan2(sight[..., 1], sight[..., 0], out=angle)
+        angle -= agent_pose[:, 3:4]
+        np.cos(angle, out=angle)
+        np.greater_equal(angle, self.cos_half_cone, out=cone)
+        in_sight &= cone
+
+    @property
+    def in_cone(self) -> np.ndarray:
+        """``[A, T]`` pairs that both exist and whose target lies inside the observer's cone."""
+        return self.cone & self._valid

@@ -34,6 +34,9 @@ AGENT_SLIDE_DAMPING = 45.0  # terminal speed 90 N / 45 = 2 m/s
 AGENT_HINGE_DAMPING = 30.0  # terminal turn rate 3 rad/s
 OBJECT_SLIDE_DAMPING = 0.5
 PARK_DEPTH = -20.0
+#: Where rays aim at each kind of entity, in the body frame: agents and boxes at their centre,
+#: ramps at a point inside the wedge (a ramp's box centre lies on its slope).
+RAMP_AIM = (0.1, 0.0, -0.15)
 # Locks are near-hard welds: an agent pushing at full force moves a locked box well under 1 mm.
 LOCK_SOLIMP = (0.9999, 0.9999, 0.001, 0.5, 2.0)
 
@@ -90,6 +93,7 @@ class WorldIndex:
     site_geom: np.ndarray
     cylinder_body: int  # -1 without a cylinder
     cylinder_geom: int
+    entity_site: np.ndarray  # the aim point of every entity (agents, boxes, ramps), consecutive ids
 
 
 _MODEL_CACHE: dict[WorldKey, mujoco.MjModel] = {}
@@ -158,6 +162,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
             name=f"{name}_geom", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(AGENT_RADIUS, 0, 0), mass=1.0,
             friction=(0.01, 0.005, 0.0001), rgba=rgba, group=GROUP_AGENT,
         )
+        body.add_site(name=f"{name}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(  # heading marker, visual only
             type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.05, 0.03, 0.03), pos=(0.14, 0.0, 0.05), contype=0,
             conaffinity=0, mass=0.0, density=0.0, rgba=(0.1, 0.1, 0.1, 1.0), group=GROUP_DECOR,
@@ -165,6 +170,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     for b in range(key.n_boxes):
         body = world.add_body(name=f"box_{b}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
+        body.add_site(name=f"box_{b}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(
             name=f"box_{b}_geom", type=mujoco.mjtGeom.mjGEOM_BOX, size=tuple(CUBE_HALF), mass=1.0,
             friction=(0.2, 0.005, 0.0001), rgba=BOX_RGBA, group=GROUP_OBJECT,
@@ -172,6 +178,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     for r in range(key.n_ramps):
         body = world.add_body(name=f"ramp_{r}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
+        body.add_site(name=f"ramp_{r}_aim", pos=RAMP_AIM, group=GROUP_PARKED)
         body.add_geom(
             name=f"ramp_{r}_geom", type=mujoco.mjtGeom.mjGEOM_MESH, meshname="ramp", mass=1.0,
             friction=(0.01, 0.005, 0.0001), rgba=RAMP_RGBA, group=GROUP_OBJECT,
@@ -253,6 +260,10 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
     entity_body = np.concatenate([agent_body, box_body, ramp_body]).astype(np.int32)
     body_entity = -np.ones(model.nbody, dtype=np.int32)
     body_entity[entity_body] = np.arange(entity_body.size, dtype=np.int32)
+    entity_site = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, f"{n}_aim") for n in agents + objects],
+                           dtype=np.int32)
+    if entity_site.size and not np.array_equal(entity_site, entity_site[0] + np.arange(entity_site.size)):
+        raise RuntimeError("the entities' aim sites must have consecutive ids")
     agent_geom = np.array([geom(f"{n}_geom") for n in agents], dtype=np.int32)
     box_geom = np.array([geom(f"{n}_geom") for n in boxes], dtype=np.int32)
     ramp_geom = np.array([geom(f"{n}_geom") for n in ramps], dtype=np.int32)
@@ -276,6 +287,7 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
         site_geom=np.array([geom(f"site_{s}") for s in range(key.n_sites)], dtype=np.int32),
         cylinder_body=body("cylinder") if key.cylinder else -1,
         cylinder_geom=geom("cylinder_geom") if key.cylinder else -1,
+        entity_site=entity_site,
     )
 
 

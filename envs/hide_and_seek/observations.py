@@ -1,0 +1,131 @@
+"""Every agent's observation in three array operations.
+
+Each step writes what the agents may observe once into one float32 *source* vector: the
+simulation's positions and velocities as they are (``qpos``, ``qvel``), the agents' wrapped
+headings, cosine and sine of the objects' yaw, the lock flags of every (agent, object) pair,
+who sees what and the lidar; sizes, teams, existence flags are written once per episode.
+Every observation entry is then one source entry times another: a value times the "seen"
+flag that masks it (or times a constant 1). Two index tables, built once per environment,
+say which entries; a step gathers the values and the masks of all live agents at once and
+multiplies them, giving one ``[live agents, width]`` block whose rows are the flat
+observations, in the field order of ``observation_keys``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AGENT_FEATURES = 10
+OBJECT_FEATURES = 15
+OBJECT_STATE = 12  # position 3, cos/sin yaw, velocities 4, size 3; the lock flags follow
+LOCK_FLAGS = 3
+
+
+class ObservationAssembler:
+    """Source vector, index tables and the per-step gather for one environment."""
+
+    def __init__(self, others: np.ndarray, n_boxes: int, n_ramps: int, lidar_rays: int,
+                 extra_sizes: dict[str, int], field_order: list[str]) -> None:
+        A, K = others.shape[0], others.shape[1]
+        B, R, L = n_boxes, n_ramps, lidar_rays
+        O = B + R
+        T = A + O
+        self.n_agents, self.n_objects, self.n_targets = A, O, T
+        E = A + O
+        sizes = {"one": 1, "pose": E * 4, "velocity": E * 4, "heading": A, "is_hider": A, "prep": 1,
+                 "cos": O, "sin": O, "size": O * 3, "locks": A * O * LOCK_FLAGS, "seen": A * T, "agent_exist": A,
+                 "object_exist": O, "lidar": A * L}
+        sizes.update({f"extra:{key}": size for key, size in extra_sizes.items()})
+        start = {}
+        offset = 0
+        for name, size in sizes.items():
+            start[name] = offset
+            offset += size
+        self.source = np.zeros(offset, dtype=np.float32)
+        self.source[start["one"]] = 1.0
+
+        def segment(name: str, shape: tuple[int, ...]) -> np.ndarray:
+            return self.source[start[name]:start[name] + sizes[name]].reshape(shape)
+
+        # views the environment writes every step (or episode)
+        self.pose = segment("pose", (E * 4,))  # qpos: x, y, z, yaw of every entity
+        self.velocity = segment("velocity", (E * 4,))  # qvel
+        self.heading = segment("heading", (A,))  # agents' yaw wrapped to [-pi, pi)
+        self.is_hider = segment("is_hider", (A,))
+        self.prep = segment("prep", (1,))
+        self.cos = segment("cos", (O,))  # of the objects' yaw
+        self.sin = segment("sin", (O,))
+        self.size = segment("size", (O, 3))
+        self.lock_flags = segment("locks", (A, O, LOCK_FLAGS))
+        self.seen = segment("seen", (A, T))
+        self.agent_exist = segment("agent_exist", (A,))
+        self.object_exist = segment("object_exist", (O,))
+        self.lidar = segment("lidar", (A, L))
+        self.extras = {key: segment(f"extra:{key}", (extra_sizes[key],)) for key in extra_sizes}
+
+        one = start["one"]
+        # source entries of the ten fields of every agent and the twelve state fields of every object
+        agents = np.arange(A)[:, None]
+        agent_fields = np.concatenate([
+            start["pose"] + agents * 4 + np.arange(3), start["heading"] + agents,
+            start["velocity"] + agents * 4 + np.arange(4), start["is_hider"] + agents,
+            np.full((A, 1), start["prep"]),
+        ], axis=1)
+        entity = A + np.arange(O)[:, None]
+        object_fields = np.concatenate([
+            start["pose"] + entity * 4 + np.arange(3), start["cos"] + entity - A, start["sin"] + entity - A,
+            start["velocity"] + entity * 4 + np.arange(4), start["size"] + (entity - A) * 3 + np.arange(3),
+        ], axis=1)
+        lock_field = np.arange(LOCK_FLAGS)
+
+        def seen_entry(i: int, target: np.ndarray | int) -> np.ndarray:
+            return start["seen"] + i * T + np.asarray(target)
+
+        def objects(i: int, first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+            slots = first + np.arange(count)
+            value = np.concatenate([
+                object_fields[slots].reshape(count, OBJECT_STATE),
+                start["locks"] + (i * O + slots[:, None]) * LOCK_FLAGS + lock_field,
+            ], axis=1)
+            mask = np.repeat(seen_entry(i, A + slots)[:, None], OBJECT_FEATURES, axis=1)
+            return value.ravel(), mask.ravel()
+
+        def plain(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            value = np.asarray(value).ravel()
+            return value, np.full(value.size, one)
+
+        rows_value, rows_mask = [], []
+        for i in range(A):
+            fields = {
+                "self": plain(agent_fields[i]),
+                "agents": (agent_fields[others[i]].ravel(), np.repeat(seen_entry(i, others[i]), AGENT_FEATURES)),
+                "agents_mask": plain(seen_entry(i, others[i])),
+                "agents_exist": plain(start["agent_exist"] + others[i]),
+                "boxes": objects(i, 0, B),
+                "boxes_mask": plain(seen_entry(i, A + np.arange(B))),
+                "boxes_exist": plain(start["object_exist"] + np.arange(B)),
+                "ramps": objects(i, B, R),
+                "ramps_mask": plain(seen_entry(i, A + B + np.arange(R))),
+                "ramps_exist": plain(start["object_exist"] + B + np.arange(R)),
+                "lidar": plain(start["lidar"] + i * L + np.arange(L)),
+            }
+            fields.update({key: plain(start[f"extra:{key}"] + np.arange(extra_sizes[key])) for key in extra_sizes})
+            rows_value.append(np.concatenate([fields[key][0] for key in field_order]))
+            rows_mask.append(np.concatenate([fields[key][1] for key in field_order]))
+        self.value_index = np.array(rows_value, dtype=np.intp).reshape(A, -1)
+        self.mask_index = np.array(rows_mask, dtype=np.intp).reshape(A, -1)
+        self.width = self.value_index.shape[1]
+        self.select_rows(np.arange(A))
+
+    def select_rows(self, rows: np.ndarray) -> None:
+        """Agent slots whose observations ``gather`` returns (the live agents), in order."""
+        self._value_rows = np.ascontiguousarray(self.value_index[rows])
+        self._mask_rows = np.ascontiguousarray(self.mask_index[rows])
+        self._masks = np.zeros(self._mask_rows.shape, dtype=np.float32)
+
+    def gather(self) -> np.ndarray:
+        """A new ``[rows, width]`` float32 block of observations from the current source."""
+        block = self.source.take(self._value_rows)
+        self.source.take(self._mask_rows, out=self._masks)
+        block *= self._masks
+        return block
