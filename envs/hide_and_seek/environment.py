@@ -51,7 +51,8 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
   ``box_lock_team [B]`` (-1 unlocked, 0 hiders, 1 seekers), ``ramp_pos [R, 3]``,
   ``ramp_yaw [R]``, ``ramp_lock_team [R]``, ``grabbed [A]`` (index into boxes then ramps,
   -1 none), ``seen [A, A]`` (agent i sees agent j), ``hidden`` (scalar, 1 when no hider is
-  seen by any seeker), ``prep`` (scalar, 1 in the preparation phase), ``lidar [A, L]``.
+  seen by any seeker), ``prep`` (scalar, 1 in the preparation phase), ``step`` (scalar, the
+  episode's step number: 0 after reset), ``lidar [A, L]``.
 - static: ``team [A]`` (0 hiders, 1 seekers), ``agent_exists [A]``, ``box_exists [B]``,
   ``ramp_exists [R]``, ``box_size [B, 3]`` (full extents), ``ramp_size [R, 3]``,
   ``walls [W, 4]`` (x0, y0, x1, y1 centre lines), ``wall_height [W]``, ``floor_size`` (scalar),
@@ -61,6 +62,8 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
 from __future__ import annotations
 
 import copy
+import difflib
+import hashlib
 import operator
 from typing import Any
 
@@ -75,7 +78,7 @@ from . import world as W
 from .layouts import Layout, wall_slots, PlacementError, make_layout, place
 from .mechanics import NO_TEAM, ObjectRules, outside
 from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
-from .presets import ArenaConfig, make_config
+from .presets import RENDER_CAMERAS, ArenaConfig, make_config
 from .rendering import ArenaRenderer, arena_scene
 from .sensing import Senses
 
@@ -188,6 +191,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.agents: list[str] = []
         self._episode_over = True
         self._layout: Layout | None = None
+        self._restored_layout: bytes | None = None  # digest of the walls and box sizes a restore wrote
         self._init_episode_arrays()
 
     def _world_key(self) -> W.WorldKey:
@@ -423,6 +427,7 @@ class HideAndSeekEnv(ParallelEnv):
     def _apply_episode(self, poses: np.ndarray, box_half: np.ndarray) -> None:
         """Write this episode's layout, sizes and presence into the private model and data."""
         m, d, idx = self.model, self.data, self.index
+        self._restored_layout = None  # the model no longer holds a restored frame's layout
         W.set_walls(m, idx.wall_geom, self._layout.walls)
         if self.n_box_slots:
             W.set_box_geometry(m, idx.box_geom, box_half)
@@ -471,6 +476,7 @@ class HideAndSeekEnv(ParallelEnv):
             walls = np.asarray(walls, dtype=np.float64).reshape(-1, 5)
             self._layout = Layout(walls, self._layout.blocked, self._layout.inside, self._layout.outer_walls)
             W.set_walls(self.model, self.index.wall_geom, walls)
+            self._restored_layout = None
         self.data.qvel[:] = 0.0
         self.rules.reset()
         self._color_locks()
@@ -870,6 +876,7 @@ class HideAndSeekEnv(ParallelEnv):
             "seen": self.in_sight[:, :A].copy(),
             "hidden": np.array(float(self._hidden)),
             "prep": np.array(float(self.step_count < self._prep_steps)),
+            "step": np.array(self.step_count),
             "lidar": self.lidar.copy(),
         }
 
@@ -885,9 +892,14 @@ class HideAndSeekEnv(ParallelEnv):
         box_half = np.asarray(static["box_size"], float).reshape(B, 3) / 2.0
         self._object_half[:B] = box_half
         m, idx = self.model, self.index
-        W.set_walls(m, idx.wall_geom, walls)
-        if B:
-            W.set_box_geometry(m, idx.box_geom, box_half)
+        # walls and box sizes (which refresh bounding volumes) are written only when they change:
+        # the frames of one episode share them
+        layout_key = hashlib.blake2b(walls.tobytes() + box_half.tobytes(), digest_size=16).digest()
+        if layout_key != self._restored_layout:
+            W.set_walls(m, idx.wall_geom, walls)
+            if B:
+                W.set_box_geometry(m, idx.box_geom, box_half)
+            self._restored_layout = layout_key
         W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
         W.set_present(m, idx.box_geom, self.object_present[:B], W.GROUP_OBJECT)
         W.set_present(m, idx.ramp_geom, self.object_present[B:], W.GROUP_OBJECT)
@@ -904,7 +916,10 @@ class HideAndSeekEnv(ParallelEnv):
         if "lidar" in frame:
             self.lidar[:] = np.asarray(frame["lidar"], float)
         self._hidden = bool(frame["hidden"])
-        self.step_count = 0 if float(frame["prep"]) else self._prep_steps
+        if "step" in frame:
+            self.step_count = int(frame["step"])
+        else:  # frames recorded without their step number: any step of the right phase
+            self.step_count = 0 if float(frame["prep"]) else self._prep_steps
         self._set_presence_cache()
         self._color_locks()
         mujoco.mj_kinematics(m, self.data)
@@ -929,6 +944,24 @@ class HideAndSeekEnv(ParallelEnv):
 
     # ----------------------------------------------------------------------------------------
     # rendering
+    @property
+    def render_cameras(self) -> tuple[str, ...]:
+        """The cameras ``render()`` can draw from (set ``render_camera`` to choose)."""
+        return RENDER_CAMERAS
+
+    @property
+    def render_camera(self) -> str:
+        """The camera ``render()`` draws from: one of ``render_cameras``."""
+        return self.config.render_camera
+
+    @render_camera.setter
+    def render_camera(self, camera: str) -> None:
+        if camera not in RENDER_CAMERAS:
+            close = difflib.get_close_matches(str(camera), RENDER_CAMERAS, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {camera!r}.{hint}")
+        self.config.render_camera = camera
+
     def render(self) -> np.ndarray | None:
         """An RGB frame (``rgb_array``) or a window update (``human``); None without a mode."""
         if self.render_mode is None:

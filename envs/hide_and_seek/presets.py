@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 SCENARIOS = ("random_rooms", "quadrant", "empty")
+RENDER_CAMERAS = ("overhead", "oblique", "track")
 
 CountRange = tuple[int, int]
 
@@ -72,7 +73,7 @@ class ArenaConfig:
     render_mode: str | None = None
     render_size: tuple[int, int] = (480, 480)
     render_overlays: bool = False
-    render_camera: str = "overhead"  # or "track": follows agent slot ``render_track_agent``
+    render_camera: str = "overhead"  # "oblique", or "track": follows agent slot ``render_track_agent``
     render_track_agent: int = 0
     extra_wall_slots: int = 0  # spare wall slots for scripted scenes (``arrange(walls=...)``)
 
@@ -112,8 +113,10 @@ class ArenaConfig:
         ):
             raise ValueError(f"render_size must be (height, width) ints in [16, 1280], got {self.render_size!r}")
         self.render_size = (int(self.render_size[0]), int(self.render_size[1]))
-        if self.render_camera not in ("overhead", "track"):
-            raise ValueError(f"render_camera must be 'overhead' or 'track', got {self.render_camera!r}")
+        if self.render_camera not in RENDER_CAMERAS:
+            close = difflib.get_close_matches(str(self.render_camera), RENDER_CAMERAS, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {self.render_camera!r}.{hint}")
         _check_int("render_track_agent", self.render_track_agent, 0, self.n_hiders[1] + self.n_seekers[1] - 1)
         if self.n_elongated_boxes[0] > self.n_boxes[1]:
             raise ValueError(

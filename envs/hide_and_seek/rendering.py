@@ -111,18 +111,29 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     return Scene((float(low[0]), float(low[1]), float(high[0]), float(high[1])), shapes, caption=caption)
 
 
+#: the cameras ``render()`` offers: fixed overhead, fixed oblique view of the whole floor, and
+#: one following an agent slot
+CAMERAS = ("overhead", "oblique", "track")
+
+
 class ArenaRenderer:
-    """Off-screen 3D frames of the arena with an overhead or an agent-tracking camera."""
+    """Off-screen 3D frames of the arena from an overhead, an oblique or an agent-tracking camera."""
 
     def __init__(self, model: mujoco.MjModel, height: int, width: int, human: bool = False) -> None:
         self.renderer = mujoco.Renderer(model, height=height, width=width)
         self.option = mujoco.MjvOption()
+        # every geom group is drawn (the floor and decorations live in groups 3 and 4, which
+        # MuJoCo hides by default) except the parked entities' group
         self.option.geomgroup[:] = 1
         self.option.geomgroup[W.GROUP_PARKED] = 0
         self.tracking = mujoco.MjvCamera()
         self.tracking.type = mujoco.mjtCamera.mjCAMERA_TRACKING
         self.tracking.distance = 4.0
         self.tracking.elevation = -50.0
+        self.oblique = mujoco.MjvCamera()
+        self.oblique.type = mujoco.mjtCamera.mjCAMERA_FREE
+        self.oblique.elevation = -50.0
+        self.oblique.azimuth = 90.0
         self.human = human
         self._window = None
         self._size = (width, height)
@@ -132,11 +143,16 @@ class ArenaRenderer:
         """One RGB frame ``[height, width, 3]`` of the current state."""
         if camera == "overhead":
             self.renderer.update_scene(env.data, camera="overhead", scene_option=self.option)
+        elif camera == "oblique":
+            floor = env.config.floor_size
+            self.oblique.lookat[:] = (floor / 2, floor / 2, 0.0)
+            self.oblique.distance = 1.9 * floor
+            self.renderer.update_scene(env.data, camera=self.oblique, scene_option=self.option)
         elif camera == "track":
             self.tracking.trackbodyid = int(env.index.agent_body[track_agent])
             self.renderer.update_scene(env.data, camera=self.tracking, scene_option=self.option)
         else:
-            raise ValueError(f"camera must be 'overhead' or 'track', got {camera!r}")
+            raise ValueError(f"camera must be one of {', '.join(CAMERAS)}, got {camera!r}")
         if overlays:
             self._draw_overlays(env)
         frame = self.renderer.render()

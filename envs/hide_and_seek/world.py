@@ -126,8 +126,13 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     world = spec.worldbody
     half = key.floor_size / 2
     world.add_light(pos=(half, half, 12.0), dir=(0, 0, -1), diffuse=(0.8, 0.8, 0.8), castshadow=False)
-    world.add_camera(name="overhead", pos=(half, half, key.floor_size * 1.6), quat=(1, 0, 0, 0), fovy=60.0)
-    floor_half = key.play_area / 2
+    # orthographic, so tall walls are seen as their footprint; fovy is then the view's height in metres
+    world.add_camera(name="overhead", pos=(half, half, key.floor_size * 1.6), quat=(1, 0, 0, 0),
+                     proj=mujoco.mjtProjection.mjPROJ_ORTHOGRAPHIC,
+                     fovy=min(key.play_area + 0.6, 1.5 * key.floor_size))
+    # the plane collides everywhere; its size only bounds what is drawn: at least the play area and
+    # everything the overhead camera sees, so no frame shows the black void beyond it
+    floor_half = max(key.play_area, 3.0 * key.floor_size) / 2
     world.add_geom(
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=(floor_half, floor_half, 0.1),
         pos=(half, half, 0.0), friction=(0.2, 0.005, 0.0001), rgba=(0.93, 0.92, 0.88, 1.0), group=GROUP_FLOOR,

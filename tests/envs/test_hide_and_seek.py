@@ -299,3 +299,60 @@ def test_flat_continuous_actions_press_buttons_above_one_half():
     assert env.replay_frame()["box_lock_team"][0] == 0 and env.replay_frame()["grabbed"][0] == -1
     with pytest.raises(ValueError, match="hider_0"):
         env.step({"hider_0": np.array([0.0, 0.0, 0.0, 1.5, 0.0])})
+
+
+def _floor_pixels(frame: np.ndarray) -> np.ndarray:
+    """The middle of an overhead frame: the empty floor's centre, seen from straight above."""
+    height, width = frame.shape[:2]
+    return frame[height // 2 - 6:height // 2 + 6, width // 2 - 6:width // 2 + 6]
+
+
+def test_rgb_array_floor_is_drawn_and_cameras_are_offered():
+    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, render_mode="rgb_array",
+                       render_size=(120, 120))
+    env.reset(seed=0)
+    env.arrange(agents={"hider_0": (0.8, 0.8, 0.0), "seeker_0": (5.2, 5.2, 0.0)})
+    assert env.render_cameras == ("overhead", "oblique", "track")
+    frame = env.render()
+    floor = _floor_pixels(frame)
+    assert floor.mean() > 150  # the floor (geom groups 3 and 4) is lit, not black
+    hidden_floor = env._renderer.option.geomgroup[world.GROUP_PARKED]
+    assert hidden_floor == 0 and all(env._renderer.option.geomgroup[g] == 1 for g in range(5))
+    pictures = {}
+    for camera in env.render_cameras:
+        env.render_camera = camera
+        pictures[camera] = env.render()
+        assert pictures[camera].shape == (120, 120, 3) and pictures[camera].std() > 10.0
+    assert not np.array_equal(pictures["overhead"], pictures["oblique"])
+    with pytest.raises(ValueError, match="oblique"):
+        env.render_camera = "obliqe"
+    env.close()
+
+
+def test_replay_frames_carry_the_step_number_and_restores_reuse_the_layout(monkeypatch):
+    env = parallel_env("quadrant")
+    env.reset(seed=2)
+    static = env.replay_static()
+    rng = np.random.default_rng(0)
+    frames = [env.replay_frame()]
+    for _ in range(5):
+        env.step(_random_actions(env, rng))
+        frames.append(env.replay_frame())
+    assert [int(f["step"]) for f in frames] == [0, 1, 2, 3, 4, 5]
+    other = parallel_env("quadrant")
+    other.reset(seed=9)
+    writes = []
+    original = world.set_walls
+    monkeypatch.setattr(world, "set_walls", lambda *args: (writes.append(1), original(*args))[1])
+    for frame in frames:
+        other.restore_replay_frame(static, frame)
+        assert int(other.replay_frame()["step"]) == int(frame["step"])
+        assert other.scene().caption.startswith(f"step {int(frame['step'])}")
+    assert len(writes) == 1  # the walls of one episode are written once
+    assert np.array_equal(other.replay_static()["walls"], static["walls"])
+    other.reset(seed=10)  # a new layout in between: the next restore writes the walls again
+    writes.clear()
+    other.restore_replay_frame(static, frames[0])
+    assert len(writes) == 1
+    assert np.allclose(other.model.geom_pos[other.index.wall_geom[:len(static["walls"])], :2],
+                       (static["walls"][:, :2] + static["walls"][:, 2:]) / 2)
