@@ -3,7 +3,8 @@
 Each step writes what the agents may observe once into one float32 *source* vector: the
 simulation's positions and velocities as they are (``qpos``, ``qvel``), the agents' wrapped
 headings, cosine and sine of the objects' yaw, the lock flags of every (agent, object) pair,
-who sees what and the lidar; sizes, teams, existence flags are written once per episode.
+who sees what, the lidar and the task's extra fields; sizes, teams and existence flags are
+written once per episode.
 Every observation entry is then one source entry times another: a value times the "seen"
 flag that masks it (or times a constant 1). Two index tables, built once per environment,
 say which entries; a step gathers the values and the masks of all live agents at once and

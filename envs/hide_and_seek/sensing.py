@@ -9,8 +9,8 @@ the target itself. The vision cone is a vectorised angle test over all observer-
 No Python loop runs over rays.
 
 Every array of a step lives in a buffer allocated once: ray directions, hit geoms and
-distances, and the results (``lidar``, ``in_sight``, ``in_cone``), which callers read and
-copy what they keep.
+distances, and the results (``lidar``, ``in_sight``, ``cone``), which callers read and copy
+what they keep.
 """
 
 from __future__ import annotations

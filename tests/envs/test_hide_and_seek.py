@@ -356,3 +356,48 @@ def test_replay_frames_carry_the_step_number_and_restores_reuse_the_layout(monke
     assert len(writes) == 1
     assert np.allclose(other.model.geom_pos[other.index.wall_geom[:len(static["walls"])], :2],
                        (static["walls"][:, :2] + static["walls"][:, 2:]) / 2)
+
+
+def test_observations_match_an_independent_reading_of_the_world():
+    env = parallel_env("full_game")
+    env.reset(seed=6)
+    rng = np.random.default_rng(6)
+    for _ in range(30):
+        observations, *_ = env.step(_random_actions(env, rng))
+    A, B = env.n_agent_slots, env.n_box_slots
+    pose = env.data.qpos.reshape(-1, 4)
+    velocity = env.data.qvel.reshape(-1, 4)
+    seen = env.in_sight
+    lock_team, locker = env.rules.lock_team, env.rules.locker
+    size = np.concatenate([env.replay_static()["box_size"], env.replay_static()["ramp_size"]])
+    # the scene exercises the masks: agents and objects seen and unseen, slots absent
+    assert seen[:, :A].any() and seen[:, A:].any() and not seen[env.agent_present].all()
+    assert not (env.agent_present.all() and env.object_present.all())
+
+    def agent_fields(j):
+        heading = (pose[j, 3] + np.pi) % (2 * np.pi) - np.pi
+        prep = min(env.step_count / env._prep_steps, 1.0)
+        return np.array([*pose[j, :3], heading, *velocity[j], float(env.team[j] == 0), prep], dtype=np.float32)
+
+    for agent, obs in observations.items():
+        i = env.agent_slot[agent]
+        assert np.array_equal(obs["self"], agent_fields(i))
+        others = [j for j in range(A) if j != i]
+        for k, j in enumerate(others):
+            expected = agent_fields(j) if seen[i, j] else np.zeros(10, np.float32)
+            assert np.array_equal(obs["agents"][k], expected), (agent, j)
+            assert obs["agents_mask"][k] == float(seen[i, j])
+            assert obs["agents_exist"][k] == float(env.agent_present[j])
+        for o in range(env.n_objects):
+            p = pose[A + o]
+            expected = np.array([*p[:3], np.cos(p[3]), np.sin(p[3]), *velocity[A + o], *size[o],
+                                 locker[o] == i, lock_team[o] == env.team[i], lock_team[o] >= 0], dtype=np.float32)
+            key, row = ("boxes", o) if o < B else ("ramps", o - B)
+            assert np.array_equal(obs[key][row], expected if seen[i, A + o] else np.zeros(15, np.float32)), (agent, o)
+            assert obs[f"{key}_mask"][row] == float(seen[i, A + o])
+            assert obs[f"{key}_exist"][row] == float(env.object_present[o])
+        assert np.array_equal(obs["lidar"], env.lidar[i].astype(np.float32))
+    # each step hands out new arrays: what the caller kept does not change
+    kept = {agent: {key: value.copy() for key, value in obs.items()} for agent, obs in observations.items()}
+    env.step(_random_actions(env, rng))
+    assert all(np.array_equal(observations[a][k], kept[a][k]) for a in kept for k in kept[a])
