@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import pickle
@@ -150,10 +151,10 @@ class SubprocessWorkerPool(WorkerPool):
     def submit(self, index: int, handle: PolicyPayload, request: CollectRequest) -> None:
         """Send the request (and the payload if this worker has not seen its version)."""
         payload = handle if self.sent_version[index] != handle.version else None
-        try:
+        # A worker that is gone cannot take the request; wait() sees its closed connection
+        # and reports it as lost, so the send error itself carries nothing more to act on.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
             self.connections[index].send((payload, request))
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            pass  # the loss is reported by wait()
         self.sent_version[index] = handle.version
         self.outstanding.add(index)
 

@@ -25,6 +25,7 @@ from agents.backends import (
 from agents.core.normalization import RunningMeanStd
 from marl import distributed
 from marl.errors import UsageError
+from training_checks import assert_same_parameters, train
 
 CARTPOLE = dict(n_envs=4, n_steps=32, n_epochs=2, minibatch_size=64)
 COLLECTED = ("observations", "actions", "log_probs", "value_outputs", "rewards", "terminated", "truncated", "alive")
@@ -39,27 +40,6 @@ def spread(**overrides) -> MAPPO:
     settings = dict(n_envs=4, n_steps=12, n_epochs=2, recurrent_hidden_size=16, hidden_sizes=(32,),
                     normalize_observations=True, normalize_rewards=True)
     return MAPPO("mpe2.simple_spread_v3", seed=5, **{**settings, **overrides})
-
-
-def train(algo, updates: int, callback=None) -> list[dict]:
-    history = []
-
-    def record(metrics):
-        history.append(metrics)
-        if callback is not None:
-            callback(algo, len(history))
-
-    algo.learn(updates * algo.config.n_envs * algo.config.n_steps, callback=record)
-    return history
-
-
-def assert_same_parameters(a, b) -> None:
-    left, right = a.models.state_dict(), b.models.state_dict()
-    assert left.keys() == right.keys()
-    for name in left:
-        assert torch.equal(left[name], right[name]), name
-    assert torch.equal(a.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)),
-                       b.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)))
 
 
 def episode_metrics(history: list[dict]) -> list[tuple]:

@@ -23,6 +23,7 @@ from agents.backends import (  # noqa: E402
 )
 from marl.cli import main  # noqa: E402
 from marl.distributed.ray_backend import RayBackend, RayWorkerPool  # noqa: E402
+from training_checks import assert_same_parameters, train  # noqa: E402
 
 SETTINGS = dict(n_envs=4, n_steps=32, n_epochs=2, minibatch_size=64)
 COLLECTED = ("observations", "actions", "log_probs", "value_outputs", "rewards", "terminated", "truncated",
@@ -39,24 +40,6 @@ def local_ray():
 
 def cartpole() -> PPO:
     return PPO("CartPole-v1", seed=3, **SETTINGS)
-
-
-def train(algo: PPO, updates: int, callback=None) -> list[dict]:
-    history = []
-
-    def record(metrics):
-        history.append(metrics)
-        if callback is not None:
-            callback(algo, len(history))
-
-    algo.learn(updates * algo.config.n_envs * algo.config.n_steps, callback=record)
-    return history
-
-
-def assert_same_parameters(a: PPO, b: PPO) -> None:
-    left, right = a.models.state_dict(), b.models.state_dict()
-    for name in left:
-        assert torch.equal(left[name], right[name]), name
 
 
 def test_one_ray_worker_collects_the_in_process_batches_bit_for_bit():
