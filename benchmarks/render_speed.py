@@ -84,7 +84,7 @@ def main() -> None:
         navigation_player.close()
 
         solid = EpisodePlayer(arena, "3d", args.width, args.height)
-        for camera in ("overhead", "tracking", "free"):
+        for camera in solid.cameras:  # the arena's own cameras
             results[f"3d fps, {camera}"] = frames_per_second(lambda index: solid.frame_3d(index, camera), 60)
         solid.close()
 

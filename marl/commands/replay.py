@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", help="video file (.mp4 or .gif); with several episodes a folder or a name "
                                       "that gets the episode's name appended")
     parser.add_argument("--renderer", choices=RENDERERS, default="2d", help="top-down 2D or the environment's 3D view")
-    parser.add_argument("--camera", help="3D camera (e.g. overhead, tracking, free; the environment lists its own)")
+    parser.add_argument("--camera", help="3D camera: one the environment lists (the arena: overhead, oblique, track)")
     parser.add_argument("--episodes", default="all",
                         help="which episodes of a folder, by position: 'all', '0', '0,2', '1-3', '-1' (the last)")
     parser.add_argument("--overlays", default="all",
