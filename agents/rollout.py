@@ -10,7 +10,7 @@ the stored hidden state at the chunk start and a mask that removes dead and padd
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -136,6 +136,11 @@ class TrainingBatch:
                 return None
             return x.reshape(-1, *x.shape[2:])[index].unsqueeze(0)
 
+        return self._gathered(take, mask=None, actor_hidden=None, critic_hidden=None, episode_starts=None)
+
+    def _gathered(self, take: Callable[[Tensor | None], Tensor | None], **sequence_fields: Tensor | None) -> Minibatch:
+        """A minibatch of the per-step tensors gathered by ``take``; the fields that differ
+        between flat rows and recurrent chunks (mask, hidden states, starts) come from the caller."""
         return Minibatch(
             observations=take(self.observations),
             critic_observations=take(self.critic_observations),
@@ -146,11 +151,8 @@ class TrainingBatch:
             old_values=take(self.old_values),
             returns=take(self.returns),
             advantages=take(self.advantages),
-            mask=None,
             action_masks=take(self.action_masks),
-            actor_hidden=None,
-            critic_hidden=None,
-            episode_starts=None,
+            **sequence_fields,
         )
 
     def _chunk_minibatches(
@@ -179,18 +181,9 @@ class TrainingBatch:
         def first(x: Tensor | None) -> Tensor | None:
             return None if x is None else x[pairs[:, 0], pairs[:, 1]]
 
-        return Minibatch(
-            observations=take(self.observations),
-            critic_observations=take(self.critic_observations),
-            actor_extra=take(self.actor_extra),
-            critic_extra=take(self.critic_extra),
-            actions=take(self.actions),
-            old_log_probs=take(self.old_log_probs),
-            old_values=take(self.old_values),
-            returns=take(self.returns),
-            advantages=take(self.advantages),
+        return self._gathered(
+            take,
             mask=take(self.alive) * valid,
-            action_masks=take(self.action_masks),
             actor_hidden=first(self.actor_hidden),
             critic_hidden=first(self.critic_hidden),
             episode_starts=take(self.episode_starts),
