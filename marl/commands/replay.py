@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--renderer", choices=RENDERERS, default="2d", help="top-down 2D or the environment's 3D view")
     parser.add_argument("--camera", help="3D camera: one the environment lists (the arena: overhead, oblique, track)")
     parser.add_argument("--episodes", default="all",
-                        help="which episodes of a folder, by position: 'all', '0', '0,2', '1-3', '-1' (the last)")
+                        help="which episodes of a folder, by position in recording order: 'all', '0', '0,2', '1-3', '-1' (the newest)")
     parser.add_argument("--overlays", default="all",
                         help="2D overlays: all, none, or a comma list of lidar, vision, sight, grab, lock, label")
     parser.add_argument("--stats", action="store_true", help="print behaviour statistics instead of rendering")
@@ -56,10 +57,22 @@ def episode_files(source: str | os.PathLike) -> list[Path]:
     if not path.exists():
         raise UsageError(f"{path} does not exist; give an episode file (.npz), a folder of them, or a run folder")
     folder = path / "replays" if (path / "replays").is_dir() else path
-    files = sorted(folder.glob("*.npz"))
+    files = sorted(folder.glob("*.npz"), key=recording_order)
     if not files:
         raise UsageError(f"no episode files (*.npz) in {folder}; record some with 'marl eval --record' or training")
     return files
+
+
+_RECORDED_NAME = re.compile(r"^(step|final)_(\d+)_")
+
+
+def recording_order(path: Path) -> tuple:
+    """Sort key: training's ``step_<steps>_*`` and ``final_<steps>_*`` files by steps (the final
+    recording after a periodic one at the same step), after any other files by name."""
+    match = _RECORDED_NAME.match(path.name)
+    if match is None:
+        return (0, 0, 0, path.name)
+    return (1, int(match.group(2)), match.group(1) == "final", path.name)
 
 
 def select_episodes(files: list[Path], spec: str) -> list[Path]:

@@ -87,3 +87,15 @@ def test_view_without_a_display_points_to_video(run_folder, monkeypatch):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     with pytest.raises(UsageError, match="needs a display.*--out"):
         command.run(parse(str(run_folder), "--view"))
+
+
+def test_folder_order_is_recording_order(tmp_path):
+    """'-1' is the newest recording: periodic files by step, the final one after them."""
+    names = ["final_0000003000_0.npz", "step_0000002000_0.npz", "step_0000010000_0.npz", "manual.npz",
+             "step_0000001000_0.npz", "final_0000010000_0.npz"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    ordered = [path.name for path in command.episode_files(tmp_path)]
+    assert ordered == ["manual.npz", "step_0000001000_0.npz", "step_0000002000_0.npz", "final_0000003000_0.npz",
+                       "step_0000010000_0.npz", "final_0000010000_0.npz"]
+    assert command.select_episodes(command.episode_files(tmp_path), "-1")[0].name == "final_0000010000_0.npz"
