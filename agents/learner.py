@@ -379,8 +379,9 @@ class Learner:
                 starts = torch.zeros(1, len(names))
             distribution, new_hidden = model.actor(flat, extra, hidden, starts, mask)
             chosen = distribution.mode() if deterministic else distribution.sample()
+            env_actions = slots.codec.to_env_batch(chosen.reshape(len(names), -1).numpy())
             for row, agent in enumerate(names):
-                actions[agent] = slots.codec.to_env(chosen[row].numpy())
+                actions[agent] = env_actions[row]
                 if new_hidden is not None:
                     self._act_hidden[agent] = new_hidden[row].clone()
         return actions[SINGLE_AGENT_NAME] if single else actions

@@ -74,6 +74,11 @@ class ActionDistribution(ABC):
     def detach(self) -> ActionDistribution:
         """The same distribution with parameters cut from the graph (the "old" policy in KL terms)."""
 
+    def sample_with_log_prob(self) -> tuple[Tensor, Tensor]:
+        """A sample and its log-probability (what acting needs; parts may compute both at once)."""
+        actions = self.sample()
+        return actions, self.log_prob(actions)
+
     def _check_same_kind(self, other: ActionDistribution) -> None:
         if type(other) is not type(self):
             raise TypeError(f"KL between {type(self).__name__} and {type(other).__name__} is undefined")
@@ -149,6 +154,14 @@ class DiagGaussianDistribution(ActionDistribution):
     def mode(self) -> Tensor:
         return self.mean
 
+    def sample_with_log_prob(self) -> tuple[Tensor, Tensor]:
+        """``mean + std * noise`` (as :meth:`sample`); the log-density follows from the noise."""
+        with torch.no_grad():
+            noise = torch.randn_like(self.mean)
+            actions = self.mean + torch.exp(self.log_std) * noise
+            log_prob = (-0.5 * noise**2 - self.log_std - _HALF_LOG_TWO_PI).sum(dim=-1)
+        return actions, log_prob
+
     def log_prob(self, actions: Tensor) -> Tensor:
         z = (actions - self.mean) * torch.exp(-self.log_std)
         return (-0.5 * z**2 - self.log_std - _HALF_LOG_TWO_PI).sum(dim=-1)
@@ -218,6 +231,10 @@ class ProductDistribution(ActionDistribution):
 
     def mode(self) -> Tensor:
         return torch.cat([part.mode() for part in self.parts], dim=-1)
+
+    def sample_with_log_prob(self) -> tuple[Tensor, Tensor]:
+        pairs = [part.sample_with_log_prob() for part in self.parts]
+        return torch.cat([a for a, _ in pairs], dim=-1), sum(lp for _, lp in pairs)
 
     def log_prob(self, actions: Tensor) -> Tensor:
         return sum(part.log_prob(a) for part, a in zip(self.parts, self._slices(actions)))
@@ -415,27 +432,33 @@ class ActionCodec:
         offsets = np.cumsum([0] + [child.action_dim for child in self.children]).tolist()
         self._bounds = list(zip(offsets[:-1], offsets[1:]))
 
-    def _split(self, flat: np.ndarray) -> list[np.ndarray]:
-        return [flat[a:b] for a, b in self._bounds]
-
     def to_env(self, flat: Any) -> Any:
         """Environment action for one flat action (ints for discrete parts, dict/tuple for Dict/Tuple)."""
-        flat = np.asarray(flat.detach().cpu() if isinstance(flat, Tensor) else flat).reshape(-1)
-        if flat.shape[0] != self.action_dim:
-            raise ValueError(f"flat action has {flat.shape[0]} elements, expected action_dim={self.action_dim}")
+        flat = np.asarray(flat.detach().cpu() if isinstance(flat, Tensor) else flat).reshape(1, -1)
+        if flat.shape[1] != self.action_dim:
+            raise ValueError(f"flat action has {flat.shape[1]} elements, expected action_dim={self.action_dim}")
+        return self.to_env_batch(flat)[0]
+
+    def to_env_batch(self, flat: np.ndarray) -> list[Any]:
+        """Environment actions for the rows of ``flat [N, action_dim]``, converted in one pass per part."""
+        if flat.ndim != 2 or flat.shape[1] != self.action_dim:
+            raise ValueError(f"flat actions have shape {flat.shape}, expected [N, action_dim={self.action_dim}]")
         space = self.space
+        n = flat.shape[0]
         if isinstance(space, spaces.Discrete):
-            return int(np.rint(flat[0])) + int(space.start)
+            return (np.rint(flat[:, 0]).astype(np.int64) + int(space.start)).tolist()
         if isinstance(space, spaces.MultiDiscrete):
-            return (np.rint(flat).astype(space.dtype).reshape(space.shape) + space.start).astype(space.dtype)
+            indices = np.rint(flat).astype(space.dtype).reshape(n, *space.shape) + space.start
+            return list(indices.astype(space.dtype))
         if isinstance(space, spaces.Box):
-            return np.clip(flat.reshape(space.shape), space.low, space.high).astype(space.dtype)
+            return list(np.clip(flat.reshape(n, *space.shape), space.low, space.high).astype(space.dtype))
         if isinstance(space, spaces.MultiBinary):
-            return np.rint(flat).astype(space.dtype).reshape(space.shape)
-        parts = [child.to_env(part) for child, part in zip(self.children, self._split(flat))]
+            return list(np.rint(flat).astype(space.dtype).reshape(n, *space.shape))
+        columns = [child.to_env_batch(flat[:, a:b]) for child, (a, b) in zip(self.children, self._bounds)]
         if isinstance(space, spaces.Dict):
-            return dict(zip(space.spaces.keys(), parts))
-        return tuple(parts)
+            keys = list(space.spaces.keys())
+            return [dict(zip(keys, parts)) for parts in zip(*columns)]
+        return [tuple(parts) for parts in zip(*columns)]
 
     def from_env(self, action: Any) -> np.ndarray:
         """Flat float32 action ``[action_dim]`` for an environment action."""

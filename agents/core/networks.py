@@ -85,21 +85,24 @@ class MLP(nn.Module):
         self.input_dim = int(input_dim)
         self.output_dim = width
         # How to run each layer as a plain function: the networks are small, so nn.Module
-        # dispatch is a large share of a forward pass on a few rows (acting). Same kernels,
-        # same results; a layer type without a plain form is called as a module.
-        self._kinds = tuple(_layer_kind(module) for module in self.layers)
+        # dispatch and attribute lookup are a large share of a forward pass on a few rows
+        # (acting). Each step holds the layer's own parameter dict, so it always reads the
+        # current parameters (optimisers and load_state_dict update them in place, and a
+        # reassigned parameter lands in the same dict). Same kernels, same results; a layer
+        # type without a plain form is called as a module.
+        self._plan = tuple((_layer_kind(module), module._parameters, module) for module in self.layers)
 
     def forward(self, x: Tensor) -> Tensor:
         """Map ``[..., input_dim]`` to ``[..., output_dim]``."""
-        for kind, module in zip(self._kinds, self.layers):
+        for kind, parameters, module in self._plan:
             if kind == _LINEAR:
-                x = F.linear(x, module.weight, module.bias)
+                x = F.linear(x, parameters["weight"], parameters["bias"])
             elif kind == _TANH:
                 x = torch.tanh(x)
             elif kind == _RELU:
                 x = torch.relu(x)
             elif kind == _LAYER_NORM:
-                x = F.layer_norm(x, module.normalized_shape, module.weight, module.bias, module.eps)
+                x = F.layer_norm(x, module.normalized_shape, parameters["weight"], parameters["bias"], module.eps)
             else:
                 x = module(x)
         return x
