@@ -166,6 +166,28 @@ def test_codec_round_trips(space):
     samples = head(torch.randn(10, 6)).sample()
     for row in samples:
         assert space.contains(codec.to_env(row.numpy()))
+    # The batch conversion gives, row by row, what converting each row alone gives.
+    batch = codec.to_env_batch(samples.numpy())
+    assert len(batch) == 10
+    for row, converted in zip(samples, batch):
+        single = codec.to_env(row.numpy())
+        assert np.array_equal(codec.from_env(converted), codec.from_env(single))
+        assert type(converted) is type(single)
+
+
+@pytest.mark.parametrize("space", [spaces.Discrete(4), spaces.Box(-1.0, 1.0, (3,)), spaces.MultiBinary(2), ARENA_SPACE])
+def test_sample_with_log_prob_matches_sample_then_log_prob(space):
+    head = make_action_head(space, 5)
+    with torch.no_grad():
+        for parameter in head.parameters():  # a non-zero log-std and sizeable logits
+            parameter.normal_()
+    features = torch.randn(7, 5)
+    distribution = head(features)
+    torch.manual_seed(3)
+    actions, log_probs = distribution.sample_with_log_prob()
+    torch.manual_seed(3)
+    assert torch.equal(actions, distribution.sample())
+    assert torch.allclose(log_probs, distribution.log_prob(actions), atol=1e-5)
 
 
 def test_codec_clips_box_and_maps_discrete_start():
