@@ -7,14 +7,21 @@ second, and prints the ratio (aim: training >= 0.6 x environment alone). For eac
 prints the mean per-agent episode return against environment steps and wall-clock time.
 The official MAPPO code reports about -120 on its own metric after 20M steps.
 
-    python benchmarks/mappo_spread.py --steps 2000000 --seeds 0 1 2
+    python benchmarks/mappo_spread.py --steps 2000000 --seeds 0 1 2 --plot spread.png
+
+``--plot FILE`` draws return against steps and against wall-clock time, one line per seed;
+``--replot LOG --plot FILE`` draws the same figure from the output of earlier runs (several
+outputs joined in one file are fine: ``--seeds`` with no seed measures only the environment
+alone and the random policy's return).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -22,23 +29,29 @@ import torch
 from benchmarks_common import machine
 
 
-def environment_alone(n_envs: int, steps: int, seed: int) -> float:
-    """Steps per second of ``n_envs`` copies stepped in turn with uniformly random actions."""
+def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float]:
+    """Steps per second of ``n_envs`` copies stepped in turn with uniformly random actions, and
+    the random policy's mean episode return per agent over the episodes finished meanwhile."""
     import mpe2.simple_spread_v3 as spread
 
     envs = [spread.parallel_env() for _ in range(n_envs)]
     for i, env in enumerate(envs):
         env.reset(seed=seed + i)
+    running = [0.0] * n_envs
+    finished: list[float] = []
     rng = np.random.default_rng(seed)
     done = 0
     start = time.perf_counter()
     while done < steps:
-        for env in envs:
+        for i, env in enumerate(envs):
             if not env.agents:
+                finished.append(running[i])
+                running[i] = 0.0
                 env.reset()
-            env.step({agent: int(rng.integers(5)) for agent in env.agents})
+            _, rewards, _, _, _ = env.step({agent: int(rng.integers(5)) for agent in env.agents})
+            running[i] += float(np.mean(list(rewards.values())))
             done += 1
-    return done / (time.perf_counter() - start)
+    return done / (time.perf_counter() - start), float(np.mean(finished)) if finished else float("nan")
 
 
 def train(seed: int, steps: int, n_envs: int, report_every: int) -> tuple[float, list[tuple[float, float, float]]]:
@@ -62,28 +75,90 @@ def train(seed: int, steps: int, n_envs: int, report_every: int) -> tuple[float,
     return algo.steps / (time.perf_counter() - start), points
 
 
+RANDOM_LINE = re.compile(r"^random policy: mean episode return per agent (-?[\d.]+)")
+POINT_LINE = re.compile(r"^\s*seed (\d+) steps\s+(\d+) time\s+([\d.]+)s return\s+(-?[\d.]+)")
+
+
+def points_from_log(lines: Iterable[str]) -> tuple[dict[int, list[tuple[float, float, float]]], float | None]:
+    """The (steps, seconds, return) points per seed in the printed output of runs, and the
+    random policy's return if printed."""
+    curves: dict[int, list[tuple[float, float, float]]] = {}
+    random_return = None
+    for line in lines:
+        if RANDOM_LINE.match(line):
+            random_return = float(RANDOM_LINE.match(line).group(1))
+        match = POINT_LINE.match(line)
+        if match:
+            seed, steps, seconds, value = match.groups()
+            curves.setdefault(int(seed), []).append((float(steps), float(seconds), float(value)))
+    return curves, random_return
+
+
+def plot(curves: dict[int, list[tuple[float, float, float]]], path: str, random_return: float | None) -> None:
+    """Return against environment steps and against wall-clock minutes, one line per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (by_steps, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for seed, points in sorted(curves.items()):
+        steps, seconds, values = zip(*points)
+        by_steps.plot([s / 1e6 for s in steps], values, label=f"seed {seed}")
+        by_time.plot([s / 60 for s in seconds], values, label=f"seed {seed}")
+    if random_return is not None:
+        for axes in (by_steps, by_time):
+            axes.axhline(random_return, color="grey", linestyle="--", label="random policy")
+    by_steps.set_xlabel("environment steps (millions)")
+    by_time.set_xlabel("wall-clock minutes")
+    by_steps.set_ylabel("mean episode return per agent")
+    by_steps.legend()
+    for axes in (by_steps, by_time):
+        axes.grid(alpha=0.3)
+    figure.suptitle("MAPPO on mpe2 simple_spread_v3 (3 agents, 25 steps)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    print(f"figure: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2_000_000, help="training environment steps per seed")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="none: measure the environment alone")
     parser.add_argument("--n-envs", type=int, default=128)
     parser.add_argument("--env-steps", type=int, default=20_000, help="steps for the environment-alone measurement")
     parser.add_argument("--report-every", type=int, default=10, help="print every this many updates")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--plot", metavar="FILE", help="draw return against steps and wall-clock time (.png, .svg)")
+    parser.add_argument("--replot", metavar="LOG", help="with --plot: draw from the output of an earlier run, train nothing")
     args = parser.parse_args(argv)
+    if args.replot:
+        if not args.plot:
+            parser.error("--replot needs --plot FILE")
+        with open(args.replot, encoding="utf-8") as log:
+            curves, random_return = points_from_log(log)
+        if not curves:
+            parser.error(f"{args.replot} has no 'seed N steps S time Ts return R' lines")
+        plot(curves, args.plot, random_return)
+        return 0
     torch.set_num_threads(args.threads)
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
-    alone = environment_alone(args.n_envs, args.env_steps, 0)
+    alone, random_return = environment_alone(args.n_envs, args.env_steps, 0)
     print(f"environment alone: {alone:.0f} steps/s ({args.n_envs} copies, random actions, one process)")
+    print(f"random policy: mean episode return per agent {random_return:.2f}")
+    curves = {}
     for seed in args.seeds:
         speed, points = train(seed, args.steps, args.n_envs, args.report_every)
+        curves[seed] = points
         final = points[-1][2] if points else float("nan")
         print(
             f"seed {seed}: training {speed:.0f} steps/s = {speed / alone:.2f} x environment alone; "
             f"last reported return {final:.2f}",
             flush=True,
         )
+    if args.plot:
+        plot(curves, args.plot, random_return)
     return 0
 
 
