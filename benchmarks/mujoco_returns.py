@@ -9,6 +9,10 @@ sb3-contrib's tuned TRPO Hopper about 3,300.
 
     python benchmarks/mujoco_returns.py --algos ppo trpo npg --envs Hopper-v5 InvertedPendulum-v5 \
         --seeds 0 1 --steps 1000000
+
+``--tuned`` starts from the hyperparameters ``marl train`` uses for the task (its preset:
+CleanRL's PPO, rl-zoo's tuned TRPO and NPG, with observation and reward normalisation);
+``--set`` overrides either.
 """
 
 from __future__ import annotations
@@ -53,11 +57,23 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
-def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int, overrides: dict) -> dict[str, float]:
+def tuned_hyperparameters(algorithm: str, env_id: str) -> dict[str, object]:
+    """The hyperparameters of ``marl train``'s preset for ``env_id`` and ``algorithm``."""
+    from marl.presets import default_preset
+
+    preset = default_preset(env_id)
+    if preset is None or not preset.tuned_for(algorithm):
+        raise SystemExit(f"--tuned: marl has no preset with {algorithm} settings for {env_id}")
+    return dict(preset.hyperparameters[algorithm])
+
+
+def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int | None, overrides: dict) -> dict[str, float]:
     """Train one learner and measure it."""
     from agents import ALGORITHMS
 
-    algo = ALGORITHMS[algorithm](env_id, seed=seed, n_envs=n_envs, **overrides)
+    if n_envs is not None:
+        overrides = {**overrides, "n_envs": n_envs}
+    algo = ALGORITHMS[algorithm](env_id, seed=seed, **overrides)
     recent: list[list[float]] = []
 
     def record(metrics: dict[str, float]) -> None:
@@ -82,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "InvertedPendulum-v5"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--n-envs", type=int, default=1)
+    parser.add_argument("--n-envs", type=int, default=None, help="env copies (default: 1, or the preset's with --tuned)")
+    parser.add_argument("--tuned", action="store_true", help="start from marl's preset for the task (see the docstring)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="NAME=VALUE",
@@ -97,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     for env_id in args.envs:
         for algorithm in args.algos:
             for seed in args.seeds:
-                result = run(algorithm, env_id, seed, args.steps, args.n_envs, overrides)
+                settings = {**(tuned_hyperparameters(algorithm, env_id) if args.tuned else {}), **overrides}
+                n_envs = args.n_envs if args.n_envs is not None or args.tuned else 1
+                result = run(algorithm, env_id, seed, args.steps, n_envs, settings)
                 print(
                     f"{algorithm:<6} {env_id:<24} {seed:>4} {result['train_return']:>13.1f} "
                     f"{result['eval_return']:>12.1f} {result['steps_per_second']:>8.0f} {result['minutes']:>8.1f}",
