@@ -1,0 +1,33 @@
+"""The benchmark scripts' own logic: reading printed curves back and choosing tuned settings."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import mappo_spread  # noqa: E402
+import mujoco_returns  # noqa: E402
+
+from marl.presets import MUJOCO_TRPO  # noqa: E402
+
+
+def test_spread_curves_are_read_back_from_printed_output():
+    log = """command: python benchmarks/mappo_spread.py --steps 64000
+environment alone: 1217 steps/s (128 copies, random actions, one process)
+random policy: mean episode return per agent -28.88
+  seed 0 steps      32000 time     54.7s return   -22.75
+  seed 1 steps      32000 time     50.0s return   -23.50
+  seed 0 steps      64000 time    118.2s return   -20.10
+seed 0: training 540 steps/s = 0.44 x environment alone; last reported return -20.10
+"""
+    curves, random_return = mappo_spread.points_from_log(log.splitlines())
+    assert random_return == pytest.approx(-28.88)
+    assert curves == {0: [(32000.0, 54.7, -22.75), (64000.0, 118.2, -20.10)], 1: [(32000.0, 50.0, -23.5)]}
+
+
+def test_tuned_settings_come_from_the_task_preset():
+    assert mujoco_returns.tuned_hyperparameters("trpo", "Hopper-v5") == MUJOCO_TRPO
+    with pytest.raises(SystemExit, match="no preset with reinforce settings for Hopper-v5"):
+        mujoco_returns.tuned_hyperparameters("reinforce", "Hopper-v5")
