@@ -3,7 +3,8 @@ settings (``preset="mpe"``: 128 env copies, lr 7e-4, 10 epochs, one minibatch, r
 
 In one run it measures the environment alone (uniformly random actions, one process, the
 same number of env copies stepped in turn) and training, both in environment steps per
-second, and prints the ratio (aim: training >= 0.6 x environment alone). For each seed it
+second (wall clock and the process's CPU time, which is steadier when other jobs share the
+cores), and prints the ratios (aim: training >= 0.6 x environment alone). For each seed it
 prints the mean per-agent episode return against environment steps and wall-clock time.
 The official MAPPO code reports about -120 on its own metric after 20M steps.
 
@@ -29,9 +30,10 @@ import torch
 from benchmarks_common import machine
 
 
-def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float]:
-    """Steps per second of ``n_envs`` copies stepped in turn with uniformly random actions, and
-    the random policy's mean episode return per agent over the episodes finished meanwhile."""
+def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float, float]:
+    """Steps per wall-clock second and per CPU second of ``n_envs`` copies stepped in turn with
+    uniformly random actions, and the random policy's mean episode return per agent over the
+    episodes finished meanwhile."""
     import mpe2.simple_spread_v3 as spread
 
     envs = [spread.parallel_env() for _ in range(n_envs)]
@@ -41,7 +43,7 @@ def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float]
     finished: list[float] = []
     rng = np.random.default_rng(seed)
     done = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while done < steps:
         for i, env in enumerate(envs):
             if not env.agents:
@@ -51,16 +53,19 @@ def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float]
             _, rewards, _, _, _ = env.step({agent: int(rng.integers(5)) for agent in env.agents})
             running[i] += float(np.mean(list(rewards.values())))
             done += 1
-    return done / (time.perf_counter() - start), float(np.mean(finished)) if finished else float("nan")
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return done / wall, done / cpu, float(np.mean(finished)) if finished else float("nan")
 
 
-def train(seed: int, steps: int, n_envs: int, report_every: int) -> tuple[float, list[tuple[float, float, float]]]:
-    """Train MAPPO; return steps per second and (steps, seconds, return) points."""
+def train(
+    seed: int, steps: int, n_envs: int, report_every: int
+) -> tuple[float, float, list[tuple[float, float, float]]]:
+    """Train MAPPO; return steps per wall-clock and per CPU second and (steps, seconds, return) points."""
     from agents import MAPPO
 
     algo = MAPPO("mpe2.simple_spread_v3", seed=seed, preset="mpe", n_envs=n_envs)
     points: list[tuple[float, float, float]] = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
 
     def record(metrics: dict[str, float]) -> None:
         if "episode_return" in metrics and int(metrics["updates"]) % report_every == 0:
@@ -72,7 +77,8 @@ def train(seed: int, steps: int, n_envs: int, report_every: int) -> tuple[float,
             )
 
     algo.learn(steps, callback=record)
-    return algo.steps / (time.perf_counter() - start), points
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return algo.steps / wall, algo.steps / cpu, points
 
 
 RANDOM_LINE = re.compile(r"^random policy: mean episode return per agent (-?[\d.]+)")
@@ -144,16 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
-    alone, random_return = environment_alone(args.n_envs, args.env_steps, 0)
-    print(f"environment alone: {alone:.0f} steps/s ({args.n_envs} copies, random actions, one process)")
+    alone, alone_cpu, random_return = environment_alone(args.n_envs, args.env_steps, 0)
+    print(
+        f"environment alone: {alone:.0f} steps/s, {alone_cpu:.0f} per CPU second "
+        f"({args.n_envs} copies, random actions, one process)"
+    )
     print(f"random policy: mean episode return per agent {random_return:.2f}")
     curves = {}
     for seed in args.seeds:
-        speed, points = train(seed, args.steps, args.n_envs, args.report_every)
+        speed, speed_cpu, points = train(seed, args.steps, args.n_envs, args.report_every)
         curves[seed] = points
         final = points[-1][2] if points else float("nan")
         print(
             f"seed {seed}: training {speed:.0f} steps/s = {speed / alone:.2f} x environment alone; "
+            f"per CPU second {speed_cpu:.0f} = {speed_cpu / alone_cpu:.2f} x; "
             f"last reported return {final:.2f}",
             flush=True,
         )
