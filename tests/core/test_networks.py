@@ -104,3 +104,31 @@ def test_gru_weights_orthogonal_and_shapes_validated():
     with pytest.raises(ValueError, match="episode_starts"):
         gru(torch.zeros(2, 3, 3), torch.zeros(3, 4), torch.zeros(3, 3))
     assert math.isclose(sum(p.numel() for p in gru.parameters()), 3 * (3 * 4 + 4 * 4 + 2 * 4))
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_mlp_forward_reads_the_current_parameters(layer_norm):
+    """The plain-function forward equals the layers run as modules after in-place updates,
+    load_state_dict, a reassigned parameter and a deep copy."""
+    import copy
+
+    torch.manual_seed(0)
+    mlp, other = MLP(5, (8, 8), "tanh", layer_norm), MLP(5, (8, 8), "tanh", layer_norm)
+    x = torch.randn(3, 5)
+
+    def agrees(model):
+        return torch.allclose(model(x), model.layers(x), atol=1e-6)
+
+    with torch.no_grad():
+        for parameter in mlp.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    assert agrees(mlp)
+    mlp.load_state_dict(other.state_dict())
+    assert torch.allclose(mlp(x), other(x), atol=1e-6) and agrees(mlp)
+    mlp.layers[0].weight = nn.Parameter(torch.randn(8, 5))
+    assert agrees(mlp)
+    clone = copy.deepcopy(mlp)
+    with torch.no_grad():
+        clone.layers[2].bias.add_(1.0)
+    assert agrees(clone) and agrees(mlp)
+    assert not torch.allclose(clone(x), mlp(x))
