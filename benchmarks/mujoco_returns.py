@@ -11,8 +11,8 @@ sb3-contrib's tuned TRPO Hopper about 3,300.
         --seeds 0 1 --steps 1000000
 
 ``--tuned`` starts from the hyperparameters ``marl train`` uses for the task (its preset:
-CleanRL's PPO, rl-zoo's tuned TRPO and NPG, with observation and reward normalisation);
-``--set`` overrides either.
+CleanRL's PPO and rl-zoo's tuned TRPO, both normalising observations and rewards; NPG with
+TRPO's collection settings and observation normalisation); ``--set`` overrides either.
 """
 
 from __future__ import annotations
@@ -67,13 +67,11 @@ def tuned_hyperparameters(algorithm: str, env_id: str) -> dict[str, object]:
     return dict(preset.hyperparameters[algorithm])
 
 
-def run(algorithm: str, env_id: str, seed: int, steps: int, n_envs: int | None, overrides: dict) -> dict[str, float]:
-    """Train one learner and measure it."""
+def run(algorithm: str, env_id: str, seed: int, steps: int, settings: dict) -> dict[str, float]:
+    """Train one learner with ``settings`` (on top of its defaults) and measure it."""
     from agents import ALGORITHMS
 
-    if n_envs is not None:
-        overrides = {**overrides, "n_envs": n_envs}
-    algo = ALGORITHMS[algorithm](env_id, seed=seed, **overrides)
+    algo = ALGORITHMS[algorithm](env_id, seed=seed, **settings)
     recent: list[list[float]] = []
 
     def record(metrics: dict[str, float]) -> None:
@@ -115,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         for algorithm in args.algos:
             for seed in args.seeds:
                 settings = {**(tuned_hyperparameters(algorithm, env_id) if args.tuned else {}), **overrides}
-                n_envs = args.n_envs if args.n_envs is not None or args.tuned else 1
-                result = run(algorithm, env_id, seed, args.steps, n_envs, settings)
+                if args.n_envs is not None:
+                    settings["n_envs"] = args.n_envs
+                result = run(algorithm, env_id, seed, args.steps, settings)
                 print(
                     f"{algorithm:<6} {env_id:<24} {seed:>4} {result['train_return']:>13.1f} "
                     f"{result['eval_return']:>12.1f} {result['steps_per_second']:>8.0f} {result['minutes']:>8.1f}",
