@@ -97,6 +97,12 @@ def option(default: Any, check: Check, help: str = "") -> Any:
     return field(default=default, metadata={"check": check, "help": help})
 
 
+CRITIC_INPUT_HELP = (
+    "what the critic sees: the agent's observation, the environment's state() (all observations joined "
+    "when there is none), or all agents' observations joined"
+)
+
+
 @dataclass
 class LearnerConfig:
     """Hyperparameters shared by every algorithm: collection, advantages, networks."""
@@ -115,7 +121,7 @@ class LearnerConfig:
     )
     value_normalization: bool = option(False, boolean(), "ValueNorm on value targets (MAPPO paper)")
     critic_input: str = option(
-        "observation", one_of("observation", "state"), "what the critic sees: the agent's observation or the global state"
+        "observation", one_of("observation", "state", "joined"), CRITIC_INPUT_HELP
     )
     policy_sharing: str = option(
         "auto", one_of("auto", "all", "team", "agent"), "which agents share a policy ('auto': per team if names carry teams)"
@@ -126,6 +132,11 @@ class LearnerConfig:
     chunk_length: int = option(10, positive_int(), "sequence length for training recurrent policies")
     max_grad_norm: float | None = option(0.5, optional(positive()), "gradient clipping norm (None: off)")
     adam_epsilon: float = option(1e-5, positive(), "Adam epsilon")
+    update_threads: int | None = option(
+        None, optional(positive_int()),
+        "threads for the independent parts of an update: policy groups, and a group's policy and value passes "
+        "(None: the CPUs available; each place keeps threads only where timing shows they are faster)",
+    )
     torch_threads: int | None = option(
         1, optional(positive_int()), "torch threads (small networks run fastest on one; None: leave torch's setting)"
     )
@@ -201,9 +212,7 @@ class IPPOConfig(PPOConfig):
 class MAPPOConfig(IPPOConfig):
     """MAPPO: IPPO's settings with a centralised critic that sees the global state."""
 
-    critic_input: str = option(
-        "state", one_of("observation", "state"), "what the critic sees: the agent's observation or the global state"
-    )
+    critic_input: str = option("state", one_of("observation", "state", "joined"), CRITIC_INPUT_HELP)
 
 
 @dataclass
@@ -263,7 +272,8 @@ MAPPO_MPE_PRESET: dict[str, Any] = {
 }
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "MAPPOConfig": {"mpe": MAPPO_MPE_PRESET},
+    # The authors' MPE runner gives the centralised critic all agents' observations joined.
+    "MAPPOConfig": {"mpe": {**MAPPO_MPE_PRESET, "critic_input": "joined"}},
     "IPPOConfig": {"mpe": MAPPO_MPE_PRESET},
 }
 

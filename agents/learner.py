@@ -30,6 +30,7 @@ from agents.environments import SINGLE_AGENT_NAME, has_state, notice, resolve_en
 from agents.groups import PolicyGroup, build_policy_groups
 from agents.models import Actor, Critic, ObservationLayout, encoder_normalizers
 from agents.rollout import Minibatch, RolloutStorage, TrainingBatch, merge_env_agent
+from agents.update_threads import UpdateThreads
 
 Callback = Callable[[dict[str, float]], "bool | None"]
 
@@ -88,6 +89,7 @@ class Learner:
         self.updates = 0
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
+        self.update_threads = UpdateThreads(self.config.update_threads)
         self._build(env)
 
     # ------------------------------------------------------------------------- building
@@ -111,17 +113,19 @@ class Learner:
                 raise UnsupportedSpaceError(f"agent {agent!r}: {error}") from None
         self.critic_mode = "observation"
         critic_layouts: list[ObservationLayout | None] = [None] * len(self.policy_groups)
-        if config.critic_input == "state":
-            if has_state(probe) and self._state_works(probe):
+        if config.critic_input in ("state", "joined"):
+            if config.critic_input == "state" and has_state(probe) and self._state_works(probe):
                 self.critic_mode = "state"
                 state_layout = ObservationLayout(probe.state_space, owner="state()")
             else:
                 self.critic_mode = "joined"
                 width = sum(layout.dim * group.size for layout, group in zip(layouts, self.policy_groups))
                 state_layout = ObservationLayout(spaces.Box(-np.inf, np.inf, (width,), np.float32), owner="joined")
-                notice(
-                    f"{type(probe).__name__} has no state(); the centralised critic sees all agents' observations joined"
-                )
+                if config.critic_input == "state":
+                    notice(
+                        f"{type(probe).__name__} has no state(); the centralised critic sees all agents' "
+                        "observations joined"
+                    )
             critic_layouts = [state_layout] * len(self.policy_groups)
         self.layouts = layouts
         self.critic_layouts = critic_layouts
@@ -181,10 +185,11 @@ class Learner:
             self.steps += batch_steps
             snapshot = self._snapshot()
             try:
+                batches = [self.prepare_batch(g) for g in range(len(self.policy_groups))]
+                # The groups share no parameters: their updates may run at the same time.
+                updates = [self._group_update(g, batch) for g, batch in enumerate(batches)]
                 stats = {}
-                for g, group in enumerate(self.policy_groups):
-                    batch = self.prepare_batch(g)
-                    group_stats = self.rule.update(self, g, batch)
+                for group, group_stats in zip(self.policy_groups, self.update_threads.run("groups", *updates)):
                     for name, value in group_stats.items():
                         key = f"loss/{name}" if len(self.policy_groups) == 1 else f"loss/{group.name}/{name}"
                         stats[key] = value
@@ -204,6 +209,9 @@ class Learner:
             if callback is not None and callback(metrics) is False:
                 break
         return self
+
+    def _group_update(self, g: int, batch: TrainingBatch) -> Callable[[], dict[str, float]]:
+        return lambda: self.rule.update(self, g, batch)
 
     def _update_observation_statistics(self) -> None:
         for model, storage in zip(self.models, self.storages):
@@ -265,7 +273,10 @@ class Learner:
         one_hot = None
         if self.collector.slots[g].one_hot is not None:
             one_hot = torch.eye(group.size).expand(config.n_steps, config.n_envs, group.size, group.size)
+        # Each batch shuffles with its own stream, drawn here, so groups can update in any order.
+        shuffle_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         return TrainingBatch(
+            generator=torch.Generator().manual_seed(shuffle_seed),
             observations=merge_env_agent(storage.observations),
             critic_observations=merge_env_agent(storage.critic_observations),
             actor_extra=merge_env_agent(one_hot),
@@ -292,11 +303,14 @@ class Learner:
         actions = batch.actions.reshape(steps * size, -1)
         log_probs = distribution.log_prob(actions).reshape(steps, size)
         entropy = distribution.entropy().reshape(steps, size)
-        values = None
-        if with_values:
-            critic_input = batch.critic_observations if batch.critic_observations is not None else batch.observations
-            values, _ = model.critic(critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts)
+        values = self.values(g, batch) if with_values else None
         return Evaluation(distribution, log_probs, entropy, values)
+
+    def values(self, g: int, batch: Minibatch) -> Tensor:
+        """The current value function of group ``g`` on a minibatch; shape ``[L, B]``."""
+        critic_input = batch.critic_observations if batch.critic_observations is not None else batch.observations
+        values, _ = self.models[g].critic(critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts)
+        return values
 
     def _metrics(self, stats: dict[str, float], batch_steps: int, elapsed: float, collect_time: float) -> dict[str, float]:
         returns, lengths, env_stats = self.backend.drain_episodes()
@@ -331,8 +345,9 @@ class Learner:
         return self
 
     def close(self) -> None:
-        """Stop the backend's workers (the in-process backend has none)."""
+        """Stop the backend's workers (the in-process backend has none) and the update's threads."""
         self.backend.close()
+        self.update_threads.close()
 
     # -------------------------------------------------------------------------- acting
     def reset_act_state(self) -> None:

@@ -83,8 +83,10 @@ class RolloutStorage:
 
 @dataclass
 class TrainingBatch:
-    """A group's whole rollout with advantages, as ``[T, N, ...]`` tensors (N = env x agent)."""
+    """A group's whole rollout with advantages, as ``[T, N, ...]`` tensors (N = env x agent),
+    and the random stream that shuffles its minibatches."""
 
+    generator: torch.Generator
     observations: Tensor
     critic_observations: Tensor | None
     actor_extra: Tensor | None

@@ -1,9 +1,13 @@
-"""What every benchmark script prints: the machine it ran on."""
+"""What the benchmark scripts share: the machine line they print, and training throughput
+measured against the environment alone in alternation."""
 
 from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
+from collections.abc import Callable
 
 import torch
 
@@ -14,3 +18,65 @@ def machine() -> str:
         f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.processor() or 'cpu'}, "
         f"python {platform.python_version()}, torch {torch.__version__}, torch threads {torch.get_num_threads()}"
     )
+
+
+class InterleavedThroughput:
+    """Training against the environment alone, timed in alternation so that both see the same
+    load from anything else on the machine.
+
+    Pass :meth:`after_update` as (or call it from) the learner's callback. Each call closes the
+    training interval that began when the previous call returned, then steps the environment
+    alone for the same number of steps (``step_alone(steps)``) and times that. The first
+    ``warmup`` intervals (worker start-up, first allocations) are left out of the medians.
+    """
+
+    def __init__(
+        self,
+        step_alone: Callable[[int], None],
+        warmup: int = 1,
+        clock: Callable[[], float] = time.perf_counter,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.step_alone = step_alone
+        self.warmup = warmup
+        self.clock = clock
+        self.cpu_clock = cpu_clock
+        self.training: list[tuple[float, float, float]] = []  # (steps, wall seconds, CPU seconds)
+        self.alone: list[tuple[float, float, float]] = []
+        self._last_steps = 0.0
+        self.start()
+
+    def start(self) -> None:
+        """Begin a training interval now (call right before ``learn``)."""
+        self._mark = (self.clock(), self.cpu_clock())
+
+    def after_update(self, metrics: dict[str, float]) -> None:
+        """Close the training interval, then time the environment alone for as many steps."""
+        wall, cpu = self.clock() - self._mark[0], self.cpu_clock() - self._mark[1]
+        steps = metrics["steps"] - self._last_steps
+        self._last_steps = metrics["steps"]
+        self.training.append((steps, wall, cpu))
+        started, started_cpu = self.clock(), self.cpu_clock()
+        self.step_alone(int(steps))
+        self.alone.append((steps, self.clock() - started, self.cpu_clock() - started_cpu))
+        self.start()
+
+    def summary(self) -> dict[str, float]:
+        """Medians of steps per wall-clock and per CPU second for both, and their ratios."""
+        if len(self.training) <= self.warmup:
+            raise ValueError(f"need more than {self.warmup} updates to measure, got {len(self.training)}")
+
+        def median_rate(samples: list[tuple[float, float, float]], column: int) -> float:
+            return statistics.median(sample[0] / max(sample[column], 1e-12) for sample in samples)
+
+        training, alone = self.training[self.warmup :], self.alone[self.warmup :]
+        result = {
+            "intervals": float(len(training)),
+            "training": median_rate(training, 1),
+            "training_cpu": median_rate(training, 2),
+            "alone": median_rate(alone, 1),
+            "alone_cpu": median_rate(alone, 2),
+        }
+        result["ratio"] = result["training"] / result["alone"]
+        result["ratio_cpu"] = result["training_cpu"] / result["alone_cpu"]
+        return result

@@ -31,3 +31,27 @@ def test_tuned_settings_come_from_the_task_preset():
     assert mujoco_returns.tuned_hyperparameters("trpo", "Hopper-v5") == MUJOCO_TRPO
     with pytest.raises(SystemExit, match="no preset with reinforce settings for Hopper-v5"):
         mujoco_returns.tuned_hyperparameters("reinforce", "Hopper-v5")
+
+
+def test_interleaved_throughput_times_training_and_the_environment_alone_apart():
+    from benchmarks_common import InterleavedThroughput
+
+    now = [0.0]
+    stepped = []
+
+    def step_alone(steps):  # the environment alone: 1000 steps per second
+        stepped.append(steps)
+        now[0] += steps / 1000
+
+    measure = InterleavedThroughput(step_alone, warmup=1, clock=lambda: now[0], cpu_clock=lambda: now[0] / 2)
+    for update, seconds in enumerate([5.0, 2.0, 4.0, 2.5], start=1):  # training 400 steps per update
+        now[0] += seconds
+        measure.after_update({"steps": 400.0 * update})
+    assert stepped == [400, 400, 400, 400]
+    summary = measure.summary()
+    # The first (warm-up) interval is left out: training rates 200, 100, 160 -> median 160.
+    assert summary["intervals"] == 3
+    assert summary["training"] == pytest.approx(160.0) and summary["alone"] == pytest.approx(1000.0)
+    assert summary["ratio"] == pytest.approx(0.16) and summary["ratio_cpu"] == pytest.approx(0.16)
+    with pytest.raises(ValueError, match="more than 1 updates"):
+        InterleavedThroughput(step_alone).summary()

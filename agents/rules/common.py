@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,12 +20,25 @@ def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, ma
     from agents.learner import ensure_finite
 
     ensure_finite("loss", loss)
+    clear_gradients(optimizers)
+    loss.backward()
+    return clip_and_step(optimizers, max_grad_norm)
+
+
+def clear_gradients(optimizers: dict[str, torch.optim.Optimizer]) -> None:
+    """Set every optimised parameter's gradient to None (``zero_grad(set_to_none=True)``
+    without its profiling wrapper)."""
     for optimizer in optimizers.values():
-        # optimizer.zero_grad(set_to_none=True) without its profiling wrapper
         for group in optimizer.param_groups:
             for parameter in group["params"]:
                 parameter.grad = None
-    loss.backward()
+
+
+def clip_and_step(optimizers: dict[str, torch.optim.Optimizer], max_grad_norm: float | None) -> float:
+    """Step every optimiser on the gradients already accumulated, clipping each one's
+    gradients separately; returns the largest pre-clipping gradient norm."""
+    from agents.learner import ensure_finite
+
     largest = 0.0
     for optimizer in optimizers.values():
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
@@ -128,15 +142,24 @@ def fit_critic(learner: Any, g: int, batch: Any) -> dict[str, float]:
     losses = []
     for _ in range(config.critic_epochs):
         for minibatch in batch.minibatches(
-            config.critic_minibatch_size, learner.generator, config.recurrent, config.chunk_length
+            config.critic_minibatch_size, batch.generator, config.recurrent, config.chunk_length
         ):
-            critic_input = (
-                minibatch.critic_observations if minibatch.critic_observations is not None else minibatch.observations
-            )
-            values, _ = learner.models[g].critic(
-                critic_input, minibatch.critic_extra, minibatch.critic_hidden, minibatch.episode_starts
-            )
+            values = learner.values(g, minibatch)
             loss = value_loss(values, minibatch.old_values, minibatch.returns, mask=minibatch.mask)
             gradient_step(optimizer, loss, config.max_grad_norm)
             losses.append(float(loss.detach()))
     return {"value": sum(losses) / max(len(losses), 1)}
+
+
+def with_critic_fit(
+    learner: Any, g: int, batch: Any, policy_step: Callable[[Any, int, Any], dict[str, float]]
+) -> dict[str, float]:
+    """``policy_step`` and :func:`fit_critic` on the same rollout, their statistics merged.
+
+    They touch disjoint parameters (the advantages were computed before), so they may run at
+    the same time; the result is the same either way.
+    """
+    policy_stats, critic_stats = learner.update_threads.run(
+        "policy_and_critic", lambda: policy_step(learner, g, batch), lambda: fit_critic(learner, g, batch)
+    )
+    return {**policy_stats, **critic_stats}

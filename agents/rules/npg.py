@@ -15,14 +15,18 @@ import torch
 
 from agents.core.natural_gradient import flat_parameters, normalized_natural_step, set_flat_parameters
 from agents.learner import ensure_finite
-from agents.rules.common import fit_critic
+from agents.rules.common import with_critic_fit
 from agents.rules.natural import make_optimizers, natural_direction
 
 __all__ = ["make_optimizers", "update"]
 
 
 def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
-    """One normalised natural-gradient step, then value fitting."""
+    """One normalised natural-gradient step, and the value fit (possibly at the same time)."""
+    return with_critic_fit(learner, g, batch, _policy_step)
+
+
+def _policy_step(learner: Any, g: int, batch: Any) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)
@@ -37,5 +41,4 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
                 "improvement": float(natural.objective()) - before,
                 "natural_gradient_norm": math.sqrt(natural.gradient_dot_direction),
             }
-    stats.update(fit_critic(learner, g, batch))
     return stats

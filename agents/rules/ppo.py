@@ -3,12 +3,14 @@ plus the (optionally clipped, optionally Huber) value loss and an entropy bonus.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from agents.core.objectives import clipped_surrogate_loss, entropy_bonus, value_loss
-from agents.rules.common import adam, gradient_step
+from agents.learner import ensure_finite
+from agents.rules.common import adam, clear_gradients, clip_and_step
 
 
 def make_optimizers(learner: Any, model: Any) -> dict:
@@ -28,27 +30,27 @@ def make_optimizers(learner: Any, model: Any) -> dict:
 
 
 def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
-    """Run the epochs; stop early when ``target_kl`` is set and exceeded."""
+    """Run the epochs; stop early when ``target_kl`` is set and exceeded.
+
+    Each minibatch's loss is ``policy - entropy_coef * entropy + value_coef * value``. The
+    policy terms and the value term depend on disjoint parameters, so their two backward passes
+    give exactly the gradients of the sum; they may run at the same time
+    (:class:`~agents.update_threads.UpdateThreads`) before the optimisers step.
+    """
     config = learner.config
     optimizers = learner.optimizers[g]
     records: dict[str, list[float]] = {"policy": [], "value": [], "entropy": [], "approx_kl": [], "clip_fraction": [], "grad_norm": []}
     for _ in range(config.n_epochs):
         stop = False
-        for minibatch in batch.minibatches(config.minibatch_size, learner.generator, config.recurrent, config.chunk_length):
-            evaluation = learner.evaluate(g, minibatch)
-            policy_loss, stats = clipped_surrogate_loss(
-                evaluation.log_probs, minibatch.old_log_probs, minibatch.advantages, config.clip_range, minibatch.mask
+        for minibatch in batch.minibatches(config.minibatch_size, batch.generator, config.recurrent, config.chunk_length):
+            clear_gradients(optimizers)
+            (policy_loss, entropy, stats), critic_loss = learner.update_threads.run(
+                "ppo", partial(_policy_backward, learner, g, minibatch), partial(_value_backward, learner, g, minibatch)
             )
-            critic_loss = value_loss(
-                evaluation.values, minibatch.old_values, minibatch.returns,
-                config.value_clip_range, config.huber_delta, minibatch.mask,
-            )
-            entropy = entropy_bonus(evaluation.entropy, minibatch.mask)
-            loss = policy_loss - config.entropy_coef * entropy + config.value_coef * critic_loss
-            grad_norm = gradient_step(optimizers, loss, config.max_grad_norm)
-            records["policy"].append(float(policy_loss.detach()))
-            records["value"].append(float(critic_loss.detach()))
-            records["entropy"].append(float(entropy.detach()))
+            grad_norm = clip_and_step(optimizers, config.max_grad_norm)
+            records["policy"].append(policy_loss)
+            records["value"].append(critic_loss)
+            records["entropy"].append(entropy)
             records["approx_kl"].append(stats["approx_kl"])
             records["clip_fraction"].append(stats["clip_fraction"])
             records["grad_norm"].append(grad_norm)
@@ -58,3 +60,30 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
         if stop:
             break
     return {name: float(np.mean(values)) for name, values in records.items() if values}
+
+
+def _policy_backward(learner: Any, g: int, minibatch: Any) -> tuple[float, float, dict[str, float]]:
+    """Backpropagate the clipped surrogate and the entropy bonus into the actor."""
+    config = learner.config
+    evaluation = learner.evaluate(g, minibatch, with_values=False)
+    policy_loss, stats = clipped_surrogate_loss(
+        evaluation.log_probs, minibatch.old_log_probs, minibatch.advantages, config.clip_range, minibatch.mask
+    )
+    entropy = entropy_bonus(evaluation.entropy, minibatch.mask)
+    loss = policy_loss - config.entropy_coef * entropy
+    ensure_finite("policy loss", loss)
+    loss.backward()
+    return float(policy_loss.detach()), float(entropy.detach()), stats
+
+
+def _value_backward(learner: Any, g: int, minibatch: Any) -> float:
+    """Backpropagate ``value_coef`` times the value loss into the critic."""
+    config = learner.config
+    values = learner.values(g, minibatch)
+    critic_loss = value_loss(
+        values, minibatch.old_values, minibatch.returns, config.value_clip_range, config.huber_delta, minibatch.mask
+    )
+    loss = config.value_coef * critic_loss
+    ensure_finite("value loss", loss)
+    loss.backward()
+    return float(critic_loss.detach())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.core.objectives import entropy_bonus, policy_gradient_loss
-from agents.rules.common import adam, fit_critic, gradient_step, make_critic_optimizer
+from agents.rules.common import adam, gradient_step, make_critic_optimizer, with_critic_fit
 
 
 def make_optimizers(learner: Any, model: Any) -> dict:
@@ -20,7 +20,13 @@ def make_optimizers(learner: Any, model: Any) -> dict:
 
 
 def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
-    """Policy-gradient step on the whole rollout, then the baseline fit."""
+    """Policy-gradient step on the whole rollout, and the baseline fit (possibly at the same time)."""
+    if learner.config.baseline:
+        return with_critic_fit(learner, g, batch, _policy_step)
+    return _policy_step(learner, g, batch)
+
+
+def _policy_step(learner: Any, g: int, batch: Any) -> dict[str, float]:
     config = learner.config
     minibatch = batch.full(config.recurrent)
     evaluation = learner.evaluate(g, minibatch, with_values=False)
@@ -28,7 +34,4 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     entropy = entropy_bonus(evaluation.entropy, minibatch.mask)
     loss = policy_loss - config.entropy_coef * entropy
     grad_norm = gradient_step({"actor": learner.optimizers[g]["actor"]}, loss, config.max_grad_norm)
-    stats = {"policy": float(policy_loss.detach()), "entropy": float(entropy.detach()), "grad_norm": grad_norm}
-    if config.baseline:
-        stats.update(fit_critic(learner, g, batch))
-    return stats
+    return {"policy": float(policy_loss.detach()), "entropy": float(entropy.detach()), "grad_norm": grad_norm}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.rules.common import fit_critic
+from agents.rules.common import with_critic_fit
 from agents.rules.natural import make_optimizers, natural_direction
 from agents.core.natural_gradient import backtracking_line_search, trust_region_step
 from agents.learner import ensure_finite
@@ -16,7 +16,11 @@ __all__ = ["make_optimizers", "update"]
 
 
 def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
-    """One trust-region policy step, then value fitting."""
+    """One trust-region policy step, and the value fit (possibly at the same time)."""
+    return with_critic_fit(learner, g, batch, _policy_step)
+
+
+def _policy_step(learner: Any, g: int, batch: Any) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)
@@ -33,5 +37,4 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
             "improvement": float(result.improvement) if result.accepted else 0.0,
             "step_fraction": float(result.step_fraction),
         }
-    stats.update(fit_critic(learner, g, batch))
     return stats

@@ -100,7 +100,7 @@ def test_reinforce_step_raises_the_log_likelihood_of_positive_advantage_actions(
     assert after > before
 
 
-def random_spread_return(episodes=64):
+def random_spread_return(episodes=256):
     import mpe2.simple_spread_v3 as spread
 
     env = spread.parallel_env()
@@ -123,9 +123,9 @@ def test_mappo_beats_a_random_policy_on_simple_spread():
         n_epochs=15, learning_rate=1e-3, critic_learning_rate=1e-3,
     )
     returns = []
-    algo.learn(32 * 25 * 30, callback=lambda m: returns.append(m["episode_return"]))
+    algo.learn(32 * 25 * 45, callback=lambda m: returns.append(m["episode_return"]))
     trained = float(np.mean(returns[-3:]))
-    assert trained > random_mean + max(2.5, 2 * random_error), (trained, random_mean)
+    assert trained > random_mean + max(2.0, 3 * random_error), (trained, random_mean)
 
 
 @pytest.mark.slow

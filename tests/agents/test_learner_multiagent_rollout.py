@@ -183,6 +183,18 @@ def test_mappo_critic_sees_the_state_and_ippo_critic_the_observation():
     assert ippo.models[0].critic.trunk.mlp.input_dim == 4 + 3
 
 
+def test_joined_critic_input_ignores_the_state_and_prints_no_notice(capsys):
+    algo = MAPPO(lambda: DyingAgentsEnv(), n_envs=1, n_steps=6, recurrent=False, critic_input="joined")
+    assert algo.critic_mode == "joined"
+    assert capsys.readouterr().err == ""
+    storage = collect(algo)
+    for step in range(6):
+        joined = storage.observations[step, 0].reshape(-1)
+        for agent in range(3):
+            assert torch.equal(storage.critic_observations[step, 0, agent], joined)
+    assert algo.models[0].critic.trunk.mlp.input_dim == 12 + 3
+
+
 def test_missing_state_falls_back_to_joined_observations_with_a_notice(capsys):
     class NoState(DyingAgentsEnv):
         state_space = None
