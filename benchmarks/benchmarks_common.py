@@ -8,6 +8,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -18,6 +19,18 @@ def machine() -> str:
         f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.processor() or 'cpu'}, "
         f"python {platform.python_version()}, torch {torch.__version__}, torch threads {torch.get_num_threads()}"
     )
+
+
+def step_in_turn(copies: list, random_actions: Callable[[Any], dict], steps: int) -> None:
+    """Step parallel-environment ``copies`` in turn for ``steps`` steps in all, resetting a copy
+    when its agents are gone; ``random_actions(env)`` gives the actions of its living agents."""
+    done = 0
+    while done < steps:
+        for env in copies:
+            if not env.agents:
+                env.reset()
+            env.step(random_actions(env))
+            done += 1
 
 
 class InterleavedThroughput:
@@ -80,3 +93,17 @@ class InterleavedThroughput:
         result["ratio"] = result["training"] / result["alone"]
         result["ratio_cpu"] = result["training_cpu"] / result["alone_cpu"]
         return result
+
+
+def ratio_line(summary: dict[str, float], n_envs: int, workers: int) -> str:
+    """The printed comparison of training with the environment alone (per CPU second only when
+    collection runs in this process: workers' CPU time is not the process's)."""
+    collection = f"{workers} subprocess workers" if workers else "collection in this process"
+    line = (
+        f"medians of {summary['intervals']:.0f} alternating intervals: training {summary['training']:.0f} steps/s, "
+        f"environment alone {summary['alone']:.0f} steps/s ({n_envs} copies, random actions, one process) "
+        f"= {summary['ratio']:.2f} x [{collection}]"
+    )
+    if not workers:
+        line += f"; per CPU second {summary['training_cpu']:.0f} vs {summary['alone_cpu']:.0f} = {summary['ratio_cpu']:.2f} x"
+    return line

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from benchmarks_common import InterleavedThroughput, machine
+from benchmarks_common import InterleavedThroughput, machine, ratio_line, step_in_turn
 
 
 class SpreadAlone:
@@ -50,13 +50,7 @@ class SpreadAlone:
 
     def step(self, steps: int) -> None:
         """Step ``steps`` environment steps (summed over copies); nothing else."""
-        done = 0
-        while done < steps:
-            for env in self.envs:
-                if not env.agents:
-                    env.reset()
-                env.step({agent: int(self.rng.integers(5)) for agent in env.agents})
-                done += 1
+        step_in_turn(self.envs, lambda env: {agent: int(self.rng.integers(5)) for agent in env.agents}, steps)
 
 
 def environment_alone(n_envs: int, steps: int, seed: int) -> tuple[float, float]:
@@ -221,26 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         final = points[-1][2] if points else float("nan")
         print(f"seed {seed}: training {speed:.0f} steps/s, last reported return {final:.2f}", flush=True)
         if measure is not None:
-            print(ratio_line(measure.summary(), args), flush=True)
+            print(ratio_line(measure.summary(), args.n_envs, args.workers), flush=True)
     if args.plot:
         plot(curves, args.plot, random_return)
     return 0
-
-
-def ratio_line(summary: dict[str, float], args: argparse.Namespace) -> str:
-    """The printed comparison of training with the environment alone."""
-    collection = f"{args.workers} subprocess workers" if args.workers else "collection in this process"
-    line = (
-        f"medians of {summary['intervals']:.0f} alternating intervals: training {summary['training']:.0f} steps/s, "
-        f"environment alone {summary['alone']:.0f} steps/s ({args.n_envs} copies, random actions, one process) "
-        f"= {summary['ratio']:.2f} x [{collection}]"
-    )
-    if not args.workers:
-        line += (
-            f"; per CPU second {summary['training_cpu']:.0f} vs {summary['alone_cpu']:.0f} "
-            f"= {summary['ratio_cpu']:.2f} x"
-        )
-    return line
 
 
 if __name__ == "__main__":
