@@ -198,7 +198,9 @@ register(
         description="MPE simple spread (3 agents, 25 steps) with the MAPPO paper's hyperparameters",
         algo="mappo",
         env_kwargs={"N": 3, "local_ratio": 0.5, "max_cycles": 25, "continuous_actions": False},
-        hyperparameters={"mappo": MPE_MAPPO, "ippo": MPE_MAPPO},
+        # The authors' MPE runner gives MAPPO's critic all agents' observations joined (mpe2's
+        # state() is the same vector, rebuilt from scratch every step).
+        hyperparameters={"mappo": {**MPE_MAPPO, "critic_input": "joined"}, "ippo": MPE_MAPPO},
         run={"steps": 2_000_000, "eval_interval": 50_000, "eval_episodes": 20, "checkpoint_interval": 50_000},
     )
 )
