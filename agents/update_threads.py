@@ -40,12 +40,13 @@ def available_cpus() -> int:
 class UpdateThreads:
     """Runs groups of independent tasks serially or on ``threads`` threads, whichever is faster."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
         if threads is None:
             threads = available_cpus()
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
         self.threads = threads
+        self.clock = clock
         self._pool: ThreadPoolExecutor | None = None
         self._inside = threading.local()
         self._timings: dict[str, dict[bool, list[float]]] = {}
@@ -62,10 +63,10 @@ class UpdateThreads:
         if self.threads == 1 or len(tasks) < 2 or getattr(self._inside, "active", False):
             return _results([_outcome(task) for task in tasks])
         threaded = self._mode(place)
-        started = time.perf_counter()
+        started = self.clock()
         results = self._run_threaded(tasks) if threaded else _results([_outcome(task) for task in tasks])
         if place not in self._choice:
-            self._record(place, threaded, time.perf_counter() - started)
+            self._record(place, threaded, self.clock() - started)
         return results
 
     def chosen(self, place: str) -> bool | None:

@@ -23,21 +23,29 @@ def test_results_come_back_in_order_and_one_thread_runs_on_the_caller():
     assert threads.chosen("place") is None  # nothing to choose with one thread
 
 
-def test_waiting_tasks_settle_on_threads_and_gil_bound_tasks_on_serial():
-    threads = UpdateThreads(2)
-    for _ in range(6):  # three calls each way
-        threads.run("sleep", lambda: time.sleep(0.03), lambda: time.sleep(0.03))
-    assert threads.chosen("sleep") is True
+def test_each_place_settles_on_the_faster_way_after_three_calls_each():
+    # A clock that only the caller's thread advances: work done on the pool's thread overlaps
+    # the caller's, as kernels that release the GIL do; GIL-bound work is charged in full.
+    now = [0.0]
+    caller = threading.get_ident()
+    lock = threading.Lock()
 
-    def busy():  # pure Python: holds the GIL, two threads cannot beat one
-        total = 0
-        for i in range(300_000):
-            total += i
-        return total
+    def overlapping():
+        if threading.get_ident() == caller:
+            now[0] += 1.0
 
-    for _ in range(6):
-        threads.run("busy", busy, busy)
-    assert threads.chosen("busy") is False
+    def serialising():
+        with lock:
+            now[0] += 1.0
+
+    threads = UpdateThreads(2, clock=lambda: now[0])
+    for call in range(6):
+        threads.run("overlap", overlapping, overlapping)
+        threads.run("gil", serialising, serialising)
+        if call < 5:
+            assert threads.chosen("overlap") is None and threads.chosen("gil") is None
+    assert threads.chosen("overlap") is True  # 1.0 threaded against 2.0 serial
+    assert threads.chosen("gil") is False  # 2.0 either way: threads must win by 10%
     threads.close()
 
 
