@@ -3,10 +3,12 @@ plus the (optionally clipped, optionally Huber) value loss and an entropy bonus.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
+from torch import Tensor
 
 from agents.core.objectives import clipped_surrogate_loss, entropy_bonus, value_loss
 from agents.learner import ensure_finite
@@ -45,7 +47,10 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
         for minibatch in batch.minibatches(config.minibatch_size, batch.generator, config.recurrent, config.chunk_length):
             clear_gradients(optimizers)
             (policy_loss, entropy, stats), critic_loss = learner.update_threads.run(
-                "ppo", partial(_policy_backward, learner, g, minibatch), partial(_value_backward, learner, g, minibatch)
+                "ppo",
+                partial(_backward, _policy_terms, learner, g, minibatch),
+                partial(_backward, _value_terms, learner, g, minibatch),
+                serially=partial(_joint_backward, learner, g, minibatch),
             )
             grad_norm = clip_and_step(optimizers, config.max_grad_norm)
             records["policy"].append(policy_loss)
@@ -62,28 +67,40 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     return {name: float(np.mean(values)) for name, values in records.items() if values}
 
 
-def _policy_backward(learner: Any, g: int, minibatch: Any) -> tuple[float, float, dict[str, float]]:
-    """Backpropagate the clipped surrogate and the entropy bonus into the actor."""
+def _policy_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, tuple[float, float, dict[str, float]]]:
+    """The actor's part of the loss (clipped surrogate minus the entropy bonus) and its statistics."""
     config = learner.config
     evaluation = learner.evaluate(g, minibatch, with_values=False)
     policy_loss, stats = clipped_surrogate_loss(
         evaluation.log_probs, minibatch.old_log_probs, minibatch.advantages, config.clip_range, minibatch.mask
     )
     entropy = entropy_bonus(evaluation.entropy, minibatch.mask)
-    loss = policy_loss - config.entropy_coef * entropy
-    ensure_finite("policy loss", loss)
-    loss.backward()
-    return float(policy_loss.detach()), float(entropy.detach()), stats
+    return policy_loss - config.entropy_coef * entropy, (float(policy_loss.detach()), float(entropy.detach()), stats)
 
 
-def _value_backward(learner: Any, g: int, minibatch: Any) -> float:
-    """Backpropagate ``value_coef`` times the value loss into the critic."""
+def _value_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, float]:
+    """The critic's part of the loss (``value_coef`` times the value loss) and the value loss."""
     config = learner.config
     values = learner.values(g, minibatch)
     critic_loss = value_loss(
         values, minibatch.old_values, minibatch.returns, config.value_clip_range, config.huber_delta, minibatch.mask
     )
-    loss = config.value_coef * critic_loss
-    ensure_finite("value loss", loss)
+    return config.value_coef * critic_loss, float(critic_loss.detach())
+
+
+def _backward(terms: Callable[..., tuple[Tensor, Any]], learner: Any, g: int, minibatch: Any) -> Any:
+    """Backpropagate one part of the loss on its own; return its statistics."""
+    loss, stats = terms(learner, g, minibatch)
+    ensure_finite("loss", loss)
     loss.backward()
-    return float(critic_loss.detach())
+    return stats
+
+
+def _joint_backward(learner: Any, g: int, minibatch: Any) -> list[Any]:
+    """Both parts in one backward pass of their sum (the same gradients, one pass)."""
+    policy, policy_stats = _policy_terms(learner, g, minibatch)
+    value, value_stats = _value_terms(learner, g, minibatch)
+    loss = policy + value
+    ensure_finite("loss", loss)
+    loss.backward()
+    return [policy_stats, value_stats]
