@@ -49,6 +49,21 @@ def test_each_place_settles_on_the_faster_way_after_three_calls_each():
     threads.close()
 
 
+def test_the_joint_form_replaces_the_tasks_whenever_they_would_run_one_after_another():
+    threads = UpdateThreads(2)
+    used = []
+
+    def task(value):
+        return lambda: used.append("task") or value
+
+    for _ in range(6):  # serial and threaded alternate while the place is timed
+        results = threads.run("joint", task(1), task(2), serially=lambda: used.append("joint") or [1, 2])
+        assert results == [1, 2]
+    assert used.count("joint") == 3 and used.count("task") == 6
+    assert UpdateThreads(1).run("one", task(1), task(2), serially=lambda: [3, 4]) == [3, 4]
+    threads.close()
+
+
 def test_an_error_is_raised_only_after_every_task_has_finished():
     threads = UpdateThreads(2)
     finished = threading.Event()
