@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -187,7 +188,7 @@ class Learner:
             try:
                 batches = [self.prepare_batch(g) for g in range(len(self.policy_groups))]
                 # The groups share no parameters: their updates may run at the same time.
-                updates = [self._group_update(g, batch) for g, batch in enumerate(batches)]
+                updates = [partial(self.rule.update, self, g, batch) for g, batch in enumerate(batches)]
                 stats = {}
                 for group, group_stats in zip(self.policy_groups, self.update_threads.run("groups", *updates)):
                     for name, value in group_stats.items():
@@ -209,9 +210,6 @@ class Learner:
             if callback is not None and callback(metrics) is False:
                 break
         return self
-
-    def _group_update(self, g: int, batch: TrainingBatch) -> Callable[[], dict[str, float]]:
-        return lambda: self.rule.update(self, g, batch)
 
     def _update_observation_statistics(self) -> None:
         for model, storage in zip(self.models, self.storages):

@@ -120,17 +120,6 @@ class UpdateThreads:
         finally:
             self._inside.active = False
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Threads and thread-local state cannot be copied; a copy starts with its own.
-        state = dict(self.__dict__)
-        state["_pool"] = None
-        state["_inside"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._inside = threading.local()
-
 
 def _outcome(task: Callable[[], Any]) -> tuple[bool, Any]:
     """``(True, result)`` or ``(False, the exception)``: every task runs even if one fails."""

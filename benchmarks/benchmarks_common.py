@@ -56,6 +56,7 @@ class InterleavedThroughput:
         self.cpu_clock = cpu_clock
         self.training: list[tuple[float, float, float]] = []  # (steps, wall seconds, CPU seconds)
         self.alone: list[tuple[float, float, float]] = []
+        self.phases: list[tuple[float, float]] = []  # the learner's (collection, update) seconds
         self._last_steps = 0.0
         self.start()
 
@@ -69,13 +70,15 @@ class InterleavedThroughput:
         steps = metrics["steps"] - self._last_steps
         self._last_steps = metrics["steps"]
         self.training.append((steps, wall, cpu))
+        self.phases.append((metrics["collection_seconds"], metrics["update_seconds"]))
         started, started_cpu = self.clock(), self.cpu_clock()
         self.step_alone(int(steps))
         self.alone.append((steps, self.clock() - started, self.cpu_clock() - started_cpu))
         self.start()
 
     def summary(self) -> dict[str, float]:
-        """Medians of steps per wall-clock and per CPU second for both, and their ratios."""
+        """Medians of steps per wall-clock and per CPU second for both, their ratios, and the
+        median collection and update seconds per update."""
         if len(self.training) <= self.warmup:
             raise ValueError(f"need more than {self.warmup} updates to measure, got {len(self.training)}")
 
@@ -89,6 +92,8 @@ class InterleavedThroughput:
             "training_cpu": median_rate(training, 2),
             "alone": median_rate(alone, 1),
             "alone_cpu": median_rate(alone, 2),
+            "collection_seconds": statistics.median(phase[0] for phase in self.phases[self.warmup :]),
+            "update_seconds": statistics.median(phase[1] for phase in self.phases[self.warmup :]),
         }
         result["ratio"] = result["training"] / result["alone"]
         result["ratio_cpu"] = result["training_cpu"] / result["alone_cpu"]
@@ -106,4 +111,8 @@ def ratio_line(summary: dict[str, float], n_envs: int, workers: int) -> str:
     )
     if not workers:
         line += f"; per CPU second {summary['training_cpu']:.0f} vs {summary['alone_cpu']:.0f} = {summary['ratio_cpu']:.2f} x"
+    line += (
+        f"\nper update (medians): collection {summary['collection_seconds']:.2f}s, "
+        f"update {summary['update_seconds']:.2f}s"
+    )
     return line

@@ -18,7 +18,6 @@ only the wall-clock ratio is printed); ``--update-threads`` sets the learner's
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 
 import torch
@@ -26,13 +25,19 @@ import torch
 from benchmarks_common import InterleavedThroughput, machine, ratio_line, step_in_turn
 
 
+def quadrant_factory(horizon: int):
+    """A picklable zero-argument factory of the quadrant game (subprocess workers receive it)."""
+    import envs
+
+    return envs.make_factory("hide_and_seek_v0", preset="quadrant", horizon=horizon)
+
+
 class ArenaAlone:
     """``n_envs`` quadrant-game copies stepped in turn with uniformly random actions."""
 
     def __init__(self, n_envs: int, horizon: int) -> None:
-        import envs.hide_and_seek_v0 as arena
-
-        self.copies = [arena.parallel_env("quadrant", horizon=horizon) for _ in range(n_envs)]
+        factory = quadrant_factory(horizon)
+        self.copies = [factory() for _ in range(n_envs)]
         for i, env in enumerate(self.copies):
             env.reset(seed=i)
             for agent in env.possible_agents:
@@ -43,9 +48,8 @@ class ArenaAlone:
         step_in_turn(self.copies, lambda env: {agent: env.action_space(agent).sample() for agent in env.agents}, steps)
 
 
-def train(args: argparse.Namespace, measure: InterleavedThroughput) -> tuple[list[float], list[float]]:
-    """One MAPPO run, timed against the environment alone; collection and update seconds per update."""
-    import envs.hide_and_seek_v0 as arena
+def train(args: argparse.Namespace, measure: InterleavedThroughput) -> None:
+    """One MAPPO run, timed against the environment alone by ``measure``."""
     from agents import MAPPO
     from agents.backends import SubprocessBackend
 
@@ -56,18 +60,13 @@ def train(args: argparse.Namespace, measure: InterleavedThroughput) -> tuple[lis
 
         hyperparameters = {**ARENA_MAPPO, **hyperparameters}
     algo = MAPPO(
-        ArenaFactory(horizon), seed=args.seed, torch_threads=args.threads, update_threads=args.update_threads,
+        quadrant_factory(horizon), seed=args.seed, torch_threads=args.threads, update_threads=args.update_threads,
         **hyperparameters,
     )
     if args.workers:
         algo.use_backend(SubprocessBackend(args.workers))
-    collection: list[float] = []
-    update: list[float] = []
-
     def record(metrics: dict[str, float]) -> None:
         measure.after_update(metrics)
-        collection.append(metrics["collection_seconds"])
-        update.append(metrics["update_seconds"])
         returns = {k.split("/", 1)[1]: round(v, 2) for k, v in metrics.items() if k.startswith("episode_return/")}
         print(
             f"  update {metrics['updates']:.0f} steps {metrics['steps']:.0f} collection "
@@ -80,19 +79,6 @@ def train(args: argparse.Namespace, measure: InterleavedThroughput) -> tuple[lis
         algo.learn(args.updates * args.n_envs * args.n_steps, callback=record)
     finally:
         algo.close()
-    return collection, update
-
-
-class ArenaFactory:
-    """The quadrant game with a horizon; a class so that subprocess workers can receive it."""
-
-    def __init__(self, horizon: int) -> None:
-        self.horizon = horizon
-
-    def __call__(self):
-        import envs.hide_and_seek_v0 as arena
-
-        return arena.parallel_env("quadrant", horizon=self.horizon)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,13 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
     measure = InterleavedThroughput(ArenaAlone(args.n_envs, args.horizon).step)
-    collection, update = train(args, measure)
-    summary = measure.summary()
-    print(ratio_line(summary, args.n_envs, args.workers))
-    print(
-        f"per update (median after the first): collection {statistics.median(collection[1:]):.2f}s, "
-        f"update {statistics.median(update[1:]):.2f}s"
-    )
+    train(args, measure)
+    print(ratio_line(measure.summary(), args.n_envs, args.workers))
     return 0
 
 

@@ -192,8 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.replot} has no 'seed N steps S time Ts return R' lines")
         plot(curves, args.plot, random_return)
         return 0
-    if args.seeds and 0 < args.ratio_updates and args.ratio_updates * args.n_envs * 25 > args.steps:
-        parser.error(f"--ratio-updates {args.ratio_updates} needs --steps >= {args.ratio_updates * args.n_envs * 25}")
+    from agents.config import MAPPO_MPE_PRESET
+
+    measured_steps = args.ratio_updates * args.n_envs * MAPPO_MPE_PRESET["n_steps"]
+    if args.seeds and measured_steps > args.steps:
+        parser.error(f"--ratio-updates {args.ratio_updates} needs --steps >= {measured_steps}")
     torch.set_num_threads(args.threads)
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())

@@ -46,12 +46,14 @@ def test_interleaved_throughput_times_training_and_the_environment_alone_apart()
     measure = InterleavedThroughput(step_alone, warmup=1, clock=lambda: now[0], cpu_clock=lambda: now[0] / 2)
     for update, seconds in enumerate([5.0, 2.0, 4.0, 2.5], start=1):  # training 400 steps per update
         now[0] += seconds
-        measure.after_update({"steps": 400.0 * update})
+        measure.after_update({"steps": 400.0 * update, "collection_seconds": seconds - 1.0, "update_seconds": 1.0 * update})
     assert stepped == [400, 400, 400, 400]
     summary = measure.summary()
     # The first (warm-up) interval is left out: training rates 200, 100, 160 -> median 160.
     assert summary["intervals"] == 3
     assert summary["training"] == pytest.approx(160.0) and summary["alone"] == pytest.approx(1000.0)
     assert summary["ratio"] == pytest.approx(0.16) and summary["ratio_cpu"] == pytest.approx(0.16)
+    # The learner's own phase times, medians over the same three updates.
+    assert summary["collection_seconds"] == pytest.approx(1.5) and summary["update_seconds"] == pytest.approx(3.0)
     with pytest.raises(ValueError, match="more than 1 updates"):
         InterleavedThroughput(step_alone).summary()
