@@ -396,18 +396,19 @@ class Collector:
         """Reset seeds, actions since each reset, running returns and hidden states."""
         max_dim = max(slots.codec.action_dim for slots in self.slots)
         order = {agent: a for a, agent in enumerate(self.agent_order)}
+        columns = [[order[agent] for agent in slots.group.agents] for slots in self.slots]
         histories = []
         for e in range(self.n_envs):
             steps = len(self.histories[e])
-            actions = torch.zeros(steps, len(self.agent_order), max_dim)
-            present = torch.zeros(steps, len(self.agent_order), dtype=torch.bool)
-            for s, record in enumerate(self.histories[e]):
-                for slots, (rows, alive) in zip(self.slots, record):
-                    for i in np.flatnonzero(alive):
-                        a = order[slots.group.agents[i]]
-                        actions[s, a, : slots.codec.action_dim] = torch.from_numpy(rows[i].astype(np.float32))
-                        present[s, a] = True
-            histories.append({"actions": actions, "present": present})
+            actions = np.zeros((steps, len(self.agent_order), max_dim), dtype=np.float32)
+            present = np.zeros((steps, len(self.agent_order)), dtype=bool)
+            if steps:
+                for g, slots in enumerate(self.slots):
+                    rows = np.stack([record[g][0] for record in self.histories[e]])  # [steps, A_g, D_g]
+                    alive = np.stack([record[g][1] for record in self.histories[e]])  # [steps, A_g]
+                    actions[:, columns[g], : slots.codec.action_dim] = np.where(alive[..., None], rows, 0.0)
+                    present[:, columns[g]] = alive
+            histories.append({"actions": torch.from_numpy(actions), "present": torch.from_numpy(present)})
         return {
             "started": self.started,
             "reset_seeds": torch.from_numpy(self.reset_seeds.copy()),

@@ -220,33 +220,34 @@ class EntityEncoder(nn.Module):
 
     def _attend(self, sequence: Tensor, absent: Tensor) -> Tensor:
         """``self.attention(sequence, sequence, sequence, key_padding_mask=absent,
-        need_weights=False)[0]``: the same operations as torch's batch-first self-attention
-        path, without its argument checks (a large share of the cost on a few rows)."""
+        need_weights=False)[0]`` for ``sequence [B, S, E]``, computed for few tokens.
+
+        The softmax over the keys runs on the scores transposed to ``[S_keys, B * heads * S]``,
+        so it reduces along a leading axis while vectorising over the long one; over a last axis
+        of a few tokens torch's softmax (and its fused CPU attention) is several times slower,
+        forward and backward. Every other step is the module's own arithmetic.
+        """
         attention = self.attention
-        query = sequence.transpose(1, 0)
-        tgt_len, bsz, embed_dim = query.shape
+        batch, tokens, embed_dim = sequence.shape
         heads = attention.num_heads
         head_dim = embed_dim // heads
-        padding = torch.zeros_like(absent, dtype=query.dtype).masked_fill_(absent, float("-inf"))
-        proj = F.linear(query, attention.in_proj_weight, attention.in_proj_bias)
-        proj = proj.unflatten(-1, (3, embed_dim)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
-        q, k, v = proj.unbind(0)  # (the same views as proj[0], proj[1], proj[2]; one stack in backward)
-        q = q.view(tgt_len, bsz * heads, head_dim).transpose(0, 1)
-        k = k.view(k.shape[0], bsz * heads, head_dim).transpose(0, 1)
-        v = v.view(v.shape[0], bsz * heads, head_dim).transpose(0, 1)
-        src_len = k.size(1)
-        mask = padding.view(bsz, 1, 1, src_len).expand(-1, heads, -1, -1).reshape(bsz * heads, 1, src_len)
-        if mask.size(0) == 1:
-            mask = mask.unsqueeze(0)
-        else:
-            mask = mask.view(bsz, heads, -1, src_len)
-        q = q.view(bsz, heads, tgt_len, head_dim)
-        k = k.view(bsz, heads, src_len, head_dim)
-        v = v.view(bsz, heads, src_len, head_dim)
-        out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
-        out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-        out = F.linear(out, attention.out_proj.weight, attention.out_proj.bias)
-        return out.view(tgt_len, bsz, out.size(1)).transpose(1, 0)
+
+        def heads_first(weight: Tensor, bias: Tensor) -> Tensor:
+            # [B, S, E] -> [B * H, S, Dh]; one projection at a time keeps the reordering a cheap
+            # transpose (a single [B, S, 3, H, Dh] permutation copies several times slower).
+            projected = F.linear(sequence, weight, bias).view(batch, tokens, heads, head_dim)
+            return projected.transpose(1, 2).reshape(batch * heads, tokens, head_dim)
+
+        q, k, v = (
+            heads_first(weight, bias)
+            for weight, bias in zip(attention.in_proj_weight.chunk(3), attention.in_proj_bias.chunk(3))
+        )
+        padding = torch.zeros(batch, 1, tokens, dtype=sequence.dtype).masked_fill_(absent.unsqueeze(1), float("-inf"))
+        padding = padding.expand(batch, heads, tokens).reshape(batch * heads, 1, tokens)
+        scores = torch.baddbmm(padding, q, k.transpose(1, 2), alpha=head_dim**-0.5)  # [B * H, S, S_keys]
+        weights = torch.softmax(scores.view(-1, tokens).t(), dim=0).t().view(batch * heads, tokens, tokens)
+        out = torch.bmm(weights, v).view(batch, heads, tokens, head_dim).transpose(1, 2).reshape(batch, tokens, embed_dim)
+        return F.linear(out, attention.out_proj.weight, attention.out_proj.bias)
 
 
 def entity_keys_of(layout: ObservationLayout) -> list[str]:

@@ -164,6 +164,13 @@ class GRUBlock(nn.Module):
         if steps == 0:
             return x.new_zeros(0, batch, self.hidden_dim), hidden
         keep = 1.0 - episode_starts.to(x.dtype)
+        if steps == 1:
+            # One step (every acting step): the GRU cell itself, without the sequence op's set-up.
+            gru = self.gru
+            state = torch.gru_cell(
+                x[0], hidden * keep[0].unsqueeze(-1), gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0
+            )
+            return state.unsqueeze(0), state
         cut_points = torch.nonzero(episode_starts.bool().any(dim=1)).flatten().tolist()
         boundaries = sorted(set([0, *cut_points, steps]))
         outputs = []

@@ -60,6 +60,36 @@ def test_entity_encoder_ignores_masked_entities_and_entity_order():
     assert torch.isfinite(encoder(torch.from_numpy(layout.flatten([nothing_seen])))).all()
 
 
+@pytest.mark.parametrize("batch", [1, 5, 300])
+def test_entity_attention_equals_torch_multihead_attention(batch):
+    """The encoder's own attention arithmetic against nn.MultiheadAttention with a key padding
+    mask: outputs and the gradients of every input and parameter."""
+    torch.manual_seed(4)
+    encoder = EntityEncoder(ObservationLayout(ENTITY_SPACE), ["boxes"], embed_dim=16, heads=4)
+    tokens = torch.randn(batch, 6, 16, requires_grad=True)
+    absent = torch.rand(batch, 6) < 0.4
+    absent[:, 0] = False  # the agent's own token is always present
+    upstream = torch.randn(batch, 6, 16)
+
+    def run(attend):
+        encoder.zero_grad()
+        tokens.grad = None
+        out = attend()
+        (out * upstream).sum().backward()
+        return out.detach(), tokens.grad.clone(), [p.grad.clone() for p in encoder.attention.parameters()]
+
+    mine = run(lambda: encoder._attend(tokens, absent))
+    reference = run(lambda: encoder.attention(tokens, tokens, tokens, key_padding_mask=absent, need_weights=False)[0])
+    assert torch.allclose(mine[0], reference[0], atol=1e-5)
+    assert torch.allclose(mine[1], reference[1], atol=1e-5)
+    for got, expected in zip(mine[2], reference[2]):
+        assert torch.allclose(got, expected, atol=1e-4)
+    # A masked key changes nothing: perturb every absent token, outputs at present rows stay.
+    with torch.no_grad():
+        moved = tokens + 5.0 * absent.unsqueeze(-1)
+        assert torch.allclose(encoder._attend(moved, absent)[~absent], mine[0][~absent], atol=1e-5)
+
+
 def test_vectors_get_the_flat_encoder_and_images_the_cnn():
     assert isinstance(make_encoder(ObservationLayout(spaces.Box(-1, 1, (7,))), False, False), FlatEncoder)
     image = spaces.Box(0, 255, (16, 16, 3), np.uint8)

@@ -47,6 +47,32 @@ def test_masked_actions_are_never_sampled_and_have_zero_probability():
     assert torch.all(dist.mode().squeeze(-1) != 2)
 
 
+def test_categorical_samples_follow_the_probabilities():
+    torch.manual_seed(5)
+    logits = torch.tensor([[2.0, 0.5, -1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 0, 1, 1, 0]])
+    dist = CategoricalDistribution(logits, mask)
+    draws = 100_000
+    many = CategoricalDistribution(logits.repeat(draws, 1), mask.repeat(draws, 1))
+    samples = many._sample_index().reshape(draws, 2).t()  # [row, draw]
+    for row in range(2):
+        frequencies = torch.bincount(samples[row], minlength=5).double() / draws
+        p = dist.probs[row].double()
+        sigma = torch.sqrt(p * (1 - p) / draws)
+        assert torch.all((frequencies - p).abs() <= 5 * sigma), (row, frequencies, p)
+        assert torch.all(frequencies[mask[row] == 0] == 0)
+
+
+def test_categorical_sample_ignores_masks_even_for_a_zero_exponential_draw(monkeypatch):
+    """Gumbel-max noise is -log E; an E of exactly 0 must not lift a masked action above the rest."""
+    monkeypatch.setattr(torch.Tensor, "exponential_", lambda self, *args, **kwargs: self.zero_())
+    logits = torch.tensor([[9.0, 1.0, 3.0], [0.0, 2.0, 1.0]])
+    dist = CategoricalDistribution(logits, torch.tensor([[0, 1, 1], [1, 0, 1]]))
+    actions, log_probs = dist.sample_with_log_prob()
+    assert actions.squeeze(-1).tolist() == [2.0, 2.0]  # the most likely allowed action of each row
+    assert torch.allclose(log_probs, dist.log_prob(actions))
+
+
 def test_all_masked_row_is_an_error():
     mask = torch.tensor([[1, 0], [0, 0]])
     with pytest.raises(ValueError, match="every action is masked"):
