@@ -96,11 +96,15 @@ class ObservationLayout:
             return out
         if self.parts[0].key is None:
             return np.asarray(observations, dtype=np.float32).reshape(n, self.dim)
-        pieces = []
-        for part in self.parts:
-            stacked = np.asarray([obs[part.key] for obs in observations], dtype=np.float32)
-            pieces.append(stacked.reshape(n, part.stop - part.start))
-        return np.concatenate(pieces, axis=1)
+        # Every part of every observation, each flattened, in one call: the layout's order.
+        flat = np.concatenate(
+            [obs[part.key] for obs in observations for part in self.parts], axis=None, dtype=np.float32
+        )
+        if flat.size != n * self.dim:
+            sizes = {part.key: int(np.size(observations[0][part.key])) for part in self.parts}
+            expected = {part.key: part.stop - part.start for part in self.parts}
+            raise ValueError(f"observation parts have sizes {sizes}, but the observation space gives {expected}")
+        return flat.reshape(n, self.dim)
 
 
 def _is_image(shape: tuple[int, ...]) -> bool:

@@ -38,6 +38,14 @@ def test_layout_flattens_dicts_in_space_order_and_discrete_as_one_hot():
     assert np.array_equal(flat, expected) and layout.dim == 4 + 15 + 3 + 6
     discrete = ObservationLayout(spaces.Discrete(4))
     assert np.array_equal(discrete.flatten([2, 0]), np.eye(4, dtype=np.float32)[[2, 0]])
+    # Several observations: one row each, in order; float64 and int parts become float32.
+    second = {k: v.astype(np.float64) for k, v in entity_observation(np.random.default_rng(1), [0, 1, 1]).items()}
+    rows = layout.flatten([observation, second])
+    assert rows.dtype == np.float32 and rows.shape == (2, layout.dim)
+    assert np.array_equal(rows[1], np.concatenate([second[k].reshape(-1) for k in ENTITY_SPACE.spaces]).astype(np.float32))
+    short = dict(observation, lidar=observation["lidar"][:4])
+    with pytest.raises(ValueError, match="'lidar': 4.*'lidar': 6"):
+        layout.flatten([short])
 
 
 def test_entity_encoder_ignores_masked_entities_and_entity_order():
