@@ -268,6 +268,41 @@ class MultiCategoricalDistribution(ProductDistribution):
     """Independent categoricals, one per MultiDiscrete component."""
 
 
+class StackedCategoricalDistribution(ActionDistribution):
+    """``k`` independent categoricals of one size ``n`` (a MultiDiscrete space whose components
+    are equal), held as one categorical over logits ``[..., k, n]``: every operation runs once
+    for all components instead of once per component. Flat actions are ``[..., k]``."""
+
+    def __init__(self, logits: Tensor, mask: Tensor | None = None) -> None:
+        self.categorical = CategoricalDistribution(logits, mask)
+        self.action_dim = logits.shape[-2]
+
+    def sample(self) -> Tensor:
+        return self.categorical.sample().squeeze(-1)
+
+    def sample_with_log_prob(self) -> tuple[Tensor, Tensor]:
+        actions, log_probs = self.categorical.sample_with_log_prob()
+        return actions.squeeze(-1), log_probs.sum(dim=-1)
+
+    def mode(self) -> Tensor:
+        return self.categorical.mode().squeeze(-1)
+
+    def log_prob(self, actions: Tensor) -> Tensor:
+        if actions.shape[-1] != self.action_dim:
+            raise ValueError(f"actions have {actions.shape[-1]} columns but the distribution expects {self.action_dim}")
+        return self.categorical.log_prob(actions).sum(dim=-1)
+
+    def entropy(self) -> Tensor:
+        return self.categorical.entropy().sum(dim=-1)
+
+    def kl(self, other: ActionDistribution) -> Tensor:
+        self._check_same_kind(other)
+        return self.categorical.kl(other.categorical).sum(dim=-1)
+
+    def detach(self) -> StackedCategoricalDistribution:
+        return StackedCategoricalDistribution(self.categorical.logits.detach())
+
+
 # --------------------------------------------------------------------------------------------
 # Heads
 
@@ -314,10 +349,18 @@ class MultiCategoricalHead(ActionHead):
         self.action_dim = len(self.nvec)
         self.mask_dim = sum(self.nvec)
 
-    def forward(self, features: Tensor, action_mask: Tensor | None = None) -> MultiCategoricalDistribution:
-        """Product of categoricals; ``action_mask`` is the per-component masks concatenated."""
+    def forward(
+        self, features: Tensor, action_mask: Tensor | None = None
+    ) -> MultiCategoricalDistribution | StackedCategoricalDistribution:
+        """Product of categoricals (stacked when the components are equal); ``action_mask`` is
+        the per-component masks concatenated."""
         self._check_mask_width(action_mask)
-        logits = torch.split(F.linear(features, self.linear.weight, self.linear.bias), self.nvec, dim=-1)
+        all_logits = F.linear(features, self.linear.weight, self.linear.bias)
+        if len(set(self.nvec)) == 1:
+            shape = (*all_logits.shape[:-1], len(self.nvec), self.nvec[0])
+            mask = action_mask.reshape(shape) if action_mask is not None else None
+            return StackedCategoricalDistribution(all_logits.reshape(shape), mask)
+        logits = torch.split(all_logits, self.nvec, dim=-1)
         masks = torch.split(action_mask, self.nvec, dim=-1) if action_mask is not None else [None] * len(logits)
         return MultiCategoricalDistribution([CategoricalDistribution(l, m) for l, m in zip(logits, masks)])
 
@@ -396,7 +439,8 @@ def _check_supported(space: Any) -> None:
 def make_action_head(space: spaces.Space, input_dim: int, log_std_init: float = 0.0) -> ActionHead:
     """Build the action head for ``space`` on features of width ``input_dim``.
 
-    Discrete -> masked categorical, MultiDiscrete -> product of categoricals, Box -> diagonal
+    Discrete -> masked categorical, MultiDiscrete -> product of categoricals (stacked into one
+    when the components are equal), Box -> diagonal
     Gaussian with a state-independent log-std (initialised to ``log_std_init``), MultiBinary ->
     Bernoulli, Dict/Tuple -> product of their parts. Last layers use orthogonal gain 0.01.
     Anything else raises :class:`UnsupportedSpaceError`.

@@ -11,6 +11,8 @@ from agents.core.distributions import (
     BernoulliDistribution,
     CategoricalDistribution,
     DiagGaussianDistribution,
+    MultiCategoricalDistribution,
+    StackedCategoricalDistribution,
     UnsupportedSpaceError,
     make_action_head,
 )
@@ -150,6 +152,39 @@ def test_arena_product_distribution_sums_parts_and_splits_mask():
     assert torch.allclose(dist.kl(dist.detach()), torch.zeros(3), atol=1e-6)
     assert not dist.detach().log_prob(action).requires_grad
     assert dist.log_prob(action).requires_grad
+
+
+@pytest.mark.parametrize("nvec", [[11, 11, 11], [3, 5]])
+def test_multidiscrete_head_equals_separate_categoricals(nvec):
+    """Equal components are stacked into one distribution, unequal ones stay a product; both
+    give the log-probabilities, entropies, KLs and masks of one categorical per component."""
+    torch.manual_seed(6)
+    head = make_action_head(spaces.MultiDiscrete(nvec), 8)
+    features, other_features = torch.randn(5, 8), torch.randn(5, 8)
+    mask = torch.ones(5, sum(nvec))
+    mask[:, 1] = 0  # the first component never takes action 1
+    mask[2, nvec[0] : nvec[0] + nvec[1] - 1] = 0  # row 2: the second component only its last action
+    dist, other = head(features, mask), head(other_features)
+    expected_kind = StackedCategoricalDistribution if len(set(nvec)) == 1 else MultiCategoricalDistribution
+    assert type(dist) is expected_kind and dist.action_dim == len(nvec)
+    logits, other_logits = head.linear(features), head.linear(other_features)
+    separate = [CategoricalDistribution(l, m) for l, m in zip(logits.split(nvec, -1), mask.split(nvec, -1))]
+    others = [CategoricalDistribution(l) for l in other_logits.split(nvec, -1)]
+    actions = dist.sample()
+    assert actions.shape == (5, len(nvec))
+    for _ in range(50):
+        drawn = dist.sample()
+        assert torch.all(drawn[:, 0] != 1) and drawn[2, 1] == nvec[1] - 1
+    columns = actions.split(1, dim=-1)
+    assert torch.allclose(dist.log_prob(actions), sum(p.log_prob(a) for p, a in zip(separate, columns)), atol=1e-6)
+    assert torch.allclose(dist.entropy(), sum(p.entropy() for p in separate), atol=1e-6)
+    assert torch.allclose(dist.kl(other), sum(p.kl(q) for p, q in zip(separate, others)), atol=1e-6)
+    assert torch.equal(dist.mode(), torch.cat([p.mode() for p in separate], dim=-1))
+    sampled, log_probs = dist.sample_with_log_prob()
+    assert torch.allclose(log_probs, dist.log_prob(sampled), atol=1e-6)
+    assert not dist.detach().log_prob(actions).requires_grad and dist.log_prob(actions).requires_grad
+    with pytest.raises(ValueError, match="columns"):
+        dist.log_prob(actions[:, :1])
 
 
 def test_heads_use_policy_gain_and_gaussian_log_std_is_state_independent():
