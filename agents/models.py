@@ -236,16 +236,9 @@ class EntityEncoder(nn.Module):
         heads = attention.num_heads
         head_dim = embed_dim // heads
 
-        def heads_first(weight: Tensor, bias: Tensor) -> Tensor:
-            # [B, S, E] -> [B * H, S, Dh]; one projection at a time keeps the reordering a cheap
-            # transpose (a single [B, S, 3, H, Dh] permutation copies several times slower).
-            projected = F.linear(sequence, weight, bias).view(batch, tokens, heads, head_dim)
-            return projected.transpose(1, 2).reshape(batch * heads, tokens, head_dim)
-
-        q, k, v = (
-            heads_first(weight, bias)
-            for weight, bias in zip(attention.in_proj_weight.chunk(3), attention.in_proj_bias.chunk(3))
-        )
+        proj = F.linear(sequence, attention.in_proj_weight, attention.in_proj_bias)
+        # [B, S, 3 * E] -> [3, B * H, S, Dh]
+        q, k, v = proj.view(batch, tokens, 3, heads, head_dim).permute(2, 0, 3, 1, 4).reshape(3, batch * heads, tokens, head_dim)
         padding = torch.zeros(batch, 1, tokens, dtype=sequence.dtype).masked_fill_(absent.unsqueeze(1), float("-inf"))
         padding = padding.expand(batch, heads, tokens).reshape(batch * heads, 1, tokens)
         scores = torch.baddbmm(padding, q, k.transpose(1, 2), alpha=head_dim**-0.5)  # [B * H, S, S_keys]
