@@ -85,8 +85,9 @@ def _send(connection: multiprocessing.connection.Connection, message: Any) -> No
 
     ``Connection.send`` would use multiprocessing's pickler, for which torch registers
     shared-memory reductions: every tensor then goes through its own shared-memory file, passed
-    by a round trip to the sender's descriptor-sharing thread, about 1 ms per tensor (100 ms for
-    the arena's policy weights). Standard pickling copies the bytes instead: about 10 ms.
+    by a round trip to the sender's descriptor-sharing thread. Standard pickling copies the bytes
+    instead, several times faster for the arena's 102 weight tensors
+    (``benchmarks/learner_parts.py``).
     """
     connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 

@@ -123,13 +123,12 @@ class CategoricalDistribution(ActionDistribution):
 
     def _sample_index(self) -> Tensor:
         """Indices ``[..., 1]`` by the Gumbel-max trick: ``argmax(log p - log E)`` with ``E ~ Exp(1)``
-        is exactly a draw from ``p`` (a few elementwise operations, where ``torch.multinomial``
-        costs several times more on the small batches of an acting step). ``E`` is kept above the
-        smallest normal float, so ``-log E`` stays below 88 and a masked logit (-1e9) never wins."""
-        with torch.no_grad():
-            log_probs = self.log_probs.detach()
-            noise = torch.empty_like(log_probs).exponential_().clamp_(min=torch.finfo(log_probs.dtype).tiny).log_()
-            return (log_probs - noise).argmax(dim=-1, keepdim=True)
+        is exactly a draw from ``p``, in elementwise operations over any leading shape (so the
+        components of a :class:`StackedCategoricalDistribution` draw at once). ``E`` is kept above
+        the smallest normal float, so ``-log E`` stays below 88 and a masked logit (-1e9) never wins."""
+        log_probs = self.log_probs.detach()
+        noise = torch.empty_like(log_probs).exponential_().clamp_(min=torch.finfo(log_probs.dtype).tiny).log_()
+        return (log_probs - noise).argmax(dim=-1, keepdim=True)
 
     def mode(self) -> Tensor:
         return self.logits.argmax(dim=-1, keepdim=True).to(self.logits.dtype)
