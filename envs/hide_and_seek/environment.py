@@ -75,7 +75,8 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene
 
 from . import world as W
-from .layouts import Layout, wall_slots, PlacementError, make_layout, place
+from .layouts import (Layout, PlacementError, wall_slots, Ranges, close_region, make_layout, outside_quadrant_region, place,
+                      quadrant_region, spot_in_metres, tri_room_region, uniform_region)
 from .mechanics import NO_TEAM, ObjectRules, outside
 from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
@@ -177,6 +178,9 @@ class HideAndSeekEnv(ParallelEnv):
         self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
                              c.lidar_rays, c.lidar_range, c.vision_cone_degrees, sight_range)
         self._center = c.floor_size / 2.0
+        # modules/walls.py: the quadrant's WallScenarios gets friction=other_friction (0.01),
+        # RandomWalls and the other scenarios none (MuJoCo's default 1.0)
+        self._wall_friction = W.SCENARIO_WALL_FRICTION if c.scenario == "quadrant" else W.RANDOM_WALL_FRICTION
         self._prep_steps = int(round(c.prep_fraction * c.horizon))
         self._object_half = np.zeros((self.n_objects, 3))
         self._object_half[self.n_box_slots:] = W.RAMP_HALF
@@ -293,11 +297,8 @@ class HideAndSeekEnv(ParallelEnv):
         self._seeker_list = self._seeker_slots.tolist()
         self._play_low = self._center - self.config.play_area / 2.0
         self._play_high = self._center + self.config.play_area / 2.0
-        self._object_xy = self._object_pose.view(np.complex128)[:, 0]  # x + iy of every object
-        self._object_offset = np.zeros(O, dtype=np.complex128)
-        self._object_moved = np.zeros(O)
-        self._largest_move = np.zeros((2, O))  # distances from the start, during and after preparation
-        self._object_start = np.zeros(O, dtype=np.complex128)
+        self._object_start = np.zeros((O, 3))  # where the objects stood when the episode began
+        self._stats: dict[str, float] = {}
         self._reward_if_hidden = self._team_sign.copy()
         self._reward_if_seen = -self._team_sign
         # seekers' rows and hiders' columns of ``in_sight``, as flat indices
@@ -339,7 +340,10 @@ class HideAndSeekEnv(ParallelEnv):
         n_hiders = int(rng.integers(c.n_hiders[0], c.n_hiders[1] + 1))
         n_seekers = int(rng.integers(c.n_seekers[0], c.n_seekers[1] + 1))
         n_boxes = int(rng.integers(c.n_boxes[0], c.n_boxes[1] + 1))
-        n_long = min(n_boxes, int(rng.integers(c.n_elongated_boxes[0], c.n_elongated_boxes[1] + 1)))
+        # modules/objects.py: Boxes draws the elongated count up to the box count, then how
+        # many of them lie along x (the rest lie along y)
+        n_long = int(rng.integers(c.n_elongated_boxes[0], min(c.n_elongated_boxes[1], n_boxes) + 1))
+        n_along_x = int(rng.integers(n_long + 1))
         n_ramps = int(rng.integers(c.n_ramps[0], c.n_ramps[1] + 1))
         self.agent_present[:] = False
         self.agent_present[:n_hiders] = True
@@ -348,8 +352,9 @@ class HideAndSeekEnv(ParallelEnv):
         self.object_present[:n_boxes] = True
         self.object_present[self.n_box_slots:self.n_box_slots + n_ramps] = True
         box_half = np.tile(W.CUBE_HALF, (self.n_box_slots, 1))
-        box_half[:n_long] = W.ELONGATED_HALF
-        poses = self._sample_poses(n_long)
+        box_half[:n_along_x] = W.ELONGATED_HALF
+        box_half[n_along_x:n_long] = W.ELONGATED_HALF[[1, 0, 2]]
+        poses = self._sample_poses(box_half)
         self._apply_episode(poses, box_half)
         self._set_presence_cache()
         self.step_count = 0
@@ -357,10 +362,9 @@ class HideAndSeekEnv(ParallelEnv):
         self._physics_error = False
         self._sense()
         pose = self._entity_pose()
-        self._object_start[:] = self._object_xy
-        self._stats = dict.fromkeys(("num_box_lock_prep", "num_box_lock", "num_ramp_lock_prep", "num_ramp_lock"), 0.0)
+        self._object_start[:] = self._object_pose[:, :3]
+        self._stats = self._phase_stats("_prep") if self._prep_steps == 0 else {}
         self._hidden_steps = 0
-        self._largest_move[:] = 0.0
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._task_reset()
         observations = self._observe()
@@ -368,54 +372,45 @@ class HideAndSeekEnv(ParallelEnv):
             self.render()
         return observations, {a: {} for a in self.agents}
 
-    def _sample_poses(self, n_long: int) -> np.ndarray:
-        """x, y, z, yaw of every entity slot; absent slots are parked below the floor."""
+    def _sample_poses(self, box_half: np.ndarray) -> np.ndarray:
+        """x, y, z, yaw of every entity slot, placed as the original places them.
+
+        Agents first (hiders, then seekers), then boxes, then ramps, each on a free block of
+        the placement grid in its spawn region (``_spawn_region``); absent slots are parked
+        below the floor. A layout where something finds no room is drawn again, as the
+        original rebuilds the world when a placement fails (``envs/base.py``).
+        """
         c = self.config
         rng = self._rng
         cell = c.cell_size
-        agent_cells = c.footprint_cells(2 * W.AGENT_RADIUS)
-        cube_cells = c.footprint_cells(2 * W.BOX_HALF)
-        long_cells = (c.footprint_cells(2 * W.ELONGATED_HALF[0]), c.footprint_cells(2 * W.ELONGATED_HALF[1]))
-        ramp_cells = c.footprint_cells(2 * W.RAMP_HALF)
+        agent_extent = (2 * W.AGENT_RADIUS, 2 * W.AGENT_RADIUS)
+        ramp_extent = (2 * W.RAMP_HALF, 2 * W.RAMP_HALF)
         for _ in range(PLACEMENT_ATTEMPTS):
-            layout = make_layout(c, rng)
-            occupied = layout.blocked.copy()
-            self._task_block(occupied)
-            everywhere = np.ones_like(occupied)
-            quadrant = c.scenario == "quadrant"
-            poses = np.zeros((self.n_entities, 4))
-            poses[:, 0] = -100.0 - 2.0 * np.arange(self.n_entities)
-            poses[:, 1] = -100.0
-            poses[:, 2] = W.PARK_DEPTH
             try:
-                for slot in range(self.n_agent_slots):
-                    if not self.agent_present[slot]:
-                        continue
-                    region = everywhere if not quadrant else (layout.inside if self.is_hider[slot] else ~layout.inside)
-                    i, j = place(occupied, region, agent_cells, agent_cells, rng)
-                    poses[slot] = ((i + agent_cells / 2) * cell, (j + agent_cells / 2) * cell, W.AGENT_RADIUS,
-                                   rng.uniform(-np.pi, np.pi))
-                for b in range(self.n_box_slots):
-                    if not self.object_present[b]:
-                        continue
-                    region = layout.inside if quadrant else everywhere
-                    if b < n_long:
-                        along_y = bool(rng.integers(2))
-                        sx, sy = (long_cells[1], long_cells[0]) if along_y else long_cells
-                        yaw = np.pi / 2 if along_y else 0.0
-                    else:
-                        sx = sy = cube_cells
-                        yaw = 0.0
-                    i, j = place(occupied, region, sx, sy, rng)
-                    poses[self.n_agent_slots + b] = ((i + sx / 2) * cell, (j + sy / 2) * cell, W.BOX_HALF, yaw)
-                for r in range(self.n_ramp_slots):
-                    slot = self.n_box_slots + r
-                    if not self.object_present[slot]:
-                        continue
-                    region = ~layout.inside if quadrant else everywhere
-                    i, j = place(occupied, region, ramp_cells, ramp_cells, rng)
-                    poses[self.n_agent_slots + slot] = ((i + ramp_cells / 2) * cell, (j + ramp_cells / 2) * cell,
-                                                        W.RAMP_HALF, rng.integers(4) * np.pi / 2)
+                layout = make_layout(c, rng)
+                occupied = layout.blocked.copy()
+                self._task_block(occupied)
+                poses = np.zeros((self.n_entities, 4))
+                poses[:, 0] = -100.0 - 2.0 * np.arange(self.n_entities)
+                poses[:, 1] = -100.0
+                poses[:, 2] = W.PARK_DEPTH
+                anchors: dict[int, tuple[int, int]] = {}
+                for slot in np.flatnonzero(self.agent_present).tolist():
+                    size = (c.footprint_cells(agent_extent[0]),) * 2
+                    anchors[slot] = place(occupied, self._spawn_region("agent", slot, size, layout, anchors), size, rng)
+                    x, y = spot_in_metres(anchors[slot], size, agent_extent, cell, rng)
+                    poses[slot] = (x, y, W.AGENT_RADIUS, rng.uniform(-np.pi, np.pi))
+                for b in np.flatnonzero(self.object_present[:self.n_box_slots]).tolist():
+                    extent = (2 * box_half[b, 0], 2 * box_half[b, 1])
+                    size = (c.footprint_cells(extent[0]), c.footprint_cells(extent[1]))
+                    at = place(occupied, self._spawn_region("box", b, size, layout, anchors), size, rng)
+                    x, y = spot_in_metres(at, size, extent, cell, rng)
+                    poses[self.n_agent_slots + b] = (x, y, W.BOX_HALF, 0.0)
+                for r in np.flatnonzero(self.object_present[self.n_box_slots:]).tolist():
+                    size = (c.footprint_cells(ramp_extent[0]),) * 2
+                    at = place(occupied, self._spawn_region("ramp", r, size, layout, anchors), size, rng)
+                    x, y = spot_in_metres(at, size, ramp_extent, cell, rng)
+                    poses[self.n_agent_slots + self.n_box_slots + r] = (x, y, W.RAMP_HALF, rng.integers(4) * np.pi / 2)
             except PlacementError:
                 continue
             self._layout = layout
@@ -424,17 +419,45 @@ class HideAndSeekEnv(ParallelEnv):
             f"could not place all entities in {PLACEMENT_ATTEMPTS} layouts; lower n_boxes, n_ramps or the agent counts"
         )
 
+    def _spawn_region(self, kind: str, index: int, size: tuple[int, int], layout: Layout,
+                      anchors: dict[int, tuple[int, int]]) -> Ranges:
+        """Where entity ``index`` of ``kind`` ("agent", "box", "ramp") may spawn this episode.
+
+        Quadrant game (``examples/hide_and_seek_quadrant.jsonnet``, ``envs/hide_and_seek.py``):
+        hiders anywhere (``quadrant_game_hider_uniform_placement``), seekers outside the room,
+        boxes inside it, the ramp anywhere. Random rooms (``hide_and_seek_full.jsonnet``):
+        everything anywhere, except that hiders 1.. spawn near hider 0 and seekers 1.. near
+        seeker 0 (``hiders_together_radius``, ``seekers_together_radius``). Three rooms
+        (``envs/box_locking.py``, scenario 'var_tri_uniform'): ramp ``i`` in room ``i % 3``.
+        """
+        c = self.config
+        n = c.grid_size
+        if c.scenario == "quadrant":
+            room = int(layout.rooms["quadrant"])
+            if kind == "box":
+                return quadrant_region(n, room, size)
+            if kind == "agent" and not self.is_hider[index]:
+                return outside_quadrant_region(n, room, size)
+        elif c.scenario == "random_rooms" and kind == "agent":
+            first = 0 if self.is_hider[index] else self.config.max_hiders
+            radius = c.hiders_together_radius if self.is_hider[index] else c.seekers_together_radius
+            if index != first and radius is not None and first in anchors:
+                return close_region(n, anchors[first], int(np.ceil(radius / c.cell_size - 1e-9)))
+        elif c.scenario == "tri" and kind == "ramp":
+            return tri_room_region(layout.rooms["tri"], index % 3, size)
+        return uniform_region(n, size)
+
     def _apply_episode(self, poses: np.ndarray, box_half: np.ndarray) -> None:
         """Write this episode's layout, sizes and presence into the private model and data."""
         m, d, idx = self.model, self.data, self.index
         self._restored_layout = None  # the model no longer holds a restored frame's layout
-        W.set_walls(m, idx.wall_geom, self._layout.walls)
+        W.set_walls(m, idx.wall_geom, self._layout.walls, self._wall_friction)
         if self.n_box_slots:
             W.set_box_geometry(m, idx.box_geom, box_half)
             W.set_box_inertia(m, idx.box_body, box_half)
         self._object_half[:self.n_box_slots] = box_half
         self.rules.set_sizes()
-        W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
+        self._set_agents_present()
         W.set_present(m, idx.box_geom, self.object_present[:self.n_box_slots], W.GROUP_OBJECT)
         W.set_present(m, idx.ramp_geom, self.object_present[self.n_box_slots:], W.GROUP_OBJECT)
         self._reset_colors()
@@ -474,14 +497,14 @@ class HideAndSeekEnv(ParallelEnv):
                 pose[offset + slot] = (x, y, height, yaw)
         if walls is not None:
             walls = np.asarray(walls, dtype=np.float64).reshape(-1, 5)
-            self._layout = Layout(walls, self._layout.blocked, self._layout.inside, self._layout.outer_walls)
-            W.set_walls(self.model, self.index.wall_geom, walls)
+            self._layout = Layout(walls, self._layout.blocked, self._layout.outer_walls, self._layout.rooms)
+            W.set_walls(self.model, self.index.wall_geom, walls, self._wall_friction)
             self._restored_layout = None
         self.data.qvel[:] = 0.0
         self.rules.reset()
         self._color_locks()
         mujoco.mj_forward(self.model, self.data)
-        self._object_start[:] = self._object_xy
+        self._object_start[:] = self._object_pose[:, :3]
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._sense()
         self._task_restart()
@@ -520,6 +543,13 @@ class HideAndSeekEnv(ParallelEnv):
         n = self._live_index.size  # fields of two or more dimensions are reshaped from the block's columns
         self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
         self.agents = [a for a, _ in self._live_slots]
+
+    def _set_agents_present(self) -> None:
+        """Contacts and ray visibility of the agents' spheres and arms by presence this episode."""
+        idx = self.index
+        W.set_present(self.model, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
+        arms = idx.agent_arm_geom
+        W.set_present(self.model, arms.ravel(), np.repeat(self.agent_present, arms.shape[1]), W.GROUP_AGENT)
 
     def _reset_colors(self) -> None:
         m, idx = self.model, self.index
@@ -637,7 +667,7 @@ class HideAndSeekEnv(ParallelEnv):
         self._ctrl[:] = controls
         self._task_before_rules()
         rules = self.rules
-        rules.apply(grab, lock, self._visible_objects)
+        rules.apply(grab, lock, self._visible_objects, self._rng)
         if rules.changed:
             self._color_locks()
             self._lock_flags_stale = True
@@ -712,42 +742,50 @@ class HideAndSeekEnv(ParallelEnv):
             # one test of every live agent's (and, where penalised, present object's) x and y
             xy = self._qpos.take(self._bounded_xy).tolist()
             if xy and (min(xy) < self._play_low or max(xy) > self._play_high):  # rare: find what is out
+                # wrappers/limit_mvmnt.py: RestrictAgentsRect sets the reward to -10 instead of the
+                # game's: every agent's while an object is out, an agent's own while it is out
                 half = c.play_area / 2.0
-                A = self.n_agent_slots
-                reward = reward - c.out_of_bounds_penalty * (outside(self._agent_pose, self._center, half)
-                                                             & self.agent_present)
+                penalty = -c.out_of_bounds_penalty
+                reward = reward.copy()
                 if c.objects_out_penalty and (outside(self._object_pose, self._center, half)
                                               & self.object_present).any():
-                    reward = reward - c.out_of_bounds_penalty
+                    reward[:] = penalty
+                reward[outside(self._agent_pose, self._center, half) & self.agent_present] = penalty
         reward, task_done = self._task_rewards(reward, in_prep)
         values = reward.tolist() if self._all_live else reward[self._live_index].tolist()
         return dict(zip(self.agents, values)), task_done
 
     def _update_stats(self, in_prep: bool) -> None:
-        offset, moved = self._object_offset, self._object_moved
-        np.subtract(self._object_xy, self._object_start, out=offset)
-        np.abs(offset, out=moved)  # parked objects never move
-        largest = self._largest_move[0 if in_prep else 1]
-        np.maximum(largest, moved, out=largest)
-        if self.step_count == self._prep_steps or (in_prep and self.step_count >= self.config.horizon):
-            self._count_locks("_prep")
+        if self.step_count == self._prep_steps:
+            self._stats = self._phase_stats("_prep")
         if not in_prep and self._hidden:
             self._hidden_steps += 1
 
-    def _count_locks(self, suffix: str) -> None:
+    def _phase_stats(self, suffix: str) -> dict[str, float]:
+        """How far the objects are from their start, and how many are locked, right now.
+
+        As ``envs/hide_and_seek.py: TrackStatWrapper``: the largest distance of any box (ramp)
+        from where it began, and the number locked, taken at the end of the preparation phase
+        (``suffix`` "_prep") and at the end of the episode (""), not the largest over time.
+        """
+        B = self.n_box_slots
+        moved = np.linalg.norm(self._object_pose[:, :3] - self._object_start, axis=1)  # parked objects stay put
         locked = self.rules.lock_team != NO_TEAM
-        self._stats["num_box_lock" + suffix] = float(locked[:self.n_box_slots].sum())
-        self._stats["num_ramp_lock" + suffix] = float(locked[self.n_box_slots:].sum())
+        return {
+            "max_box_move" + suffix: float(moved[:B].max()) if B else 0.0,
+            "num_box_lock" + suffix: float(locked[:B].sum()),
+            "max_ramp_move" + suffix: float(moved[B:].max()) if self.n_ramp_slots else 0.0,
+            "num_ramp_lock" + suffix: float(locked[B:].sum()),
+        }
 
     def episode_stats(self) -> dict[str, float]:
-        """Statistics of the episode so far (see the module docstring)."""
-        if self.step_count > self._prep_steps:
-            self._count_locks("")
-        stats = dict(self._stats)
-        B = self.n_box_slots
-        for suffix, largest in (("_prep", self._largest_move[0]), ("", self._largest_move[1])):
-            stats["max_box_move" + suffix] = float(largest[:B].max()) if B else 0.0
-            stats["max_ramp_move" + suffix] = float(largest[B:].max()) if self.n_ramp_slots else 0.0
+        """Statistics of the episode so far (see the module docstring).
+
+        An episode that has not left its preparation phase reports the present state for both
+        instants.
+        """
+        prep = self._stats if self.step_count >= self._prep_steps else self._phase_stats("_prep")
+        stats = {**prep, **self._phase_stats("")}
         after_prep = max(self.step_count - self._prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats
@@ -885,7 +923,7 @@ class HideAndSeekEnv(ParallelEnv):
         B = self.n_box_slots
         walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),
                                 np.asarray(static["wall_height"], float).reshape(-1, 1)], axis=1)
-        self._layout = Layout(walls, np.zeros((1, 1), bool), np.zeros((1, 1), bool), bool(walls.shape[0]))
+        self._layout = Layout(walls, np.zeros((1, 1), bool), bool(walls.shape[0]))
         self.agent_present[:] = np.asarray(static["agent_exists"], bool)
         self.object_present[:B] = np.asarray(static["box_exists"], bool)
         self.object_present[B:] = np.asarray(static["ramp_exists"], bool)
@@ -900,7 +938,7 @@ class HideAndSeekEnv(ParallelEnv):
             if B:
                 W.set_box_geometry(m, idx.box_geom, box_half)
             self._restored_layout = layout_key
-        W.set_present(m, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
+        self._set_agents_present()
         W.set_present(m, idx.box_geom, self.object_present[:B], W.GROUP_OBJECT)
         W.set_present(m, idx.ramp_geom, self.object_present[B:], W.GROUP_OBJECT)
         self.data.qpos[:] = frame["qpos"]

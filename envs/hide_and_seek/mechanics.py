@@ -1,12 +1,21 @@
 """The arena's rules of play, vectorised over agents and objects.
 
-Grab: an agent pressing grab welds the closest visible box or ramp whose cuboid lies within
-``grab_radius`` of the agent's centre (as in the original environment); the weld holds while
-grab stays pressed. Lock: an agent pressing lock welds every visible box (and ramp, where
-lockable) within ``lock_radius`` to the world for its team; only that team unlocks it, by a
-member standing in reach (and seeing it) without pressing lock while no teammate in reach
-presses it. Preparation: seekers' actions are ignored. Boundary: agents (and, where
-configured, objects) outside the play area are penalised.
+Grab (``mae_envs/wrappers/manipulation.py: GrabObjWrapper``, with ``GrabClosestWrapper`` and
+the grab masked by sight, ``MaskActionWrapper``): every step, an agent pressing grab welds the
+closest box or ramp it saw at the last observation whose cuboid lies within ``grab_radius`` of
+its centre; the choice is made afresh each step, so a grab drops as soon as the object leaves
+sight or reach, and moves to another object that has become closer. Locked objects can be
+grabbed (the original never checks).
+
+Lock (``LockObjWrapper`` with ``lock_type="all_lock_team_specific"`` and
+``lock_out_of_vision=False``; ``LockAllWrapper``): among the agents within ``lock_radius`` that
+saw an object, an idle member (not pressing lock) of the team of its last locker unlocks it
+and blocks any lock; otherwise a press locks it for a locker drawn at random among those
+pressing. Before anyone has locked it, the "last locker" is agent 0 (a hider), as the
+original's ``which_locked`` starts at zeros. Locking does not release grabs.
+
+Preparation: seekers' actions are ignored. Boundary: agents (and, where configured, objects)
+outside the play area are penalised.
 """
 
 from __future__ import annotations
@@ -56,7 +65,8 @@ class ObjectRules:
         self.n_objects = n_objects
         self.grabbed = -np.ones(n_agents, dtype=np.int64)
         self.lock_team = np.full(n_objects, NO_TEAM, dtype=np.int64)
-        self.locker = -np.ones(n_objects, dtype=np.int64)
+        self.locker = -np.ones(n_objects, dtype=np.int64)  # the agent holding each lock, -1 when unlocked
+        self.last_locker = np.zeros(n_objects, dtype=np.int64)  # LockObjWrapper.which_locked
         self.n_held = 0
         self.n_locked = 0
         self.changed = True  # lock state changed since the flag was last cleared
@@ -79,6 +89,7 @@ class ObjectRules:
         self.grabbed[:] = -1
         self.lock_team[:] = NO_TEAM
         self.locker[:] = -1
+        self.last_locker[:] = 0
         self.data.eq_active[self.grab_eq.ravel()] = 0
         self.data.eq_active[self.lock_eq] = 0
         self.n_held = self.n_locked = 0
@@ -89,11 +100,11 @@ class ObjectRules:
         self.n_held = int((self.grabbed >= 0).sum())
         self.n_locked = int((self.lock_team != NO_TEAM).sum())
 
-    def apply(self, grab: list[bool], lock: list[bool], visible: np.ndarray) -> None:
+    def apply(self, grab: list[bool], lock: list[bool], visible: np.ndarray, rng: np.random.Generator) -> None:
         """Update grabs and locks from this step's buttons (one bool per agent slot).
 
         ``visible [A, O]`` comes from the observation the agents acted on; it is False for
-        absent agents and objects.
+        absent agents and objects. ``rng`` draws the locker among several agents pressing.
         """
         self.changed = False
         if self.n_objects == 0:
@@ -107,14 +118,14 @@ class ObjectRules:
         np.abs(offset, out=distance)
         np.less_equal(distance, self._bound, out=near)
         near &= visible
-        if 1 not in near.tobytes():  # only releases can happen out of reach
+        if 1 not in near.tobytes():  # nobody sees anything in reach: every grab drops
             if self.n_held:
-                self._release([i for i, held in enumerate(self.grabbed.tolist()) if held >= 0 and not grab[i]])
+                self._release([i for i, held in enumerate(self.grabbed.tolist()) if held >= 0])
             return
         agents, objects = near.nonzero()
         pairs = self._pairs_in_reach(agents.tolist(), objects.tolist())
         if any_lock or self.n_locked:
-            self._update_locks(pairs, lock)
+            self._update_locks(pairs, lock, rng)
         if any_grab or self.n_held:
             self._update_grabs(pairs, grab)
 
@@ -137,24 +148,33 @@ class ObjectRules:
                 pairs.append((i, o, distance))
         return pairs
 
-    def _update_locks(self, pairs: list[tuple[int, int, float]], lock: list[bool]) -> None:
-        """Lock by a pressing agent in reach; release by an idle member of the locking team in reach."""
-        pressing: dict[int, list[int]] = {}
-        idle: dict[int, list[int]] = {}
+    def _update_locks(self, pairs: list[tuple[int, int, float]], lock: list[bool], rng: np.random.Generator) -> None:
+        """``all_lock_team_specific``: an idle member of the last locker's team unlocks and blocks;
+        otherwise a press locks, for a locker drawn among those pressing.
+
+        An unlocked object that may not be locked now (``lockable``) ignores presses, as the
+        original masks the lock action of boxes out of turn (``box_locking.py: LockObjectsTask``)
+        or has no lock on them (ramps in the quadrant game).
+        """
+        near: dict[int, list[int]] = {}
         for i, o, distance in pairs:
             if distance <= self.lock_radius:
-                (pressing if lock[i] else idle).setdefault(o, []).append(i)
+                near.setdefault(o, []).append(i)
         lock_team, team = self.lock_team.tolist(), self.team
         release, wants, lockers = [], [], []
-        for o in sorted(set(pressing) | set(idle)):
-            owner = lock_team[o]
-            if owner != NO_TEAM:
-                kept = any(team[i] == owner for i in pressing.get(o, ()))
-                if not kept and any(team[i] == owner for i in idle.get(o, ())):
+        for o in sorted(near):
+            locked = lock_team[o] != NO_TEAM
+            if not locked and not self.lockable[o]:
+                continue
+            owner = team[int(self.last_locker[o])]
+            if any(not lock[i] and team[i] == owner for i in near[o]):
+                if locked:
                     release.append(o)
-            elif o in pressing and self.lockable[o]:
-                wants.append(o)
-                lockers.append(min(pressing[o]))  # the lowest-index agent pressing decides the team
+            elif not locked:
+                pressing = [i for i in near[o] if lock[i]]
+                if pressing:
+                    wants.append(o)
+                    lockers.append(pressing[int(rng.integers(len(pressing)))] if len(pressing) > 1 else pressing[0])
         if release:
             self.changed = True
             self.lock_team[release] = NO_TEAM
@@ -165,8 +185,8 @@ class ObjectRules:
             objects = np.array(wants)
             self.lock_team[objects] = [team[i] for i in lockers]
             self.locker[objects] = lockers
+            self.last_locker[objects] = lockers
             self._weld_to_world(objects, self.object_pose)
-            self._release([i for i, held in enumerate(self.grabbed.tolist()) if held in wants])
         if self.changed:
             self.n_locked = int((self.lock_team != NO_TEAM).sum())
 
@@ -185,32 +205,31 @@ class ObjectRules:
         self.data.qvel[self.object_dof[objects].ravel()] = 0.0
 
     def _update_grabs(self, pairs: list[tuple[int, int, float]], grab: list[bool]) -> None:
-        """Keep a grab while pressed and unlocked; otherwise weld the closest unlocked object in reach."""
-        lock_team = self.lock_team.tolist()
-        held = self.grabbed.tolist()
-        self._release([i for i, o in enumerate(held) if o >= 0 and (not grab[i] or lock_team[o] != NO_TEAM)])
-        held = self.grabbed.tolist()
-        best: dict[int, tuple[float, int]] = {}
+        """Each agent pressing grab holds the closest object it saw within reach, chosen afresh."""
+        closest: dict[int, tuple[float, int]] = {}
         for i, o, distance in pairs:  # agents, then objects, in increasing order: ties keep the lowest object
-            if (distance <= self.grab_radius and grab[i] and held[i] < 0 and lock_team[o] == NO_TEAM
-                    and (i not in best or distance < best[i][0])):
-                best[i] = (distance, o)
-        if not best:
+            if distance <= self.grab_radius and grab[i] and (i not in closest or distance < closest[i][0]):
+                closest[i] = (distance, o)
+        held = self.grabbed.tolist()
+        wanted = {i: o for i, (_, o) in closest.items()}
+        self._release([i for i, o in enumerate(held) if o >= 0 and wanted.get(i) != o])
+        new = [i for i, o in wanted.items() if held[i] != o]
+        if not new:
             return
-        new = np.array(list(best))
-        objects = np.array([o for _, o in best.values()])
-        a_pose, o_pose = self.agent_pose[new], self.object_pose[objects]
+        new_agents = np.array(new)
+        objects = np.array([wanted[i] for i in new])
+        a_pose, o_pose = self.agent_pose[new_agents], self.object_pose[objects]
         yaw = a_pose[:, 3]
         c, s = np.cos(yaw), np.sin(yaw)
         dx, dy, dz = (o_pose[:, :3] - a_pose[:, :3]).T
         rel = np.stack([c * dx + s * dy, -s * dx + c * dy, dz], axis=1)
-        eq = self.grab_eq[new, objects]
+        eq = self.grab_eq[new_agents, objects]
         self.model.eq_data[eq, 0:3] = 0.0
         self.model.eq_data[eq, 3:6] = rel
         self.model.eq_data[eq, 6:10] = yaw_quaternions(o_pose[:, 3] - yaw)
         self.data.eq_active[eq] = 1
-        self.grabbed[new] = objects
-        self.n_held += new.size
+        self.grabbed[new_agents] = objects
+        self.n_held += new_agents.size
 
     def _release(self, agents: list[int]) -> None:
         if not agents:

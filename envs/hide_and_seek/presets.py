@@ -10,7 +10,7 @@ import difflib
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-SCENARIOS = ("random_rooms", "quadrant", "empty")
+SCENARIOS = ("random_rooms", "quadrant", "tri", "empty")
 RENDER_CAMERAS = ("overhead", "oblique", "track")
 
 CountRange = tuple[int, int]
@@ -39,7 +39,9 @@ class ArenaConfig:
 
     Distances in metres, angles in degrees. ``play_area`` is the side of the square (centred
     on the floor) outside which an agent is penalised; ``objects_out_penalty`` extends the
-    penalty to boxes and ramps leaving it (the quadrant game).
+    penalty to boxes and ramps leaving it (the quadrant game); ``wrappers/limit_mvmnt.py:
+    RestrictAgentsRect``. The full game's ``restrict_rect: [-6, -6, 12, 12]`` is an 18 m square,
+    the quadrant game's ``[0.1, 0.1, 5.9, 5.9]`` a 5.8 m one (``examples/*.jsonnet``).
     """
 
     scenario: str = "random_rooms"
@@ -58,7 +60,9 @@ class ArenaConfig:
     outer_walls_probability: float = 0.5
     door_dropout: float = 0.5
     n_rooms: int | CountRange = (1, 4)
-    doors: bool = True  # random rooms: one door per inner wall, or closed rooms
+    doors: bool = True  # random rooms and tri: one door per inner wall, or closed rooms
+    hiders_together_radius: float | None = 0.5  # random rooms: hiders 1.. spawn this close to hider 0
+    seekers_together_radius: float | None = 0.5  # random rooms: seekers 1.. spawn this close to seeker 0
     floor_size: float = 6.0
     grid_size: int = 30
     play_area: float = 18.0
@@ -99,7 +103,10 @@ class ArenaConfig:
         _check_float("outer_walls_probability", self.outer_walls_probability, 0.0, 1.0)
         _check_float("door_dropout", self.door_dropout, 0.0, 1.0)
         _check_float("floor_size", self.floor_size, 2.0, 50.0)
-        _check_float("play_area", self.play_area, self.floor_size, 1000.0)
+        _check_float("play_area", self.play_area, 0.5 * self.floor_size, 1000.0)
+        for name in ("hiders_together_radius", "seekers_together_radius"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), 0.0, self.floor_size)
         _check_float("out_of_bounds_penalty", self.out_of_bounds_penalty, 0.0, 1e6)
         _check_float("vision_cone_degrees", self.vision_cone_degrees, 1.0, 360.0)
         _check_float("grab_radius", self.grab_radius, 0.0, 5.0)
@@ -118,10 +125,10 @@ class ArenaConfig:
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {self.render_camera!r}.{hint}")
         _check_int("render_track_agent", self.render_track_agent, 0, self.n_hiders[1] + self.n_seekers[1] - 1)
-        if self.n_elongated_boxes[0] > self.n_boxes[1]:
+        if self.n_elongated_boxes[0] > self.n_boxes[0]:  # modules/objects.py draws it up to the box count
             raise ValueError(
-                f"n_elongated_boxes lower end {self.n_elongated_boxes[0]} exceeds the largest n_boxes "
-                f"{self.n_boxes[1]}; allowed range is [0, {self.n_boxes[1]}]"
+                f"n_elongated_boxes lower end {self.n_elongated_boxes[0]} exceeds the smallest n_boxes "
+                f"{self.n_boxes[0]}; allowed lower end is [0, {self.n_boxes[0]}]"
             )
         capacity = self.placement_capacity()
         if self.max_objects_footprint() > capacity:
@@ -220,7 +227,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         horizon=80,
         outer_walls_probability=1.0,
         door_dropout=0.5,
-        play_area=6.0,
+        play_area=5.8,
         objects_out_penalty=True,
     ),
     "empty": dict(

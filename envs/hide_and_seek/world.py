@@ -20,19 +20,43 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from .layouts import WALL_HALF_THICKNESS
+
 
 AGENT_RADIUS = 0.15
 BOX_HALF = 0.25
 ELONGATED_HALF = np.array([0.825, 0.075, 0.25])
 CUBE_HALF = np.array([BOX_HALF, BOX_HALF, BOX_HALF])
 RAMP_HALF = 0.25
-WALL_HALF_THICKNESS = 0.05
-GRAVITY = -50.0
-MOTOR_GEAR = 100.0
-CONTROL_LIMIT = 0.9
-AGENT_SLIDE_DAMPING = 45.0  # terminal speed 90 N / 45 = 2 m/s
-AGENT_HINGE_DAMPING = 30.0  # terminal turn rate 3 rad/s
-OBJECT_SLIDE_DAMPING = 0.5
+GRAVITY = -50.0  # envs/hide_and_seek.py: make_env(gravity=[0, 0, -50])
+MOTOR_GEAR = 100.0  # mujoco-worldgen assets/xmls/particle_hinge/main.xml: motors, gear 100
+CONTROL_LIMIT = 0.9  # envs/hide_and_seek.py: make_env(action_lims=(-0.9, 0.9))
+# Agent joints as mujoco-worldgen assets/xmls/particle_hinge/main.xml: damping 10 on the x and
+# y slides and the z hinge; the z slide's damping is reset to 1 (modules/agents.py:
+# Agents(damp_z=False)). At full force (90 N) against the floor's sliding friction
+# (0.2 x 50 N) an agent tops out at (90 - 10) / 10 = 8 m/s, and turns at 90 / 10 = 9 rad/s.
+AGENT_SLIDE_DAMPING = 10.0
+AGENT_HINGE_DAMPING = 10.0
+AGENT_Z_DAMPING = 1.0
+#: the particle's two massless "arm" spheres (particle_hinge/main.xml: arm1, arm2 at
+#: (+-0.13, -0.075, -0.05), radius 0.05) at the front; the original's front is the body's -y
+#: axis (modules/agents.py rotates the heading by -pi/2), ours is +x, so they sit at +x here
+AGENT_ARMS = ((0.075, -0.13, -0.05), (0.075, 0.13, -0.05))
+AGENT_ARM_RADIUS = 0.05
+# Boxes are worldgen Geoms whose joints all get damping 0.01 (mujoco-worldgen
+# mujoco_worldgen/util/obj_util.py: get_body_xml_node); ramps damp all four joints with 0.1
+# (mujoco-worldgen assets/xmls/ramp/main.xml).
+BOX_DAMPING = 0.01
+RAMP_DAMPING = 0.1
+# Friction (sliding, torsional, rolling): the floor and boxes 0.2 (make_env(box_floor_friction=0.2));
+# agents and ramps 0.01 (other_friction); walls MuJoCo's default 1.0 in random rooms
+# (RandomWalls is given no friction) and 0.01 in the quadrant game (WallScenarios(friction=other_friction)).
+FLOOR_FRICTION = (0.2, 0.005, 0.0001)
+BOX_FRICTION = (0.2, 0.005, 0.0001)
+AGENT_FRICTION = (0.01, 0.005, 0.0001)
+RAMP_FRICTION = (0.01, 0.005, 0.0001)
+RANDOM_WALL_FRICTION = (1.0, 0.005, 0.0001)
+SCENARIO_WALL_FRICTION = (0.01, 0.005, 0.0001)
 PARK_DEPTH = -20.0
 #: Where rays aim at each kind of entity, in the body frame: agents and boxes at their centre,
 #: ramps at a point inside the wedge (a ramp's box centre lies on its slope).
@@ -82,6 +106,7 @@ class WorldIndex:
     object_body: np.ndarray  # boxes then ramps
     entity_body: np.ndarray  # agents, boxes, ramps
     agent_geom: np.ndarray
+    agent_arm_geom: np.ndarray  # [A, 2]
     box_geom: np.ndarray
     ramp_geom: np.ndarray
     entity_geom: np.ndarray
@@ -135,7 +160,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     floor_half = max(key.play_area, 3.0 * key.floor_size) / 2
     world.add_geom(
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=(floor_half, floor_half, 0.1),
-        pos=(half, half, 0.0), friction=(0.2, 0.005, 0.0001), rgba=(0.93, 0.92, 0.88, 1.0), group=GROUP_FLOOR,
+        pos=(half, half, 0.0), friction=FLOOR_FRICTION, rgba=(0.93, 0.92, 0.88, 1.0), group=GROUP_FLOOR,
     )
     world.add_geom(
         name="floor_mark", type=mujoco.mjtGeom.mjGEOM_BOX, size=(half, half, 0.001), pos=(half, half, 0.0005),
@@ -144,7 +169,7 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     for w in range(key.n_walls):
         world.add_geom(
             name=f"wall_{w}", type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.5, WALL_HALF_THICKNESS, 0.25),
-            pos=(0.0, 0.0, PARK_DEPTH), friction=(0.2, 0.005, 0.0001), rgba=WALL_RGBA, group=GROUP_PARKED,
+            pos=(0.0, 0.0, PARK_DEPTH), friction=RANDOM_WALL_FRICTION, rgba=WALL_RGBA, group=GROUP_PARKED,
         )
     for site in range(key.n_sites):
         world.add_geom(
@@ -161,12 +186,17 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     names = [f"hider_{i}" for i in range(key.n_hiders)] + [f"seeker_{i}" for i in range(key.n_seekers)]
     for index, name in enumerate(names):
         body = world.add_body(name=name, pos=(0.0, 0.0, 0.0))
-        _add_entity_joints(body, AGENT_SLIDE_DAMPING, AGENT_HINGE_DAMPING, 1.0)
+        _add_entity_joints(body, AGENT_SLIDE_DAMPING, AGENT_HINGE_DAMPING, AGENT_Z_DAMPING)
         rgba = HIDER_RGBA if index < key.n_hiders else SEEKER_RGBA
         body.add_geom(
             name=f"{name}_geom", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(AGENT_RADIUS, 0, 0), mass=1.0,
-            friction=(0.01, 0.005, 0.0001), rgba=rgba, group=GROUP_AGENT,
+            friction=AGENT_FRICTION, rgba=rgba, group=GROUP_AGENT,
         )
+        for arm, position in enumerate(AGENT_ARMS):
+            body.add_geom(
+                name=f"{name}_arm{arm}", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(AGENT_ARM_RADIUS, 0, 0),
+                pos=position, mass=0.0, density=0.0, friction=AGENT_FRICTION, rgba=rgba, group=GROUP_AGENT,
+            )
         body.add_site(name=f"{name}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(  # heading marker, visual only
             type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.05, 0.03, 0.03), pos=(0.14, 0.0, 0.05), contype=0,
@@ -174,19 +204,19 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
         )
     for b in range(key.n_boxes):
         body = world.add_body(name=f"box_{b}", pos=(0.0, 0.0, 0.0))
-        _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
+        _add_entity_joints(body, BOX_DAMPING, BOX_DAMPING, BOX_DAMPING)
         body.add_site(name=f"box_{b}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(
             name=f"box_{b}_geom", type=mujoco.mjtGeom.mjGEOM_BOX, size=tuple(CUBE_HALF), mass=1.0,
-            friction=(0.2, 0.005, 0.0001), rgba=BOX_RGBA, group=GROUP_OBJECT,
+            friction=BOX_FRICTION, rgba=BOX_RGBA, group=GROUP_OBJECT,
         )
     for r in range(key.n_ramps):
         body = world.add_body(name=f"ramp_{r}", pos=(0.0, 0.0, 0.0))
-        _add_entity_joints(body, OBJECT_SLIDE_DAMPING, OBJECT_SLIDE_DAMPING * 0.1, 0.0)
+        _add_entity_joints(body, RAMP_DAMPING, RAMP_DAMPING, RAMP_DAMPING)
         body.add_site(name=f"ramp_{r}_aim", pos=RAMP_AIM, group=GROUP_PARKED)
         body.add_geom(
             name=f"ramp_{r}_geom", type=mujoco.mjtGeom.mjGEOM_MESH, meshname="ramp", mass=1.0,
-            friction=(0.01, 0.005, 0.0001), rgba=RAMP_RGBA, group=GROUP_OBJECT,
+            friction=RAMP_FRICTION, rgba=RAMP_RGBA, group=GROUP_OBJECT,
         )
     for name in names:
         spec.add_actuator(
@@ -279,6 +309,8 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
         object_body=np.concatenate([box_body, ramp_body]).astype(np.int32),
         entity_body=entity_body,
         agent_geom=agent_geom,
+        agent_arm_geom=np.array([[geom(f"{n}_arm{k}") for k in range(len(AGENT_ARMS))] for n in agents],
+                                dtype=np.int32).reshape(len(agents), len(AGENT_ARMS)),
         box_geom=box_geom,
         ramp_geom=ramp_geom,
         entity_geom=np.concatenate([agent_geom, box_geom, ramp_geom]).astype(np.int32),
@@ -296,8 +328,13 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
     )
 
 
-def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray) -> None:
-    """Move the wall pool onto this episode's segments ``[W, 5]`` and park the rest."""
+def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray,
+              friction: tuple[float, float, float] = RANDOM_WALL_FRICTION) -> None:
+    """Move the wall pool onto this episode's walls ``[W, 5]`` and park the rest.
+
+    Each row is a wall's centre line from end to end (``layouts.Layout``); the box is
+    ``2 * WALL_HALF_THICKNESS`` thick and exactly that long.
+    """
     count = walls.shape[0]
     if count > wall_geom.size:
         raise ValueError(
@@ -310,14 +347,15 @@ def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray) -
         x0, y0, x1, y1, height = walls.T
         length = np.hypot(x1 - x0, y1 - y0)
         along_x = np.abs(x1 - x0) >= np.abs(y1 - y0)
-        half_x = np.where(along_x, length / 2 + WALL_HALF_THICKNESS, WALL_HALF_THICKNESS)
-        half_y = np.where(along_x, WALL_HALF_THICKNESS, length / 2 + WALL_HALF_THICKNESS)
+        half_x = np.where(along_x, length / 2, WALL_HALF_THICKNESS)
+        half_y = np.where(along_x, WALL_HALF_THICKNESS, length / 2)
         size = np.stack([half_x, half_y, height / 2], axis=1)
         model.geom_pos[used] = np.stack([(x0 + x1) / 2, (y0 + y1) / 2, height / 2], axis=1)
         set_box_geometry(model, used, size)
         model.geom_contype[used] = 1
         model.geom_conaffinity[used] = 1
         model.geom_group[used] = GROUP_WALL
+        model.geom_friction[used] = friction
     if spare.size:
         model.geom_pos[spare] = (0.0, 0.0, PARK_DEPTH)
         model.geom_contype[spare] = 0
