@@ -36,13 +36,17 @@ velocities, size, locked-by-hiders, locked-by-seekers, existence, then the prepa
 time fractions.
 
 Rewards: zero during the preparation phase; afterwards hiders get +1 when no hider is seen by
-any seeker, else -1, seekers the opposite; an agent outside the play area gets
-``-out_of_bounds_penalty`` on top, and with ``objects_out_penalty`` every agent gets it while
-any box or ramp is outside. Episodes end by truncation at ``horizon`` steps, or early (also
+any seeker, else -1, seekers the opposite (``envs/hide_and_seek.py: HideAndSeekRewardWrapper``,
+``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty`` instead,
+and with ``objects_out_penalty`` every agent gets it while any box or ramp is outside
+(``wrappers/limit_mvmnt.py``). Episodes end by truncation at ``horizon`` steps, or early (also
 truncated) when the simulation diverges, with ``infos[agent]["physics_error"] = True``.
-At the last step ``infos[agent]["episode_stats"]`` holds ``max_box_move_prep``,
-``max_box_move``, ``num_box_lock_prep``, ``num_box_lock``, ``max_ramp_move_prep``,
-``max_ramp_move``, ``num_ramp_lock_prep``, ``num_ramp_lock`` and ``hidden_fraction``.
+At the last step ``infos[agent]["episode_stats"]`` holds, as ``TrackStatWrapper`` records
+them, the largest distance of a box (ramp) from its start and the number locked at the end of
+the preparation phase (``max_box_move_prep``, ``num_box_lock_prep``, ``max_ramp_move_prep``,
+``num_ramp_lock_prep``) and at the end of the episode (``max_box_move``, ``num_box_lock``,
+``max_ramp_move``, ``num_ramp_lock``), and ``hidden_fraction`` (steps after preparation
+with no hider seen).
 
 Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ramp slots:
 
@@ -53,9 +57,10 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
   -1 none), ``seen [A, A]`` (agent i sees agent j), ``hidden`` (scalar, 1 when no hider is
   seen by any seeker), ``prep`` (scalar, 1 in the preparation phase), ``step`` (scalar, the
   episode's step number: 0 after reset), ``lidar [A, L]``.
-- static: ``team [A]`` (0 hiders, 1 seekers), ``agent_exists [A]``, ``box_exists [B]``,
+- static: ``arena_version`` (scalar, ``ARENA_VERSION``; other versions are refused),
+  ``team [A]`` (0 hiders, 1 seekers), ``agent_exists [A]``, ``box_exists [B]``,
   ``ramp_exists [R]``, ``box_size [B, 3]`` (full extents), ``ramp_size [R, 3]``,
-  ``walls [W, 4]`` (x0, y0, x1, y1 centre lines), ``wall_height [W]``, ``floor_size`` (scalar),
+  ``walls [W, 4]`` (x0, y0, x1, y1: each wall's centre line from end to end), ``wall_height [W]``, ``floor_size`` (scalar),
   ``play_area`` (scalar), ``vision_cone`` (degrees), ``lidar_range``.
 """
 
@@ -84,6 +89,10 @@ from .rendering import ArenaRenderer, arena_scene
 from .sensing import Senses
 
 MOVE_BINS = 11
+#: Version of the arena's replay data: 2 since walls run between cell centres (``walls`` hold
+#: each wall's end points, where version 1 held grid lines the wall overran by half a thickness)
+#: and the rules follow the original game. Replays of another version are refused.
+ARENA_VERSION = 2
 #: field order of flat observations (task fields follow, sorted by name)
 FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
               "ramps_mask", "ramps_exist", "lidar")
@@ -217,7 +226,10 @@ class HideAndSeekEnv(ParallelEnv):
         self._task_reset()
 
     def _task_block(self, occupied: np.ndarray) -> None:
-        """Mark grid cells a task keeps free of entities (before placement)."""
+        """Place what a task puts on the grid before the entities (marking its cells taken)."""
+
+    def _task_place_last(self, occupied: np.ndarray) -> None:
+        """Place what a task puts on the grid after the entities (raise PlacementError if it finds no room)."""
 
     def _task_before_rules(self) -> None:
         """Called before grab and lock are applied each step."""
@@ -411,6 +423,7 @@ class HideAndSeekEnv(ParallelEnv):
                     at = place(occupied, self._spawn_region("ramp", r, size, layout, anchors), size, rng)
                     x, y = spot_in_metres(at, size, ramp_extent, cell, rng)
                     poses[self.n_agent_slots + self.n_box_slots + r] = (x, y, W.RAMP_HALF, rng.integers(4) * np.pi / 2)
+                self._task_place_last(occupied)
             except PlacementError:
                 continue
             self._layout = layout
@@ -881,6 +894,7 @@ class HideAndSeekEnv(ParallelEnv):
         walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
         B = self.n_box_slots
         return {
+            "arena_version": np.array(ARENA_VERSION),
             "team": self.team.copy(),
             "agent_exists": self.agent_present.copy(),
             "box_exists": self.object_present[:B].copy(),
@@ -920,6 +934,12 @@ class HideAndSeekEnv(ParallelEnv):
 
     def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
         """Put the world into a recorded state for drawing or 3D rendering (not for stepping)."""
+        version = int(np.asarray(static["arena_version"])) if "arena_version" in static else 1
+        if version != ARENA_VERSION:
+            raise ValueError(
+                f"this episode was recorded by arena version {version} (other walls and rules); this toolkit "
+                f"replays arena version {ARENA_VERSION}: record the episode again (marl eval --record)"
+            )
         B = self.n_box_slots
         walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),
                                 np.asarray(static["wall_height"], float).reshape(-1, 1)], axis=1)

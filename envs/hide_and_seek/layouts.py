@@ -314,6 +314,14 @@ def close_region(grid_size: int, anchor: tuple[int, int], radius: int) -> Ranges
     return [((int(low[0]), int(high[0])), (int(low[1]), int(high[1])))]
 
 
+def middle_region(grid_size: int, fraction: float, size: tuple[int, int]) -> Ranges:
+    """The middle ``fraction`` of the floor's side (``modules/util.py: uniform_placement_middle``)."""
+    spare = grid_size - np.array(size)
+    low = (spare * (1 - fraction) / 2 + fraction).astype(int)
+    high = (spare * (1 + fraction) / 2 - fraction).astype(int) - 1
+    return [((int(low[0]), int(high[0])), (int(low[1]), int(high[1])))]
+
+
 def tri_room_region(rooms: list, index: int, size: tuple[int, int]) -> Ranges:
     """Inside room ``index`` of a 'var_tri' layout (``envs/box_locking.py: tri_placement``)."""
     (x_low, x_high), (y_low, y_high) = rooms[index]

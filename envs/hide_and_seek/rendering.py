@@ -52,7 +52,7 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     for x0, y0, x1, y1, height in walls:
         length = float(np.hypot(x1 - x0, y1 - y0))
         yaw = float(np.arctan2(y1 - y0, x1 - x0))
-        half = np.array([length / 2 + W.WALL_HALF_THICKNESS, W.WALL_HALF_THICKNESS])
+        half = np.array([length / 2, W.WALL_HALF_THICKNESS])  # walls run end to end (layouts.Layout)
         color = WALL_COLOR if height < 1.0 else _tint(WALL_COLOR, (0, 0, 0), 0.4)
         shapes.append(Polygon(_rectangle(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), half, yaw), color))
     for geom in env.index.site_geom:

@@ -53,15 +53,16 @@ def test_lock_and_return_rewards_the_lock_and_the_return():
     env.reset(seed=0)
     env.arrange(agents={"agent_0": (2.05, 3.0, 0.0)}, boxes={0: (2.5, 3.0, 0.0)})
     _, rewards, *_ = env.step({"agent_0": act(lock=1)})
-    # lock reward 5, the 0.45 m to the locked target times 0.25, success 1 (still at the spawn point)
-    assert rewards["agent_0"] == pytest.approx(5.0 + 0.45 * 0.25 + 1.0, abs=0.01)
+    # lock_and_return.jsonnet: lock reward 5, the 0.45 m to the locked target times 0.5, success 1
+    # (still at the spawn point)
+    assert rewards["agent_0"] == pytest.approx(5.0 + 0.45 * 0.5 + 1.0, abs=0.01)
     spawn = np.array([2.05, 3.0])
     previous = np.linalg.norm(env.replay_frame()["agent_pos"][0, :2] - spawn)
     for _ in range(4):  # walking away (lock held, the box stays locked) undoes the return
         _, rewards, *_ = env.step({"agent_0": act((0, 5, 5), lock=1)})
         distance = np.linalg.norm(env.replay_frame()["agent_pos"][0, :2] - spawn)
         success = 1.0 if distance <= 0.1 else 0.0
-        assert rewards["agent_0"] == pytest.approx(-0.25 * (distance - previous) + success, abs=1e-6)
+        assert rewards["agent_0"] == pytest.approx(-0.5 * (distance - previous) + success, abs=1e-6)
         previous = distance
     assert previous > 0.3 and rewards["agent_0"] < 0
 
@@ -70,6 +71,7 @@ def test_sequential_lock_only_the_next_box_in_order_locks():
     env = make("sequential_lock_v0", scenario="empty", n_boxes=2, n_ramps=0)
     env.reset(seed=0)
     first, second = (int(b) for b in env.order)
+    assert (first, second) == (0, 1)  # box_locking.py: LockObjectsTask(fixed_order=True)
     placements = {second: (2.5, 3.0, 0.0), first: (4.5, 1.0, 0.0)}
     env.arrange(agents={"agent_0": (2.05, 3.0, 0.0)}, boxes=placements)
     _, rewards, *_ = env.step({"agent_0": act(lock=1)})
@@ -81,18 +83,41 @@ def test_sequential_lock_only_the_next_box_in_order_locks():
     assert rewards["agent_0"] > 5.0
 
 
-def test_blueprint_reward_follows_box_to_site_distance_and_completion_ends_the_episode():
+def _blueprint_reward(box_corners, site_corners, alpha=-1.5, scale=0.05):
+    """construction_dense with use_corners, written out: per site corner, the smooth minimum over box corners."""
+    per_corner = []
+    for site in site_corners:
+        distances = [np.hypot(*(box - site)) for box in box_corners]
+        weights = [np.exp(alpha * d) for d in distances]
+        per_corner.append(sum(d * w for d, w in zip(distances, weights)) / sum(weights))
+    return -scale * np.mean(per_corner)
+
+
+def _square_corners(x, y, half=0.25):
+    return np.array([(x + dx, y + dy) for dx in (-half, half) for dy in (-half, half)])
+
+
+def test_blueprint_reward_follows_box_corners_to_site_corners_and_completion_ends_the_episode():
     env = make("blueprint_construction_v0", n_sites=1, n_boxes=1)
     env.reset(seed=0)
     env.arrange(agents={"agent_0": (1.0, 1.0, 0.0)}, boxes={0: (3.0, 4.0, 0.0)})
     env.place_sites(np.array([[3.0, 3.0]]), np.array([True]))
     observations, rewards, terminations, *_ = env.step({"agent_0": STILL})
-    assert rewards["agent_0"] == pytest.approx(-1.0, abs=0.01)
+    box = env.replay_frame()["box_pos"][0, :2]
+    expected = _blueprint_reward(_square_corners(*box), _square_corners(3.0, 3.0))
+    assert rewards["agent_0"] == pytest.approx(expected, abs=1e-6)
     assert not terminations["agent_0"]
     assert observations["agent_0"]["sites"][0] == pytest.approx([3.0, 3.0])
+    # a box centre within 0.1 m but turned: its corners miss the site's, so not complete
+    env.arrange(boxes={0: (3.05, 3.0, 0.5)})
+    _, rewards, terminations, *_ = env.step({"agent_0": STILL})
+    assert not terminations["agent_0"]
     env.arrange(boxes={0: (3.05, 3.0, 0.0)})
     _, rewards, terminations, truncations, infos = env.step({"agent_0": STILL})
-    assert rewards["agent_0"] == pytest.approx(1.0 - 0.05, abs=0.01)
+    box = env.replay_frame()["box_pos"][0, :2]
+    # blueprint.jsonnet: construction_completed pays 3 per site and ends the episode
+    expected = 3.0 + _blueprint_reward(_square_corners(*box), _square_corners(3.0, 3.0))
+    assert rewards["agent_0"] == pytest.approx(expected, abs=1e-6)
     assert terminations["agent_0"] and not truncations["agent_0"]
     assert "episode_stats" in infos["agent_0"] and env.agents == []
 
@@ -106,12 +131,15 @@ def _blocked_by_rectangle(starts, center, low, high, samples=4000):
 
 
 def test_shelter_reward_counts_rays_reaching_the_cylinder():
-    env = make("shelter_construction_v0", n_boxes=1, n_elongated_boxes=1, rays_per_side=30)
+    env = make("shelter_construction_v0", n_boxes=1, n_elongated_boxes=1, rays_per_side=30, reward_scale=1.0)
     env.reset(seed=0)
+    env.move_cylinder(np.array([3.0, 3.0, 0.25]), 0.5)
     env.arrange(agents={"agent_0": (-2.0, -2.0, 0.0)}, boxes={0: (3.0, 8.0, 0.0)})  # nothing in the way
     _, rewards, *_ = env.step({"agent_0": STILL})
     assert rewards["agent_0"] == -120.0
-    env.arrange(boxes={0: (3.0, 3.9, 0.0)})  # an elongated box along x just above the cylinder
+    size = env.replay_static()["box_size"][0]
+    along_x = 0.0 if size[0] > size[1] else np.pi / 2  # the elongated box is drawn along x or y
+    env.arrange(boxes={0: (3.0, 3.9, along_x)})  # an elongated box lying along x just above the cylinder
     _, rewards, *_ = env.step({"agent_0": STILL})
     box = env.replay_frame()["box_pos"][0, :2]
     half = np.array([0.825, 0.075])
