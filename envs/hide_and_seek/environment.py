@@ -80,8 +80,20 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene
 
 from . import world as W
-from .layouts import (Layout, PlacementError, wall_slots, Ranges, close_region, make_layout, outside_quadrant_region, place,
-                      quadrant_region, spot_in_metres, tri_room_region, uniform_region)
+from .layouts import (
+    Layout,
+    PlacementError,
+    Ranges,
+    close_region,
+    make_layout,
+    outside_quadrant_region,
+    place,
+    quadrant_region,
+    spot_in_metres,
+    tri_room_region,
+    uniform_region,
+    wall_slots,
+)
 from .mechanics import NO_TEAM, ObjectRules, outside
 from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
@@ -373,7 +385,6 @@ class HideAndSeekEnv(ParallelEnv):
         self._episode_over = False
         self._physics_error = False
         self._sense()
-        pose = self._entity_pose()
         self._object_start[:] = self._object_pose[:, :3]
         self._stats = self._phase_stats("_prep") if self._prep_steps == 0 else {}
         self._hidden_steps = 0
@@ -741,11 +752,6 @@ class HideAndSeekEnv(ParallelEnv):
         seen = self.in_sight.tobytes()
         self._hidden = not any(seen[k] for k in self._seeker_sees_hider)
 
-    @property
-    def in_cone(self) -> np.ndarray:
-        """``[A, A + O]``: observer-target pairs that exist, the target inside the observer's cone."""
-        return self.senses.in_cone
-
     def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
         c = self.config
         if in_prep:
@@ -981,20 +987,6 @@ class HideAndSeekEnv(ParallelEnv):
         self._set_presence_cache()
         self._color_locks()
         mujoco.mj_kinematics(m, self.data)
-        pose = self._entity_pose()
-        present = np.concatenate([self.agent_present, self.object_present])
-        self.senses.cone[:] = self._cone_only(pose, present)
-
-    def _cone_only(self, pose: np.ndarray, present: np.ndarray) -> np.ndarray:
-        """Cone membership of every target for every agent (no rays), for drawing."""
-        A = self.n_agent_slots
-        offset = pose[None, :, :2] - pose[:A, None, :2]
-        heading = np.stack([np.cos(pose[:A, 3]), np.sin(pose[:A, 3])], axis=1)
-        length = np.sqrt((offset**2).sum(-1))
-        cos_angle = (offset * heading[:, None]).sum(-1) / np.maximum(length, 1e-9)
-        cone = cos_angle >= self.senses.cos_half_cone
-        cone[np.arange(A), np.arange(A)] = False
-        return cone & self.agent_present[:, None] & present[None, :]
 
     def scene(self) -> Scene:
         """The current state as 2D shapes (walls, objects, agents and overlay layers)."""

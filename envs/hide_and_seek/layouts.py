@@ -92,7 +92,7 @@ class GridWall:
         region = int(regions[rng.integers(regions.size)])
         door_start = int(rng.integers(1, diffs[region] - door_size + 1))  # cells after the branch point
         door_end = door_start + door_size - 1
-        start, end = edges[region].copy(), edges[region].copy()
+        end = edges[region].copy()
         end[along] += door_start - 1
         resume = edges[region].copy()
         resume[along] += door_end + 1

@@ -22,7 +22,6 @@ import numpy as np
 
 from .layouts import WALL_HALF_THICKNESS
 
-
 AGENT_RADIUS = 0.15
 BOX_HALF = 0.25
 ELONGATED_HALF = np.array([0.825, 0.075, 0.25])

@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 
 from envs import make
-from envs.hide_and_seek.layouts import (DOOR_CELLS, WALL_HALF_THICKNESS, GridWall, grid_walls_to_metres,
-                                        make_layout)
+from envs.hide_and_seek.layouts import (
+    DOOR_CELLS,
+    WALL_HALF_THICKNESS,
+    GridWall,
+    grid_walls_to_metres,
+    make_layout,
+)
 from envs.hide_and_seek.presets import make_config
 from envs.hide_and_seek_v0 import parallel_env
 

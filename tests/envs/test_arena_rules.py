@@ -237,7 +237,7 @@ def test_statistics_take_the_displacement_at_the_end_of_each_phase():
         env.step({"hider_0": act(move, grab=1), "seeker_0": STILL})
     mid = env.replay_frame()["box_pos"][0].copy()
     for _ in range(12):
-        _, _, _, truncations, infos = env.step({"hider_0": act((0, 5, 5), grab=1), "seeker_0": STILL})
+        *_, infos = env.step({"hider_0": act((0, 5, 5), grab=1), "seeker_0": STILL})
     stats = infos["hider_0"]["episode_stats"]
     end = env.replay_frame()["box_pos"][0]
     assert stats["max_box_move_prep"] == pytest.approx(np.linalg.norm(mid - start), abs=1e-6)
