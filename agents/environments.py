@@ -5,6 +5,9 @@ The learner speaks one protocol: the parallel API (``possible_agents``, ``agents
 optionally ``state()``). A Gymnasium environment becomes a one-agent parallel environment;
 an AEC environment is stepped agent by agent once per cycle. This module never imports the
 project's ``envs`` package: ids it receives are Gymnasium ids or importable module paths.
+
+An id read from a file (a checkpoint's ``env_id``) is made only when :func:`code_reference`
+finds that it names no code: a Gymnasium id, or a module of a known environment package.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -170,6 +174,27 @@ def to_parallel(env: Any) -> Any:
         "ParallelEnv or AEC env, a Gymnasium id, an importable module path with parallel_env(), "
         "or a zero-argument factory of one of these"
     )
+
+
+#: Packages of environment modules an id may name without that counting as code the id brings in.
+KNOWN_ENVIRONMENT_PACKAGES = ("envs", "pettingzoo", "mpe2")
+_MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def code_reference(env_id: str) -> str | None:
+    """What code making ``env_id`` would import because the id names it; None for registry ids.
+
+    Gymnasium ids and module paths inside :data:`KNOWN_ENVIRONMENT_PACKAGES` name no code of
+    their own; ``module:factory`` and any other module do. Nothing is imported to decide.
+    """
+    if env_id in gymnasium.envs.registry:
+        return None
+    if ":" in env_id:
+        module_name, _, attribute = env_id.partition(":")
+        return f"{attribute!r} of module {module_name!r}"
+    if _MODULE_PATH.fullmatch(env_id) and env_id.split(".", 1)[0] in KNOWN_ENVIRONMENT_PACKAGES:
+        return None
+    return f"module {env_id!r}"
 
 
 def _factory_from_id(env_id: str) -> EnvFactory:

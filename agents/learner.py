@@ -447,17 +447,14 @@ class Learner:
         return checkpoint.save(self.state_dict(), path)
 
     @classmethod
-    def load(cls, path: str | Path, env: Any = None) -> "Learner":
-        """Rebuild a learner from a checkpoint; ``env`` is needed unless it was made from an id."""
+    def load(cls, path: str | Path, env: Any = None, trust_code: bool = False) -> "Learner":
+        """Rebuild a learner from a checkpoint; ``env`` is needed unless it was made from an id
+        (a ``module:factory`` id the file names is made only with ``trust_code=True``)."""
         state = checkpoint.load(path)
         if state.get("algorithm") != cls.__name__ and cls is not Learner:
             raise ValueError(f"{path} holds a {state.get('algorithm')} checkpoint, not {cls.__name__}")
         if env is None:
-            env = state.get("env_id")
-            if env is None:
-                raise ValueError(
-                    f"{path} was trained on an environment given as an object or factory; pass env= to load()"
-                )
+            env = checkpoint.saved_environment(state, path, trust_code)
         algorithm = cls if cls is not Learner else _algorithm_class(state["algorithm"])
         config = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
         learner = algorithm(env, seed=int(state["seed"]), **config)

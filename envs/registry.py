@@ -11,6 +11,11 @@ Kinds of id, tried in this order:
    the module's ``parallel_env(**kwargs)``.
 
 Anything else is a ``ValueError`` that lists the closest known ids.
+
+Ids read from files (configs, run folders, replays) must not run code they name: before making
+such an id, callers ask :func:`code_reference`, which says, without importing anything, whether
+making the id would import a module the id itself names (kinds 2 and 4 outside the packages the
+registry knows), and refuse it unless the person running the program said they trust the file.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ __all__ = [
     "ids",
     "make",
     "make_factory",
+    "code_reference",
     "register",
+    "trust_env_id",
     "space_summary",
     "summaries",
 ]
@@ -305,6 +312,50 @@ def _unknown(env_id: str) -> ValueError:
         "(e.g. 'CartPole-v1'), a PettingZoo module path (e.g. 'pettingzoo.sisl.multiwalker_v9') or "
         "'package.module:factory'."
     )
+
+
+# -- ids from files -----------------------------------------------------------------------------
+
+#: Packages whose modules the registry makes by path without that counting as code named by an id:
+#: the suite itself and the PettingZoo-style environment families it knows.
+_KNOWN_PACKAGES = ("envs",) + _THIRD_PARTY_ROOTS
+_MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+_TRUSTED_IDS: set[str] = set()
+
+
+def trust_env_id(env_id: str) -> None:
+    """Let this program make ``env_id`` (a ``module:factory`` id) even when a file names it.
+
+    The program's own opt-in for exactly one id, e.g. a test environment it imports itself; ids
+    read from files are otherwise refused by callers that ask :func:`code_reference`.
+    """
+    if not isinstance(env_id, str) or ":" not in env_id:
+        raise ValueError(f"trust_env_id takes a 'package.module:factory' id, got {env_id!r}")
+    _TRUSTED_IDS.add(env_id)
+
+
+def code_reference(env_id: str) -> str | None:
+    """What code making ``env_id`` would import because the id names it; None for registry ids.
+
+    None for the suite's ids, Gymnasium ids and module paths inside the environment packages the
+    registry knows (the suite, PettingZoo, MPE2); otherwise a short description such as
+    ``"'system' of module 'os'"``. Nothing is imported to decide, so a caller can ask about an
+    id read from an untrusted file before deciding to make it.
+    """
+    if not isinstance(env_id, str) or not env_id:
+        return None
+    if env_id in _SUITE or env_id in _TRUSTED_IDS or env_id in _gymnasium_registry():
+        return None
+    if ":" in env_id:
+        module_name, _, attribute = env_id.partition(":")
+        return f"{attribute!r} of module {module_name!r}"
+    if "." in env_id:
+        if _MODULE_PATH.fullmatch(env_id) and env_id.split(".", 1)[0] in _KNOWN_PACKAGES:
+            return None
+        return f"module {env_id!r}"
+    return None
 
 
 # -- public API ----------------------------------------------------------------------------------

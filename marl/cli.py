@@ -1,12 +1,15 @@
 """The ``marl`` command: one sub-command per module in ``marl/commands``.
 
 Each module exposes ``add_parser(subparsers)`` and ``run(args) -> int``. A mistake in the
-user's input (:class:`marl.errors.UsageError`) is printed as one line and exits with code 2.
+user's input (:class:`marl.errors.UsageError`), a bad argument, or a file that cannot be
+written (a full disk, a path without permission) is printed as one line and exits with code 2;
+Ctrl-C exits with code 130 and one line. Nothing ends in a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -31,10 +34,29 @@ def load_commands() -> dict[str, ModuleType]:
     return modules
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and a pointer to --help), not the usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print ``prog: error: message`` and exit with code 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def os_error_message(error: OSError) -> str:
+    """One line for a file-system failure: what failed, on which path, and what to do."""
+    where = f" {error.filename}" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return f"no space left on the device while writing{where}; free some space and run again (files already " \
+               "saved are intact)"
+    lines = str(error).splitlines()
+    reason = error.strerror or (lines[0] if lines else type(error).__name__)
+    return f"cannot access{where}: {reason}"
+
+
 def build_parser(modules: dict[str, ModuleType] | None = None) -> argparse.ArgumentParser:
     """The argument parser with every available sub-command."""
     modules = load_commands() if modules is None else modules
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="marl",
         description="Train, evaluate, replay and compare multi-agent reinforcement learning runs.",
     )
@@ -45,19 +67,26 @@ def build_parser(modules: dict[str, ModuleType] | None = None) -> argparse.Argum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``marl`` command; returns the exit code (2 for usage errors)."""
-    modules = load_commands()
-    parser = build_parser(modules)
+    """Run the ``marl`` command; returns the exit code (2 for usage errors, 130 for Ctrl-C)."""
+    command = "marl"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_request:
-        return int(exit_request.code or 0) if not isinstance(exit_request.code, str) else 2
-    module = modules[args.command]
-    try:
-        return int(module.run(args) or 0)
+        modules = load_commands()
+        parser = build_parser(modules)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_request:
+            return int(exit_request.code or 0) if not isinstance(exit_request.code, str) else 2
+        command = f"marl {args.command}"
+        return int(modules[args.command].run(args) or 0)
     except UsageError as error:
-        print(f"marl {args.command}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {str(error).splitlines()[0] if str(error) else 'bad input'}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"{command}: error: {os_error_message(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

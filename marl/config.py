@@ -279,17 +279,50 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         text = path.read_text()
     except FileNotFoundError:
         raise UsageError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"config file {path} is a folder, not a file") from None
     except OSError as error:
         raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a text file, so not a YAML config") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise UsageError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+        # Tags such as !!python/object are refused here: safe_load builds plain data only.
+        raise UsageError(f"{path} is not valid YAML for a config: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise UsageError(f"{path} is nested too deeply to be a config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping of config keys, found {type(data).__name__}")
+    odd = first_non_plain(data)
+    if odd is not None:
+        raise UsageError(f"{path}: {odd[0]} is a {odd[1]}; a config holds only text, numbers, true/false, null, "
+                         "lists and mappings")
     return data
+
+
+def first_non_plain(value: Any, where: str = "") -> tuple[str, str] | None:
+    """``(key path, type name)`` of the first value that is not plain YAML data, or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if not isinstance(key, str):
+                return name, f"key of type {type(key).__name__}"
+            found = first_non_plain(item, name)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = first_non_plain(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    return where or "the document", type(value).__name__
 
 
 def write_run_config(config: RunConfig, path: str | Path) -> None:

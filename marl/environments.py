@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,14 @@ def describe_space(space: Any) -> str:
     return type(space).__name__
 
 
+def flat_size(space: Any) -> int:
+    """How many numbers one flattened sample of ``space`` holds (1 for spaces that do not flatten)."""
+    try:
+        return int(spaces.flatdim(space))
+    except (NotImplementedError, ValueError, TypeError):
+        return 1
+
+
 @dataclass
 class EnvironmentInfo:
     """What a run needs to know about its environment without training on it."""
@@ -84,6 +92,8 @@ class EnvironmentInfo:
     teams: list[str]
     single_agent: bool
     spaces: dict[str, dict[str, str]]
+    #: Numbers in one flattened observation and one flattened action of each agent.
+    flat_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def first_team(self) -> str:
@@ -110,7 +120,8 @@ def inspect_environment(factory: EnvFactory) -> EnvironmentInfo:
             }
             for agent in agents
         }
-        return EnvironmentInfo(agents, teams_of(agents), is_single_agent(env), signature)
+        sizes = {agent: (flat_size(env.observation_space(agent)), flat_size(env.action_space(agent))) for agent in agents}
+        return EnvironmentInfo(agents, teams_of(agents), is_single_agent(env), signature, sizes)
     finally:
         env.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,10 @@ from marl.algorithms import build_algorithm, config_class
 from marl.checkpoints import CheckpointError, check_compatible, load_checkpoint, restore_learner
 from marl.config import RunConfig, load_run_config
 from marl.environments import EnvFactory, EnvironmentInfo, inspect_environment, make_env_factory
+from marl.memory import check_rollout_memory
+from marl.resume import check_resume_config
 from marl.run_folder import RunFolder
+from marl.trust import check_env_from_file
 
 
 @dataclass
@@ -24,6 +27,8 @@ class LoadedRun:
     learner: Any
     checkpoint: dict[str, Any]
     checkpoint_path: Path
+    #: Safe differences between config.yaml and the checkpoint that a resume applies ("field old -> new").
+    applied_changes: list[str] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -40,23 +45,29 @@ def checkpoint_path(folder: RunFolder, which: str) -> Path:
     return Path(which)
 
 
-def open_run(run_dir: str | Path, which: str = "latest", config: RunConfig | None = None) -> LoadedRun:
+def open_run(run_dir: str | Path, which: str = "latest", config: RunConfig | None = None,
+             trust_code: bool = False, resuming: bool = False) -> LoadedRun:
     """Load ``run_dir``'s config and checkpoint, check they fit, and restore the learner.
 
-    Every check (the file is a checkpoint, of this algorithm, for environments with these
-    spaces) happens before any state is loaded, so a refusal never leaves a partial load.
+    Every check (the environment id names no code unless ``trust_code``, the file is an intact
+    checkpoint, of this algorithm, for environments with these spaces) happens before any state
+    is loaded, so a refusal never leaves a partial load. ``resuming`` also refuses a config.yaml
+    edited since the checkpoint in any field a resume cannot change (:mod:`marl.resume`).
     """
     folder = RunFolder.open(run_dir)
     config = config or load_run_config(folder.config, config_class)
+    check_env_from_file(config.env, folder.config, trust_code)
     path = checkpoint_path(folder, which)
     if not path.is_file():
         raise CheckpointError(
             f"{path} does not exist; the run has no {'checkpoint' if which not in ('latest', 'best') else which + ' checkpoint'} yet"
         )
     payload = load_checkpoint(path)
+    applied = check_resume_config(config, payload, folder.config, path) if resuming else []
     factory = make_env_factory(config.env, config.env_kwargs)
     info = inspect_environment(factory)
     check_compatible(payload, path, config.algo, info.spaces)
+    check_rollout_memory(config, info)
     learner = build_algorithm(config.algo, factory, config.seed, config.algo_config)
     restore_learner(learner, payload, path)
-    return LoadedRun(folder, config, factory, info, learner, payload, path)
+    return LoadedRun(folder, config, factory, info, learner, payload, path, applied)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from marl.errors import UsageError
+
 from marl.files import atomic_write_text
 
 LEADING_COLUMNS = ("steps", "wall_time")
@@ -41,19 +43,23 @@ def read_metrics_rows(path: str | Path) -> list[dict[str, float]]:
     if not path.is_file():
         return []
     rows = []
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        for raw in reader:
-            row = {}
-            for key, text in raw.items():
-                if key is None or text in (None, ""):
-                    continue
-                try:
-                    row[key] = float(text)
-                except ValueError:
-                    continue
-            if "steps" in row:
-                rows.append(row)
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            for raw in reader:
+                row = {}
+                for key, text in raw.items():
+                    if key is None or not isinstance(text, str) or text == "":
+                        continue
+                    try:
+                        row[key] = float(text)
+                    except ValueError:
+                        continue
+                if "steps" in row:
+                    rows.append(row)
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not a readable metrics file ({str(error).splitlines()[0]}); move it away "
+                         "to start a fresh one") from None
     return rows
 
 

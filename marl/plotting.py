@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from marl.config import read_yaml_mapping
 from marl.metrics import read_metrics
 from marl.run_folder import RunFolder
 
@@ -54,10 +54,7 @@ class RunCurves:
 
 def load_curves(folder: RunFolder) -> RunCurves:
     """Read a run's metrics and the env/algo/seed of its config."""
-    config = {}
-    if folder.config.is_file():
-        loaded = yaml.safe_load(folder.config.read_text())
-        config = loaded if isinstance(loaded, dict) else {}
+    config = read_yaml_mapping(folder.config) if folder.config.is_file() else {}
     group = f"{config.get('env', folder.root.name)} {config.get('algo', '')}".strip()
     seed = config.get("seed")
     return RunCurves(folder, group, seed if isinstance(seed, int) else None, read_metrics(folder.metrics))

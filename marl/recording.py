@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from marl.environments import EnvFactory
+from marl.errors import UsageError
 from marl.evaluation import Policy
 
 
@@ -70,13 +71,34 @@ def record_policy(
     return list(recorder(actor, env_factory, episodes, folder, seed=seed, **extra))
 
 
-def render_video(episode_file: str | Path, out: str | Path) -> Path:
-    """Render a recorded episode to a top-down video with the replays package."""
+def check_recordable(env_factory: EnvFactory, env_id: str) -> None:
+    """Refuse, before any episode is played, an environment whose episodes cannot be recorded."""
     try:
-        from replays import render_episode
+        from replays.environment import NotReplayableError, find_replayable
+    except ImportError as error:
+        raise UsageError(f"--record needs the replays package: {error}") from None
+    env = env_factory()
+    try:
+        find_replayable(env)
+    except NotReplayableError as error:
+        raise UsageError(f"cannot record {env_id}: {str(error).splitlines()[0]}") from None
+    finally:
+        close = getattr(env, "close", None)
+        if callable(close):
+            close()
+
+
+def render_video(episode_file: str | Path, out: str | Path) -> Path:
+    """Render an episode this run just recorded to a top-down video with the replays package.
+
+    The file was written by this process from the run's own environment, so the environment
+    id it names was already accepted when the run started.
+    """
+    try:
+        from replays import load_episode, render_episode
     except ImportError as error:
         raise RuntimeError(f"the replays package cannot render videos: {error}") from None
-    return Path(render_episode(episode_file, out, renderer="2d"))
+    return Path(render_episode(load_episode(episode_file, trust_code=True), out, renderer="2d"))
 
 
 def behaviour_statistics(episode_files: list[Path]) -> dict[str, float]:

@@ -2,7 +2,8 @@
 
 Layers, later ones winning: the preset (named with ``--preset``, else the environment's
 default), the ``--config`` YAML file, the flags (ENV, ``--algo``, ``--steps``, ``--envs``,
-``--seed``), then every ``--set key=value`` in order.
+``--seed``), then every ``--set key=value`` in order. An environment id or Ray address taken
+from the file is checked by :mod:`marl.trust` (files never run code without ``--trust-code``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from marl.config import RunConfig, read_yaml_mapping, run_config_from_dict
 from marl.errors import UsageError
 from marl.overrides import apply_overrides, merge_mappings
 from marl.presets import Preset, default_preset, get_preset
+from marl.trust import check_address_from_file, check_env_from_file
 
 
 @dataclass
@@ -33,6 +35,8 @@ class TrainRequest:
     n_envs: int | None = None
     seed: int | None = None
     assignments: list[str] = field(default_factory=list)
+    trust_code: bool = False
+    address: str | None = None
 
 
 def is_gymnasium_id(env: str) -> bool:
@@ -71,6 +75,10 @@ def resolve_run_config(request: TrainRequest) -> RunConfig:
     env = set_layer.get("env") or request.env or file_layer.get("env") or (preset.env if preset else None)
     if not env:
         raise UsageError("no environment given: pass ENV (for example CartPole-v1), --preset NAME, or --config FILE")
+    if env == file_layer.get("env") and not (set_layer.get("env") or request.env):
+        check_env_from_file(str(env), request.config_file, request.trust_code)
+    if "address" in file_layer and "address" not in set_layer and request.address is None:
+        check_address_from_file(file_layer["address"], request.config_file, request.trust_code)
     algo = set_layer.get("algo") or request.algo or file_layer.get("algo") or (preset.algo if preset else None)
     algo = str(algo or default_algorithm(str(env))).lower()
     config_class(algo)  # an unknown algorithm is reported before anything else

@@ -8,8 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from marl.config import read_yaml_mapping
+from marl.errors import UsageError
 from marl.metrics import read_metrics
 from marl.run_folder import RunFolder
 
@@ -31,6 +32,8 @@ class RunSummary:
     eval_returns: dict[str, float] = field(default_factory=dict)
     wall_time: float | None = None
     modified: datetime | None = None
+    #: Why the run's files could not be read (the row then shows what could be).
+    problem: str | None = None
 
 
 def find_runs(root: str | Path, depth: int = 2) -> list[RunFolder]:
@@ -56,11 +59,16 @@ def _last_finite(values: np.ndarray) -> float | None:
 
 
 def summarize_run(folder: RunFolder) -> RunSummary:
-    """Read a run's config and metrics into a :class:`RunSummary`."""
-    config = yaml.safe_load(folder.config.read_text()) or {}
-    if not isinstance(config, dict):
-        config = {}
-    columns = read_metrics(folder.metrics)
+    """Read a run's config and metrics into a :class:`RunSummary`; unreadable files are noted, not fatal."""
+    problem = None
+    try:
+        config = read_yaml_mapping(folder.config)
+    except UsageError as error:
+        config, problem = {}, str(error)
+    try:
+        columns = read_metrics(folder.metrics)
+    except UsageError as error:
+        columns, problem = {}, problem or str(error)
     steps = columns.get("steps", np.empty(0))
     summary = RunSummary(
         path=folder.root,
@@ -70,6 +78,7 @@ def summarize_run(folder: RunFolder) -> RunSummary:
         steps_done=int(steps.max()) if steps.size else 0,
         steps_total=config.get("steps") if isinstance(config.get("steps"), int) else None,
         modified=datetime.fromtimestamp(folder.config.stat().st_mtime),
+        problem=problem,
     )
     for key, values in columns.items():
         for prefix, target in ((TRAIN_PREFIX, summary.train_returns), (EVAL_PREFIX, summary.eval_returns)):
@@ -112,4 +121,5 @@ def format_runs(summaries: list[RunSummary]) -> str:
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines += [f"{summary.path}: {summary.problem}" for summary in summaries if summary.problem]
     return "\n".join(lines)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends import InProcessBackend
+from agents.checkpoint import clone_state
 from marl.checkpoints import save_checkpoint
-from marl.config import RunConfig
+from marl.config import RunConfig, run_config_to_dict
 from marl.distributed import make_backend
 from marl.environments import EnvFactory, EnvironmentInfo
 from marl.errors import UsageError, unknown_name_message
@@ -82,6 +83,34 @@ def graceful_interrupt(on_first: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back while a file is written; a press is delivered once the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
+@dataclass
+class TrainingSnapshot:
+    """The learner's state as of the end of an update, with the step and best score it belongs to."""
+
+    steps: int
+    state: dict[str, Any]
+    best_score: float | None
+
+
 def learner_steps(learner: Any, default: int) -> int:
     """The learner's own count of environment steps, when it exposes one."""
     for name in ("num_steps", "total_steps", "steps"):
@@ -123,6 +152,7 @@ class Trainer:
         self.last_evaluation_steps: int | None = None
         self.progress: ProgressBar | None = None
         self.logger: MetricsLogger | None = None
+        self.snapshot: TrainingSnapshot | None = None
 
     # Messages go above the progress bar when there is one.
     def say(self, message: str) -> None:
@@ -132,13 +162,22 @@ class Trainer:
         else:
             print(message, file=sys.stderr)
 
-    def save(self, best: bool = False) -> None:
-        """Write latest.pt (and best.pt when ``best``) from the learner's current state."""
-        state = self.learner.state_dict()
-        arguments = dict(algo=self.config.algo, steps=self.steps, spaces=self.env_info.spaces, state=state)
-        save_checkpoint(self.folder.latest, best_score=self.best_score, **arguments)
-        if best:
-            save_checkpoint(self.folder.best, best_score=self.best_score, **arguments)
+    def save(self, best: bool = False, snapshot: TrainingSnapshot | None = None) -> None:
+        """Write latest.pt (and best.pt when ``best``) from the learner's current state, or from
+        ``snapshot``; Ctrl-C waits until the files are written."""
+        if snapshot is None:
+            snapshot = TrainingSnapshot(self.steps, self.learner.state_dict(), self.best_score)
+        arguments = dict(algo=self.config.algo, steps=snapshot.steps, spaces=self.env_info.spaces,
+                         state=snapshot.state, best_score=snapshot.best_score,
+                         run_config=run_config_to_dict(self.config))
+        with interrupts_deferred():
+            save_checkpoint(self.folder.latest, **arguments)
+            if best:
+                save_checkpoint(self.folder.best, **arguments)
+
+    def take_snapshot(self) -> None:
+        """Keep a copy of the learner's state between updates: what an interrupt mid-update saves."""
+        self.snapshot = TrainingSnapshot(self.steps, clone_state(self.learner.state_dict()), self.best_score)
 
     def evaluate(self) -> EvaluationResult:
         """Play the evaluation episodes without disturbing training's random streams."""
@@ -200,6 +239,7 @@ class Trainer:
 
         def callback(metrics: dict[str, Any]) -> bool:
             self.steps = int(metrics.get("steps", self.steps))
+            self.take_snapshot()  # between updates the learner's state matches self.steps
             self.logger.log(self.steps, metrics)
             self.progress.update(self.steps, metrics)
             improved = evaluations.due(self.steps) and self.evaluate_and_keep_best()
@@ -208,6 +248,8 @@ class Trainer:
                 self.save(best=improved)
             if self.recording_enabled and recordings.due(self.steps):
                 self.record()
+            assert self.snapshot is not None
+            self.snapshot.best_score = self.best_score
             return not self.stop_requested
 
         def request_stop() -> None:
@@ -219,6 +261,7 @@ class Trainer:
             self.learner.use_backend(backend)
             self.say(f"collecting rollouts on {config.workers} {config.backend} workers")
         interrupted = False
+        self.take_snapshot()
         try:
             with graceful_interrupt(request_stop):
                 if self.steps < config.steps:
@@ -231,8 +274,14 @@ class Trainer:
                 improved = False
             self.save(best=improved or not self.folder.best.exists())
         except KeyboardInterrupt:
+            # Interrupted in the middle of an update (or of the wrap-up): the learner may be part
+            # way into a rollout, so the state saved is the one kept at the end of the last update,
+            # and the step reported is that update's.
             interrupted = True
-            self.save(best=not self.folder.best.exists())
+            snapshot = self.snapshot
+            assert snapshot is not None
+            self.steps, self.best_score = snapshot.steps, snapshot.best_score
+            self.save(best=not self.folder.best.exists(), snapshot=snapshot)
         finally:
             if backend is not None:
                 # The env copies come back to the learner; the workers stop.

@@ -1,8 +1,18 @@
-"""Finding the replay interface of an environment and rebuilding an environment from its id."""
+"""Finding the replay interface of an environment and rebuilding an environment from its id.
+
+An episode file may come from someone else, so the environment it names is rebuilt only through
+the registry: an id that would import code the file names (``package.module:factory``) needs
+the caller's ``trust_code``, keyword arguments are checked by the environment before it is built,
+and a count setting (``n_agents``, ``n_boxes``, ...) larger than anything the file recorded is
+refused, since it cannot describe the recorded world (and could ask for any amount of memory).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
+
+import numpy as np
 
 from envs.scene import Replayable
 
@@ -54,12 +64,62 @@ def infer_env_id(env_fn: Callable[[], Any], env: Any) -> tuple[str | None, dict[
     return env_id, (dict(env_kwargs) if env_kwargs is not None else None)
 
 
-def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, **overrides: Any) -> Any:
+_COUNT_SETTING = re.compile(r"n_[a-z_]+")
+
+
+def _counts(value: Any) -> list[int]:
+    """The integers in a setting's value (a count, or a range of counts such as ``[1, 3]``)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [item for entry in value for item in _counts(entry)]
+    return []
+
+
+def recorded_extent(agents: list[str], arrays: list[np.ndarray], frames: list[np.ndarray]) -> int:
+    """The largest number of things the file records anywhere: its agents, any static dimension or
+    value, and any per-frame dimension."""
+    extent = len(agents)
+    for array in arrays:
+        extent = max(extent, *array.shape, 0)
+        if array.dtype.kind in "iu" and array.size:
+            extent = max(extent, int(array.max()))
+    for array in frames:
+        extent = max(extent, *array.shape[1:], 0)
+    return extent
+
+
+def check_count_settings(env_kwargs: dict[str, Any], agents: list[str], static: dict[str, np.ndarray],
+                         frames: dict[str, np.ndarray], source: str) -> None:
+    """Refuse a count setting (``n_*``) larger than everything the file records (ValueError)."""
+    extent = recorded_extent(agents, list(static.values()), list(frames.values()))
+    for name, value in env_kwargs.items():
+        if _COUNT_SETTING.fullmatch(str(name)):
+            for count in _counts(value):
+                if count > extent:
+                    raise ValueError(
+                        f"{source} sets {name}={value!r} but records at most {extent} of anything; the settings do "
+                        "not describe the recorded episode, so the environment is not built"
+                    )
+
+
+def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, trust_code: bool = True,
+                     source: str = "the episode", **overrides: Any) -> Any:
     """Build the environment ``env_id`` with ``env_kwargs`` and ``overrides`` (e.g. ``render_mode``).
 
-    Goes through the suite's registry ``envs.make``, so suite ids, ``module:factory`` ids and
-    PettingZoo module paths all work.
+    Goes through the suite's registry, so suite ids, Gymnasium ids and PettingZoo module paths
+    work; an id that names code (``module:factory``) only with ``trust_code``. The keyword
+    arguments are checked by the environment before it is built.
     """
     import envs
+    from envs.registry import code_reference
 
-    return envs.make(env_id, **{**(env_kwargs or {}), **overrides})
+    reference = code_reference(env_id)
+    if reference is not None and not trust_code:
+        raise ValueError(
+            f"{source} names the environment {env_id!r}, which would import and run {reference}; load it with "
+            "load_episode(path, trust_code=True) (marl replay --trust-code) if you trust the file, or pass env_fn"
+        )
+    return envs.make_factory(env_id, **{**(env_kwargs or {}), **overrides})()

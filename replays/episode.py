@@ -33,6 +33,9 @@ class Episode:
     episode_stats: dict[str, float] = field(default_factory=dict)
     fps: float = 15.0
     source: str | None = None  # the file the episode was loaded from, for messages
+    #: Whether playback may make ``env_id`` when it names code (``module:factory``): True for
+    #: episodes recorded in this program, what ``load_episode(trust_code=...)`` says for files.
+    code_trusted: bool = True
 
     def __post_init__(self) -> None:
         steps = self.num_steps

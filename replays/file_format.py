@@ -1,12 +1,12 @@
 """The episode file: a versioned, compressed ``.npz`` of plain arrays (never a pickle).
 
-Format version 1 holds these keys (``T`` steps, ``A`` agents, ``D`` the longest flat action):
+Format version 2 holds these keys (``T`` steps, ``A`` agents, ``D`` the longest flat action):
 
 =======================  ==================  ==================================================
 key                      dtype / shape       content
 =======================  ==================  ==================================================
 ``format_name``          str scalar          ``"marl-replay"``
-``format_version``       int32 scalar        ``1``
+``format_version``       int32 scalar        ``2``
 ``env_id``               str scalar          environment id for ``envs.make`` ("" if unknown)
 ``env_kwargs_json``      str scalar          keyword arguments of the environment, JSON
 ``seed``                 int64 scalar        seed passed to ``reset`` (-1 if none)
@@ -24,20 +24,32 @@ key                      dtype / shape       content
 ``truncations``          bool ``[T,A]``      truncated flags
 ``active``               bool ``[T,A]``      the agent was alive and acted in that step
 ``episode_stats_json``   str scalar          the env's end-of-episode statistics, JSON
+``digest``               str scalar          sha256 of every other array (:func:`arrays_digest`)
 =======================  ==================  ==================================================
+
+Version 1 is version 2 without ``digest``; such files load with a :class:`UncheckedReplayWarning`.
 
 Frame and static arrays are stored small: integers, and floats that only hold whole numbers
 (flags such as ``hidden`` and ``prep``) in the smallest signed integer type that holds their
 range; other floats as float32 (float16 when asked); drawn-only sensor arrays such as ``lidar``
 quantised to 8 bits over their range; booleans as one byte. The whole archive is
 zlib-compressed. Files are written atomically and read with ``allow_pickle=False``.
+
+Reading checks, before any array is decompressed, that every member is a plain numeric or text
+array whose declared size matches the archive and that the whole fits :data:`MAX_REPLAY_BYTES`;
+then the digest; then :func:`validate_arrays` (shapes, ranges, finite frames). A file that fails
+any check is one :class:`ReplayFormatError` naming the file, and nothing is built from it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import struct
 import tempfile
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -48,7 +60,14 @@ import numpy as np
 from replays.episode import Episode
 
 FORMAT_NAME = "marl-replay"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions written before replays carried a digest; they load with a warning.
+UNCHECKED_VERSIONS = (1,)
+DIGEST_KEY = "digest"
+#: Largest total size of a replay's arrays once decompressed (a long arena episode is a few MB).
+MAX_REPLAY_BYTES = 2 * 1024**3
+#: Most agents a replay may list.
+MAX_AGENTS = 4096
 STATIC_PREFIX = "static/"
 FRAME_PREFIX = "frame/"
 _REQUIRED_KEYS = (
@@ -72,6 +91,22 @@ _FLOAT_DTYPES = {"float32": np.float32, "float16": np.float16}
 
 class ReplayFormatError(ValueError):
     """A replay file cannot be read: corrupt, truncated, not a replay, or of another version."""
+
+
+class UncheckedReplayWarning(UserWarning):
+    """A replay from before digests was loaded: it could not be checked for corruption."""
+
+
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 (hex) over every array but the digest: names, dtypes, shapes and bytes, in name order."""
+    hasher = hashlib.sha256()
+    for name in sorted(key for key in arrays if key != DIGEST_KEY):
+        array = np.ascontiguousarray(arrays[name])
+        header = f"{name}\0{array.dtype.str}\0{array.shape}".encode()
+        data = array.tobytes()
+        hasher.update(struct.pack("<QQ", len(header), len(data)) + header)
+        hasher.update(data)
+    return hasher.hexdigest()
 
 
 def _smallest_int(array: np.ndarray) -> np.ndarray | None:
@@ -157,6 +192,8 @@ def episode_arrays(episode: Episode, float_dtype: str = "float32",
         "active": np.asarray(episode.active, dtype=bool),
         "episode_stats_json": _text(json.dumps(episode.episode_stats, sort_keys=True)),
     }
+    if not np.isfinite(arrays["fps"]) or float(arrays["fps"]) <= 0:
+        raise ValueError(f"fps must be a finite number > 0, got {episode.fps!r}")
     for key, value in episode.static.items():
         arrays[STATIC_PREFIX + key] = compact_array(value, float_dtype)
     for key, value in episode.frames.items():
@@ -165,6 +202,7 @@ def episode_arrays(episode: Episode, float_dtype: str = "float32",
             arrays[FRAME_PREFIX + key] = compact_array(value, float_dtype)
         else:
             arrays[FRAME_PREFIX + key], arrays[QUANTIZED_PREFIX + key] = quantized
+    arrays[DIGEST_KEY] = _text(arrays_digest(arrays))
     return arrays
 
 
@@ -190,17 +228,46 @@ def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "
     return path
 
 
+def _member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse, before decompressing anything, members that are pickles, lie about their size, or
+    add up to more than :data:`MAX_REPLAY_BYTES`."""
+    total = 0
+    for info in archive.infolist():
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            header_bytes = member.tell()
+        if dtype.hasobject:
+            raise ReplayFormatError(f"{path}: member {info.filename} holds Python objects; replays hold plain arrays only")
+        size = math.prod(shape) * dtype.itemsize
+        if header_bytes + size != info.file_size:
+            raise ReplayFormatError(f"{path}: member {info.filename} declares {size} bytes but holds "
+                                    f"{info.file_size - header_bytes}; the file is corrupt or truncated")
+        total += size
+        if total > MAX_REPLAY_BYTES:
+            raise ReplayFormatError(f"{path}: its arrays would take more than {MAX_REPLAY_BYTES // 1024**3} GiB of "
+                                    "memory; replays of this toolkit are far smaller, so it is refused")
+
+
 def _read_all(path: Path) -> dict[str, np.ndarray]:
     try:
+        with zipfile.ZipFile(path) as archive:
+            _member_sizes(path, archive)
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as error:
+    except ReplayFormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
+            NotImplementedError, OverflowError, TypeError, MemoryError) as error:
         raise ReplayFormatError(
-            f"{path}: not a readable replay file ({type(error).__name__}: {error}); "
+            f"{path}: not a readable replay file ({type(error).__name__}: {str(error)[:200]}); "
             "the file is corrupt or truncated; record the episode again"
-        ) from error
+        ) from None
 
 
 def _frames(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -213,8 +280,80 @@ def _frames(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return frames
 
 
-def load_episode(path: str | os.PathLike) -> Episode:
-    """Read an episode file written by :func:`save_episode` (no pickles are ever loaded)."""
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _json_mapping(text: str, what: str) -> dict[str, Any]:
+    """A JSON object with string keys and finite numbers (what the recorder writes)."""
+    value = json.loads(text, parse_constant=_reject_constant)
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return value
+
+
+def _scalar(arrays: dict[str, np.ndarray], key: str, kind: str) -> Any:
+    """The 0-d array ``key`` as a Python value, refused unless its dtype is of ``kind`` ("U", "i", "f")."""
+    array = arrays[key]
+    if array.shape != () or array.dtype.kind not in kind:
+        raise ValueError(f"{key} must be a single {'text' if kind == 'U' else 'number'}, got a {array.dtype} "
+                         f"array of shape {array.shape}")
+    return array.item()
+
+
+def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """Check a replay's arrays against the format: shapes agree, numbers are in range, frames finite.
+
+    Raises ``ValueError`` naming the first problem; nothing is built from a file that fails.
+    """
+    for key in ("env_id", "env_kwargs_json", "episode_stats_json"):
+        _scalar(arrays, key, "U")
+    seed = _scalar(arrays, "seed", "iu")
+    if seed < -1:
+        raise ValueError(f"seed must be >= 0 (or -1 for none), got {seed}")
+    fps = _scalar(arrays, "fps", "fiu")
+    if not math.isfinite(fps) or not 0 < fps <= 1000:
+        raise ValueError(f"fps must be in (0, 1000], got {fps}")
+    agents = arrays["agents"]
+    if agents.ndim != 1 or agents.dtype.kind != "U" or not 1 <= len(agents) <= MAX_AGENTS:
+        raise ValueError(f"agents must be a list of 1 to {MAX_AGENTS} names, got shape {agents.shape} of {agents.dtype}")
+    if len(set(agents.tolist())) != len(agents):
+        raise ValueError("agents lists a name twice")
+    actions = arrays["actions"]
+    if actions.ndim != 3 or actions.shape[1] != len(agents) or actions.dtype.kind != "f":
+        raise ValueError(f"actions must be floats of shape [steps, {len(agents)}, width], got {actions.shape} of {actions.dtype}")
+    dims = arrays["action_dims"]
+    if dims.shape != (len(agents),) or dims.dtype.kind not in "iu" or (dims < 0).any() or (dims > actions.shape[2]).any():
+        raise ValueError(f"action_dims must be {len(agents)} integers in [0, {actions.shape[2]}]")
+    steps = actions.shape[0]
+    for key in ("rewards", "terminations", "truncations", "active"):
+        if arrays[key].shape != (steps, len(agents)):
+            raise ValueError(f"{key} has shape {arrays[key].shape}; expected {(steps, len(agents))}")
+    for name, array in arrays.items():
+        if name.startswith(QUANTIZED_PREFIX):
+            frame = arrays.get(FRAME_PREFIX + name[len(QUANTIZED_PREFIX):])
+            if array.shape != (2,) or not np.isfinite(array).all() or frame is None or frame.dtype != np.uint8:
+                raise ValueError(f"{name} must be a finite [offset, step] for a uint8 frame array")
+        if name.startswith(FRAME_PREFIX):
+            if array.ndim == 0 or array.shape[0] != steps + 1:
+                raise ValueError(f"{name} must have {steps + 1} rows (the reset frame plus one per step), "
+                                 f"got shape {array.shape}")
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"{name} must hold numbers, got {array.dtype}")
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(f"{name} holds values that are not finite")
+        if name.startswith(STATIC_PREFIX) and array.dtype.kind not in "biufU":
+            raise ValueError(f"{name} must hold numbers or text, got {array.dtype}")
+
+
+def load_episode(path: str | os.PathLike, trust_code: bool = False) -> Episode:
+    """Read an episode file written by :func:`save_episode` (no pickles are ever loaded).
+
+    Every check (sizes, digest, :func:`validate_arrays`) happens before the episode is built.
+    ``trust_code`` lets playback make the environment when the file names it as
+    ``package.module:factory`` (code the file would run); by default such an id is refused
+    there, while statistics and everything else that needs no environment work as usual.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"replay file not found: {path}")
@@ -222,17 +361,30 @@ def load_episode(path: str | os.PathLike) -> Episode:
     missing = [key for key in _REQUIRED_KEYS if key not in arrays]
     if missing:
         raise ReplayFormatError(f"{path}: not a replay file of this project; missing keys {missing}")
-    if str(arrays["format_name"]) != FORMAT_NAME:
-        raise ReplayFormatError(f"{path}: format {str(arrays['format_name'])!r} is not {FORMAT_NAME!r}")
-    version = int(arrays["format_version"])
-    if version != FORMAT_VERSION:
+    if arrays["format_name"].shape != () or str(arrays["format_name"]) != FORMAT_NAME:
+        raise ReplayFormatError(f"{path}: format {str(arrays['format_name'])[:40]!r} is not {FORMAT_NAME!r}")
+    try:
+        version = int(arrays["format_version"])
+    except (TypeError, ValueError):
+        raise ReplayFormatError(f"{path}: its format_version is not a number; the file is damaged") from None
+    if version == FORMAT_VERSION:
+        digest = arrays.get(DIGEST_KEY)
+        if digest is None or digest.shape != () or str(digest) != arrays_digest(arrays):
+            raise ReplayFormatError(f"{path}: corrupt: its arrays do not match the sha256 digest it carries; "
+                                    "it was not used; record the episode again")
+    elif version in UNCHECKED_VERSIONS:
+        warnings.warn(f"{path}: replay format version {version}, written before replays carried digests, so it "
+                      "could not be checked for corruption", UncheckedReplayWarning, stacklevel=2)
+    else:
         raise ReplayFormatError(
-            f"{path}: replay format version {version}; this version of the toolkit reads version "
-            f"{FORMAT_VERSION}; re-record the episode or use the toolkit release that wrote it"
+            f"{path}: replay format version {version}; this version of the toolkit reads versions "
+            f"{', '.join(map(str, (*UNCHECKED_VERSIONS, FORMAT_VERSION)))}; re-record the episode or use the "
+            "toolkit release that wrote it"
         )
     try:
-        env_kwargs: dict[str, Any] = json.loads(str(arrays["env_kwargs_json"]))
-        episode_stats = json.loads(str(arrays["episode_stats_json"]))
+        validate_arrays(arrays)
+        env_kwargs = _json_mapping(str(arrays["env_kwargs_json"]), "env_kwargs_json")
+        episode_stats = _json_mapping(str(arrays["episode_stats_json"]), "episode_stats_json")
         seed = int(arrays["seed"])
         episode = Episode(
             env_id=str(arrays["env_id"]) or None,
@@ -250,7 +402,8 @@ def load_episode(path: str | os.PathLike) -> Episode:
             episode_stats=episode_stats,
             fps=float(arrays["fps"]),
             source=str(path),
+            code_trusted=trust_code,
         )
-    except (ValueError, TypeError, IndexError, json.JSONDecodeError) as error:
-        raise ReplayFormatError(f"{path}: inconsistent replay file ({error}); record the episode again") from error
+    except (ValueError, TypeError, IndexError, RecursionError, json.JSONDecodeError) as error:
+        raise ReplayFormatError(f"{path}: inconsistent replay file ({str(error)[:300]}); record the episode again") from None
     return episode

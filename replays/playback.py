@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from replays.cameras import CameraRenderer
-from replays.environment import find_replayable, make_environment
+from replays.environment import check_count_settings, find_replayable, make_environment
 from replays.episode import Episode
 from replays.render2d import SceneRenderer
 
@@ -41,6 +41,24 @@ def _accepts_render_mode(factory: Callable[..., Any]) -> bool:
     return any(p.name == "render_mode" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
+def check_episode_fits(env: Any, replayable: Any, episode: Episode) -> None:
+    """Refuse an episode whose agents or arrays differ from what the rebuilt environment records
+    (ValueError naming the first difference), before any frame is restored."""
+    source = episode.source or "the episode"
+    agents = getattr(env, "possible_agents", None)
+    if agents is not None and list(agents) != list(episode.agents):
+        raise ValueError(f"{source} records agents {episode.agents[:6]} but its environment has {list(agents)[:6]}")
+    for kind, expected, recorded in (("static", replayable.replay_static(), episode.static),
+                                     ("frame", replayable.replay_frame(), episode.frame(0))):
+        for key, value in expected.items():
+            if key not in recorded:
+                raise ValueError(f"{source} has no {kind} array {key!r}, which its environment records; "
+                                 "the file is incomplete")
+            if np.shape(recorded[key]) != np.shape(value):
+                raise ValueError(f"{source}: {kind} array {key!r} has shape {np.shape(recorded[key])} but its "
+                                 f"environment records {np.shape(value)}")
+
+
 class EpisodePlayer:
     """Draws any frame of ``episode`` with a 2D scene renderer or the environment's 3D renderer.
 
@@ -63,6 +81,7 @@ class EpisodePlayer:
         self.env = self._build_env(env_fn, renderer)
         self.replayable = find_replayable(self.env)
         self.env.reset(seed=episode.seed)  # the recorded layout; every frame is restored over it
+        check_episode_fits(self.env, self.replayable, episode)
         self.camera_renderer: CameraRenderer | None = None
         self.camera: str | None = None
         if renderer == "3d":
@@ -74,11 +93,13 @@ class EpisodePlayer:
         extra = {"render_mode": "rgb_array"} if renderer == "3d" else {}
         if env_fn is not None:
             return env_fn(**extra) if extra and _accepts_render_mode(env_fn) else env_fn()
-        if not self.episode.env_id:
-            raise ValueError(
-                f"{self.episode.source or 'episode'} does not name its environment; pass env_fn to rebuild it"
-            )
-        return make_environment(self.episode.env_id, self.episode.env_kwargs, **extra)
+        episode = self.episode
+        source = episode.source or "the episode"
+        if not episode.env_id:
+            raise ValueError(f"{source} does not name its environment; pass env_fn to rebuild it")
+        check_count_settings(episode.env_kwargs, episode.agents, episode.static, episode.frames, source)
+        return make_environment(episode.env_id, episode.env_kwargs, trust_code=episode.code_trusted, source=source,
+                                **extra)
 
     @property
     def cameras(self) -> tuple[str, ...]:

@@ -9,7 +9,9 @@ from typing import Any
 from marl.algorithms import build_algorithm
 from marl.environments import EnvFactory, as_parallel, inspect_environment, make_env_factory
 from marl.errors import UsageError
+from marl.memory import check_rollout_memory
 from marl.resolution import TrainRequest, resolve_run_config
+from marl.trust import add_trust_flag
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-steps", type=int, default=10_000, metavar="N",
                         help="environment steps of the training measurement (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_trust_flag(parser)
 
 
 def environment_throughput(factory: EnvFactory, steps: int, seed: int) -> tuple[float, int]:
@@ -77,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
     request = TrainRequest(args.env, args.algo, args.preset, args.config, None, args.n_envs, args.seed,
-                           list(args.assignments))
+                           list(args.assignments), trust_code=args.trust_code)
     config = resolve_run_config(request)
     factory = make_env_factory(config.env, config.env_kwargs)
-    inspect_environment(factory)
+    check_rollout_memory(config, inspect_environment(factory))
     learner = build_algorithm(config.algo, factory, config.seed, config.algo_config)
     alone, episodes = environment_throughput(factory, args.env_steps, config.seed)
     training = training_throughput(learner, args.train_steps)

@@ -11,13 +11,15 @@ from marl.environments import team_of
 from marl.errors import UsageError
 from marl.evaluation import format_evaluation, learner_policy, run_episodes, team_policy
 from marl.loading import LoadedRun, open_run
-from marl.recording import episode_recorder, record_policy
+from marl.recording import check_recordable, episode_recorder, record_policy
 from marl.training import EVALUATION_SEED_OFFSET
+from marl.trust import add_trust_flag
 
 EXAMPLES = """examples:
   marl eval runs/CartPole-v1-ppo-20250101-120000 --episodes 20 --deterministic
   marl eval runs/hide_and_seek_v0-mappo-A --against runs/hide_and_seek_v0-mappo-B
   marl eval runs/hide_and_seek_v0-mappo-A --record --episodes 3
+  marl eval runs/my-custom-run --trust-code   # its config.yaml names package.module:factory
 """
 
 
@@ -40,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="this run's first team (the hiders) plays against the other run's other teams (the seekers)")
     parser.add_argument("--record", action="store_true", help="also record the episodes into RUN_DIR/replays/")
     parser.add_argument("--seed", type=int, help="seed of the first episode (default: the training evaluation's seeds)")
+    add_trust_flag(parser)
 
 
 def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
@@ -67,14 +70,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.record and episode_recorder() is None:
         raise UsageError("--record needs the replays package's record_episodes, which is not available")
-    loaded = open_run(args.run_dir, args.checkpoint)
+    loaded = open_run(args.run_dir, args.checkpoint, trust_code=args.trust_code)
+    if args.record:
+        check_recordable(loaded.env_factory, loaded.config.env)
     policy = learner_policy(loaded.learner, loaded.env_info.single_agent, args.deterministic)
     heading = f"{loaded.folder.root} ({loaded.config.algo} on {loaded.config.env}, {loaded.steps} steps)"
     if args.against is not None:
         if loaded.env_info.single_agent or len(loaded.env_info.teams) < 2:
             raise UsageError(f"--against needs an environment with two teams; {loaded.config.env} has "
                              f"{', '.join(loaded.env_info.teams)}")
-        opponent = open_run(args.against, args.checkpoint if args.checkpoint in ("latest", "best") else "latest")
+        opponent = open_run(args.against, args.checkpoint if args.checkpoint in ("latest", "best") else "latest",
+                            trust_code=args.trust_code)
         check_opponent_spaces(loaded, opponent)
         opponent_policy = learner_policy(opponent.learner, False, args.deterministic)
         policy = team_policy({loaded.env_info.first_team: policy}, default=opponent_policy)

@@ -4,6 +4,7 @@ FILE_OR_RUN is an episode file (.npz), a folder of episode files, or a run folde
 replays/ folder is used). Without --stats or --view a video is written for each selected
 episode (next to the episode file unless --out is given). In the viewer (--view): space
 play/pause, left/right step, home/end, +/- speed, c camera, 1-6 overlays, n/p episode, q quit.
+An episode whose environment id is package.module:factory is rendered only with --trust-code.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import argparse
 import json
 import os
 import re
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from marl.errors import UsageError
+from marl.trust import add_trust_flag
 
 RENDERERS = ("2d", "3d")
 
@@ -45,6 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=None, help="video frame rate (default: the environment's)")
     parser.add_argument("--format", choices=("mp4", "gif"), default=None, help="video format (default: from --out)")
     parser.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    add_trust_flag(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -111,12 +116,27 @@ def video_path(out: str | None, episode_file: Path, several: bool, video_format:
     return target
 
 
+def load_episodes(files: list[Path], trust_code: bool) -> list[Any]:
+    """Load (and check) every selected episode before any is rendered; an old file without a digest
+    is used with a one-line warning."""
+    from replays.file_format import UncheckedReplayWarning, load_episode
+
+    episodes = []
+    for path in files:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UncheckedReplayWarning)
+            episodes.append(load_episode(path, trust_code=trust_code))
+        for warning in caught:
+            print(f"marl replay: warning: {str(warning.message).splitlines()[0]}", file=sys.stderr)
+    return episodes
+
+
 def _print_statistics(files: list[Path], as_json: bool) -> None:
     from replays import episode_statistics, format_statistics, numeric_statistics
 
     everything = {}
-    for path in files:
-        stats = episode_statistics(path)
+    for path, episode in zip(files, load_episodes(files, trust_code=False)):
+        stats = episode_statistics(episode)
         everything[str(path)] = stats
         if not as_json:
             print(f"{path}:")
@@ -137,22 +157,22 @@ def _print_statistics(files: list[Path], as_json: bool) -> None:
 def _render(args: argparse.Namespace, files: list[Path]) -> None:
     from replays.video import render_episode
 
-    for path in files:
+    episodes = load_episodes(files, args.trust_code)
+    for path, episode in zip(files, episodes):
         target = video_path(args.out, path, len(files) > 1, args.format)
-        written = render_episode(path, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
+        written = render_episode(episode, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
                                  width=args.width, height=args.height, fps=args.fps, video_format=args.format)
         print(f"wrote {written}")
 
 
 def _view(args: argparse.Namespace, files: list[Path]) -> None:
-    from replays import load_episode
     from replays.viewer import ReplayViewer
 
     if os.environ.get("SDL_VIDEODRIVER") == "dummy" and args.max_frames is None:
         raise UsageError("--view needs a display (DISPLAY is not set or SDL_VIDEODRIVER=dummy); "
                          "write a video instead with --out clip.mp4")
 
-    viewer = ReplayViewer([load_episode(path) for path in files], args.width, args.height, args.overlays,
+    viewer = ReplayViewer(load_episodes(files, args.trust_code), args.width, args.height, args.overlays,
                           args.renderer, args.camera)
     try:
         viewer.run(max_frames=args.max_frames)
@@ -181,6 +201,6 @@ def run(args: argparse.Namespace) -> int:
             _view(args, files)
         else:
             _render(args, files)
-    except (ValueError, ReplayFormatError, FileNotFoundError, NotReplayableError) as error:
-        raise UsageError(str(error)) from error
+    except (ValueError, ReplayFormatError, FileNotFoundError, NotReplayableError, OverflowError) as error:
+        raise UsageError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
     return 0

@@ -14,11 +14,13 @@ from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError
 from marl.evaluation import format_evaluation
 from marl.loading import open_run
+from marl.memory import check_rollout_memory
 from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
 from marl.recording import render_video
 from marl.resolution import TrainRequest, resolve_run_config
 from marl.run_folder import RunFolder, default_run_path
 from marl.training import Trainer, TrainingOutcome
+from marl.trust import add_trust_flag, check_address_from_file
 
 INTERRUPTED_EXIT_CODE = 130
 TRAINING_FAILED_EXIT_CODE = 1
@@ -28,6 +30,7 @@ EXAMPLES = """examples:
   marl train hide_and_seek_v0                      # the quadrant preset: MAPPO self-play
   marl train navigation_v0 --algo ippo --envs 16 --set algo.learning_rate=1e-4
   marl train mymodule:make_env --algo mappo        # your own environment factory
+  marl train --resume runs/my-custom-run --trust-code   # its config names mymodule:make_env
   marl train --config my_run.yaml --set env.n_agents=4
   marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
   marl train hide_and_seek_v0 --envs 8 --backend subprocess --workers 2
@@ -69,6 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--video", action="store_true",
                         help="at the end, record an episode of the trained policy and render it to an MP4 "
                         "(environments with replays: the suite's own)")
+    add_trust_flag(parser)
 
 
 def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video: Path | None = None) -> None:
@@ -115,11 +119,24 @@ def final_video(trainer: Trainer, outcome: TrainingOutcome) -> Path | None:
         return None
 
 
+def wrap_up(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> tuple[Path | None, Path | None]:
+    """Draw the curves and render the video if asked; Ctrl-C skips what is left of both."""
+    plot = video_file = None
+    try:
+        plot = draw_curves(trainer.folder)
+        video_file = final_video(trainer, outcome) if video else None
+    except KeyboardInterrupt:
+        print(f"marl: interrupted; curves and video skipped (marl plot {trainer.folder.root} draws the curves)",
+              file=sys.stderr)
+    return plot, video_file
+
+
 def train_and_report(trainer: Trainer, video: bool) -> int:
     """Train, draw the curves, render the video if asked, print the report; returns the exit code.
 
     A non-finite loss stops training with one line naming the update and the checkpoint that
-    is still intact (exit code 1).
+    is still intact (exit code 1). Ctrl-C at any point ends with the line that says how to
+    continue, never with a traceback.
     """
     folder = trainer.folder
     try:
@@ -130,7 +147,12 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"marl train: error: {message}; last good checkpoint: {kept}", file=sys.stderr)
         return TRAINING_FAILED_EXIT_CODE
-    report(folder, outcome, draw_curves(folder), final_video(trainer, outcome) if video else None)
+    except KeyboardInterrupt:  # pressed again while the interrupted run was being saved
+        kept = f" (latest.pt: step {load_checkpoint(folder.latest)['steps']})" if folder.latest.exists() else ""
+        print(f"interrupted{kept}; continue with: marl train --resume {folder.root}")
+        return INTERRUPTED_EXIT_CODE
+    plot, video_file = wrap_up(trainer, outcome, video)
+    report(folder, outcome, plot, video_file)
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
 
 
@@ -155,8 +177,10 @@ def resume(args: argparse.Namespace) -> int:
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
             "(only --steps can); start a new run instead"
         )
-    loaded = open_run(args.resume, "latest")
+    loaded = open_run(args.resume, "latest", trust_code=args.trust_code, resuming=True)
     config = loaded.config
+    if args.address is None:
+        check_address_from_file(config.address, loaded.folder.config, args.trust_code)
     if args.steps is not None:
         if args.steps < 1:
             raise UsageError(f"--steps must be >= 1, got {args.steps}")
@@ -167,6 +191,11 @@ def resume(args: argparse.Namespace) -> int:
             f"{loaded.folder.root} is already trained for {loaded.steps} steps (config steps {config.steps}); "
             f"pass a larger --steps to train on"
         )
+    for change in loaded.applied_changes:
+        print(f"marl: config.yaml changed {change} since the checkpoint; applied (it does not change what is learned)",
+              file=sys.stderr)
+    for path in loaded.folder.remove_stale_temporaries():
+        print(f"marl: removed {path}, left by an interrupted write", file=sys.stderr)
     trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
                       start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
                       show_progress=args.progress)
@@ -183,13 +212,14 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
     request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
-                           list(args.assignments))
+                           list(args.assignments), trust_code=args.trust_code, address=args.address)
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
     target = args.out or default_run_path(config.env, config.algo)
     RunFolder(target).check_available(args.overwrite)
     env_factory = make_env_factory(config.env, config.env_kwargs)
     env_info = inspect_environment(env_factory)
+    check_rollout_memory(config, env_info)
     learner = build_algorithm(config.algo, env_factory, config.seed, config.algo_config)
     trainer = Trainer(config, RunFolder(target), learner, env_factory, env_info, show_progress=args.progress)
     folder = RunFolder.create(target, overwrite=args.overwrite)

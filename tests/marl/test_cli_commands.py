@@ -143,6 +143,9 @@ def test_a_config_whose_spaces_differ_from_the_checkpoint_is_refused_with_both_s
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     code, _, err = cli(capsys, "train", "--resume", run)
     assert code == 2 and "Traceback" not in err
+    assert "env is 'Acrobot-v1' there but 'CartPole-v1' in the checkpoint" in err
+    code, _, err = cli(capsys, "eval", run, "--episodes", 1)
+    assert code == 2 and "Traceback" not in err
     assert "Box(6,)" in err and "Box(4,)" in err and str(run / "checkpoints" / "latest.pt") in err
 
     (run / "checkpoints" / "latest.pt").write_bytes(b"not a checkpoint at all")
@@ -218,6 +221,8 @@ def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_eac
     assert {"episode_return/red", "episode_return/blue", "eval/return/red", "eval/env/final_gap"} <= set(columns)
 
     code, out, err = cli(capsys, "eval", runs[0], "--episodes", 4, "--against", runs[1])
+    assert code == 2 and "names the environment 'chase_module:make_env'" in err and "--trust-code" in err
+    code, out, err = cli(capsys, "eval", runs[0], "--episodes", 4, "--against", runs[1], "--trust-code")
     assert code == 0, err
     assert f"red from {runs[0]}" in out and f"blue from {runs[1]}" in out
     assert "return red" in out and "return blue" in out and "final_gap" in out

@@ -65,7 +65,7 @@ def test_corrupt_foreign_and_incompatible_checkpoints_are_refused_with_the_file_
     good = write(tmp_path / "good.pt", steps=5, weight=0.5)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match=rf"{truncated}.*corrupt or truncated"):
+    with pytest.raises(CheckpointError, match=rf"{truncated}.*corrupt, truncated"):
         load_checkpoint(truncated)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
@@ -196,7 +196,7 @@ def test_run_folders_refuse_to_be_reused_without_overwrite(tmp_path: Path):
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "thesis.tex").write_text("keep me")
-    with pytest.raises(UsageError, match="not a run folder; refusing to delete"):
+    with pytest.raises(UsageError, match="not a run folder .no .marl-run file., so marl will neither write into it nor delete"):
         RunFolder.create(stranger, overwrite=True)
     assert (stranger / "thesis.tex").exists()
 

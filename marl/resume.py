@@ -1,0 +1,77 @@
+"""What a resumed run may change: its config.yaml is compared with the checkpoint it continues.
+
+A checkpoint records the run config it was trained with (and, in every version, the learner's
+own hyperparameters and seed). Fields that only decide how the run is watched, saved or where
+its rollouts are collected are safe to change between sessions and are applied with a notice;
+any other difference (the environment, the algorithm, a hyperparameter, the seed) would make
+the resumed run something else than the config says, so it is refused, naming each field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from marl.config import RunConfig, run_config_to_dict, to_plain
+from marl.errors import UsageError
+
+#: Run-config fields that change how a run is observed, saved or collected, never what it learns.
+SAFE_FIELDS = (
+    "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "record_interval",
+    "record_episodes", "best_team", "tensorboard", "backend", "workers", "address",
+)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"algo_config": {"lr": 1}}`` as ``{"algo_config.lr": 1}`` (lists kept whole)."""
+    if not isinstance(data, dict) or (prefix and not data):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and name != "env_kwargs":
+            flat.update(_flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def saved_run_fields(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The run-config fields a checkpoint vouches for, flattened (``algo_config.<name>``)."""
+    saved: dict[str, Any] = {}
+    if isinstance(checkpoint.get("run_config"), dict):
+        saved.update(_flatten(to_plain(checkpoint["run_config"])))
+    state = checkpoint.get("state", {})
+    if isinstance(state.get("config"), dict):
+        saved.update(_flatten({"algo_config": to_plain(state["config"])}))
+    if isinstance(state.get("seed"), int):
+        saved["seed"] = state["seed"]
+    saved["algo"] = checkpoint.get("algo")
+    return saved
+
+
+def config_changes(config: RunConfig, checkpoint: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(field, checkpoint value, config value)`` for every field the two disagree on."""
+    current = _flatten(run_config_to_dict(config))
+    saved = saved_run_fields(checkpoint)
+    missing = object()
+    changes = []
+    for name in saved:
+        now = current.get(name, missing)
+        if now is not missing and now != saved[name]:
+            changes.append((name, saved[name], now))
+    return changes
+
+
+def check_resume_config(config: RunConfig, checkpoint: dict[str, Any], config_path: str | Path,
+                        checkpoint_path: str | Path) -> list[str]:
+    """Refuse unsafe differences between ``config`` and the checkpoint; return the safe ones applied."""
+    changes = config_changes(config, checkpoint)
+    unsafe = [change for change in changes if change[0] not in SAFE_FIELDS]
+    if unsafe:
+        listed = "; ".join(f"{name} is {now!r} there but {then!r} in the checkpoint" for name, then, now in unsafe)
+        raise UsageError(
+            f"{config_path} was changed since {checkpoint_path} was saved ({listed}); a resumed run cannot "
+            "change these: restore them, or start a new run with --config"
+        )
+    return [f"{name} {then!r} -> {now!r}" for name, then, now in changes]
