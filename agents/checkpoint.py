@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import struct
 import tempfile
 import warnings
@@ -134,6 +135,11 @@ def load(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"checkpoint {path} is not a checkpoint of this toolkit, or is corrupt: it holds more than tensors and "
+            "plain data, so it was not loaded"
+        ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint of this toolkit: {reason}") from None

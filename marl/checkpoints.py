@@ -72,9 +72,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable data"
-        raise CheckpointError(f"checkpoint {path} is corrupt or holds more than tensors and plain data: {reason}") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"checkpoint {path} is not a marl checkpoint, or is corrupt: it holds more than tensors and plain data, "
+            "so it was not loaded"
+        ) from None
     except Exception as error:  # torch raises many types for truncated or foreign files
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"checkpoint {path} is corrupt, truncated or not a checkpoint: {reason}") from None

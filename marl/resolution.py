@@ -70,15 +70,15 @@ def resolve_run_config(request: TrainRequest) -> RunConfig:
     """Merge preset, file, flags and ``--set`` into a validated run config."""
     file_layer = read_yaml_mapping(request.config_file) if request.config_file else {}
     set_layer = apply_overrides({}, request.assignments)
+    if file_layer.get("env") and not (set_layer.get("env") or request.env):
+        check_env_from_file(str(file_layer["env"]), request.config_file, request.trust_code)
+    if "address" in file_layer and "address" not in set_layer and request.address is None:
+        check_address_from_file(file_layer["address"], request.config_file, request.trust_code)
     preset = choose_preset(request, file_layer, set_layer)
 
     env = set_layer.get("env") or request.env or file_layer.get("env") or (preset.env if preset else None)
     if not env:
         raise UsageError("no environment given: pass ENV (for example CartPole-v1), --preset NAME, or --config FILE")
-    if env == file_layer.get("env") and not (set_layer.get("env") or request.env):
-        check_env_from_file(str(env), request.config_file, request.trust_code)
-    if "address" in file_layer and "address" not in set_layer and request.address is None:
-        check_address_from_file(file_layer["address"], request.config_file, request.trust_code)
     algo = set_layer.get("algo") or request.algo or file_layer.get("algo") or (preset.algo if preset else None)
     algo = str(algo or default_algorithm(str(env))).lower()
     config_class(algo)  # an unknown algorithm is reported before anything else

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marl.errors import UsageError
 from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
-from marl.run_folder import RunFolder
+from marl.run_folder import RunFolder, check_creatable
 
 EXAMPLES = """examples:
   marl plot runs/CartPole-v1-ppo-20250101-120000
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--smooth must be >= 1, got {args.smooth}")
     if args.out is not None and args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, got {args.out}")
+    if args.out is not None:
+        check_creatable(args.out.parent, "folder for --out")
     folders = [RunFolder.open(path) for path in args.run_dirs]
     curves = [load_curves(folder) for folder in folders]
     destinations = figure_paths(args.out, folders)

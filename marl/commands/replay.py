@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from marl.errors import UsageError
+from marl.run_folder import check_creatable
 from marl.trust import add_trust_flag
 
 RENDERERS = ("2d", "3d")
@@ -195,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
         if args.view and args.stats:
             raise ValueError("choose one of --view and --stats")
         files = select_episodes(episode_files(args.source), args.episodes)
+        if args.out is not None and not (args.stats or args.view):
+            out = Path(args.out)
+            check_creatable(out if out.suffix == "" or out.is_dir() else out.parent, "folder for --out")
         if args.stats:
             _print_statistics(files, args.json)
         elif args.view:
