@@ -95,7 +95,7 @@ def interrupts_deferred() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if pressed:
+    for _ in pressed:  # each press, in order, as if it came now
         if callable(previous):
             previous(signal.SIGINT, None)
         elif previous == signal.SIG_DFL:
