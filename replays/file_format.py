@@ -329,6 +329,10 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
     for key in ("rewards", "terminations", "truncations", "active"):
         if arrays[key].shape != (steps, len(agents)):
             raise ValueError(f"{key} has shape {arrays[key].shape}; expected {(steps, len(agents))}")
+        if key != "rewards" and arrays[key].dtype != np.bool_:
+            raise ValueError(f"{key} must hold true/false flags, got {arrays[key].dtype}")
+    if arrays["rewards"].dtype.kind != "f" or not np.isfinite(arrays["rewards"]).all():
+        raise ValueError("rewards must be finite numbers")
     for name, array in arrays.items():
         if name.startswith(QUANTIZED_PREFIX):
             frame = arrays.get(FRAME_PREFIX + name[len(QUANTIZED_PREFIX):])
