@@ -137,7 +137,7 @@ def load(path: str | Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(
-            f"checkpoint {path} is not a checkpoint of this toolkit, or is corrupt: it holds more than tensors and "
+            f"checkpoint {path} is corrupt or not a checkpoint of this toolkit: it holds more than tensors and "
             "plain data, so it was not loaded"
         ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files

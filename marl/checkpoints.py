@@ -74,7 +74,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(
-            f"checkpoint {path} is not a marl checkpoint, or is corrupt: it holds more than tensors and plain data, "
+            f"checkpoint {path} is corrupt or not a marl checkpoint: it holds more than tensors and plain data, "
             "so it was not loaded"
         ) from None
     except Exception as error:  # torch raises many types for truncated or foreign files
