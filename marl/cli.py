@@ -9,13 +9,12 @@ Ctrl-C exits with code 130 and one line. Nothing ends in a traceback.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from marl.errors import UsageError
+from marl.errors import UsageError, os_error_message
 
 #: Sub-commands in the order ``marl --help`` lists them; missing modules are skipped.
 COMMANDS = ("train", "eval", "replay", "plot", "runs", "envs", "bench")
@@ -40,17 +39,6 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         """Print ``prog: error: message`` and exit with code 2."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def os_error_message(error: OSError) -> str:
-    """One line for a file-system failure: what failed, on which path, and what to do."""
-    where = f" {error.filename}" if error.filename else ""
-    if error.errno == errno.ENOSPC:
-        return f"no space left on the device while writing{where}; free some space and run again (files already " \
-               "saved are intact)"
-    lines = str(error).splitlines()
-    reason = error.strerror or (lines[0] if lines else type(error).__name__)
-    return f"cannot access{where}: {reason}"
 
 
 def build_parser(modules: dict[str, ModuleType] | None = None) -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from marl.checkpoints import load_checkpoint
 from marl.config import RunConfig, write_run_config
 from marl.distributed import BACKENDS, check_backend_options
 from marl.environments import inspect_environment, make_env_factory
-from marl.errors import UsageError
+from marl.errors import UsageError, os_error_message
 from marl.evaluation import format_evaluation
 from marl.loading import open_run
 from marl.memory import check_rollout_memory
@@ -131,6 +131,16 @@ def wrap_up(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> tuple[Pa
     return plot, video_file
 
 
+def kept_checkpoint(folder: RunFolder) -> str:
+    """`` (latest.pt: step N)`` for the checkpoint on disk, or an empty string when there is none."""
+    if not folder.latest.exists():
+        return ""
+    try:
+        return f" (latest.pt: step {load_checkpoint(folder.latest)['steps']})"
+    except UsageError:
+        return ""
+
+
 def train_and_report(trainer: Trainer, video: bool) -> int:
     """Train, draw the curves, render the video if asked, print the report; returns the exit code.
 
@@ -148,9 +158,11 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
         print(f"marl train: error: {message}; last good checkpoint: {kept}", file=sys.stderr)
         return TRAINING_FAILED_EXIT_CODE
     except KeyboardInterrupt:  # pressed again while the interrupted run was being saved
-        kept = f" (latest.pt: step {load_checkpoint(folder.latest)['steps']})" if folder.latest.exists() else ""
-        print(f"interrupted{kept}; continue with: marl train --resume {folder.root}")
+        print(f"interrupted{kept_checkpoint(folder)}; continue with: marl train --resume {folder.root}")
         return INTERRUPTED_EXIT_CODE
+    except OSError as error:  # a full disk or a lost mount while writing metrics or checkpoints
+        raise UsageError(f"{os_error_message(error)}; the last checkpoint is intact{kept_checkpoint(folder)}; "
+                         f"continue with: marl train --resume {folder.root}") from None
     plot, video_file = wrap_up(trainer, outcome, video)
     report(folder, outcome, plot, video_file)
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0

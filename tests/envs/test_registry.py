@@ -193,3 +193,29 @@ def test_space_summary_of_structured_spaces():
     assert envs.space_summary(spaces.Tuple((spaces.Discrete(4, start=1), spaces.MultiBinary(2)))) == (
         "Tuple(Discrete(4, start=1), MultiBinary(2))"
     )
+
+
+def test_code_reference_tells_ids_that_name_code_without_importing_them():
+    before = set(sys.modules)
+    for env_id in ("navigation_v0", "CartPole-v1", "mpe2.simple_spread_v3", "pettingzoo.sisl.multiwalker_v9",
+                   "envs.navigation_v0", "no_such_suite_id_v0"):
+        assert registry.code_reference(env_id) is None, env_id
+    assert registry.code_reference("os:system") == "'system' of module 'os'"
+    assert registry.code_reference("a_package_never_imported.envs_v0") == "module 'a_package_never_imported.envs_v0'"
+    assert registry.code_reference("pettingzoo.x:system") is not None  # a factory form is code, whatever its module
+    assert registry.code_reference("a_package_never_imported:make") is not None
+    assert "a_package_never_imported" not in set(sys.modules) - before
+
+
+def test_a_program_can_trust_one_factory_id_it_imports_itself(example_on_path):
+    env_id = "custom_env_example:parallel_env"
+    assert registry.code_reference(env_id) is not None
+    registry.trust_env_id(env_id)
+    try:
+        assert registry.code_reference(env_id) is None
+        assert registry.code_reference("custom_env_example:other") is not None  # exactly that id
+    finally:
+        registry._TRUSTED_IDS.discard(env_id)
+    with pytest.raises(ValueError, match="takes a 'package.module:factory' id"):
+        registry.trust_env_id("navigation_v0")
+

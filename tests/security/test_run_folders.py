@@ -94,7 +94,9 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(capsys, run_copy,
     monkeypatch.setattr(marl.training, "save_checkpoint", full)
     code, _, err = run_marl(capsys, "train", "--resume", run_copy, "--steps", 128)
     assert code == 2 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("marl train: error: no space left on the device while writing")
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("marl train: error: no space left on the device while writing")
+    assert f"(latest.pt: step {before}); continue with: marl train --resume {run_copy}" in line
     assert load_checkpoint(run_copy / "checkpoints" / "latest.pt")["steps"] == before
 
 
