@@ -104,6 +104,8 @@ def digest_problem(state: dict[str, Any]) -> str | None:
         actual = content_digest(contents)
     except TypeError as error:
         return str(error)
+    except RecursionError:
+        return "it is nested too deeply to be a checkpoint"
     if actual != digest:
         return "its contents do not match the sha256 digest it carries"
     return None

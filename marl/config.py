@@ -272,6 +272,25 @@ def run_config_to_dict(config: RunConfig) -> dict[str, Any]:
     return to_plain(config)
 
 
+#: Most values (scalars, lists, mappings) a config may hold, aliases counted each time they are used:
+#: far more than any run needs, far fewer than a "billion laughs" file expands to.
+MAX_CONFIG_VALUES = 100_000
+
+
+def plain_size(value: Any, limit: int = MAX_CONFIG_VALUES) -> int:
+    """How many values ``value`` holds, counting shared (aliased) parts each time; stops past ``limit``."""
+    count = 0
+    pending = [value]
+    while pending and count <= limit:
+        item = pending.pop()
+        count += 1
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
+
+
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping; errors name the file."""
     path = Path(path)
@@ -296,6 +315,10 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping of config keys, found {type(data).__name__}")
+    size = plain_size(data)
+    if size > MAX_CONFIG_VALUES:
+        raise UsageError(f"{path} holds more than {MAX_CONFIG_VALUES} values once its YAML aliases are expanded; "
+                         "a run config is far smaller")
     odd = first_non_plain(data)
     if odd is not None:
         raise UsageError(f"{path}: {odd[0]} is a {odd[1]}; a config holds only text, numbers, true/false, null, "

@@ -152,3 +152,17 @@ def test_impossible_memory_requests_are_refused_before_building(capsys, tmp_path
                             "--out", tmp_path / "big")
     assert_one_line_refusal(code, err, "rollout storage needs at least", "lower algo.n_steps or --envs")
     assert not (tmp_path / "big").exists()
+
+
+def test_a_config_whose_aliases_expand_to_billions_of_values_is_refused(capsys, tmp_path):
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefg", "bcdefgh"):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    lines += ["env: CartPole-v1", "env_kwargs: {x: *h}"]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_marl(capsys, "train", "--config", path, "--out", tmp_path / "run")
+    assert_one_line_refusal(code, err, "holds more than 100000 values once its YAML aliases are expanded")
+    path.write_text("env: CartPole-v1\nenv_kwargs: " + "[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = run_marl(capsys, "train", "--config", path, "--out", tmp_path / "run")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
