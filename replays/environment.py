@@ -122,4 +122,8 @@ def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, trus
             f"{source} names the environment {env_id!r}, which would import and run {reference}; load it with "
             "load_episode(path, trust_code=True) (marl replay --trust-code) if you trust the file, or pass env_fn"
         )
-    return envs.make_factory(env_id, **{**(env_kwargs or {}), **overrides})()
+    try:
+        factory = envs.make_factory(env_id, **{**(env_kwargs or {}), **overrides})
+    except (ValueError, TypeError) as error:  # an unknown id or settings the environment refuses
+        raise ValueError(f"{source}: {str(error).splitlines()[0]}") from None
+    return factory()
