@@ -15,6 +15,8 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +134,33 @@ def load_episodes(files: list[Path], trust_code: bool) -> list[Any]:
     return episodes
 
 
+#: What drawing or measuring a validated file can still raise when its values are out of the range its
+#: environment gives them (a team index of 127, a position of 1e30): a fault of the file, not of marl.
+VALUE_FAULTS = (IndexError, KeyError, TypeError, OverflowError, ArithmeticError)
+
+
+@contextmanager
+def file_values_checked(path: Path) -> Iterator[None]:
+    """Report a file whose recorded values its environment cannot draw or measure, in one line."""
+    from replays import NotReplayableError
+
+    try:
+        yield
+    except NotReplayableError:
+        raise
+    except VALUE_FAULTS as error:
+        reason = (str(error).splitlines() or [""])[0][:160]
+        raise UsageError(f"{path}: its recorded values are out of the range its environment gives them "
+                         f"({type(error).__name__}: {reason}); record the episode again") from None
+
+
 def _print_statistics(files: list[Path], as_json: bool) -> None:
     from replays import episode_statistics, format_statistics, numeric_statistics
 
     everything = {}
     for path, episode in zip(files, load_episodes(files, trust_code=False)):
-        stats = episode_statistics(episode)
+        with file_values_checked(path):
+            stats = episode_statistics(episode)
         everything[str(path)] = stats
         if not as_json:
             print(f"{path}:")
@@ -161,8 +184,9 @@ def _render(args: argparse.Namespace, files: list[Path]) -> None:
     episodes = load_episodes(files, args.trust_code)
     for path, episode in zip(files, episodes):
         target = video_path(args.out, path, len(files) > 1, args.format)
-        written = render_episode(episode, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
-                                 width=args.width, height=args.height, fps=args.fps, video_format=args.format)
+        with file_values_checked(path):
+            written = render_episode(episode, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
+                                     width=args.width, height=args.height, fps=args.fps, video_format=args.format)
         print(f"wrote {written}")
 
 
@@ -176,7 +200,8 @@ def _view(args: argparse.Namespace, files: list[Path]) -> None:
     viewer = ReplayViewer(load_episodes(files, args.trust_code), args.width, args.height, args.overlays,
                           args.renderer, args.camera)
     try:
-        viewer.run(max_frames=args.max_frames)
+        with file_values_checked(files[0] if len(files) == 1 else Path(args.source)):
+            viewer.run(max_frames=args.max_frames)
     finally:
         viewer.close()
 

@@ -121,6 +121,8 @@ REPLAY_CASES = {
     "settings that are a list": (lambda a: with_changes(a, env_kwargs_json=text("[1, 2]")),
                                  "env_kwargs_json is not a JSON object"),
     "a negative seed": (lambda a: with_changes(a, seed=np.array(-7)), "seed must be >= 0"),
+    "positions a universe away": (lambda a: with_changes(a, **{"frame/agent_pos": np.full_like(a["frame/agent_pos"], 1e30)}),
+                                  "recorded values are out of the range its environment gives them"),
     "action widths past the array": (lambda a: with_changes(a, action_dims=np.full_like(a["action_dims"], 99)),
                                      "action_dims must be"),
 }
