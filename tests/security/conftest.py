@@ -40,6 +40,18 @@ def recorded_replay(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def recorded_arena(tmp_path_factory) -> Path:
+    """A ten-step hide-and-seek episode file (quadrant game)."""
+    import envs
+    from replays import record_episodes
+
+    folder = tmp_path_factory.mktemp("arena")
+    [path] = record_episodes(None, envs.make_factory("hide_and_seek_v0", preset="quadrant", horizon=10), 1,
+                             folder / "arena.npz", seed=1)
+    return path
+
+
 @pytest.fixture()
 def canary(tmp_path, monkeypatch) -> Path:
     """The mark file the canary modules write to; they are forgotten so an import runs them again."""

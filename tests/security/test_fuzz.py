@@ -88,7 +88,7 @@ def mutate_replay(rng: np.random.Generator, source, target) -> str:
     arrays = replay_arrays(source)
     keys = sorted(arrays)
     key = keys[rng.integers(len(keys))]
-    choice = rng.integers(7)
+    choice = rng.integers(8)
     if choice == 0:
         arrays.pop(key)
         change = f"{key} removed"
@@ -109,6 +109,14 @@ def mutate_replay(rng: np.random.Generator, source, target) -> str:
         kwargs = {"n_agents": int(rng.choice([0, -3, 2, 10**9])), "max_cycles": int(rng.choice([1, 10**9]))}
         arrays["env_kwargs_json"] = np.array(json.dumps(kwargs), dtype=np.str_)
         change = f"env_kwargs {kwargs}"
+    elif choice == 6:
+        value = np.asarray(arrays[key])
+        if value.dtype.kind in "iu":
+            extreme = np.iinfo(value.dtype).max if rng.random() < 0.5 else np.iinfo(value.dtype).min
+        else:
+            extreme = 1e30 if rng.random() < 0.5 else -3e38
+        arrays[key] = np.full_like(value, extreme) if value.dtype.kind in "iuf" else value
+        change = f"{key} set to {extreme}"
     else:
         arrays[key] = np.asarray(arrays[key]).astype(np.float64) * 1e300 if np.asarray(arrays[key]).dtype.kind in "fiu" \
             else np.zeros((3, 3))
@@ -155,11 +163,12 @@ def test_fuzzed_checkpoints(capsys, canary, trained_run, tmp_path, sentinel):
             check_round(code, err, canary, sentinel, f"{description}; marl {argv[0]}")
 
 
-def test_fuzzed_replays(capsys, canary, recorded_replay, tmp_path, sentinel):
+def test_fuzzed_replays(capsys, canary, recorded_replay, recorded_arena, tmp_path, sentinel):
     rng = np.random.default_rng(SEED + 2)
     for round_index in range(ROUNDS_PER_KIND * 4):
         path = tmp_path / f"episode{round_index}.npz"
-        description = f"seed {SEED + 2}, replay round {round_index}: " + mutate_replay(rng, recorded_replay, path)
+        source = (recorded_replay, recorded_arena)[round_index % 2]
+        description = f"seed {SEED + 2}, replay round {round_index} of {source.name}: " + mutate_replay(rng, source, path)
         for argv in (("replay", path, "--stats"),
                      ("replay", path, "--out", tmp_path / "clip.gif", "--width", 32, "--height", 32)):
             code, _, err = run_marl(capsys, *argv)
