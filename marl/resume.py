@@ -1,8 +1,8 @@
 """What a resumed run may change: its config.yaml is compared with the checkpoint it continues.
 
 A checkpoint records the run config it was trained with (and, in every version, the learner's
-own hyperparameters and seed). Fields that only decide how the run is watched, saved or where
-its rollouts are collected are safe to change between sessions and are applied with a notice;
+own hyperparameters and seed). Fields that decide how long the run goes, how it is watched and
+saved, or where its rollouts are collected, as the resume flags may, are applied with a notice;
 any other difference (the environment, the algorithm, a hyperparameter, the seed) would make
 the resumed run something else than the config says, so it is refused, naming each field.
 """
@@ -15,7 +15,8 @@ from typing import Any
 from marl.config import RunConfig, run_config_to_dict, to_plain
 from marl.errors import UsageError
 
-#: Run-config fields that change how a run is observed, saved or collected, never what it learns.
+#: Run-config fields that change how long a run goes, how it is observed and saved, or where its
+#: rollouts are collected (which ``--steps``, ``--backend`` and ``--workers`` may change on resume too).
 SAFE_FIELDS = (
     "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "record_interval",
     "record_episodes", "best_team", "tensorboard", "backend", "workers", "address",

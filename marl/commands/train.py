@@ -204,7 +204,7 @@ def resume(args: argparse.Namespace) -> int:
             f"pass a larger --steps to train on"
         )
     for change in loaded.applied_changes:
-        print(f"marl: config.yaml changed {change} since the checkpoint; applied (it does not change what is learned)",
+        print(f"marl: config.yaml changed {change} since the checkpoint; applied (a setting a resume may change)",
               file=sys.stderr)
     for path in loaded.folder.remove_stale_temporaries():
         print(f"marl: removed {path}, left by an interrupted write", file=sys.stderr)
