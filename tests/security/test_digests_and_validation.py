@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from agents import PPO
-from agents import checkpoint as learner_checkpoint
 from agents.checkpoint import CheckpointError, UncheckedCheckpointWarning, content_digest
 from crafted import assert_one_line_refusal, replay_arrays, run_marl, write_replay
 from marl.checkpoints import CheckpointError as RunCheckpointError
