@@ -41,22 +41,40 @@ def _accepts_render_mode(factory: Callable[..., Any]) -> bool:
     return any(p.name == "render_mode" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def check_episode_fits(env: Any, replayable: Any, episode: Episode) -> None:
-    """Refuse an episode whose agents or arrays differ from what the rebuilt environment records
-    (ValueError naming the first difference), before any frame is restored."""
-    source = episode.source or "the episode"
-    agents = getattr(env, "possible_agents", None)
-    if agents is not None and list(agents) != list(episode.agents):
-        raise ValueError(f"{source} records agents {episode.agents[:6]} but its environment has {list(agents)[:6]}")
+def _shape_problem(replayable: Any, episode: Episode, source: str) -> str | None:
+    """The first array the environment records that the episode lacks or holds in another shape."""
     for kind, expected, recorded in (("static", replayable.replay_static(), episode.static),
                                      ("frame", replayable.replay_frame(), episode.frame(0))):
         for key, value in expected.items():
             if key not in recorded:
-                raise ValueError(f"{source} has no {kind} array {key!r}, which its environment records; "
-                                 "the file is incomplete")
+                return f"{source} has no {kind} array {key!r}, which its environment records; the file is incomplete"
             if np.shape(recorded[key]) != np.shape(value):
-                raise ValueError(f"{source}: {kind} array {key!r} has shape {np.shape(recorded[key])} but its "
-                                 f"environment records {np.shape(value)}")
+                return (f"{source}: {kind} array {key!r} has shape {np.shape(recorded[key])} but its environment "
+                        f"records {np.shape(value)}")
+    return None
+
+
+def check_episode_fits(env: Any, replayable: Any, episode: Episode) -> None:
+    """Refuse an episode whose agents or arrays differ from what the rebuilt environment records
+    (ValueError naming the file and the first difference), before any frame is drawn.
+
+    The environment restores the first frame before the arrays are compared, so its own
+    explanation of a file it cannot replay (another version of it, say) comes first.
+    """
+    source = episode.source or "the episode"
+    agents = getattr(env, "possible_agents", None)
+    if agents is not None and list(agents) != list(episode.agents):
+        raise ValueError(f"{source} records agents {episode.agents[:6]} but its environment has {list(agents)[:6]}")
+    problem = _shape_problem(replayable, episode, source)
+    try:
+        replayable.restore_replay_frame(episode.static, episode.frame(0))
+    except ValueError as error:
+        raise ValueError(problem if problem and not str(error) else f"{source}: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # arrays of the wrong shape fail in many ways; the comparison says which
+        reason = f"{source}: cannot restore its first frame ({type(error).__name__}: {str(error)[:120]})"
+        raise ValueError(problem or reason) from None
+    if problem is not None:
+        raise ValueError(problem)
 
 
 class EpisodePlayer:

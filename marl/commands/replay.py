@@ -119,9 +119,10 @@ def video_path(out: str | None, episode_file: Path, several: bool, video_format:
     return target
 
 
-def load_episodes(files: list[Path], trust_code: bool) -> list[Any]:
-    """Load (and check) every selected episode before any is rendered; an old file without a digest
-    is used with a one-line warning."""
+def load_episodes(files: list[Path], trust_code: bool, notes: list[str]) -> list[Any]:
+    """Load (and check) every selected episode before any is used. An old file without a digest
+    is used, and a line saying so is added to ``notes`` (printed once the command has succeeded,
+    so that a refusal stays one line)."""
     from replays.file_format import UncheckedReplayWarning, load_episode
 
     episodes = []
@@ -129,8 +130,8 @@ def load_episodes(files: list[Path], trust_code: bool) -> list[Any]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UncheckedReplayWarning)
             episodes.append(load_episode(path, trust_code=trust_code))
-        for warning in caught:
-            print(f"marl replay: warning: {str(warning.message).splitlines()[0]}", file=sys.stderr)
+        notes.extend(f"marl replay: warning: {str(warning.message).splitlines()[0]}" for warning in caught
+                     if issubclass(warning.category, UncheckedReplayWarning))
     return episodes
 
 
@@ -154,11 +155,11 @@ def file_values_checked(path: Path) -> Iterator[None]:
                          f"({type(error).__name__}: {reason}); record the episode again") from None
 
 
-def _print_statistics(files: list[Path], as_json: bool) -> None:
+def _print_statistics(files: list[Path], as_json: bool, notes: list[str]) -> None:
     from replays import episode_statistics, format_statistics, numeric_statistics
 
     everything = {}
-    for path, episode in zip(files, load_episodes(files, trust_code=False)):
+    for path, episode in zip(files, load_episodes(files, False, notes)):
         with file_values_checked(path):
             stats = episode_statistics(episode)
         everything[str(path)] = stats
@@ -178,10 +179,10 @@ def _print_statistics(files: list[Path], as_json: bool) -> None:
         print(json.dumps(everything, indent=2))
 
 
-def _render(args: argparse.Namespace, files: list[Path]) -> None:
+def _render(args: argparse.Namespace, files: list[Path], notes: list[str]) -> None:
     from replays.video import render_episode
 
-    episodes = load_episodes(files, args.trust_code)
+    episodes = load_episodes(files, args.trust_code, notes)
     for path, episode in zip(files, episodes):
         target = video_path(args.out, path, len(files) > 1, args.format)
         with file_values_checked(path):
@@ -190,14 +191,14 @@ def _render(args: argparse.Namespace, files: list[Path]) -> None:
         print(f"wrote {written}")
 
 
-def _view(args: argparse.Namespace, files: list[Path]) -> None:
+def _view(args: argparse.Namespace, files: list[Path], notes: list[str]) -> None:
     from replays.viewer import ReplayViewer
 
     if os.environ.get("SDL_VIDEODRIVER") == "dummy" and args.max_frames is None:
         raise UsageError("--view needs a display (DISPLAY is not set or SDL_VIDEODRIVER=dummy); "
                          "write a video instead with --out clip.mp4")
 
-    viewer = ReplayViewer(load_episodes(files, args.trust_code), args.width, args.height, args.overlays,
+    viewer = ReplayViewer(load_episodes(files, args.trust_code, notes), args.width, args.height, args.overlays,
                           args.renderer, args.camera)
     try:
         with file_values_checked(files[0] if len(files) == 1 else Path(args.source)):
@@ -224,12 +225,15 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None and not (args.stats or args.view):
             out = Path(args.out)
             check_creatable(out if out.suffix == "" or out.is_dir() else out.parent, "folder for --out")
+        notes: list[str] = []
         if args.stats:
-            _print_statistics(files, args.json)
+            _print_statistics(files, args.json, notes)
         elif args.view:
-            _view(args, files)
+            _view(args, files, notes)
         else:
-            _render(args, files)
+            _render(args, files, notes)
     except (ValueError, ReplayFormatError, FileNotFoundError, NotReplayableError, OverflowError) as error:
         raise UsageError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0

@@ -18,9 +18,11 @@ def recorded(tmp_path_factory):
 
 
 def without_version(path, target):
-    """A copy of the episode file as an earlier arena wrote it: no ``arena_version`` in its static data."""
+    """A copy of the episode file as an earlier arena wrote it: no ``arena_version`` in its static data
+    (and, like every file of that time, replay format 1, without a digest)."""
     with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files if key != "static/arena_version"}
+        arrays = {key: archive[key] for key in archive.files if key not in ("static/arena_version", "digest")}
+    arrays["format_version"] = np.array(1, dtype=np.int32)
     np.savez_compressed(target, **arrays)
     return target
 
