@@ -5,6 +5,7 @@ One actor-critic learner; an algorithm is what its critic sees plus an update ru
 """
 
 from agents.algorithms import ALGORITHMS, IPPO, MAPPO, NPG, PPO, REINFORCE, TRPO
-from agents.learner import Learner, NonFiniteLossError
+from agents.core.finite import NonFiniteLossError
+from agents.learner import Learner
 
 __all__ = ["ALGORITHMS", "IPPO", "MAPPO", "NPG", "PPO", "REINFORCE", "TRPO", "Learner", "NonFiniteLossError"]

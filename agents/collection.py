@@ -18,10 +18,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from agents.acting import action_mask, actor_inputs, one_hot_rows
 from agents.core.distributions import ActionCodec
-from agents.environments import EnvSource
+from agents.core.normalization import RunningMeanStd
 from agents.groups import PolicyGroup
-from agents.models import ACTION_MASK_KEY, ObservationLayout
+from agents.models import ACTION_MASK_KEY, GroupModel
+from agents.plan import CollectionPlan, GroupPlan
 from agents.rollout import RolloutStorage
 
 EPISODE_STATS_KEY = "episode_stats"
@@ -31,10 +33,7 @@ EPISODE_STATS_KEY = "episode_stats"
 class GroupSlots:
     """Runtime state of one policy group across the env copies: [E, A] arrays."""
 
-    group: PolicyGroup
-    layout: ObservationLayout
-    codec: ActionCodec
-    critic_layout: ObservationLayout | None
+    plan: GroupPlan
     n_envs: int
     hidden_size: int
     observations: np.ndarray = field(init=False)
@@ -44,22 +43,31 @@ class GroupSlots:
     episode_starts: np.ndarray = field(init=False)
     actor_hidden: Tensor | None = field(init=False)
     critic_hidden: Tensor | None = field(init=False)
-    one_hot: Tensor | None = None
+    one_hot: Tensor | None = field(init=False)
+    uses_masks: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        e, a = self.n_envs, self.group.size
-        self.observations = np.zeros((e, a, self.layout.dim), dtype=np.float32)
-        self.critic_observations = (
-            np.zeros((e, a, self.critic_layout.dim), dtype=np.float32) if self.critic_layout is not None else None
-        )
+        e, a, plan = self.n_envs, self.plan.group.size, self.plan
+        self.observations = np.zeros((e, a, plan.layout.dim), dtype=np.float32)
+        self.critic_observations = np.zeros((e, a, plan.critic_dim), dtype=np.float32) if plan.critic_dim else None
         self.alive = np.zeros((e, a), dtype=bool)
-        self.action_masks = np.ones((e, a, self.codec.mask_dim), dtype=np.float32) if self.codec.mask_dim else None
+        self.action_masks = np.ones((e, a, plan.codec.mask_dim), dtype=np.float32) if plan.codec.mask_dim else None
         self.episode_starts = np.ones((e, a), dtype=bool)
         self.actor_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
         self.critic_hidden = torch.zeros(e * a, self.hidden_size) if self.hidden_size else None
-        self.mask_part = self.layout.part(ACTION_MASK_KEY)
+        self.one_hot = one_hot_rows(plan, list(range(a)) * e)
         # Masks reach the network only once the environment has provided one.
-        self.uses_masks = self.mask_part is not None and self.action_masks is not None
+        self.uses_masks = plan.mask_part is not None and self.action_masks is not None
+
+    @property
+    def group(self) -> PolicyGroup:
+        """The policy group whose slots these are."""
+        return self.plan.group
+
+    @property
+    def codec(self) -> ActionCodec:
+        """The group's action codec."""
+        return self.plan.codec
 
 
 @dataclass
@@ -85,37 +93,40 @@ class EpisodeTracker:
         return out
 
 
+@dataclass
+class StepRecord:
+    """What one collection step writes per group: the flat actions sent ``[E, A, D]`` and the
+    storage rows of rewards, terminations and truncations that the environments fill."""
+
+    actions: list[np.ndarray]
+    rewards: list[np.ndarray]
+    terminated: list[np.ndarray]
+    truncated: list[np.ndarray]
+    bootstrap_requests: list[list[tuple[int, int]]]
+
+
 class Collector:
     """Steps N environment copies with the learner's group models and fills rollout storage."""
 
     def __init__(
         self,
-        source: EnvSource,
         envs: list[Any],
-        groups: list[PolicyGroup],
-        layouts: list[ObservationLayout],
-        critic_layouts: list[ObservationLayout | None],
+        groups: list[GroupPlan],
         critic_mode: str,
-        agent_id_one_hot: bool,
         hidden_size: int,
         generator: torch.Generator,
         reward_scaler: "RewardScaler | None" = None,
     ) -> None:
-        self.source = source
         self.envs = envs
         self.n_envs = len(envs)
-        self.groups = groups
         self.critic_mode = critic_mode  # "observation", "state" or "joined"
         self.generator = generator
-        self.agents = [agent for group in groups for agent in group.agents]
         self.agent_order = list(envs[0].possible_agents)
-        self.agent_slot = {agent: (g, group.index[agent]) for g, group in enumerate(groups) for agent in group.agents}
-        self.slots = []
-        for group, layout, critic_layout in zip(groups, layouts, critic_layouts):
-            slots = GroupSlots(group, layout, ActionCodec(group.action_space), critic_layout, self.n_envs, hidden_size)
-            if agent_id_one_hot and group.size > 1:
-                slots.one_hot = torch.eye(group.size).repeat(self.n_envs, 1)
-            self.slots.append(slots)
+        self.agent_index = {agent: i for i, agent in enumerate(self.agent_order)}
+        self.agent_slot = {
+            agent: (g, plan.group.index[agent]) for g, plan in enumerate(groups) for agent in plan.group.agents
+        }
+        self.slots = [GroupSlots(plan, self.n_envs, hidden_size) for plan in groups]
         self.tracker = EpisodeTracker(self.n_envs, self.agent_order)
         self.reset_seeds = np.zeros(self.n_envs, dtype=np.int64)
         # Per env copy, per step since its reset: (flat actions [A, D], alive [A]) of each group.
@@ -149,6 +160,7 @@ class Collector:
     # ------------------------------------------------------------------------ observations
     def _write_observations(self, e: int, observations: dict, infos: dict) -> None:
         living = set(self.envs[e].agents)
+        self._refuse_undeclared(e, living)
         for slots in self.slots:
             names = slots.group.agents
             present = [i for i, agent in enumerate(names) if agent in living and agent in observations]
@@ -159,22 +171,31 @@ class Collector:
             slots.alive[e] = False
             slots.observations[e] = 0.0
             if present:
-                flat = slots.layout.flatten([observations[names[i]] for i in present])
+                flat = slots.plan.layout.flatten([observations[names[i]] for i in present])
                 slots.observations[e, present] = flat
                 slots.alive[e, present] = True
             if slots.action_masks is not None:
-                slots.action_masks[e] = 1.0
-                for i in present:
-                    agent = names[i]
-                    mask = None
-                    if slots.mask_part is not None:
-                        mask = slots.observations[e, i, slots.mask_part.start : slots.mask_part.stop]
-                    elif ACTION_MASK_KEY in infos.get(agent, {}):
-                        mask = np.asarray(infos[agent][ACTION_MASK_KEY], dtype=np.float32).reshape(-1)
-                    if mask is not None and mask.any():
-                        slots.action_masks[e, i] = mask
-                        slots.uses_masks = True
+                self._write_action_masks(slots, e, present, infos)
         self._write_critic_observations(e)
+
+    def _refuse_undeclared(self, e: int, living: set[str]) -> None:
+        """An agent in ``env.agents`` that ``possible_agents`` does not declare has no policy."""
+        undeclared = sorted(living - self.agent_slot.keys())
+        if undeclared:
+            raise ValueError(
+                f"agents {undeclared} appeared in {type(self.envs[e]).__name__}.agents but are not in its "
+                f"possible_agents {self.agent_order}; declare every agent that can appear in possible_agents"
+            )
+
+    def _write_action_masks(self, slots: GroupSlots, e: int, present: list[int], infos: dict) -> None:
+        slots.action_masks[e] = 1.0
+        for i in present:
+            agent = slots.group.agents[i]
+            given = infos.get(agent, {}).get(ACTION_MASK_KEY)
+            mask = action_mask(slots.plan, agent, slots.observations[e, i], given)
+            if mask is not None:
+                slots.action_masks[e, i] = mask
+                slots.uses_masks = True
 
     def _write_critic_observations(self, e: int) -> None:
         if self.critic_mode == "observation":
@@ -192,30 +213,33 @@ class Collector:
         return torch.from_numpy(source.reshape(1, -1, source.shape[-1]))
 
     @torch.inference_mode()
-    def policy_step(self, models: list, deterministic: bool = False) -> list[dict[str, Tensor]]:
-        """One batched forward pass per group over every (env, agent) slot."""
+    def policy_step(self, models: list[GroupModel]) -> list[dict[str, Tensor]]:
+        """One batched forward pass per group over every (env, agent) slot: sampled actions,
+        their log-probabilities, values, and the recurrent states before and after."""
         outputs = []
         for slots, model in zip(self.slots, models):
             n = self.n_envs * slots.group.size
-            observations = torch.from_numpy(slots.observations.reshape(1, n, -1))
-            starts = torch.from_numpy(slots.episode_starts.reshape(1, n).astype(np.float32)) if self.hidden_size else None
-            extra = slots.one_hot.unsqueeze(0) if slots.one_hot is not None else None
-            masks = torch.from_numpy(slots.action_masks.reshape(1, n, -1)) if slots.uses_masks else None
+            inputs = actor_inputs(
+                slots.observations.reshape(n, -1),
+                slots.one_hot,
+                slots.action_masks.reshape(n, -1) if slots.uses_masks else None,
+                slots.actor_hidden,
+                slots.episode_starts.reshape(n) if self.hidden_size else None,
+            )
             # .forward: no hooks are used, and module dispatch is a visible share of a small pass.
-            distribution, actor_hidden = model.actor.forward(observations, extra, slots.actor_hidden, starts, masks)
-            if deterministic:
-                actions = distribution.mode()
-                log_probs = distribution.log_prob(actions)
-            else:
-                actions, log_probs = distribution.sample_with_log_prob()
-            critic_input = self._critic_input(slots)
-            values, critic_hidden = model.critic.forward(critic_input, extra, slots.critic_hidden, starts)
+            distribution, actor_hidden = model.actor.forward(
+                inputs.observations, inputs.one_hot, inputs.hidden, inputs.episode_starts, inputs.action_masks
+            )
+            actions, log_probs = distribution.sample_with_log_prob()
+            values, critic_hidden = model.critic.forward(
+                self._critic_input(slots), inputs.one_hot, slots.critic_hidden, inputs.episode_starts
+            )
             outputs.append(
                 {
                     "actions": actions,
                     "log_probs": log_probs,
                     "values": values.reshape(-1),
-                    "masks": masks,
+                    "masks": inputs.action_masks,
                     "actor_hidden_in": slots.actor_hidden,
                     "critic_hidden_in": slots.critic_hidden,
                     "actor_hidden_out": actor_hidden,
@@ -225,7 +249,7 @@ class Collector:
         return outputs
 
     @torch.no_grad()
-    def current_values(self, models: list) -> list[Tensor]:
+    def current_values(self, models: list[GroupModel]) -> list[Tensor]:
         """Critic outputs ``[E, A]`` for the current observations (bootstrap at rollout end)."""
         values = []
         for slots, model in zip(self.slots, models):
@@ -256,89 +280,117 @@ class Collector:
             for slots, flat in zip(self.slots, flat_actions)
         ]
 
-    def collect(self, models: list, storages: list[RolloutStorage], n_steps: int) -> None:
-        """Fill ``storages`` with ``n_steps`` steps of every env copy."""
+    def collect(self, models: list[GroupModel], storages: list[RolloutStorage], n_steps: int) -> None:
+        """Fill ``storages`` with ``n_steps`` steps of every env copy.
+
+        Each step: the policies act on every slot (:meth:`policy_step`), what they saw and chose
+        is stored (:meth:`_store_step`), every env copy steps and its rewards and endings are
+        stored (:meth:`_step_env`), rewards are scaled, and truncated agents get the value of
+        their final observation (:meth:`_bootstrap`). The values of the last observations close
+        the rollout.
+        """
         if not self.started:
             self.start()
-        tracker = self.tracker
-        agent_index = {agent: i for i, agent in enumerate(self.agent_order)}
         for t in range(n_steps):
             outputs = self.policy_step(models)
-            flat_actions = []
-            rewards, terminated, truncated = [], [], []
-            for slots, storage, out in zip(self.slots, storages, outputs):
-                shape = (self.n_envs, slots.group.size)
-                arrays = storage.arrays
-                arrays["observations"][t] = slots.observations
-                if slots.critic_observations is not None:
-                    arrays["critic_observations"][t] = slots.critic_observations
-                actions = out["actions"].numpy().reshape(*shape, -1)
-                arrays["actions"][t] = actions
-                arrays["log_probs"][t] = out["log_probs"].numpy().reshape(shape)
-                arrays["value_outputs"][t] = out["values"].numpy().reshape(shape)
-                arrays["alive"][t] = slots.alive
-                arrays["episode_starts"][t] = slots.episode_starts
-                if out["masks"] is not None:
-                    arrays["action_masks"][t] = slots.action_masks
-                if storage.actor_hidden is not None:
-                    storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)
-                    storage.critic_hidden[t] = out["critic_hidden_in"].reshape(*shape, -1)
-                    slots.actor_hidden = out["actor_hidden_out"]
-                    slots.critic_hidden = out["critic_hidden_out"]
-                slots.episode_starts[:] = False
-                flat_actions.append(actions)
-                for name, target in (("rewards", rewards), ("terminated", terminated), ("truncated", truncated)):
-                    row = arrays[name][t]
-                    row[:] = 0.0
-                    target.append(row)
-                arrays["bootstrap_values"][t] = 0.0
-            bootstrap_requests: list[list[tuple[int, int]]] = [[] for _ in self.slots]
-            env_actions = self._convert_actions(flat_actions)
-            for e, env in enumerate(self.envs):
-                was_alive = [slots.alive[e].copy() for slots in self.slots]
-                observations, env_rewards, terminations, truncations, infos = env.step(
-                    self._env_actions(e, flat_actions, env_actions)
-                )
-                tracker.lengths[e] += 1
-                for agent, reward in env_rewards.items():
-                    slot = self.agent_slot.get(agent)
-                    if slot is None or not was_alive[slot[0]][slot[1]]:
-                        continue
-                    g, i = slot
-                    rewards[g][e, i] = reward
-                    tracker.returns[e, agent_index[agent]] += reward
-                for agent, slot in self.agent_slot.items():
-                    g, i = slot
-                    if not was_alive[g][i]:
-                        continue
-                    term = bool(terminations.get(agent, False))
-                    trunc = bool(truncations.get(agent, False)) and not term
-                    if agent not in env.agents and not trunc:
-                        term = True
-                    terminated[g][e, i] = term
-                    truncated[g][e, i] = trunc
-                    if trunc:
-                        bootstrap_requests[g].append((e, i))
-                    stats = infos.get(agent, {}).get(EPISODE_STATS_KEY) if (term or trunc) else None
-                    if stats:
-                        for name, value in stats.items():
-                            tracker.finished_stats.setdefault(name, []).append(float(value))
-                episode_over = not env.agents
-                self._write_observations(e, observations, infos)
-                if any(bootstrap_requests[g] and bootstrap_requests[g][-1][0] == e for g in range(len(self.slots))):
-                    self._record_final(e, bootstrap_requests, observations)
-                if episode_over:
-                    self._finish_episode(e)
-                    self._reset_env(e, self._draw_seed())
+            step = self._store_step(storages, outputs, t)
+            env_actions = self._convert_actions(step.actions)
+            for e in range(self.n_envs):
+                self._step_env(e, step, env_actions)
             if self.reward_scaler is not None:
                 alive = [storage.arrays["alive"][t] for storage in storages]
-                self.reward_scaler.scale(rewards, alive, terminated, truncated)
+                self.reward_scaler.scale(step.rewards, alive, step.terminated, step.truncated)
             for g, storage in enumerate(storages):
-                if bootstrap_requests[g]:
-                    self._bootstrap(g, models[g], storage, t, bootstrap_requests[g])
-        final = self.current_values(models)
-        for storage, values in zip(storages, final):
+                if step.bootstrap_requests[g]:
+                    self._bootstrap(g, models[g], storage, t, step.bootstrap_requests[g])
+        for storage, values in zip(storages, self.current_values(models)):
             storage.final_value_outputs.copy_(values)
+
+    def _store_step(self, storages: list[RolloutStorage], outputs: list[dict[str, Tensor]], t: int) -> StepRecord:
+        """Store step ``t``'s inputs and outputs of every group; clear the rows the environments fill."""
+        step = StepRecord([], [], [], [], [[] for _ in self.slots])
+        for slots, storage, out in zip(self.slots, storages, outputs):
+            shape = (self.n_envs, slots.group.size)
+            arrays = storage.arrays
+            arrays["observations"][t] = slots.observations
+            if slots.critic_observations is not None:
+                arrays["critic_observations"][t] = slots.critic_observations
+            actions = out["actions"].numpy().reshape(*shape, -1)
+            arrays["actions"][t] = actions
+            arrays["log_probs"][t] = out["log_probs"].numpy().reshape(shape)
+            arrays["value_outputs"][t] = out["values"].numpy().reshape(shape)
+            arrays["alive"][t] = slots.alive
+            arrays["episode_starts"][t] = slots.episode_starts
+            if out["masks"] is not None:
+                arrays["action_masks"][t] = slots.action_masks
+            if storage.actor_hidden is not None:
+                storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)
+                storage.critic_hidden[t] = out["critic_hidden_in"].reshape(*shape, -1)
+                slots.actor_hidden = out["actor_hidden_out"]
+                slots.critic_hidden = out["critic_hidden_out"]
+            slots.episode_starts[:] = False
+            step.actions.append(actions)
+            for name, rows in (("rewards", step.rewards), ("terminated", step.terminated), ("truncated", step.truncated)):
+                row = arrays[name][t]
+                row[:] = 0.0
+                rows.append(row)
+            arrays["bootstrap_values"][t] = 0.0
+        return step
+
+    def _step_env(self, e: int, step: StepRecord, env_actions: list[list[Any]]) -> None:
+        """Step env copy ``e`` with its living agents' actions, store rewards and endings, keep
+        the final critic input of truncated agents, and reset the copy when its episode is over."""
+        env = self.envs[e]
+        was_alive = [slots.alive[e].copy() for slots in self.slots]
+        observations, rewards, terminations, truncations, infos = env.step(
+            self._env_actions(e, step.actions, env_actions)
+        )
+        self.tracker.lengths[e] += 1
+        self._store_rewards(e, rewards, was_alive, step)
+        truncated_here = self._store_endings(e, terminations, truncations, infos, was_alive, step)
+        episode_over = not env.agents
+        self._write_observations(e, observations, infos)
+        if truncated_here:
+            self._record_final(e, step.bootstrap_requests, observations)
+        if episode_over:
+            self._finish_episode(e)
+            self._reset_env(e, self._draw_seed())
+
+    def _store_rewards(self, e: int, rewards: dict[str, float], was_alive: list[np.ndarray], step: StepRecord) -> None:
+        """Rewards of the agents that acted; others (dead, undeclared) are ignored."""
+        for agent, reward in rewards.items():
+            slot = self.agent_slot.get(agent)
+            if slot is None or not was_alive[slot[0]][slot[1]]:
+                continue
+            g, i = slot
+            step.rewards[g][e, i] = reward
+            self.tracker.returns[e, self.agent_index[agent]] += reward
+
+    def _store_endings(
+        self, e: int, terminations: dict, truncations: dict, infos: dict, was_alive: list[np.ndarray], step: StepRecord
+    ) -> bool:
+        """Terminations and truncations of the agents that acted (an agent that left without
+        either is terminated); episode statistics of those that ended. Returns whether any
+        agent of this env copy was truncated (and needs a bootstrap value)."""
+        agents = self.envs[e].agents
+        truncated_here = False
+        for agent, (g, i) in self.agent_slot.items():
+            if not was_alive[g][i]:
+                continue
+            term = bool(terminations.get(agent, False))
+            trunc = bool(truncations.get(agent, False)) and not term
+            if agent not in agents and not trunc:
+                term = True
+            step.terminated[g][e, i] = term
+            step.truncated[g][e, i] = trunc
+            if trunc:
+                step.bootstrap_requests[g].append((e, i))
+                truncated_here = True
+            stats = infos.get(agent, {}).get(EPISODE_STATS_KEY) if (term or trunc) else None
+            if stats:
+                for name, value in stats.items():
+                    self.tracker.finished_stats.setdefault(name, []).append(float(value))
+        return truncated_here
 
     # ---------------------------------------------------------------------------- bootstrap
     def _record_final(self, e: int, requests: list[list[tuple[int, int]]], observations: dict) -> None:
@@ -349,7 +401,7 @@ class Collector:
                 if env_index != e:
                     continue
                 if self.critic_mode == "observation":
-                    critic_input = slots.layout.flatten([observations[slots.group.agents[i]]])[0]
+                    critic_input = slots.plan.layout.flatten([observations[slots.group.agents[i]]])[0]
                 elif self.critic_mode == "state":
                     critic_input = slots.critic_observations[e, i].copy()
                 else:
@@ -360,15 +412,15 @@ class Collector:
         """Every agent's observation from ``observations`` (zeros if absent), joined."""
         parts = []
         for slots in self.slots:
-            block = np.zeros((slots.group.size, slots.layout.dim), dtype=np.float32)
+            block = np.zeros((slots.group.size, slots.plan.layout.dim), dtype=np.float32)
             present = [i for i, agent in enumerate(slots.group.agents) if agent in observations]
             if present:
-                block[present] = slots.layout.flatten([observations[slots.group.agents[i]] for i in present])
+                block[present] = slots.plan.layout.flatten([observations[slots.group.agents[i]] for i in present])
             parts.append(block.reshape(-1))
         return np.concatenate(parts)
 
     @torch.no_grad()
-    def _bootstrap(self, g: int, model, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]) -> None:
+    def _bootstrap(self, g: int, model: GroupModel, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]) -> None:
         slots = self.slots[g]
         inputs = np.stack([self.final_critic_inputs.pop((g, e, i)) for e, i in requests])
         x = torch.from_numpy(inputs).unsqueeze(0)
@@ -385,9 +437,8 @@ class Collector:
 
     def _finish_episode(self, e: int) -> None:
         tracker = self.tracker
-        index = {agent: i for i, agent in enumerate(self.agent_order)}
         for slots in self.slots:
-            values = [tracker.returns[e, index[agent]] for agent in slots.group.agents]
+            values = [tracker.returns[e, self.agent_index[agent]] for agent in slots.group.agents]
             tracker.finished_returns.setdefault(slots.group.name, []).append(float(np.mean(values)))
         tracker.finished_lengths.append(int(tracker.lengths[e]))
 
@@ -395,8 +446,7 @@ class Collector:
     def state_dict(self) -> dict[str, Any]:
         """Reset seeds, actions since each reset, running returns and hidden states."""
         max_dim = max(slots.codec.action_dim for slots in self.slots)
-        order = {agent: a for a, agent in enumerate(self.agent_order)}
-        columns = [[order[agent] for agent in slots.group.agents] for slots in self.slots]
+        columns = [[self.agent_index[agent] for agent in slots.group.agents] for slots in self.slots]
         histories = []
         for e in range(self.n_envs):
             steps = len(self.histories[e])
@@ -437,7 +487,7 @@ class Collector:
                 for slots in self.slots:
                     flat = np.zeros((self.n_envs, slots.group.size, slots.codec.action_dim), dtype=np.float32)
                     for i, agent in enumerate(slots.group.agents):
-                        a = self.agent_order.index(agent)
+                        a = self.agent_index[agent]
                         if bool(history["present"][s, a]):
                             flat[e, i] = history["actions"][s, a, : slots.codec.action_dim].numpy()
                     flat_actions.append(flat)
@@ -482,3 +532,31 @@ class RewardScaler:
         for running, reward, term, trunc in zip(self.returns, rewards, terminated, truncated):
             reward /= std
             running *= 1.0 - np.maximum(term, trunc)
+
+
+def build_collection(
+    plan: CollectionPlan,
+    envs: list[Any],
+    n_steps: int,
+    generator: torch.Generator,
+    reward_statistics: RunningMeanStd | None,
+) -> tuple[Collector, list[RolloutStorage]]:
+    """A collector over ``envs`` and one rollout storage of ``n_steps`` steps per group.
+
+    ``generator`` draws the reset seeds; ``reward_statistics`` (when rewards are normalised)
+    is the running statistic of discounted returns the collector's reward scaler updates.
+    """
+    n_envs = len(envs)
+    scaler = None
+    if reward_statistics is not None:
+        shapes = [(n_envs, group.group.size) for group in plan.groups]
+        scaler = RewardScaler(reward_statistics, shapes, plan.gamma)
+    collector = Collector(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
+    storages = [
+        RolloutStorage(
+            n_steps, n_envs, group.group.size, group.layout.dim, group.critic_dim,
+            group.codec.action_dim, group.codec.mask_dim, plan.hidden_size,
+        )
+        for group in plan.groups
+    ]
+    return collector, storages

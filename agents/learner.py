@@ -13,69 +13,56 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
-from gymnasium import spaces
 from torch import Tensor, nn
 
 from agents import checkpoint
-from agents.backends import InProcessBackend, RolloutBackend
-from agents.collection import Collector, RewardScaler
+from agents.acting import Policy
+from agents.backends import BackendSetup, EnvIdFactory, InProcessBackend, RolloutBackend
+from agents.collection import build_collection
 from agents.config import LearnerConfig, build_config
-from agents.core.distributions import ActionCodec, UnsupportedSpaceError
+from agents.core.finite import NonFiniteLossError
 from agents.core.gae import compute_gae
 from agents.core.normalization import RunningMeanStd, ValueNorm
-from agents.environments import SINGLE_AGENT_NAME, has_state, notice, resolve_env
-from agents.groups import PolicyGroup, build_policy_groups
-from agents.models import Actor, Critic, ObservationLayout, encoder_normalizers
+from agents.environments import SINGLE_AGENT_NAME, resolve_env
+from agents.groups import PolicyGroup
+from agents.models import Actor, Critic, GroupModel, encoder_normalizers
+from agents.plan import GroupPlan, plan_collection
 from agents.rollout import Minibatch, RolloutStorage, TrainingBatch, merge_env_agent
+from agents.rules.interface import Evaluation, Optimizers, UpdateRule
 from agents.update_threads import UpdateThreads
 
 Callback = Callable[[dict[str, float]], "bool | None"]
 
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; training stops and the last good parameters stay."""
-
-
-def ensure_finite(name: str, value: Tensor) -> None:
-    """Raise :class:`NonFiniteLossError` if ``value`` is not finite."""
-    if not bool(torch.isfinite(value).all()):
-        raise NonFiniteLossError(f"{name} is {float(value.detach().reshape(-1)[0])}")
-
-
-class GroupModel(nn.Module):
-    """Actor, critic and (optionally) the value normaliser of one policy group."""
-
-    def __init__(self, actor: Actor, critic: Critic, value_norm: ValueNorm | None) -> None:
-        super().__init__()
-        self.actor = actor
-        self.critic = critic
-        self.value_norm = value_norm
-
-    def denormalize(self, values: Tensor) -> Tensor:
-        """Critic outputs on the return scale."""
-        return self.value_norm.denormalize(values) if self.value_norm is not None else values
+__all__ = ["Callback", "GroupTraining", "Learner", "NonFiniteLossError"]
 
 
 @dataclass
-class Evaluation:
-    """Log-probabilities, entropies and values of a minibatch under the current parameters."""
+class GroupTraining:
+    """One policy group as the learner trains it: what it is, its networks, its optimisers and
+    its rollout storage."""
 
-    distribution: Any
-    log_probs: Tensor
-    entropy: Tensor
-    values: Tensor | None
+    plan: GroupPlan
+    model: GroupModel
+    optimizers: Optimizers
+    storage: RolloutStorage
 
 
 class Learner:
     """Actor-critic learner over policy groups; subclasses choose ``Config`` and ``rule``."""
 
     Config: type[LearnerConfig] = LearnerConfig
-    rule: Any = None
+    rule: ClassVar[UpdateRule]
     uses_critic: bool = True
+    #: Every algorithm class by name, filled as subclasses are defined (checkpoints name theirs).
+    registry: ClassVar[dict[str, type[Learner]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Learner.registry.setdefault(cls.__name__, cls)
 
     def __init__(self, env: Any, seed: int = 0, preset: str | None = None, **hyperparameters: Any) -> None:
         self.config = build_config(self.Config, preset, **hyperparameters)
@@ -99,78 +86,66 @@ class Learner:
         self.source = resolve_env(env)
         self.single_agent = self.source.single_agent
         self.envs = [self.source.make() for _ in range(config.n_envs)]
-        probe = self.envs[0]
-        self.possible_agents = list(probe.possible_agents)
-        self.policy_groups: list[PolicyGroup] = build_policy_groups(
-            self.possible_agents, probe.observation_space, probe.action_space, config.policy_sharing
-        )
-        layouts = []
-        for group in self.policy_groups:
-            agent = group.agents[0]
-            layouts.append(ObservationLayout(group.observation_space, owner=f"agent {agent!r}"))
-            try:
-                ActionCodec(group.action_space)
-            except UnsupportedSpaceError as error:
-                raise UnsupportedSpaceError(f"agent {agent!r}: {error}") from None
-        self.critic_mode = "observation"
-        critic_layouts: list[ObservationLayout | None] = [None] * len(self.policy_groups)
-        if config.critic_input in ("state", "joined"):
-            if config.critic_input == "state" and has_state(probe) and self._state_works(probe):
-                self.critic_mode = "state"
-                state_layout = ObservationLayout(probe.state_space, owner="state()")
-            else:
-                self.critic_mode = "joined"
-                width = sum(layout.dim * group.size for layout, group in zip(layouts, self.policy_groups))
-                state_layout = ObservationLayout(spaces.Box(-np.inf, np.inf, (width,), np.float32), owner="joined")
-                if config.critic_input == "state":
-                    notice(
-                        f"{type(probe).__name__} has no state(); the centralised critic sees all agents' "
-                        "observations joined"
-                    )
-            critic_layouts = [state_layout] * len(self.policy_groups)
-        self.layouts = layouts
-        self.critic_layouts = critic_layouts
-        hidden = config.recurrent_hidden_size if config.recurrent else 0
-        models = []
-        for group, layout, critic_layout in zip(self.policy_groups, layouts, critic_layouts):
-            extra = group.size if (config.agent_id_one_hot and group.size > 1) else 0
-            actor = Actor(layout, group.action_space, extra, config)
-            critic = Critic(critic_layout or layout, extra, config)
-            models.append(GroupModel(actor, critic, ValueNorm() if config.value_normalization else None))
+        self.possible_agents = list(self.envs[0].possible_agents)
+        self.plan = plan_collection(self.envs[0], config)
+        self.critic_mode = self.plan.critic_mode
+        models = [self._group_model(group) for group in self.plan.groups]
+        # All groups' modules as one, for state dicts and parameter iteration.
         self.models = nn.ModuleList(models)
         # Running statistics that are not part of a group's networks (saved with them).
         self.statistics = nn.ModuleDict()
-        reward_scaler = None
         if config.normalize_rewards:
             self.statistics["discounted_return"] = RunningMeanStd((1,))
-            shapes = [(config.n_envs, group.size) for group in self.policy_groups]
-            reward_scaler = RewardScaler(self.statistics["discounted_return"], shapes, config.gamma)
-        self.optimizers = [self.rule.make_optimizers(self, model) for model in self.models]
-        self.collector = Collector(
-            self.source, self.envs, self.policy_groups, layouts, critic_layouts, self.critic_mode,
-            config.agent_id_one_hot, hidden, self.generator, reward_scaler,
-        )
+        optimizers = [self.rule.make_optimizers(config, model) for model in models]
+        reward_statistics = self.statistics["discounted_return"] if config.normalize_rewards else None
+        self.collector, storages = build_collection(self.plan, self.envs, config.n_steps, self.generator, reward_statistics)
+        self.groups = [
+            GroupTraining(plan, model, group_optimizers, storage)
+            for plan, model, group_optimizers, storage in zip(self.plan.groups, models, optimizers, storages)
+        ]
+        self.policy = Policy(self.plan, models, self.possible_agents)
         # Where collection runs: the learner's own env copies unless use_backend() says otherwise.
         self.backend: RolloutBackend = InProcessBackend()
-        self.backend.bind(self)
-        self.storages = [
-            RolloutStorage(
-                config.n_steps, config.n_envs, group.size, layout.dim,
-                critic_layout.dim if critic_layout is not None else None,
-                slots.codec.action_dim, slots.codec.mask_dim, hidden,
-            )
-            for group, layout, critic_layout, slots in zip(self.policy_groups, layouts, critic_layouts, self.collector.slots)
-        ]
-        self._act_hidden: dict[str, tuple[Tensor | None, bool]] = {}
+        self.backend.bind(self._backend_setup(self.collector.state_dict(), collector_current=True))
 
-    @staticmethod
-    def _state_works(env: Any) -> bool:
-        try:
-            env.reset(seed=0)
-            env.state()
-        except (NotImplementedError, AttributeError):
-            return False
-        return True
+    def _group_model(self, plan: GroupPlan) -> GroupModel:
+        config = self.config
+        actor = Actor(plan.layout, plan.group.action_space, plan.one_hot_size, config)
+        critic = Critic(plan.critic_layout or plan.layout, plan.one_hot_size, config)
+        return GroupModel(actor, critic, ValueNorm() if config.value_normalization else None)
+
+    def _backend_setup(self, resume: dict[str, Any], collector_current: bool) -> BackendSetup:
+        return BackendSetup(
+            plan=self.plan,
+            env_factory=EnvIdFactory(self.env_id) if self.env_id is not None else self.source.factory,
+            n_envs=self.config.n_envs,
+            n_steps=self.config.n_steps,
+            seed=self.seed,
+            models=self.models,
+            generator=self.generator,
+            collector=self.collector,
+            resume=resume,
+            collector_current=collector_current,
+        )
+
+    # --------------------------------------------------------------------- the groups
+    @property
+    def policy_groups(self) -> list[PolicyGroup]:
+        """The policy groups: which agents share parameters (see :mod:`agents.groups`)."""
+        return self.plan.policy_groups
+
+    @property
+    def storages(self) -> list[RolloutStorage]:
+        """Every group's rollout storage, in group order."""
+        return [group.storage for group in self.groups]
+
+    def model(self, g: int) -> GroupModel:
+        """Actor, critic and value normaliser of group ``g``."""
+        return self.groups[g].model
+
+    def optimizers(self, g: int) -> Optimizers:
+        """The named optimisers of group ``g``."""
+        return self.groups[g].optimizers
 
     # ------------------------------------------------------------------------- training
     def learn(self, total_steps: int, callback: Callback | None = None) -> "Learner":
@@ -186,13 +161,13 @@ class Learner:
             self.steps += batch_steps
             snapshot = self._snapshot()
             try:
-                batches = [self.prepare_batch(g) for g in range(len(self.policy_groups))]
+                batches = [self.prepare_batch(g) for g in range(len(self.groups))]
                 # The groups share no parameters: their updates may run at the same time.
                 updates = [partial(self.rule.update, self, g, batch) for g, batch in enumerate(batches)]
                 stats = {}
                 for group, group_stats in zip(self.policy_groups, self.update_threads.run("groups", *updates)):
                     for name, value in group_stats.items():
-                        key = f"loss/{name}" if len(self.policy_groups) == 1 else f"loss/{group.name}/{name}"
+                        key = f"loss/{name}" if len(self.groups) == 1 else f"loss/{group.name}/{name}"
                         stats[key] = value
             except NonFiniteLossError as error:
                 self._restore(snapshot)
@@ -212,33 +187,32 @@ class Learner:
         return self
 
     def _update_observation_statistics(self) -> None:
-        for model, storage in zip(self.models, self.storages):
-            for encoder, normalizer in encoder_normalizers(model.actor):
-                living = storage.alive.reshape(-1) > 0
+        for group in self.groups:
+            storage = group.storage
+            living = storage.alive.reshape(-1) > 0
+            for encoder, normalizer in encoder_normalizers(group.model.actor):
                 normalizer.update(encoder.select(storage.observations.reshape(-1, storage.observations.shape[-1])[living]))
-            for encoder, normalizer in encoder_normalizers(model.critic):
+            for encoder, normalizer in encoder_normalizers(group.model.critic):
                 source = storage.critic_observations if storage.critic_observations is not None else storage.observations
-                living = storage.alive.reshape(-1) > 0
                 normalizer.update(encoder.select(source.reshape(-1, source.shape[-1])[living]))
 
     def _snapshot(self) -> dict[str, Any]:
         return {
             "models": {k: v.clone() for k, v in self.models.state_dict().items()},
             "statistics": {k: v.clone() for k, v in self.statistics.state_dict().items()},
-            "optimizers": [checkpoint.clone_state(optimizers_state(o)) for o in self.optimizers],
+            "optimizers": [checkpoint.clone_state(optimizers_state(group.optimizers)) for group in self.groups],
         }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         self.models.load_state_dict(snapshot["models"])
         self.statistics.load_state_dict(snapshot["statistics"])
-        for optimizers, state in zip(self.optimizers, snapshot["optimizers"]):
-            load_optimizers_state(optimizers, state)
+        for group, state in zip(self.groups, snapshot["optimizers"]):
+            load_optimizers_state(group.optimizers, state)
 
     def prepare_batch(self, g: int) -> TrainingBatch:
         """GAE per agent with death masking, advantage normalisation over living agents."""
         config = self.config
-        storage = self.storages[g]
-        model = self.models[g]
+        storage, model, plan = self.groups[g].storage, self.groups[g].model, self.groups[g].plan
         alive = storage.alive
         with torch.no_grad():
             if self.uses_critic:
@@ -265,12 +239,10 @@ class Learner:
             if model.value_norm is not None:
                 model.value_norm.update(returns[living])
                 targets = model.value_norm.normalize(returns)
-        storage.advantages.copy_(advantages)
-        storage.returns.copy_(returns)
-        group = self.policy_groups[g]
         one_hot = None
-        if self.collector.slots[g].one_hot is not None:
-            one_hot = torch.eye(group.size).expand(config.n_steps, config.n_envs, group.size, group.size)
+        if plan.one_hot_size:
+            size = plan.one_hot_size
+            one_hot = torch.eye(size).expand(config.n_steps, config.n_envs, size, size)
         # Each batch shuffles with its own stream, drawn here, so groups can update in any order.
         shuffle_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         return TrainingBatch(
@@ -293,7 +265,7 @@ class Learner:
 
     def evaluate(self, g: int, batch: Minibatch, with_values: bool = True) -> Evaluation:
         """The current policy (and value) on a minibatch; shapes ``[L, B]``."""
-        model = self.models[g]
+        model = self.groups[g].model
         steps, size = batch.actions.shape[:2]
         distribution, _ = model.actor(
             batch.observations, batch.actor_extra, batch.actor_hidden, batch.episode_starts, batch.action_masks
@@ -307,7 +279,7 @@ class Learner:
     def values(self, g: int, batch: Minibatch) -> Tensor:
         """The current value function of group ``g`` on a minibatch; shape ``[L, B]``."""
         critic_input = batch.critic_observations if batch.critic_observations is not None else batch.observations
-        values, _ = self.models[g].critic(critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts)
+        values, _ = self.groups[g].model.critic(critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts)
         return values
 
     def _metrics(self, stats: dict[str, float], batch_steps: int, elapsed: float, collect_time: float) -> dict[str, float]:
@@ -337,7 +309,8 @@ class Learner:
     def use_backend(self, backend: RolloutBackend) -> "Learner":
         """Collect with ``backend`` from now on (see :mod:`agents.backends`); the env copies
         continue from where the current backend left them."""
-        backend.bind(self)
+        current = isinstance(self.backend, InProcessBackend)
+        backend.bind(self._backend_setup(self.backend.state_dict(), collector_current=current))
         previous, self.backend = self.backend, backend
         previous.close()
         return self
@@ -350,53 +323,17 @@ class Learner:
     # -------------------------------------------------------------------------- acting
     def reset_act_state(self) -> None:
         """Forget the recurrent state that :meth:`act` keeps per agent between calls."""
-        self._act_hidden = {}
+        self.policy.reset()
 
-    @torch.no_grad()
     def act(self, observations: Any, deterministic: bool = True, action_masks: dict | None = None) -> Any:
         """Actions for observations: one observation -> one action (single agent), or a dict
         agent -> observation -> dict agent -> action. Recurrent policies keep their state per
-        agent between calls until :meth:`reset_act_state`."""
+        agent between calls until :meth:`reset_act_state`. An observation that does not fit its
+        agent's space, or an action mask that allows nothing, is refused naming the agent."""
         single = self.single_agent and not (isinstance(observations, dict) and set(observations) == {SINGLE_AGENT_NAME})
         if single:
             observations = {SINGLE_AGENT_NAME: observations}
-        unknown = [agent for agent in observations if agent not in self.collector.agent_slot]
-        if unknown:
-            raise ValueError(f"unknown agents {unknown}; this policy knows {self.possible_agents}")
-        actions: dict[str, Any] = {}
-        for g, (group, model, slots) in enumerate(zip(self.policy_groups, self.models, self.collector.slots)):
-            names = [agent for agent in group.agents if agent in observations]
-            if not names:
-                continue
-            flat = torch.from_numpy(self.layouts[g].flatten([observations[a] for a in names])).unsqueeze(0)
-            extra = None
-            if slots.one_hot is not None:
-                extra = torch.eye(group.size)[[group.index[a] for a in names]].unsqueeze(0)
-            mask = None
-            if slots.codec.mask_dim:
-                rows = []
-                for a, row in zip(names, flat[0]):
-                    part = slots.mask_part
-                    if part is not None:
-                        rows.append(row[part.start : part.stop])
-                    elif action_masks is not None and a in action_masks:
-                        rows.append(torch.as_tensor(np.asarray(action_masks[a], dtype=np.float32)).reshape(-1))
-                    else:
-                        rows.append(torch.ones(slots.codec.mask_dim))
-                mask = torch.stack(rows).unsqueeze(0)
-            hidden, starts = None, None
-            if self.config.recurrent:
-                hidden = torch.stack(
-                    [self._act_hidden.get(a, torch.zeros(self.config.recurrent_hidden_size)) for a in names]
-                )
-                starts = torch.zeros(1, len(names))
-            distribution, new_hidden = model.actor(flat, extra, hidden, starts, mask)
-            chosen = distribution.mode() if deterministic else distribution.sample()
-            env_actions = slots.codec.to_env_batch(chosen.reshape(len(names), -1).numpy())
-            for row, agent in enumerate(names):
-                actions[agent] = env_actions[row]
-                if new_hidden is not None:
-                    self._act_hidden[agent] = new_hidden[row].clone()
+        actions = self.policy.act(observations, deterministic, action_masks)
         return actions[SINGLE_AGENT_NAME] if single else actions
 
     # ---------------------------------------------------------------------- checkpoints
@@ -412,7 +349,7 @@ class Learner:
             "updates": self.updates,
             "models": self.models.state_dict(),
             "statistics": self.statistics.state_dict(),
-            "optimizers": [optimizers_state(o) for o in self.optimizers],
+            "optimizers": [optimizers_state(group.optimizers) for group in self.groups],
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
             "collector": self.backend.state_dict(),
@@ -424,8 +361,8 @@ class Learner:
         checkpoint.check_compatible(state, self, source)
         self.models.load_state_dict(state["models"])
         self.statistics.load_state_dict(state.get("statistics", {}))
-        for optimizers, saved in zip(self.optimizers, state["optimizers"]):
-            load_optimizers_state(optimizers, saved)
+        for group, saved in zip(self.groups, state["optimizers"]):
+            load_optimizers_state(group.optimizers, saved)
         self.steps = int(state["steps"])
         self.updates = int(state["updates"])
         self.generator.set_state(state["generator"])
@@ -435,16 +372,24 @@ class Learner:
 
     def _space_signature(self) -> dict[str, list[int]]:
         signature = {}
-        for g, group in enumerate(self.policy_groups):
-            signature[f"{group.name}/observation"] = [self.layouts[g].dim]
-            signature[f"{group.name}/action"] = [self.collector.slots[g].codec.action_dim, self.collector.slots[g].codec.mask_dim]
-            if self.critic_layouts[g] is not None:
-                signature[f"{group.name}/critic"] = [self.critic_layouts[g].dim]
+        for plan in self.plan.groups:
+            name = plan.group.name
+            signature[f"{name}/observation"] = [plan.layout.dim]
+            signature[f"{name}/action"] = [plan.codec.action_dim, plan.codec.mask_dim]
+            if plan.critic_layout is not None:
+                signature[f"{name}/critic"] = [plan.critic_layout.dim]
         return signature
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`state_dict` to ``path`` atomically."""
         return checkpoint.save(self.state_dict(), path)
+
+    @staticmethod
+    def algorithm_named(name: Any) -> type[Learner]:
+        """The algorithm class a checkpoint names (see :attr:`registry`)."""
+        if not isinstance(name, str) or name not in Learner.registry:
+            raise ValueError(f"unknown algorithm {name!r} in checkpoint; known: {sorted(Learner.registry)}")
+        return Learner.registry[name]
 
     @classmethod
     def load(cls, path: str | Path, env: Any = None, trust_code: bool = False) -> "Learner":
@@ -455,20 +400,11 @@ class Learner:
             raise ValueError(f"{path} holds a {state.get('algorithm')} checkpoint, not {cls.__name__}")
         if env is None:
             env = checkpoint.saved_environment(state, path, trust_code)
-        algorithm = cls if cls is not Learner else _algorithm_class(state["algorithm"])
+        algorithm = cls if cls is not Learner else Learner.algorithm_named(state.get("algorithm"))
         config = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
         learner = algorithm(env, seed=int(state["seed"]), **config)
         learner.load_state_dict(state, source=str(path))
         return learner
-
-
-def _algorithm_class(name: str) -> type[Learner]:
-    from agents.algorithms import ALGORITHMS
-
-    for cls in ALGORITHMS.values():
-        if cls.__name__ == name:
-            return cls
-    raise ValueError(f"unknown algorithm {name!r} in checkpoint")
 
 
 def optimizers_state(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from agents.core.distributions import make_action_head
 from agents.core.networks import MLP, GRUBlock, orthogonal_init
-from agents.core.normalization import ObservationNormalizer
+from agents.core.normalization import ObservationNormalizer, ValueNorm
 
 ACTION_MASK_KEY = "action_mask"
 
@@ -349,6 +349,20 @@ class Critic(nn.Module):
         """Values ``[T, B]`` and the next hidden state."""
         features, hidden = self.trunk.forward(x, extra, hidden, episode_starts)
         return F.linear(features, self.value.weight, self.value.bias).squeeze(-1), hidden
+
+
+class GroupModel(nn.Module):
+    """Actor, critic and (optionally) the value normaliser of one policy group."""
+
+    def __init__(self, actor: Actor, critic: Critic, value_norm: ValueNorm | None) -> None:
+        super().__init__()
+        self.actor = actor
+        self.critic = critic
+        self.value_norm = value_norm
+
+    def denormalize(self, values: Tensor) -> Tensor:
+        """Critic outputs on the return scale."""
+        return self.value_norm.denormalize(values) if self.value_norm is not None else values
 
 
 def encoder_normalizers(module: nn.Module) -> list[tuple[FlatEncoder, ObservationNormalizer]]:

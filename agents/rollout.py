@@ -58,7 +58,6 @@ class RolloutStorage:
         hidden_size: int,
     ) -> None:
         shape = (n_steps, n_envs, n_agents)
-        self.shape = shape
         self.observations = torch.zeros(*shape, observation_dim)
         self.critic_observations = torch.zeros(*shape, critic_observation_dim) if critic_observation_dim else None
         self.actions = torch.zeros(*shape, action_dim)
@@ -74,8 +73,6 @@ class RolloutStorage:
         self.critic_hidden = torch.zeros(*shape, hidden_size) if hidden_size else None
         self.episode_starts = torch.zeros(shape)
         self.final_value_outputs = torch.zeros(n_envs, n_agents)
-        self.advantages = torch.zeros(shape)
-        self.returns = torch.zeros(shape)
         # numpy views sharing memory with the tensors: collection writes through them,
         # which costs far less per step than tensor indexing.
         self.arrays = {name: value.numpy() for name, value in vars(self).items() if isinstance(value, torch.Tensor)}

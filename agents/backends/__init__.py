@@ -34,7 +34,7 @@ from agents.backends.env_axis import (
     merge_running_statistics,
     split_collector_state,
 )
-from agents.backends.interface import Episodes, InProcessBackend, RolloutBackend
+from agents.backends.interface import BackendSetup, Episodes, InProcessBackend, RolloutBackend
 from agents.backends.pools import LocalWorkerPool, SubprocessWorkerPool, WorkerPool
 from agents.backends.remote import MAX_RETRIES_PER_COLLECTION, RemoteBackend, SubprocessBackend, WorkerRecord
 from agents.backends.worker import (
@@ -47,13 +47,12 @@ from agents.backends.worker import (
     WorkerFailed,
     WorkerLost,
     WorkerSpec,
-    worker_env_factory,
 )
 
 __all__ = [
-    "CollectRequest", "EnvIdFactory", "Episodes", "FRAGMENT_FIELDS", "Fragment", "InProcessBackend", "LocalWorkerPool",
+    "BackendSetup", "CollectRequest", "EnvIdFactory", "Episodes", "FRAGMENT_FIELDS", "Fragment", "InProcessBackend", "LocalWorkerPool",
     "MAX_RETRIES_PER_COLLECTION", "PolicyPayload", "RemoteBackend", "RolloutBackend", "RolloutWorker",
     "SubprocessBackend", "SubprocessWorkerPool", "WorkerFailed", "WorkerLost", "WorkerPool", "WorkerRecord",
     "WorkerSpec", "derived_streams", "env_bounds", "merge_collector_states", "merge_running_statistics",
-    "split_collector_state", "worker_env_factory",
+    "split_collector_state",
 ]

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from agents.collection import Collector
+from agents.plan import CollectionPlan
 from agents.rollout import RolloutStorage
 
 Episodes = tuple[dict[str, list[float]], list[int], dict[str, list[float]]]
+
+
+@dataclass
+class BackendSetup:
+    """What a backend builds its collection from, and where the env copies stand.
+
+    ``plan``, ``env_factory`` (picklable, returning any environment the learner accepts), ``n_envs``, ``n_steps``, ``seed`` and ``models`` (the
+    networks workers copy) describe the collection. ``generator`` is the learner's random
+    stream 0: reset seeds are drawn from it, in this process or by worker 0 (which receives its
+    state and hands it back). ``collector`` steps the learner's own env copies. ``resume`` is
+    the state the env copies stand in (:meth:`RolloutBackend.state_dict` of the backend before);
+    ``collector_current`` says whether ``collector`` already holds it (the backend before ran
+    in this process).
+    """
+
+    plan: CollectionPlan
+    env_factory: Any
+    n_envs: int
+    n_steps: int
+    seed: int
+    models: nn.ModuleList
+    generator: torch.Generator
+    collector: Collector
+    resume: dict[str, Any]
+    collector_current: bool
 
 
 class RolloutBackend(ABC):
@@ -20,8 +47,8 @@ class RolloutBackend(ABC):
     name: str = ""
 
     @abstractmethod
-    def bind(self, learner: Any) -> None:
-        """Attach to a built learner, taking over its current collection state."""
+    def bind(self, setup: BackendSetup) -> None:
+        """Build the collection ``setup`` describes, continuing from where the env copies stand."""
 
     @abstractmethod
     def collect(
@@ -59,24 +86,29 @@ class InProcessBackend(RolloutBackend):
         self.collector: Collector | None = None
         self.worker_streams: list[dict[str, torch.Tensor]] | None = None
 
-    def bind(self, learner: Any) -> None:
-        """Use ``learner.collector``, continuing from where a previous backend left the env copies."""
-        self.collector = learner.collector
-        previous = getattr(learner, "backend", None)
-        if previous is not None and not isinstance(previous, InProcessBackend):
-            self.load_state_dict(previous.state_dict())
+    def bind(self, setup: BackendSetup) -> None:
+        """Use the learner's own collector, replaying its env copies to ``setup.resume`` unless
+        they are there already."""
+        self.collector = setup.collector
+        if setup.collector_current:
+            self.worker_streams = setup.resume.get("worker_streams")
+        else:
+            self.load_state_dict(setup.resume)
 
-    def collect(self, models, statistics, storages, n_steps, policy_version) -> None:
+    def collect(
+        self, models: nn.ModuleList, statistics: nn.ModuleDict, storages: list[RolloutStorage], n_steps: int,
+        policy_version: int,
+    ) -> None:
         """Step the learner's env copies (``statistics`` are updated in place by its reward scaler)."""
-        self.collector.collect(list(models), storages, n_steps)
+        self._collector().collect(list(models), storages, n_steps)
 
     def drain_episodes(self) -> Episodes:
         """The collector's finished episodes."""
-        return self.collector.tracker.drain()
+        return self._collector().tracker.drain()
 
     def state_dict(self) -> dict[str, Any]:
         """The collector's resume data (plus other workers' random streams a checkpoint carried)."""
-        state = self.collector.state_dict()
+        state = self._collector().state_dict()
         if self.worker_streams is not None:
             state["worker_streams"] = self.worker_streams
         return state
@@ -84,4 +116,9 @@ class InProcessBackend(RolloutBackend):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Replay every env copy to its saved state."""
         self.worker_streams = state.get("worker_streams")
-        self.collector.load_state_dict(state)
+        self._collector().load_state_dict(state)
+
+    def _collector(self) -> Collector:
+        if self.collector is None:
+            raise RuntimeError("the in-process backend is not bound to a learner yet (see Learner.use_backend)")
+        return self.collector

@@ -15,7 +15,7 @@ from agents.backends.env_axis import (
     merge_running_statistics,
     split_collector_state,
 )
-from agents.backends.interface import Episodes, RolloutBackend
+from agents.backends.interface import BackendSetup, Episodes, RolloutBackend
 from agents.backends.pools import SubprocessWorkerPool, WorkerPool
 from agents.backends.worker import (
     CollectRequest,
@@ -23,7 +23,6 @@ from agents.backends.worker import (
     PolicyPayload,
     WorkerLost,
     WorkerSpec,
-    worker_env_factory,
 )
 from agents.environments import notice
 from agents.rollout import RolloutStorage
@@ -54,7 +53,8 @@ class RemoteBackend(RolloutBackend):
         self.workers = workers
         self.records: list[WorkerRecord] = []
         self.bounds: list[tuple[int, int]] = []
-        self.learner: Any = None
+        self.setup: BackendSetup | None = None
+        self.started_from: dict[str, Any] = {}
         self.episodes: list[Episodes] = []
         self.restarts = 0
         self.stale_fragments = 0
@@ -62,54 +62,45 @@ class RemoteBackend(RolloutBackend):
         self.timings = {"broadcast_seconds": 0.0, "worker_collect_seconds": 0.0}
 
     # ------------------------------------------------------------------------- setup
-    def bind(self, learner: Any) -> None:
-        """Split the learner's env copies over the workers and start them from its current state."""
-        config = learner.config
-        if self.workers > config.n_envs:
+    def bind(self, setup: BackendSetup) -> None:
+        """Split the env copies over the workers and start them from where the copies stand."""
+        if self.workers > setup.n_envs:
             raise ValueError(
-                f"workers ({self.workers}) must be <= n_envs ({config.n_envs}): each worker holds at least one "
+                f"workers ({self.workers}) must be <= n_envs ({setup.n_envs}): each worker holds at least one "
                 "environment copy; raise n_envs or lower workers"
             )
-        self.learner = learner
-        self.bounds = env_bounds(config.n_envs, self.workers)
-        state = learner.backend.state_dict()
-        self.records = []
-        for w, (start, stop) in enumerate(self.bounds):
-            spec = WorkerSpec(
-                index=w,
-                env_factory=worker_env_factory(learner),
-                single_agent=learner.single_agent,
-                n_envs=stop - start,
-                n_steps=config.n_steps,
-                groups=learner.policy_groups,
-                layouts=learner.layouts,
-                critic_layouts=learner.critic_layouts,
-                critic_mode=learner.critic_mode,
-                agent_id_one_hot=config.agent_id_one_hot,
-                hidden_size=config.recurrent_hidden_size if config.recurrent else 0,
-                gamma=config.gamma,
-                normalize_rewards=config.normalize_rewards,
-                models=learner.models,
-            )
-            self.records.append(WorkerRecord(spec, None, None))
+        self.setup = setup
+        self.bounds = env_bounds(setup.n_envs, self.workers)
+        state = setup.resume
+        self.records = [
+            WorkerRecord(WorkerSpec(w, setup.env_factory, stop - start, setup.n_steps, setup.plan, setup.models), None, None)
+            for w, (start, stop) in enumerate(self.bounds)
+        ]
         self._restore(state)
+
+    def _bound(self) -> BackendSetup:
+        if self.setup is None:
+            raise RuntimeError("the backend is not bound to a learner yet (see Learner.use_backend)")
+        return self.setup
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Start every worker from a merged collector state (and saved streams if any)."""
-        group_sizes = [group.size for group in self.learner.policy_groups]
+        setup = self._bound()
+        self.started_from = state
+        group_sizes = [group.size for group in setup.plan.policy_groups]
         parts = split_collector_state(state, self.bounds, group_sizes) if state["started"] else [None] * self.workers
         saved_streams = state.get("worker_streams")
         for w, (record, part) in enumerate(zip(self.records, parts)):
             record.resume = part
             if w > 0:
                 usable = saved_streams is not None and len(saved_streams) == self.workers
-                record.streams = saved_streams[w] if usable else derived_streams(self.learner.seed, w)
+                record.streams = saved_streams[w] if usable else derived_streams(setup.seed, w)
             self.pool.start(record.spec, record.resume)
 
     # ---------------------------------------------------------------------- collection
     def _streams(self, w: int) -> dict[str, torch.Tensor]:
         if w == 0:
-            return {"generator": self.learner.generator.get_state(), "torch": torch.get_rng_state()}
+            return {"generator": self._bound().generator.get_state(), "torch": torch.get_rng_state()}
         return self.records[w].streams
 
     def collect(self, models, statistics, storages, n_steps, policy_version) -> None:
@@ -152,7 +143,7 @@ class RemoteBackend(RolloutBackend):
             merged = merge_running_statistics(reward_start, finals)
             statistics["discounted_return"].load_state_dict(merged)
         self.episodes.extend(accepted[w].episodes for w in range(self.workers))
-        self.learner.generator.set_state(accepted[0].streams["generator"])
+        self._bound().generator.set_state(accepted[0].streams["generator"])
         torch.set_rng_state(accepted[0].streams["torch"])
 
     def _keep_resume_data(self, fragment: Fragment) -> None:
@@ -220,7 +211,7 @@ class RemoteBackend(RolloutBackend):
     def state_dict(self) -> dict[str, Any]:
         """The workers' resume data joined along the env axis, plus their random streams."""
         if any(record.resume is None for record in self.records):
-            state = self.learner.collector.state_dict()
+            state = {key: value for key, value in self.started_from.items() if key != "worker_streams"}
         else:
             state = merge_collector_states([record.resume for record in self.records])
         state["worker_streams"] = [None] + [record.streams for record in self.records[1:]]

@@ -12,12 +12,10 @@ import torch
 from torch import nn
 
 from agents.backends.interface import Episodes
-from agents.collection import Collector, RewardScaler
+from agents.collection import build_collection
 from agents.core.normalization import RunningMeanStd
-from agents.environments import EnvSource, _factory_from_id, to_parallel
-from agents.groups import PolicyGroup
-from agents.models import ObservationLayout
-from agents.rollout import RolloutStorage
+from agents.environments import _factory_from_id, to_parallel
+from agents.plan import CollectionPlan
 
 #: Storage arrays a fragment carries (advantages and returns are computed by the learner).
 FRAGMENT_FIELDS = (
@@ -38,28 +36,15 @@ class EnvIdFactory:
         return _factory_from_id(self.env_id)()
 
 
-def worker_env_factory(learner: Any) -> Any:
-    """The factory workers build their env copies with (by id when the learner has one)."""
-    return EnvIdFactory(learner.env_id) if learner.env_id is not None else learner.source.factory
-
-
 @dataclass
 class WorkerSpec:
     """Everything a worker needs to build its slice of the collection (picklable)."""
 
     index: int
     env_factory: Any
-    single_agent: bool
     n_envs: int
     n_steps: int
-    groups: list[PolicyGroup]
-    layouts: list[ObservationLayout]
-    critic_layouts: list[ObservationLayout | None]
-    critic_mode: str
-    agent_id_one_hot: bool
-    hidden_size: int
-    gamma: float
-    normalize_rewards: bool
+    plan: CollectionPlan
     models: nn.ModuleList
 
 
@@ -109,28 +94,14 @@ class RolloutWorker:
     def __init__(self, spec: WorkerSpec, resume: dict[str, Any] | None = None) -> None:
         torch.set_num_threads(1)
         self.spec = spec
-        source = EnvSource(spec.env_factory, None, spec.single_agent)
         self.envs = [to_parallel(spec.env_factory()) for _ in range(spec.n_envs)]
         self.models = copy.deepcopy(spec.models)
         self.version: int | None = None
         self.generator = torch.Generator()
-        self.reward_statistics = RunningMeanStd((1,)) if spec.normalize_rewards else None
-        scaler = None
-        if self.reward_statistics is not None:
-            shapes = [(spec.n_envs, group.size) for group in spec.groups]
-            scaler = RewardScaler(self.reward_statistics, shapes, spec.gamma)
-        self.collector = Collector(
-            source, self.envs, spec.groups, spec.layouts, spec.critic_layouts, spec.critic_mode,
-            spec.agent_id_one_hot, spec.hidden_size, self.generator, scaler,
+        self.reward_statistics = RunningMeanStd((1,)) if spec.plan.normalize_rewards else None
+        self.collector, self.storages = build_collection(
+            spec.plan, self.envs, spec.n_steps, self.generator, self.reward_statistics
         )
-        self.storages = [
-            RolloutStorage(
-                spec.n_steps, spec.n_envs, group.size, layout.dim,
-                critic_layout.dim if critic_layout is not None else None,
-                slots.codec.action_dim, slots.codec.mask_dim, spec.hidden_size,
-            )
-            for group, layout, critic_layout, slots in zip(spec.groups, spec.layouts, spec.critic_layouts, self.collector.slots)
-        ]
         if resume is not None:
             self.collector.load_state_dict(resume)
 

@@ -1,5 +1,5 @@
 """The policy-gradient core shared by every algorithm: GAE, objectives, normalisation,
-natural-gradient machinery, action distributions and networks."""
+natural-gradient machinery, action distributions, networks and the finite-loss guard."""
 
 from agents.core.distributions import (
     ActionCodec,
@@ -19,6 +19,7 @@ from agents.core.distributions import (
     UnsupportedSpaceError,
     make_action_head,
 )
+from agents.core.finite import NonFiniteLossError, ensure_finite
 from agents.core.gae import compute_gae
 from agents.core.natural_gradient import (
     LineSearchResult,
@@ -68,6 +69,7 @@ __all__ = [
     "LineSearchResult",
     "MultiCategoricalDistribution",
     "MultiCategoricalHead",
+    "NonFiniteLossError",
     "ObservationNormalizer",
     "ProductDistribution",
     "ProductHead",
@@ -79,6 +81,7 @@ __all__ = [
     "clipped_surrogate_loss",
     "compute_gae",
     "conjugate_gradient",
+    "ensure_finite",
     "entropy_bonus",
     "fisher_vector_product",
     "flat_gradient",

@@ -9,7 +9,12 @@ import torch
 import torch.optim.optimizer as optimizer_module
 from torch import Tensor
 
+from agents.config import CriticFitConfig
+from agents.core.finite import ensure_finite
 from agents.core.objectives import value_loss
+from agents.models import GroupModel
+from agents.rollout import TrainingBatch
+from agents.rules.interface import Optimizers, UpdateContext
 
 
 def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, max_grad_norm: float | None) -> float:
@@ -17,8 +22,6 @@ def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, ma
 
     Returns the largest pre-clipping gradient norm (for logging).
     """
-    from agents.learner import ensure_finite
-
     ensure_finite("loss", loss)
     clear_gradients(optimizers)
     loss.backward()
@@ -37,8 +40,6 @@ def clear_gradients(optimizers: dict[str, torch.optim.Optimizer]) -> None:
 def clip_and_step(optimizers: dict[str, torch.optim.Optimizer], max_grad_norm: float | None) -> float:
     """Step every optimiser on the gradients already accumulated, clipping each one's
     gradients separately; returns the largest pre-clipping gradient norm."""
-    from agents.learner import ensure_finite
-
     largest = 0.0
     for optimizer in optimizers.values():
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
@@ -129,16 +130,15 @@ def adam(parameters: Any, learning_rate: float, epsilon: float) -> torch.optim.A
     return torch.optim.Adam(parameters, lr=learning_rate, eps=epsilon, fused=True)
 
 
-def make_critic_optimizer(learner: Any, model: Any) -> torch.optim.Adam:
+def make_critic_optimizer(config: CriticFitConfig, model: GroupModel) -> torch.optim.Adam:
     """Adam on the critic's parameters (TRPO, NPG and REINFORCE fit the value function apart)."""
-    config = learner.config
     return adam(model.critic.parameters(), config.critic_learning_rate, config.adam_epsilon)
 
 
-def fit_critic(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def fit_critic(learner: UpdateContext[CriticFitConfig], g: int, batch: TrainingBatch) -> dict[str, float]:
     """Regress the critic on the returns with Adam: ``critic_epochs`` passes of minibatches."""
     config = learner.config
-    optimizer = {"critic": learner.optimizers[g]["critic"]}
+    optimizer = {"critic": learner.optimizers(g)["critic"]}
     losses = []
     for _ in range(config.critic_epochs):
         for minibatch in batch.minibatches(
@@ -152,7 +152,10 @@ def fit_critic(learner: Any, g: int, batch: Any) -> dict[str, float]:
 
 
 def with_critic_fit(
-    learner: Any, g: int, batch: Any, policy_step: Callable[[Any, int, Any], dict[str, float]]
+    learner: UpdateContext[CriticFitConfig],
+    g: int,
+    batch: TrainingBatch,
+    policy_step: Callable[[Any, int, TrainingBatch], dict[str, float]],
 ) -> dict[str, float]:
     """``policy_step`` and :func:`fit_critic` on the same rollout, their statistics merged.
 

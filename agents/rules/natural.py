@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import Tensor
 
+from agents.config import NPGConfig, TRPOConfig
 from agents.core.natural_gradient import conjugate_gradient, fisher_vector_product, flat_gradient
 from agents.core.objectives import masked_mean, surrogate_objective
+from agents.models import GroupModel
+from agents.rollout import TrainingBatch
 from agents.rules.common import make_critic_optimizer
+from agents.rules.interface import Optimizers, UpdateContext
 
 
-def make_optimizers(learner: Any, model: Any) -> dict:
+def make_optimizers(config: TRPOConfig | NPGConfig, model: GroupModel) -> Optimizers:
     """Only the critic has an optimiser; the policy moves by natural-gradient steps."""
-    return {"critic": make_critic_optimizer(learner, model)}
+    return {"critic": make_critic_optimizer(config, model)}
 
 
 @dataclass
@@ -43,11 +47,11 @@ class NaturalDirection:
         return value > 0 and math.isfinite(value)
 
 
-def natural_direction(learner: Any, g: int, batch: Any) -> NaturalDirection:
+def natural_direction(learner: UpdateContext[TRPOConfig | NPGConfig], g: int, batch: TrainingBatch) -> NaturalDirection:
     """Everything a natural-gradient step needs on the whole rollout of group ``g``."""
     config = learner.config
     minibatch = batch.full(config.recurrent)
-    actor = learner.models[g].actor
+    actor = learner.model(g).actor
     params = [p for p in actor.parameters() if p.requires_grad]
     with torch.no_grad():
         old_distribution = learner.evaluate(g, minibatch, with_values=False).distribution.detach()

@@ -9,24 +9,25 @@ The critic is fitted separately with Adam."""
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import torch
 
+from agents.config import NPGConfig
+from agents.core.finite import ensure_finite
 from agents.core.natural_gradient import flat_parameters, normalized_natural_step, set_flat_parameters
-from agents.learner import ensure_finite
+from agents.rollout import TrainingBatch
 from agents.rules.common import with_critic_fit
+from agents.rules.interface import UpdateContext
 from agents.rules.natural import make_optimizers, natural_direction
 
 __all__ = ["make_optimizers", "update"]
 
 
-def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def update(learner: UpdateContext[NPGConfig], g: int, batch: TrainingBatch) -> dict[str, float]:
     """One normalised natural-gradient step, and the value fit (possibly at the same time)."""
     return with_critic_fit(learner, g, batch, _policy_step)
 
 
-def _policy_step(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def _policy_step(learner: UpdateContext[NPGConfig], g: int, batch: TrainingBatch) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)

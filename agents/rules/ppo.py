@@ -10,14 +10,19 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from agents.config import PPOConfig
+from agents.core.finite import ensure_finite
 from agents.core.objectives import clipped_surrogate_loss, entropy_bonus, value_loss
-from agents.learner import ensure_finite
+from agents.models import GroupModel
+from agents.rollout import Minibatch, TrainingBatch
 from agents.rules.common import adam, clear_gradients, clip_and_step
+from agents.rules.interface import Optimizers, UpdateContext
+
+Learner = UpdateContext[PPOConfig]
 
 
-def make_optimizers(learner: Any, model: Any) -> dict:
+def make_optimizers(config: PPOConfig, model: GroupModel) -> Optimizers:
     """One Adam over actor and critic, or one each with ``separate_optimizers``."""
-    config = learner.config
     critic_rate = config.critic_learning_rate or config.learning_rate
     if config.separate_optimizers:
         return {
@@ -31,7 +36,7 @@ def make_optimizers(learner: Any, model: Any) -> dict:
     return {"actor_critic": adam(groups, config.learning_rate, config.adam_epsilon)}
 
 
-def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def update(learner: Learner, g: int, batch: TrainingBatch) -> dict[str, float]:
     """Run the epochs; stop early when ``target_kl`` is set and exceeded.
 
     Each minibatch's loss is ``policy - entropy_coef * entropy + value_coef * value``. The
@@ -40,7 +45,7 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     (:class:`~agents.update_threads.UpdateThreads`) before the optimisers step.
     """
     config = learner.config
-    optimizers = learner.optimizers[g]
+    optimizers = learner.optimizers(g)
     records: dict[str, list[float]] = {"policy": [], "value": [], "entropy": [], "approx_kl": [], "clip_fraction": [], "grad_norm": []}
     for _ in range(config.n_epochs):
         stop = False
@@ -67,7 +72,7 @@ def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
     return {name: float(np.mean(values)) for name, values in records.items() if values}
 
 
-def _policy_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, tuple[float, float, dict[str, float]]]:
+def _policy_terms(learner: Learner, g: int, minibatch: Minibatch) -> tuple[Tensor, tuple[float, float, dict[str, float]]]:
     """The actor's part of the loss (clipped surrogate minus the entropy bonus) and its statistics."""
     config = learner.config
     evaluation = learner.evaluate(g, minibatch, with_values=False)
@@ -78,7 +83,7 @@ def _policy_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, tuple[f
     return policy_loss - config.entropy_coef * entropy, (float(policy_loss.detach()), float(entropy.detach()), stats)
 
 
-def _value_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, float]:
+def _value_terms(learner: Learner, g: int, minibatch: Minibatch) -> tuple[Tensor, float]:
     """The critic's part of the loss (``value_coef`` times the value loss) and the value loss."""
     config = learner.config
     values = learner.values(g, minibatch)
@@ -88,7 +93,7 @@ def _value_terms(learner: Any, g: int, minibatch: Any) -> tuple[Tensor, float]:
     return config.value_coef * critic_loss, float(critic_loss.detach())
 
 
-def _backward(terms: Callable[..., tuple[Tensor, Any]], learner: Any, g: int, minibatch: Any) -> Any:
+def _backward(terms: Callable[..., tuple[Tensor, Any]], learner: Learner, g: int, minibatch: Minibatch) -> Any:
     """Backpropagate one part of the loss on its own; return its statistics."""
     loss, stats = terms(learner, g, minibatch)
     ensure_finite("loss", loss)
@@ -96,7 +101,7 @@ def _backward(terms: Callable[..., tuple[Tensor, Any]], learner: Any, g: int, mi
     return stats
 
 
-def _joint_backward(learner: Any, g: int, minibatch: Any) -> list[Any]:
+def _joint_backward(learner: Learner, g: int, minibatch: Minibatch) -> list[Any]:
     """Both parts in one backward pass of their sum (the same gradients, one pass)."""
     policy, policy_stats = _policy_terms(learner, g, minibatch)
     value, value_stats = _value_terms(learner, g, minibatch)

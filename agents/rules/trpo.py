@@ -5,22 +5,23 @@ The critic is fitted separately with Adam."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.rules.common import with_critic_fit
-from agents.rules.natural import make_optimizers, natural_direction
+from agents.config import TRPOConfig
+from agents.core.finite import ensure_finite
 from agents.core.natural_gradient import backtracking_line_search, trust_region_step
-from agents.learner import ensure_finite
+from agents.rollout import TrainingBatch
+from agents.rules.common import with_critic_fit
+from agents.rules.interface import UpdateContext
+from agents.rules.natural import make_optimizers, natural_direction
 
 __all__ = ["make_optimizers", "update"]
 
 
-def update(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def update(learner: UpdateContext[TRPOConfig], g: int, batch: TrainingBatch) -> dict[str, float]:
     """One trust-region policy step, and the value fit (possibly at the same time)."""
     return with_critic_fit(learner, g, batch, _policy_step)
 
 
-def _policy_step(learner: Any, g: int, batch: Any) -> dict[str, float]:
+def _policy_step(learner: UpdateContext[TRPOConfig], g: int, batch: TrainingBatch) -> dict[str, float]:
     config = learner.config
     natural = natural_direction(learner, g, batch)
     ensure_finite("natural gradient", natural.direction)
