@@ -1,4 +1,6 @@
-"""Pieces shared by the update rules: gradient steps and the separately fitted critic."""
+"""Pieces shared by the update rules: gradient steps and the separately fitted critic.
+
+Clipping and optimiser steps run through :mod:`agents.rules.optimizer_steps_fast`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.optim.optimizer as optimizer_module
 from torch import Tensor
 
 from agents.config import CriticFitConfig
@@ -14,7 +15,8 @@ from agents.core.finite import ensure_finite
 from agents.core.objectives import value_loss
 from agents.models import GroupModel
 from agents.rollout import TrainingBatch
-from agents.rules.interface import Optimizers, UpdateContext
+from agents.rules.interface import UpdateContext
+from agents.rules.optimizer_steps_fast import clip_gradient_norm, optimizer_step
 
 
 def gradient_step(optimizers: dict[str, torch.optim.Optimizer], loss: Tensor, max_grad_norm: float | None) -> float:
@@ -47,81 +49,8 @@ def clip_and_step(optimizers: dict[str, torch.optim.Optimizer], max_grad_norm: f
             norm = clip_gradient_norm(params, max_grad_norm)
             ensure_finite("gradient norm", norm)
             largest = max(largest, float(norm))
-        adam_step(optimizer)
+        optimizer_step(optimizer)
     return largest
-
-
-@torch.no_grad()
-def clip_gradient_norm(params: list[Tensor], max_norm: float) -> Tensor:
-    """``torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)``: the same operations
-    in the same order (so the same numbers), without its per-call bookkeeping, when every
-    gradient shares one device and dtype (otherwise torch's function is called)."""
-    grads = [p.grad for p in params]
-    first = grads[0]
-    if any(g.device != first.device or g.dtype != first.dtype for g in grads):
-        return torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
-    norms = torch._foreach_norm(grads, 2.0)
-    total_norm = torch.linalg.vector_norm(torch.stack(norms), 2.0)
-    clip_coef = max_norm / (total_norm + 1e-6)
-    torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
-    return total_norm
-
-
-def adam_step(optimizer: torch.optim.Optimizer) -> None:
-    """``optimizer.step()``; for a plain fused Adam whose state exists, the two kernels that
-    step runs (step counters + 1, fused update per parameter group), called directly.
-
-    ``torch.optim.Adam.step`` spends most of its time on Python bookkeeping for the learner's
-    small networks; the direct calls give bit-identical parameters and optimiser state.
-    """
-    work = _fused_adam_work(optimizer)
-    if work is None:
-        optimizer.step()
-        return
-    for group, params, grads, exp_avgs, exp_avg_sqs, steps in work:
-        beta1, beta2 = group["betas"]
-        torch._foreach_add_(steps, 1)
-        torch._fused_adam_(
-            params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"], beta1=beta1,
-            beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
-        )
-
-
-def _fused_adam_work(optimizer: torch.optim.Optimizer) -> list | None:
-    """Per parameter group the tensors of a direct fused Adam step, or None when the
-    optimiser needs its own ``step`` (first step, hooks, options the direct call skips)."""
-    if (
-        type(optimizer) is not torch.optim.Adam
-        or optimizer._optimizer_step_pre_hooks
-        or optimizer._optimizer_step_post_hooks
-        or optimizer_module._global_optimizer_pre_hooks
-        or optimizer_module._global_optimizer_post_hooks
-        or getattr(optimizer, "grad_scale", None) is not None
-        or getattr(optimizer, "found_inf", None) is not None
-    ):
-        return None
-    work = []
-    for group in optimizer.param_groups:
-        if (
-            not group["fused"] or group["amsgrad"] or group["maximize"] or group["capturable"]
-            or group["differentiable"] or group.get("decoupled_weight_decay", False)
-            or isinstance(group["lr"], Tensor) or any(isinstance(beta, Tensor) for beta in group["betas"])
-        ):
-            return None
-        params = [p for p in group["params"] if p.grad is not None]
-        if not params:
-            continue
-        states = [optimizer.state.get(p) for p in params]
-        if not all(states) or any(p.grad.is_sparse or p.is_complex() for p in params):
-            return None
-        first = params[0]
-        if any(p.device != first.device or p.dtype != first.dtype for p in params):
-            return None
-        work.append((
-            group, params, [p.grad for p in params], [state["exp_avg"] for state in states],
-            [state["exp_avg_sq"] for state in states], [state["step"] for state in states],
-        ))
-    return work
 
 
 def adam(parameters: Any, learning_rate: float, epsilon: float) -> torch.optim.Adam:
