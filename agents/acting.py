@@ -9,8 +9,8 @@ one step: ``[1, n, ...]`` for ``n`` (env, agent) slots.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -125,8 +125,9 @@ def _observation_problem(space: spaces.Space, value: Any) -> str | None:
         if array.shape != () or array.dtype.kind == "f" or not space.start <= int(array) < space.start + space.n:
             return f"is {value!r}, not an integer in [{space.start}, {space.start + space.n})"
         return None
-    if array.shape != space.shape:
-        return f"has shape {tuple(array.shape)}, expected {tuple(space.shape)}"
+    expected = space.shape or ()
+    if array.shape != expected:
+        return f"has shape {tuple(array.shape)}, expected {tuple(expected)}"
     if isinstance(space, (spaces.MultiBinary, spaces.MultiDiscrete)) and not space.contains(array.astype(space.dtype)):
         return f"has values outside {space}"
     return None
@@ -143,7 +144,9 @@ class Policy:
         self.plan = plan
         self.models = models
         self.possible_agents = possible_agents
-        self.slot = {agent: (g, group.group.index[agent]) for g, group in enumerate(plan.groups) for agent in group.group.agents}
+        self.slot = {
+            agent: (g, group.group.index[agent]) for g, group in enumerate(plan.groups) for agent in group.group.agents
+        }
         self.hidden: dict[str, Tensor] = {}
 
     def reset(self) -> None:
@@ -167,8 +170,13 @@ class Policy:
         return actions
 
     def _group_actions(
-        self, plan: GroupPlan, model: GroupModel, names: list[str], observations: dict[str, Any],
-        deterministic: bool, given_masks: dict[str, Any],
+        self,
+        plan: GroupPlan,
+        model: GroupModel,
+        names: list[str],
+        observations: dict[str, Any],
+        deterministic: bool,
+        given_masks: dict[str, Any],
     ) -> list[Any]:
         for agent in names:
             check_observation(plan, agent, observations[agent])

@@ -115,7 +115,7 @@ class Collector:
         critic_mode: str,
         hidden_size: int,
         generator: torch.Generator,
-        reward_scaler: "RewardScaler | None" = None,
+        reward_scaler: RewardScaler | None = None,
     ) -> None:
         self.envs = envs
         self.n_envs = len(envs)
@@ -330,7 +330,11 @@ class Collector:
                 slots.critic_hidden = out["critic_hidden_out"]
             slots.episode_starts[:] = False
             step.actions.append(actions)
-            for name, rows in (("rewards", step.rewards), ("terminated", step.terminated), ("truncated", step.truncated)):
+            for name, rows in (
+                ("rewards", step.rewards),
+                ("terminated", step.terminated),
+                ("truncated", step.truncated),
+            ):
                 row = arrays[name][t]
                 row[:] = 0.0
                 rows.append(row)
@@ -420,7 +424,9 @@ class Collector:
         return np.concatenate(parts)
 
     @torch.no_grad()
-    def _bootstrap(self, g: int, model: GroupModel, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]) -> None:
+    def _bootstrap(
+        self, g: int, model: GroupModel, storage: RolloutStorage, t: int, requests: list[tuple[int, int]]
+    ) -> None:
         slots = self.slots[g]
         inputs = np.stack([self.final_critic_inputs.pop((g, e, i)) for e, i in requests])
         x = torch.from_numpy(inputs).unsqueeze(0)
@@ -469,7 +475,9 @@ class Collector:
             "critic_hidden": [s.critic_hidden.clone() if s.critic_hidden is not None else None for s in self.slots],
             "episode_starts": [torch.from_numpy(s.episode_starts.copy()) for s in self.slots],
             "discounted_returns": (
-                [torch.from_numpy(r.copy()) for r in self.reward_scaler.returns] if self.reward_scaler is not None else None
+                [torch.from_numpy(r.copy()) for r in self.reward_scaler.returns]
+                if self.reward_scaler is not None
+                else None
             ),
         }
 
@@ -554,8 +562,14 @@ def build_collection(
     collector = Collector(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
     storages = [
         RolloutStorage(
-            n_steps, n_envs, group.group.size, group.layout.dim, group.critic_dim,
-            group.codec.action_dim, group.codec.mask_dim, plan.hidden_size,
+            n_steps,
+            n_envs,
+            group.group.size,
+            group.layout.dim,
+            group.critic_dim,
+            group.codec.action_dim,
+            group.codec.mask_dim,
+            plan.hidden_size,
         )
         for group in plan.groups
     ]

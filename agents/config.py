@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,11 @@ class LearnerConfig:
         False, boolean(), "divide rewards by the running std of the discounted return (as Gymnasium's NormalizeReward)"
     )
     value_normalization: bool = option(False, boolean(), "ValueNorm on value targets (MAPPO paper)")
-    critic_input: str = option(
-        "observation", one_of("observation", "state", "joined"), CRITIC_INPUT_HELP
-    )
+    critic_input: str = option("observation", one_of("observation", "state", "joined"), CRITIC_INPUT_HELP)
     policy_sharing: str = option(
-        "auto", one_of("auto", "all", "team", "agent"), "which agents share a policy ('auto': per team if names carry teams)"
+        "auto",
+        one_of("auto", "all", "team", "agent"),
+        "which agents share a policy ('auto': per team if names carry teams)",
     )
     agent_id_one_hot: bool = option(True, boolean(), "append an agent-id one-hot when a group has several agents")
     recurrent: bool = option(False, boolean(), "GRU after the encoder in actor and critic")
@@ -133,7 +134,8 @@ class LearnerConfig:
     max_grad_norm: float | None = option(0.5, optional(positive()), "gradient clipping norm (None: off)")
     adam_epsilon: float = option(1e-5, positive(), "Adam epsilon")
     update_threads: int | None = option(
-        None, optional(positive_int()),
+        None,
+        optional(positive_int()),
         "threads for the independent parts of an update: policy groups, and a group's policy and value passes "
         "(None: the CPUs available; each place keeps threads only where timing shows they are faster)",
     )
@@ -149,9 +151,7 @@ class LearnerConfig:
                 value = tuple(value)
                 setattr(self, spec.name, value)
             if check is not None and not check.accepts(value):
-                raise ValueError(
-                    f"{type(self).__qualname__}.{spec.name} must be {check.description}, got {value!r}"
-                )
+                raise ValueError(f"{type(self).__qualname__}.{spec.name} must be {check.description}, got {value!r}")
         self.validate()
 
     def validate(self) -> None:
@@ -174,8 +174,12 @@ class LearnerConfig:
 class PPOConfig(LearnerConfig):
     """Clipped-surrogate update: K epochs of minibatches (defaults of the PPO paper / SB3)."""
 
-    learning_rate: float = option(3e-4, positive(), "Adam learning rate of the actor (and critic unless critic_learning_rate)")
-    critic_learning_rate: float | None = option(None, optional(positive()), "separate critic learning rate (None: learning_rate)")
+    learning_rate: float = option(
+        3e-4, positive(), "Adam learning rate of the actor (and critic unless critic_learning_rate)"
+    )
+    critic_learning_rate: float | None = option(
+        None, optional(positive()), "separate critic learning rate (None: learning_rate)"
+    )
     separate_optimizers: bool = option(False, boolean(), "separate Adam optimisers for actor and critic")
     n_epochs: int = option(10, positive_int(), "passes over each rollout")
     minibatch_size: int | None = option(64, optional(positive_int()), "transitions per minibatch (None: whole batch)")
@@ -222,7 +226,9 @@ class CriticFitConfig(LearnerConfig):
     critic_learning_rate: float = option(1e-3, positive(), "Adam learning rate of the value function")
     critic_epochs: int = option(10, positive_int(), "passes of value fitting per rollout")
     critic_minibatch_size: int | None = option(128, optional(positive_int()), "transitions per value minibatch")
-    max_grad_norm: float | None = option(None, optional(positive()), "gradient clipping norm of the value fit (None: off)")
+    max_grad_norm: float | None = option(
+        None, optional(positive()), "gradient clipping norm of the value fit (None: off)"
+    )
 
 
 @dataclass

@@ -10,8 +10,9 @@ whose observation or action spaces differ always land in different groups.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 _TEAM_SUFFIX = re.compile(r"^(.*?)[_\-]?(\d+)$")
 

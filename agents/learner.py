@@ -10,10 +10,11 @@ multi-agent training with one agent named ``agent``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -94,11 +95,13 @@ class Learner:
         self.models = nn.ModuleList(models)
         # Running statistics that are not part of a group's networks (saved with them).
         self.statistics = nn.ModuleDict()
-        if config.normalize_rewards:
-            self.statistics["discounted_return"] = RunningMeanStd((1,))
+        reward_statistics = RunningMeanStd((1,)) if config.normalize_rewards else None
+        if reward_statistics is not None:
+            self.statistics["discounted_return"] = reward_statistics
         optimizers = [self.rule.make_optimizers(config, model) for model in models]
-        reward_statistics = self.statistics["discounted_return"] if config.normalize_rewards else None
-        self.collector, storages = build_collection(self.plan, self.envs, config.n_steps, self.generator, reward_statistics)
+        self.collector, storages = build_collection(
+            self.plan, self.envs, config.n_steps, self.generator, reward_statistics
+        )
         self.groups = [
             GroupTraining(plan, model, group_optimizers, storage)
             for plan, model, group_optimizers, storage in zip(self.plan.groups, models, optimizers, storages)
@@ -148,7 +151,7 @@ class Learner:
         return self.groups[g].optimizers
 
     # ------------------------------------------------------------------------- training
-    def learn(self, total_steps: int, callback: Callback | None = None) -> "Learner":
+    def learn(self, total_steps: int, callback: Callback | None = None) -> Learner:
         """Train for ``total_steps`` more environment steps (summed over env copies)."""
         if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
             raise ValueError(f"total_steps must be an integer >= 1, got {total_steps!r}")
@@ -191,9 +194,13 @@ class Learner:
             storage = group.storage
             living = storage.alive.reshape(-1) > 0
             for encoder, normalizer in encoder_normalizers(group.model.actor):
-                normalizer.update(encoder.select(storage.observations.reshape(-1, storage.observations.shape[-1])[living]))
+                normalizer.update(
+                    encoder.select(storage.observations.reshape(-1, storage.observations.shape[-1])[living])
+                )
             for encoder, normalizer in encoder_normalizers(group.model.critic):
-                source = storage.critic_observations if storage.critic_observations is not None else storage.observations
+                source = (
+                    storage.critic_observations if storage.critic_observations is not None else storage.observations
+                )
                 normalizer.update(encoder.select(source.reshape(-1, source.shape[-1])[living]))
 
     def _snapshot(self) -> dict[str, Any]:
@@ -228,7 +235,13 @@ class Learner:
             next_values = following * continuing + bootstrap
             terminated = torch.maximum(storage.terminated, 1 - alive)
             advantages, returns = compute_gae(
-                storage.rewards * alive, values, next_values, terminated, storage.truncated, config.gamma, config.gae_lambda
+                storage.rewards * alive,
+                values,
+                next_values,
+                terminated,
+                storage.truncated,
+                config.gamma,
+                config.gae_lambda,
             )
             advantages = advantages * alive
             living = alive > 0
@@ -279,10 +292,14 @@ class Learner:
     def values(self, g: int, batch: Minibatch) -> Tensor:
         """The current value function of group ``g`` on a minibatch; shape ``[L, B]``."""
         critic_input = batch.critic_observations if batch.critic_observations is not None else batch.observations
-        values, _ = self.groups[g].model.critic(critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts)
+        values, _ = self.groups[g].model.critic(
+            critic_input, batch.critic_extra, batch.critic_hidden, batch.episode_starts
+        )
         return values
 
-    def _metrics(self, stats: dict[str, float], batch_steps: int, elapsed: float, collect_time: float) -> dict[str, float]:
+    def _metrics(
+        self, stats: dict[str, float], batch_steps: int, elapsed: float, collect_time: float
+    ) -> dict[str, float]:
         returns, lengths, env_stats = self.backend.drain_episodes()
         metrics: dict[str, float] = {
             "steps": float(self.steps),
@@ -306,7 +323,7 @@ class Learner:
         metrics.update(self.backend.metrics())
         return metrics
 
-    def use_backend(self, backend: RolloutBackend) -> "Learner":
+    def use_backend(self, backend: RolloutBackend) -> Learner:
         """Collect with ``backend`` from now on (see :mod:`agents.backends`); the env copies
         continue from where the current backend left them."""
         current = isinstance(self.backend, InProcessBackend)
@@ -384,13 +401,6 @@ class Learner:
         """Write :meth:`state_dict` to ``path`` atomically."""
         return checkpoint.save(self.state_dict(), path)
 
-    @staticmethod
-    def algorithm_named(name: Any) -> type[Learner]:
-        """The algorithm class a checkpoint names (see :attr:`registry`)."""
-        if not isinstance(name, str) or name not in Learner.registry:
-            raise ValueError(f"unknown algorithm {name!r} in checkpoint; known: {sorted(Learner.registry)}")
-        return Learner.registry[name]
-
     @classmethod
     def load(cls, path: str | Path, env: Any = None, trust_code: bool = False) -> "Learner":
         """Rebuild a learner from a checkpoint; ``env`` is needed unless it was made from an id
@@ -400,11 +410,18 @@ class Learner:
             raise ValueError(f"{path} holds a {state.get('algorithm')} checkpoint, not {cls.__name__}")
         if env is None:
             env = checkpoint.saved_environment(state, path, trust_code)
-        algorithm = cls if cls is not Learner else Learner.algorithm_named(state.get("algorithm"))
-        config = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
+        algorithm = cls if cls is not Learner else _algorithm_class(state["algorithm"])
+        config: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
         learner = algorithm(env, seed=int(state["seed"]), **config)
         learner.load_state_dict(state, source=str(path))
         return learner
+
+
+def _algorithm_class(name: Any) -> type[Learner]:
+    """The algorithm class a checkpoint names, from :attr:`Learner.registry`."""
+    if not isinstance(name, str) or name not in Learner.registry:
+        raise ValueError(f"unknown algorithm {name!r} in checkpoint; known: {sorted(Learner.registry)}")
+    return Learner.registry[name]
 
 
 def optimizers_state(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:

@@ -146,8 +146,10 @@ class ImageEncoder(nn.Module):
         self.scale = scale
         height, width, channels = part.shape
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 16, kernel_size=3, stride=2), nn.ReLU(),
-            nn.Conv2d(16, 32, kernel_size=3, stride=2), nn.ReLU(),
+            nn.Conv2d(channels, 16, kernel_size=3, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, kernel_size=3, stride=2),
+            nn.ReLU(),
             nn.Flatten(),
         )
         with torch.no_grad():
@@ -182,7 +184,8 @@ class EntityEncoder(nn.Module):
             data, mask = layout.part(key), layout.part(key + "_mask")
             self.entities.append((data, mask))
         self_parts = [
-            p for p in layout.parts
+            p
+            for p in layout.parts
             if p.key not in entity_keys and not (p.key or "").endswith("_mask") and p.key != ACTION_MASK_KEY
         ]
         self.self_slices = [(p.start, p.stop) for p in self_parts]
@@ -197,7 +200,9 @@ class EntityEncoder(nn.Module):
         # Columns of the agent's own features and of every entity mask, gathered in one
         # indexing operation each (plain tensors, not buffers: the state dict is unchanged).
         self.self_columns = torch.tensor([i for a, b in self.self_slices for i in range(a, b)], dtype=torch.long)
-        self.mask_columns = torch.tensor([i for _, mask in self.entities for i in range(mask.start, mask.stop)], dtype=torch.long)
+        self.mask_columns = torch.tensor(
+            [i for _, mask in self.entities for i in range(mask.start, mask.stop)], dtype=torch.long
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         lead = x.shape[:-1]
@@ -238,12 +243,18 @@ class EntityEncoder(nn.Module):
 
         proj = F.linear(sequence, attention.in_proj_weight, attention.in_proj_bias)
         # [B, S, 3 * E] -> [3, B * H, S, Dh]
-        q, k, v = proj.view(batch, tokens, 3, heads, head_dim).permute(2, 0, 3, 1, 4).reshape(3, batch * heads, tokens, head_dim)
+        q, k, v = (
+            proj.view(batch, tokens, 3, heads, head_dim)
+            .permute(2, 0, 3, 1, 4)
+            .reshape(3, batch * heads, tokens, head_dim)
+        )
         padding = torch.zeros(batch, 1, tokens, dtype=sequence.dtype).masked_fill_(absent.unsqueeze(1), float("-inf"))
         padding = padding.expand(batch, heads, tokens).reshape(batch * heads, 1, tokens)
         scores = torch.baddbmm(padding, q, k.transpose(1, 2), alpha=head_dim**-0.5)  # [B * H, S, S_keys]
         weights = torch.softmax(scores.view(-1, tokens).t(), dim=0).t().view(batch * heads, tokens, tokens)
-        out = torch.bmm(weights, v).view(batch, heads, tokens, head_dim).transpose(1, 2).reshape(batch, tokens, embed_dim)
+        out = (
+            torch.bmm(weights, v).view(batch, heads, tokens, head_dim).transpose(1, 2).reshape(batch, tokens, embed_dim)
+        )
         return F.linear(out, attention.out_proj.weight, attention.out_proj.bias)
 
 
@@ -320,8 +331,13 @@ class Actor(nn.Module):
     def __init__(self, layout: ObservationLayout, action_space: spaces.Space, extra_dim: int, config) -> None:
         super().__init__()
         self.trunk = Trunk(
-            layout, extra_dim, config.hidden_sizes, config.activation, config.feature_normalization,
-            config.normalize_observations, config.recurrent_hidden_size if config.recurrent else None,
+            layout,
+            extra_dim,
+            config.hidden_sizes,
+            config.activation,
+            config.feature_normalization,
+            config.normalize_observations,
+            config.recurrent_hidden_size if config.recurrent else None,
         )
         self.head = make_action_head(action_space, self.trunk.output_dim)
 
@@ -339,8 +355,13 @@ class Critic(nn.Module):
     def __init__(self, layout: ObservationLayout, extra_dim: int, config) -> None:
         super().__init__()
         self.trunk = Trunk(
-            layout, extra_dim, config.hidden_sizes, config.activation, config.feature_normalization,
-            config.normalize_observations, config.recurrent_hidden_size if config.recurrent else None,
+            layout,
+            extra_dim,
+            config.hidden_sizes,
+            config.activation,
+            config.feature_normalization,
+            config.normalize_observations,
+            config.recurrent_hidden_size if config.recurrent else None,
         )
         self.value = nn.Linear(self.trunk.output_dim, 1)
         orthogonal_init(self.value, 1.0)

@@ -9,8 +9,9 @@ the stored hidden state at the chunk start and a mask that removes dead and padd
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import overload
 
 import torch
 from torch import Tensor
@@ -202,6 +203,10 @@ def _rows(minibatch: Minibatch, start: int, stop: int) -> Minibatch:
     return Minibatch(**fields)
 
 
+@overload
+def merge_env_agent(x: Tensor) -> Tensor: ...
+@overload
+def merge_env_agent(x: None) -> None: ...
 def merge_env_agent(x: Tensor | None) -> Tensor | None:
     """``[T, E, A, ...]`` -> ``[T, E*A, ...]``."""
     if x is None:

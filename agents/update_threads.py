@@ -62,6 +62,7 @@ class UpdateThreads:
         results, cheaper: one backward pass instead of two, say). Every task finishes before the
         first error, if any, is raised.
         """
+
         def one_after_another() -> list[Any]:
             if serially is not None:
                 return serially()

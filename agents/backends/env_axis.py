@@ -19,7 +19,9 @@ def env_bounds(n_envs: int, workers: int) -> list[tuple[int, int]]:
     return [(int(starts[w]), int(starts[w + 1])) for w in range(workers)]
 
 
-def split_collector_state(state: dict[str, Any], bounds: list[tuple[int, int]], group_sizes: list[int]) -> list[dict[str, Any]]:
+def split_collector_state(
+    state: dict[str, Any], bounds: list[tuple[int, int]], group_sizes: list[int]
+) -> list[dict[str, Any]]:
     """Cut a :meth:`Collector.state_dict` into per-worker states along the env axis."""
     parts = []
     for start, stop in bounds:
@@ -32,7 +34,8 @@ def split_collector_state(state: dict[str, Any], bounds: list[tuple[int, int]], 
         }
         for name in PER_SLOT_GROUP_ENTRIES:
             part[name] = [
-                None if x is None else x[start * size : stop * size].clone() for x, size in zip(state[name], group_sizes)
+                None if x is None else x[start * size : stop * size].clone()
+                for x, size in zip(state[name], group_sizes)
             ]
         for name in PER_ENV_GROUP_ENTRIES:
             part[name] = None if state.get(name) is None else [x[start:stop].clone() for x in state[name]]
@@ -58,7 +61,9 @@ def merge_collector_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def merge_running_statistics(start: dict[str, torch.Tensor], finals: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def merge_running_statistics(
+    start: dict[str, torch.Tensor], finals: list[dict[str, torch.Tensor]]
+) -> dict[str, torch.Tensor]:
     """Combine statistics that each started from ``start`` and merged their own samples.
 
     Each worker's own samples are recovered from its final statistics (inverting the

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from agents.collection import Collector
+from agents.models import GroupModel
 from agents.plan import CollectionPlan
 from agents.rollout import RolloutStorage
 
@@ -20,8 +21,9 @@ Episodes = tuple[dict[str, list[float]], list[int], dict[str, list[float]]]
 class BackendSetup:
     """What a backend builds its collection from, and where the env copies stand.
 
-    ``plan``, ``env_factory`` (picklable, returning any environment the learner accepts), ``n_envs``, ``n_steps``, ``seed`` and ``models`` (the
-    networks workers copy) describe the collection. ``generator`` is the learner's random
+    ``plan``, ``env_factory`` (picklable, returning any environment the learner accepts),
+    ``n_envs``, ``n_steps``, ``seed`` and ``models`` (the networks workers copy) describe the
+    collection. ``generator`` is the learner's random
     stream 0: reset seeds are drawn from it, in this process or by worker 0 (which receives its
     state and hands it back). ``collector`` steps the learner's own env copies. ``resume`` is
     the state the env copies stand in (:meth:`RolloutBackend.state_dict` of the backend before);
@@ -52,7 +54,11 @@ class RolloutBackend(ABC):
 
     @abstractmethod
     def collect(
-        self, models: nn.ModuleList, statistics: nn.ModuleDict, storages: list[RolloutStorage], n_steps: int,
+        self,
+        models: nn.ModuleList,
+        statistics: nn.ModuleDict,
+        storages: list[RolloutStorage],
+        n_steps: int,
         policy_version: int,
     ) -> None:
         """Fill ``storages`` with ``n_steps`` steps of every env copy using policy ``policy_version``."""
@@ -73,7 +79,7 @@ class RolloutBackend(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the env copies from :meth:`state_dict` (of any backend)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a backend without workers has nothing to release)
         """Release workers and environments the backend started."""
 
 
@@ -96,11 +102,15 @@ class InProcessBackend(RolloutBackend):
             self.load_state_dict(setup.resume)
 
     def collect(
-        self, models: nn.ModuleList, statistics: nn.ModuleDict, storages: list[RolloutStorage], n_steps: int,
+        self,
+        models: nn.ModuleList,
+        statistics: nn.ModuleDict,
+        storages: list[RolloutStorage],
+        n_steps: int,
         policy_version: int,
     ) -> None:
         """Step the learner's env copies (``statistics`` are updated in place by its reward scaler)."""
-        self._collector().collect(list(models), storages, n_steps)
+        self._collector().collect(cast(list[GroupModel], list(models)), storages, n_steps)
 
     def drain_episodes(self) -> Episodes:
         """The collector's finished episodes."""

@@ -12,7 +12,16 @@ from typing import Any
 
 import torch
 
-from agents.backends.worker import CollectRequest, Fragment, PolicyPayload, RolloutWorker, WorkerFailed, WorkerLost, WorkerSpec
+from agents.backends.worker import (
+    CollectRequest,
+    Fragment,
+    PolicyPayload,
+    RolloutWorker,
+    WorkerFailed,
+    WorkerLost,
+    WorkerSpec,
+)
+
 
 class WorkerPool(ABC):
     """Transport between the learner and its workers: start, broadcast, submit, gather."""
@@ -158,7 +167,9 @@ class SubprocessWorkerPool(WorkerPool):
             if message[0] == "ready":
                 message = _receive_message(self.connections[index])
         except (EOFError, ConnectionResetError, OSError) as error:
-            raise WorkerLost(f"worker {index} (pid {self.processes[index].pid}) is gone: {type(error).__name__}") from None
+            raise WorkerLost(
+                f"worker {index} (pid {self.processes[index].pid}) is gone: {type(error).__name__}"
+            ) from None
         return message
 
     def publish(self, payload: PolicyPayload) -> PolicyPayload:

@@ -73,7 +73,9 @@ class RemoteBackend(RolloutBackend):
         self.bounds = env_bounds(setup.n_envs, self.workers)
         state = setup.resume
         self.records = [
-            WorkerRecord(WorkerSpec(w, setup.env_factory, stop - start, setup.n_steps, setup.plan, setup.models), None, None)
+            WorkerRecord(
+                WorkerSpec(w, setup.env_factory, stop - start, setup.n_steps, setup.plan, setup.models), None, None
+            )
             for w, (start, stop) in enumerate(self.bounds)
         ]
         self._restore(state)

@@ -19,8 +19,20 @@ from agents.plan import CollectionPlan
 
 #: Storage arrays a fragment carries (advantages and returns are computed by the learner).
 FRAGMENT_FIELDS = (
-    "observations", "critic_observations", "actions", "log_probs", "value_outputs", "rewards", "terminated",
-    "truncated", "alive", "bootstrap_values", "action_masks", "actor_hidden", "critic_hidden", "episode_starts",
+    "observations",
+    "critic_observations",
+    "actions",
+    "log_probs",
+    "value_outputs",
+    "rewards",
+    "terminated",
+    "truncated",
+    "alive",
+    "bootstrap_values",
+    "action_masks",
+    "actor_hidden",
+    "critic_hidden",
+    "episode_starts",
     "final_value_outputs",
 )
 
@@ -128,7 +140,8 @@ class RolloutWorker:
             episodes=self.collector.tracker.drain(),
             reward_statistics=(
                 {k: v.clone() for k, v in self.reward_statistics.state_dict().items()}
-                if self.reward_statistics is not None else None
+                if self.reward_statistics is not None
+                else None
             ),
             streams={"generator": self.generator.get_state(), "torch": torch.get_rng_state()},
             resume=self.collector.state_dict(),

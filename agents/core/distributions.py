@@ -10,10 +10,12 @@ and from what the environment expects; :func:`make_action_head` builds the match
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Self, cast
 
 import numpy as np
 import torch
@@ -79,16 +81,16 @@ class ActionDistribution(ABC):
         actions = self.sample()
         return actions, self.log_prob(actions)
 
-    def _check_same_kind(self, other: ActionDistribution) -> None:
-        if type(other) is not type(self):
+    def _same_kind(self, other: ActionDistribution) -> Self:
+        """``other``, refused unless it is a distribution of this kind."""
+        if not isinstance(other, type(self)) or type(other) is not type(self):
             raise TypeError(f"KL between {type(self).__name__} and {type(other).__name__} is undefined")
+        return other
 
 
 def _check_mask(mask: Tensor, logits: Tensor) -> Tensor:
     if mask.shape != logits.shape:
-        raise ValueError(
-            f"action_mask has shape {tuple(mask.shape)} but the logits have shape {tuple(logits.shape)}"
-        )
+        raise ValueError(f"action_mask has shape {tuple(mask.shape)} but the logits have shape {tuple(logits.shape)}")
     allowed = mask.bool() if mask.dtype == torch.bool else mask != 0
     if not bool(allowed.any(dim=-1).all()):
         raise ValueError(
@@ -143,7 +145,7 @@ class CategoricalDistribution(ActionDistribution):
         return -(self.probs * self.log_probs).sum(dim=-1)
 
     def kl(self, other: ActionDistribution) -> Tensor:
-        self._check_same_kind(other)
+        other = self._same_kind(other)
         return (self.probs * (self.log_probs - other.log_probs)).sum(dim=-1)
 
     def detach(self) -> CategoricalDistribution:
@@ -181,7 +183,7 @@ class DiagGaussianDistribution(ActionDistribution):
         return (0.5 + _HALF_LOG_TWO_PI + self.log_std).sum(dim=-1)
 
     def kl(self, other: ActionDistribution) -> Tensor:
-        self._check_same_kind(other)
+        other = self._same_kind(other)
         var_ratio = torch.exp(2.0 * (self.log_std - other.log_std))
         mean_term = ((self.mean - other.mean) * torch.exp(-other.log_std)) ** 2
         return (other.log_std - self.log_std + 0.5 * (var_ratio + mean_term) - 0.5).sum(dim=-1)
@@ -212,7 +214,7 @@ class BernoulliDistribution(ActionDistribution):
         return F.binary_cross_entropy_with_logits(self.logits, p, reduction="none").sum(-1)
 
     def kl(self, other: ActionDistribution) -> Tensor:
-        self._check_same_kind(other)
+        other = self._same_kind(other)
         p = torch.sigmoid(self.logits)
         log_p, log_not_p = F.logsigmoid(self.logits), F.logsigmoid(-self.logits)
         log_q, log_not_q = F.logsigmoid(other.logits), F.logsigmoid(-other.logits)
@@ -245,19 +247,19 @@ class ProductDistribution(ActionDistribution):
 
     def sample_with_log_prob(self) -> tuple[Tensor, Tensor]:
         pairs = [part.sample_with_log_prob() for part in self.parts]
-        return torch.cat([a for a, _ in pairs], dim=-1), sum(lp for _, lp in pairs)
+        return torch.cat([a for a, _ in pairs], dim=-1), _total(lp for _, lp in pairs)
 
     def log_prob(self, actions: Tensor) -> Tensor:
-        return sum(part.log_prob(a) for part, a in zip(self.parts, self._slices(actions)))
+        return _total(part.log_prob(a) for part, a in zip(self.parts, self._slices(actions)))
 
     def entropy(self) -> Tensor:
-        return sum(part.entropy() for part in self.parts)
+        return _total(part.entropy() for part in self.parts)
 
     def kl(self, other: ActionDistribution) -> Tensor:
-        self._check_same_kind(other)
+        other = self._same_kind(other)
         if len(other.parts) != len(self.parts):
             raise TypeError(f"KL between products of {len(self.parts)} and {len(other.parts)} parts is undefined")
-        return sum(mine.kl(theirs) for mine, theirs in zip(self.parts, other.parts))
+        return _total(mine.kl(theirs) for mine, theirs in zip(self.parts, other.parts))
 
     def detach(self) -> ProductDistribution:
         return type(self)([part.detach() for part in self.parts])
@@ -295,7 +297,7 @@ class StackedCategoricalDistribution(ActionDistribution):
         return self.categorical.entropy().sum(dim=-1)
 
     def kl(self, other: ActionDistribution) -> Tensor:
-        self._check_same_kind(other)
+        other = self._same_kind(other)
         return self.categorical.kl(other.categorical).sum(dim=-1)
 
     def detach(self) -> StackedCategoricalDistribution:
@@ -361,7 +363,7 @@ class MultiCategoricalHead(ActionHead):
             return StackedCategoricalDistribution(all_logits.reshape(shape), mask)
         logits = torch.split(all_logits, self.nvec, dim=-1)
         masks = torch.split(action_mask, self.nvec, dim=-1) if action_mask is not None else [None] * len(logits)
-        return MultiCategoricalDistribution([CategoricalDistribution(l, m) for l, m in zip(logits, masks)])
+        return MultiCategoricalDistribution([CategoricalDistribution(part, mask) for part, mask in zip(logits, masks)])
 
 
 class GaussianHead(ActionHead):
@@ -410,7 +412,7 @@ class ProductHead(ActionHead):
         self._check_mask_width(action_mask)
         parts = []
         offset = 0
-        for head in self.heads:
+        for head in cast("list[ActionHead]", self.heads):
             part_mask = None
             if action_mask is not None and head.mask_dim > 0:
                 part_mask = action_mask[..., offset : offset + head.mask_dim]
@@ -419,8 +421,18 @@ class ProductHead(ActionHead):
         return ProductDistribution(parts)
 
 
-def _sub_spaces(space: spaces.Dict | spaces.Tuple) -> list[spaces.Space]:
-    return list(space.spaces.values()) if isinstance(space, spaces.Dict) else list(space.spaces)
+def _sub_spaces(space: spaces.Space) -> list[spaces.Space]:
+    """The parts of a Dict or Tuple space, in order."""
+    if isinstance(space, spaces.Dict):
+        return list(space.spaces.values())
+    if isinstance(space, spaces.Tuple):
+        return list(space.spaces)
+    raise _unsupported(space)
+
+
+def _total(terms: Iterable[Tensor]) -> Tensor:
+    """``sum(terms)`` of at least one tensor, typed as a tensor (``0 + x`` is ``x`` exactly)."""
+    return functools.reduce(operator.add, terms)
 
 
 def _check_supported(space: Any) -> None:
@@ -430,8 +442,12 @@ def _check_supported(space: Any) -> None:
             f"floating point (use Discrete or MultiDiscrete for integers); supported kinds: {SUPPORTED_SPACES}"
         )
     if isinstance(space, (spaces.Dict, spaces.Tuple)) and len(space.spaces) == 0:
-        raise UnsupportedSpaceError(f"unsupported action space: empty {type(space).__name__}; supported kinds: {SUPPORTED_SPACES}")
-    if not isinstance(space, (spaces.Discrete, spaces.MultiDiscrete, spaces.Box, spaces.MultiBinary, spaces.Dict, spaces.Tuple)):
+        raise UnsupportedSpaceError(
+            f"unsupported action space: empty {type(space).__name__}; supported kinds: {SUPPORTED_SPACES}"
+        )
+    if not isinstance(
+        space, (spaces.Discrete, spaces.MultiDiscrete, spaces.Box, spaces.MultiBinary, spaces.Dict, spaces.Tuple)
+    ):
         raise _unsupported(space)
 
 

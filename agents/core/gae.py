@@ -48,7 +48,7 @@ def compute_gae(
 
     deltas = rewards + gamma * not_terminated * next_values - values
     advantages = torch.zeros_like(values)
-    running = torch.zeros_like(values[0]) if shape[0] > 0 else None
+    running = values.new_zeros(values.shape[1:])
     for t in reversed(range(shape[0])):
         running = deltas[t] + gamma * lam * not_done[t] * running
         advantages[t] = running

@@ -50,12 +50,8 @@ def flat_gradient(
 ) -> Tensor:
     """Gradient of a scalar with respect to the parameters as one flat vector (zeros for unused ones)."""
     params = _as_list(params)
-    grads = torch.autograd.grad(
-        scalar, params, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
-    )
-    return torch.cat(
-        [(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)]
-    )
+    grads = torch.autograd.grad(scalar, params, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
 
 
 def fisher_vector_product(

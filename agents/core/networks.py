@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Sequence
+from typing import TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -29,14 +30,18 @@ VALUE_HEAD_GAIN = 1.0
 """Orthogonal gain of the last value layer."""
 
 
-def orthogonal_init(layer: nn.Module, gain: float = HIDDEN_GAIN, bias: float = 0.0) -> nn.Module:
+LayerT = TypeVar("LayerT", bound=nn.Module)
+
+
+def orthogonal_init(layer: LayerT, gain: float = HIDDEN_GAIN, bias: float = 0.0) -> LayerT:
     """Initialise ``layer.weight`` orthogonally with ``gain`` and its bias to a constant; returns the layer."""
     weight = getattr(layer, "weight", None)
     if weight is None or weight.dim() < 2:
         raise ValueError(f"orthogonal_init needs a layer with a weight matrix, got {type(layer).__name__}")
     nn.init.orthogonal_(weight, gain=gain)
-    if getattr(layer, "bias", None) is not None:
-        nn.init.constant_(layer.bias, bias)
+    layer_bias = getattr(layer, "bias", None)
+    if layer_bias is not None:
+        nn.init.constant_(layer_bias, bias)
     return layer
 
 
@@ -90,7 +95,9 @@ class MLP(nn.Module):
         # current parameters (optimisers and load_state_dict update them in place, and a
         # reassigned parameter lands in the same dict). Same kernels, same results; a layer
         # type without a plain form is called as a module.
-        self._plan = tuple((_layer_kind(module), module._parameters, module) for module in self.layers)
+        self._plan = tuple(
+            (_layer_kind(module), cast(dict[str, Tensor], module._parameters), module) for module in self.layers
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """Map ``[..., input_dim]`` to ``[..., output_dim]``."""
@@ -102,7 +109,8 @@ class MLP(nn.Module):
             elif kind == _RELU:
                 x = torch.relu(x)
             elif kind == _LAYER_NORM:
-                x = F.layer_norm(x, module.normalized_shape, parameters["weight"], parameters["bias"], module.eps)
+                norm = cast(nn.LayerNorm, module)
+                x = F.layer_norm(x, norm.normalized_shape, parameters["weight"], parameters["bias"], norm.eps)
             else:
                 x = module(x)
         return x
@@ -166,10 +174,8 @@ class GRUBlock(nn.Module):
         keep = 1.0 - episode_starts.to(x.dtype)
         if steps == 1:
             # One step (every acting step): the GRU cell itself, without the sequence op's set-up.
-            gru = self.gru
-            state = torch.gru_cell(
-                x[0], hidden * keep[0].unsqueeze(-1), gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0
-            )
+            weight_ih, weight_hh, bias_ih, bias_hh = cast(list[Tensor], self.gru.all_weights[0])
+            state = torch.gru_cell(x[0], hidden * keep[0].unsqueeze(-1), weight_ih, weight_hh, bias_ih, bias_hh)
             return state.unsqueeze(0), state
         cut_points = torch.nonzero(episode_starts.bool().any(dim=1)).flatten().tolist()
         boundaries = sorted(set([0, *cut_points, steps]))

@@ -19,10 +19,8 @@ def _batch_view(x: Tensor, shape: tuple[int, ...], name: str) -> Tensor:
     """Reshape ``x`` to ``[N, *shape]``; a statistic of one element accepts any input shape."""
     if len(shape) == 1 and shape[0] == 1:
         return x.reshape(-1, 1)
-    if tuple(x.shape[x.dim() - len(shape):]) != shape:
-        raise ValueError(
-            f"{name} expects inputs whose trailing dimensions are {shape}, got {tuple(x.shape)}"
-        )
+    if tuple(x.shape[x.dim() - len(shape) :]) != shape:
+        raise ValueError(f"{name} expects inputs whose trailing dimensions are {shape}, got {tuple(x.shape)}")
     return x.reshape(-1, *shape)
 
 
@@ -32,6 +30,10 @@ class RunningMeanStd(nn.Module):
     Uses the parallel-variance merge of Chan et al., so the result equals the mean and
     variance of all batches concatenated. Statistics are kept in float64.
     """
+
+    mean: Tensor
+    var: Tensor
+    count: Tensor
 
     def __init__(self, shape: int | Sequence[int] = (1,)) -> None:
         super().__init__()
@@ -99,6 +101,9 @@ class ValueNorm(nn.Module):
         self.shape = _as_shape(shape)
         self.beta = float(beta)
         self.epsilon = float(epsilon)
+        self.running_mean: Tensor
+        self.running_mean_sq: Tensor
+        self.debiasing_term: Tensor
         self.register_buffer("running_mean", torch.zeros(self.shape, dtype=torch.float64))
         self.register_buffer("running_mean_sq", torch.zeros(self.shape, dtype=torch.float64))
         self.register_buffer("debiasing_term", torch.zeros((), dtype=torch.float64))
@@ -124,7 +129,7 @@ class ValueNorm(nn.Module):
     def normalize(self, x: Tensor) -> Tensor:
         """Standardise value targets: ``(x - mean) / std``."""
         mean, var = self.mean_var()
-        return ((x - mean.to(x.dtype)) / torch.sqrt(var).to(x.dtype))
+        return (x - mean.to(x.dtype)) / torch.sqrt(var).to(x.dtype)
 
     def denormalize(self, x: Tensor) -> Tensor:
         """Map normalised predictions back to the return scale: ``x * std + mean``."""

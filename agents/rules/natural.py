@@ -4,8 +4,8 @@ direction F^-1 g found by conjugate gradient on Fisher-vector products."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor

@@ -9,6 +9,7 @@ The critic is fitted separately with Adam."""
 from __future__ import annotations
 
 import math
+
 import torch
 
 from agents.config import NPGConfig

@@ -46,10 +46,19 @@ def update(learner: Learner, g: int, batch: TrainingBatch) -> dict[str, float]:
     """
     config = learner.config
     optimizers = learner.optimizers(g)
-    records: dict[str, list[float]] = {"policy": [], "value": [], "entropy": [], "approx_kl": [], "clip_fraction": [], "grad_norm": []}
+    records: dict[str, list[float]] = {
+        "policy": [],
+        "value": [],
+        "entropy": [],
+        "approx_kl": [],
+        "clip_fraction": [],
+        "grad_norm": [],
+    }
     for _ in range(config.n_epochs):
         stop = False
-        for minibatch in batch.minibatches(config.minibatch_size, batch.generator, config.recurrent, config.chunk_length):
+        for minibatch in batch.minibatches(
+            config.minibatch_size, batch.generator, config.recurrent, config.chunk_length
+        ):
             clear_gradients(optimizers)
             (policy_loss, entropy, stats), critic_loss = learner.update_threads.run(
                 "ppo",
@@ -72,7 +81,9 @@ def update(learner: Learner, g: int, batch: TrainingBatch) -> dict[str, float]:
     return {name: float(np.mean(values)) for name, values in records.items() if values}
 
 
-def _policy_terms(learner: Learner, g: int, minibatch: Minibatch) -> tuple[Tensor, tuple[float, float, dict[str, float]]]:
+def _policy_terms(
+    learner: Learner, g: int, minibatch: Minibatch
+) -> tuple[Tensor, tuple[float, float, dict[str, float]]]:
     """The actor's part of the loss (clipped surrogate minus the entropy bonus) and its statistics."""
     config = learner.config
     evaluation = learner.evaluate(g, minibatch, with_values=False)

@@ -29,8 +29,13 @@ def _policy_step(learner: UpdateContext[TRPOConfig], g: int, batch: TrainingBatc
     if natural.has_ascent_direction:
         step = trust_region_step(natural.direction, natural.fisher_vector, config.max_kl)
         result = backtracking_line_search(
-            natural.params, step, natural.objective, natural.kl, config.max_kl,
-            shrink=config.line_search_shrink, max_tries=config.line_search_max_tries,
+            natural.params,
+            step,
+            natural.objective,
+            natural.kl,
+            config.max_kl,
+            shrink=config.line_search_shrink,
+            max_tries=config.line_search_max_tries,
         )
         stats = {
             "line_search_accepted": float(result.accepted),

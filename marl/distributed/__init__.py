@@ -9,9 +9,9 @@ because Ray is an optional extra. :func:`make_backend` turns the ``marl train`` 
 from __future__ import annotations
 
 import importlib.util
-import socket
 from typing import Any
 
+from marl.distributed.reachability import check_reachable
 from marl.errors import UsageError, unknown_name_message
 
 #: Backends ``marl train --backend`` accepts; the first is the default.
@@ -32,21 +32,6 @@ def valid_address(address: str) -> bool:
         return True
     host, _, port = address.removeprefix("ray://").rpartition(":")
     return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
-
-
-def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Refuse a ``HOST:PORT`` nothing listens on (:class:`UsageError`; Ray itself would retry for minutes)."""
-    if address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError as error:
-        raise UsageError(
-            f"cannot join the Ray cluster at {address!r}: nothing answers there ({error.strerror or error}); "
-            "start its head node with 'ray start --head --port=PORT' (see docs/distributed.md) "
-            "or leave out --address for a local instance"
-        ) from None
 
 
 def check_backend_options(backend: str, workers: int, address: str | None, n_envs: int) -> None:

@@ -32,7 +32,7 @@ from agents.backends import (
     WorkerPool,
     WorkerSpec,
 )
-from marl.distributed import check_reachable
+from marl.distributed.reachability import check_reachable
 
 #: Object store of a local instance: a few copies of the weights and fragments in flight.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024

@@ -19,7 +19,14 @@ class DyingAgentsEnv(ParallelEnv):
 
     metadata = {"name": "dying_agents_v0", "render_modes": []}
 
-    def __init__(self, masked: bool = False, max_steps: int = 6, death_steps=(2, 4, None), nan_reward_at: int | None = None, noisy: bool = True):
+    def __init__(
+        self,
+        masked: bool = False,
+        max_steps: int = 6,
+        death_steps=(2, 4, None),
+        nan_reward_at: int | None = None,
+        noisy: bool = True,
+    ):
         self.noisy = noisy
         self.possible_agents = ["walker_0", "walker_1", "walker_2"]
         self.agents: list[str] = []

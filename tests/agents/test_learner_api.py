@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from learner_scripted_envs import DyingAgentsEnv
 
 from agents import ALGORITHMS, IPPO, MAPPO, NPG, PPO, REINFORCE, TRPO, NonFiniteLossError
 from agents.checkpoint import CheckpointError
 from agents.core.distributions import UnsupportedSpaceError
-from learner_scripted_envs import DyingAgentsEnv
 
 SMALL = dict(n_envs=2, n_steps=32, n_epochs=2, minibatch_size=32)
 
@@ -144,7 +144,9 @@ class OddSpaces(DyingAgentsEnv):
         self._odd_observation, self._odd_action = observation, action
 
     def observation_space(self, agent):
-        return self._odd_observation if agent == "walker_1" and self._odd_observation else super().observation_space(agent)
+        return (
+            self._odd_observation if agent == "walker_1" and self._odd_observation else super().observation_space(agent)
+        )
 
     def action_space(self, agent):
         return self._odd_action if agent == "walker_1" and self._odd_action else super().action_space(agent)

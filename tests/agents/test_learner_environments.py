@@ -5,12 +5,12 @@ import importlib.util
 import math
 
 import gymnasium
-import torch
 import pytest
+import torch
+from learner_scripted_envs import DyingAgentsEnv, TwoTeamsEnv
 
 from agents import IPPO, MAPPO, PPO
 from agents.environments import AECParallelEnv, GymnasiumParallelEnv, to_parallel
-from learner_scripted_envs import DyingAgentsEnv, TwoTeamsEnv
 
 
 def losses_are_finite(metrics):
@@ -45,8 +45,11 @@ def test_knights_archers_zombies_with_agents_dying(algorithm):
     from pettingzoo.butterfly import knights_archers_zombies_v11 as kaz
 
     algo = algorithm(
-        lambda: kaz.parallel_env(max_cycles=120, spawn_delay=2, max_zombies=20, line_death=True), n_envs=2,
-        n_steps=60, n_epochs=2, chunk_length=10,
+        lambda: kaz.parallel_env(max_cycles=120, spawn_delay=2, max_zombies=20, line_death=True),
+        n_envs=2,
+        n_steps=60,
+        n_epochs=2,
+        chunk_length=10,
     )
     assert sorted(g.name for g in algo.policy_groups) == ["archer", "knight"]
     metrics, deaths = [], []

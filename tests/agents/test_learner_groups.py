@@ -14,7 +14,11 @@ def groups(space_of, sharing="auto"):
 
 def test_team_is_the_name_without_its_number():
     assert [team_of(n) for n in ("hider_0", "seeker_12", "agent-3", "knight", "player_a")] == [
-        "hider", "seeker", "agent", "knight", "player_a"
+        "hider",
+        "seeker",
+        "agent",
+        "knight",
+        "player_a",
     ]
 
 

@@ -25,8 +25,15 @@ def evaluate(algo, episodes=20):
 
 def test_ppo_reaches_475_on_cartpole():
     algo = PPO(
-        "CartPole-v1", seed=0, n_envs=8, n_steps=64, minibatch_size=256, n_epochs=10,
-        gamma=0.98, gae_lambda=0.8, learning_rate=1e-3,
+        "CartPole-v1",
+        seed=0,
+        n_envs=8,
+        n_steps=64,
+        minibatch_size=256,
+        n_epochs=10,
+        gamma=0.98,
+        gae_lambda=0.8,
+        learning_rate=1e-3,
     )
     recent: list[float] = []
 
@@ -119,8 +126,14 @@ def random_spread_return(episodes=256):
 def test_mappo_beats_a_random_policy_on_simple_spread():
     random_mean, random_error = random_spread_return()
     algo = MAPPO(
-        "mpe2.simple_spread_v3", seed=0, preset="mpe", n_envs=32, recurrent=False,
-        n_epochs=15, learning_rate=1e-3, critic_learning_rate=1e-3,
+        "mpe2.simple_spread_v3",
+        seed=0,
+        preset="mpe",
+        n_envs=32,
+        recurrent=False,
+        n_epochs=15,
+        learning_rate=1e-3,
+        critic_learning_rate=1e-3,
     )
     returns = []
     algo.learn(32 * 25 * 45, callback=lambda m: returns.append(m["episode_return"]))

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from learner_scripted_envs import DyingAgentsEnv
 from pettingzoo import ParallelEnv
 
 from agents import MAPPO, PPO
 from agents.config import PPOConfig
 from agents.models import Actor, EntityEncoder, FlatEncoder, ImageEncoder, ObservationLayout, make_encoder
-from learner_scripted_envs import DyingAgentsEnv
 
 ENTITY_SPACE = spaces.Dict(
     {
@@ -42,7 +42,9 @@ def test_layout_flattens_dicts_in_space_order_and_discrete_as_one_hot():
     second = {k: v.astype(np.float64) for k, v in entity_observation(np.random.default_rng(1), [0, 1, 1]).items()}
     rows = layout.flatten([observation, second])
     assert rows.dtype == np.float32 and rows.shape == (2, layout.dim)
-    assert np.array_equal(rows[1], np.concatenate([second[k].reshape(-1) for k in ENTITY_SPACE.spaces]).astype(np.float32))
+    assert np.array_equal(
+        rows[1], np.concatenate([second[k].reshape(-1) for k in ENTITY_SPACE.spaces]).astype(np.float32)
+    )
     short = dict(observation, lidar=observation["lidar"][:4])
     with pytest.raises(ValueError, match="'lidar': 4.*'lidar': 6"):
         layout.flatten([short])
@@ -135,7 +137,13 @@ class ImageEnv(ParallelEnv):
         rewards = {a: float(actions[a]) for a in self.agents}
         done = self.t >= 8
         observations = self._observations()
-        result = (observations, rewards, {a: False for a in self.agents}, {a: done for a in self.agents}, {a: {} for a in self.agents})
+        result = (
+            observations,
+            rewards,
+            {a: False for a in self.agents},
+            {a: done for a in self.agents},
+            {a: {} for a in self.agents},
+        )
         if done:
             self.agents = []
         return result
@@ -161,7 +169,11 @@ def test_training_pass_reproduces_the_collection_pass(recurrent):
     with torch.no_grad():
         for minibatch in batch.minibatches(16 if not recurrent else 20, generator, recurrent, 5):
             evaluation = algo.evaluate(0, minibatch)
-            mask = minibatch.mask.bool() if minibatch.mask is not None else torch.ones_like(minibatch.old_log_probs, dtype=torch.bool)
+            mask = (
+                minibatch.mask.bool()
+                if minibatch.mask is not None
+                else torch.ones_like(minibatch.old_log_probs, dtype=torch.bool)
+            )
             assert torch.allclose(evaluation.log_probs[mask], minibatch.old_log_probs[mask], atol=1e-5)
             assert torch.allclose(evaluation.values[mask], minibatch.old_values[mask], atol=1e-5)
             count += int(mask.sum())
@@ -171,7 +183,9 @@ def test_training_pass_reproduces_the_collection_pass(recurrent):
 def test_actor_head_follows_the_action_space():
     config = PPOConfig()
     layout = ObservationLayout(spaces.Box(-1, 1, (3,)))
-    space = spaces.Dict({"move": spaces.MultiDiscrete([3, 3]), "grab": spaces.Discrete(2), "force": spaces.Box(-1, 1, (2,))})
+    space = spaces.Dict(
+        {"move": spaces.MultiDiscrete([3, 3]), "grab": spaces.Discrete(2), "force": spaces.Box(-1, 1, (2,))}
+    )
     actor = Actor(layout, space, 0, config)
     distribution, _ = actor(torch.zeros(1, 4, 3))
     assert distribution.sample().shape == (4, 2 + 1 + 2)

@@ -4,10 +4,10 @@ checked against independent computations on environments with known rules."""
 import numpy as np
 import pytest
 import torch
+from learner_scripted_envs import DyingAgentsEnv
 
 from agents import IPPO, MAPPO, PPO
 from agents.core.objectives import clipped_surrogate_loss, entropy_bonus, value_loss
-from learner_scripted_envs import DyingAgentsEnv
 
 GAMMA, LAM = 0.9, 0.8
 
@@ -62,8 +62,13 @@ def test_agents_die_at_their_steps_and_gae_matches_a_plain_loop():
     batch = algo.prepare_batch(0)
     values = storage.value_outputs.numpy()
     reference = plain_gae(
-        storage.rewards.numpy(), values, alive, storage.terminated.numpy(), storage.truncated.numpy(),
-        storage.bootstrap_values.numpy(), storage.final_value_outputs.numpy(),
+        storage.rewards.numpy(),
+        values,
+        alive,
+        storage.terminated.numpy(),
+        storage.truncated.numpy(),
+        storage.bootstrap_values.numpy(),
+        storage.final_value_outputs.numpy(),
     )
     assert not algo.config.value_normalization  # so the batch's value targets are the returns themselves
     advantages = batch.advantages.reshape(14, 2, 3).numpy()
@@ -81,7 +86,9 @@ def test_truncated_agents_bootstrap_from_their_final_observation():
     final_observation = torch.tensor([[[0.6, 2.0, 1.0, 0.0]]])
     with torch.no_grad():
         expected, _ = algo.models[0].critic(final_observation, torch.eye(3)[2].reshape(1, 1, 3))
-        first_of_next, _ = algo.models[0].critic(torch.tensor([[[0.0, 2.0, 1.0, 0.0]]]), torch.eye(3)[2].reshape(1, 1, 3))
+        first_of_next, _ = algo.models[0].critic(
+            torch.tensor([[[0.0, 2.0, 1.0, 0.0]]]), torch.eye(3)[2].reshape(1, 1, 3)
+        )
     assert torch.allclose(storage.bootstrap_values[5, 0, 2], expected.reshape(()), atol=1e-6)
     assert not torch.allclose(expected, first_of_next)
     assert torch.allclose(storage.value_outputs[6, 0, 2], first_of_next.reshape(()), atol=1e-6)
@@ -91,8 +98,13 @@ def test_truncated_agents_bootstrap_from_their_final_observation():
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_dead_agent_data_has_exactly_zero_gradient(recurrent):
     algo = PPO(
-        lambda: DyingAgentsEnv(), n_envs=2, n_steps=10, recurrent=recurrent, chunk_length=5,
-        value_clip_range=0.2, entropy_coef=0.01,
+        lambda: DyingAgentsEnv(),
+        n_envs=2,
+        n_steps=10,
+        recurrent=recurrent,
+        chunk_length=5,
+        value_clip_range=0.2,
+        entropy_coef=0.01,
     )
     collect(algo)
     batch = algo.prepare_batch(0)
@@ -101,7 +113,9 @@ def test_dead_agent_data_has_exactly_zero_gradient(recurrent):
         algo.models.zero_grad()
         minibatch = batch.full(recurrent)
         evaluation = algo.evaluate(0, minibatch)
-        policy, _ = clipped_surrogate_loss(evaluation.log_probs, minibatch.old_log_probs, minibatch.advantages, 0.2, minibatch.mask)
+        policy, _ = clipped_surrogate_loss(
+            evaluation.log_probs, minibatch.old_log_probs, minibatch.advantages, 0.2, minibatch.mask
+        )
         critic = value_loss(evaluation.values, minibatch.old_values, minibatch.returns, 0.2, 10.0, minibatch.mask)
         loss = policy + 0.5 * critic - 0.01 * entropy_bonus(evaluation.entropy, minibatch.mask)
         loss.backward()

@@ -139,14 +139,15 @@ def test_arena_product_distribution_sums_parts_and_splits_mask():
         action = dist.sample()
         assert torch.all(action[:, 0] == 0) and torch.all(action[:, 3] == 7)
     action = dist.sample()
-    expected = sum(part.log_prob(action[:, i : i + part.action_dim]) for i, part in
-                   zip([0, 1, 2], dist.parts))
+    expected = sum(part.log_prob(action[:, i : i + part.action_dim]) for i, part in zip([0, 1, 2], dist.parts))
     assert torch.allclose(dist.log_prob(action), expected)
     movement_logits = head.heads[2].linear(features)
     grab_ref = td.Categorical(logits=head.heads[0].linear(features).masked_fill(mask[:, :2] == 0, float("-inf")))
     lock_ref = td.Categorical(logits=head.heads[1].linear(features))
-    move_refs = [td.Categorical(logits=l.masked_fill(m == 0, float("-inf")))
-                 for l, m in zip(movement_logits.split(11, -1), mask[:, 4:].split(11, -1))]
+    move_refs = [
+        td.Categorical(logits=part.masked_fill(m == 0, float("-inf")))
+        for part, m in zip(movement_logits.split(11, -1), mask[:, 4:].split(11, -1))
+    ]
     ref_entropy = grab_ref.entropy() + lock_ref.entropy() + sum(r.entropy() for r in move_refs)
     assert torch.allclose(dist.entropy(), ref_entropy, atol=1e-5)
     assert torch.allclose(dist.kl(dist.detach()), torch.zeros(3), atol=1e-6)
@@ -168,8 +169,8 @@ def test_multidiscrete_head_equals_separate_categoricals(nvec):
     expected_kind = StackedCategoricalDistribution if len(set(nvec)) == 1 else MultiCategoricalDistribution
     assert type(dist) is expected_kind and dist.action_dim == len(nvec)
     logits, other_logits = head.linear(features), head.linear(other_features)
-    separate = [CategoricalDistribution(l, m) for l, m in zip(logits.split(nvec, -1), mask.split(nvec, -1))]
-    others = [CategoricalDistribution(l) for l in other_logits.split(nvec, -1)]
+    separate = [CategoricalDistribution(part, m) for part, m in zip(logits.split(nvec, -1), mask.split(nvec, -1))]
+    others = [CategoricalDistribution(part) for part in other_logits.split(nvec, -1)]
     actions = dist.sample()
     assert actions.shape == (5, len(nvec))
     for _ in range(50):
@@ -264,8 +265,11 @@ def test_codec_clips_box_and_maps_discrete_start():
 
 @pytest.mark.parametrize(
     "space,name",
-    [(spaces.Text(5), "Text"), (spaces.Graph(spaces.Discrete(2), None), "Graph"),
-     (spaces.Box(0, 5, (2,), dtype=np.int64), "Box")],
+    [
+        (spaces.Text(5), "Text"),
+        (spaces.Graph(spaces.Discrete(2), None), "Graph"),
+        (spaces.Box(0, 5, (2,), dtype=np.int64), "Box"),
+    ],
 )
 def test_unsupported_space_error_names_the_space(space, name):
     for build in (lambda: make_action_head(space, 4), lambda: ActionCodec(space)):

@@ -53,8 +53,13 @@ def test_gae_matches_python_loop_with_terminations_and_truncations(gamma, lam):
 
     expected = reference_gae(rewards, values, next_values, terminated, truncated, gamma, lam)
     advantages, returns = compute_gae(
-        torch.tensor(rewards), torch.tensor(values), torch.tensor(next_values),
-        torch.tensor(terminated), torch.tensor(truncated), gamma, lam,
+        torch.tensor(rewards),
+        torch.tensor(values),
+        torch.tensor(next_values),
+        torch.tensor(terminated),
+        torch.tensor(truncated),
+        gamma,
+        lam,
     )
     assert advantages.shape == (T, n_env, n_agent)
     np.testing.assert_allclose(advantages.numpy(), expected, rtol=1e-10, atol=1e-10)

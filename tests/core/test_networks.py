@@ -19,7 +19,7 @@ def test_mlp_layers_are_orthogonal_with_sqrt2_gain(layer_norm):
     mlp = MLP(5, (16, 3), activation="relu", layer_norm=layer_norm)
     assert mlp.output_dim == 3
     linears = [m for m in mlp.modules() if isinstance(m, nn.Linear)]
-    assert [tuple(l.weight.shape) for l in linears] == [(16, 5), (3, 16)]
+    assert [tuple(layer.weight.shape) for layer in linears] == [(16, 5), (3, 16)]
     for linear in linears:
         gram = gram_of_smaller_side(linear.weight.detach())
         assert torch.allclose(gram, 2.0 * torch.eye(gram.shape[0]), atol=1e-5)

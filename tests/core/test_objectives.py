@@ -45,8 +45,9 @@ def test_clipped_surrogate_gradient_per_sample():
 
 def test_clipped_surrogate_mask_removes_samples():
     log_prob = torch.tensor([0.0, 0.0], requires_grad=True)
-    loss, _ = clipped_surrogate_loss(log_prob, torch.zeros(2), torch.tensor([1.0, 5.0]), 0.2,
-                                     mask=torch.tensor([1.0, 0.0]))
+    loss, _ = clipped_surrogate_loss(
+        log_prob, torch.zeros(2), torch.tensor([1.0, 5.0]), 0.2, mask=torch.tensor([1.0, 0.0])
+    )
     loss.backward()
     assert loss.item() == pytest.approx(-1.0)
     assert log_prob.grad.tolist() == [-1.0, 0.0]
@@ -78,8 +79,9 @@ def test_value_loss_squared_clipped_and_huber_by_hand():
     huber = value_loss(values, old_values, returns, huber_delta=2.0)
     assert huber.item() == pytest.approx((0.5 + 4.0 + 0.5) / 3)
     # Huber is symmetric in the sign of the error
-    assert value_loss(torch.tensor([5.0]), torch.tensor([5.0]), torch.tensor([0.0]), huber_delta=1.0).item() == \
-        pytest.approx(4.5)
+    assert value_loss(
+        torch.tensor([5.0]), torch.tensor([5.0]), torch.tensor([0.0]), huber_delta=1.0
+    ).item() == pytest.approx(4.5)
     # clipped Huber, and a mask
     both = value_loss(values, old_values, returns, clip_range=0.5, huber_delta=2.0, mask=torch.tensor([1.0, 1.0, 0.0]))
     assert both.item() == pytest.approx((1.125 + 4.0) / 2)
