@@ -13,7 +13,9 @@ class DyingAgentsEnv(ParallelEnv):
 
     Reward of agent i at step t (1-based) with action a: ``(i + 1) + 0.1 t + 0.01 a``.
     Observation: ``[t / 10, i, 1, noise]``. With ``masked=True`` observations are dicts with an
-    ``action_mask`` that forbids action ``t % 3``. The environment raises if it receives an
+    ``action_mask`` that forbids action ``t % 3`` (every action of agent ``empty_mask[0]`` at
+    step ``empty_mask[1]``). With ``stranger_at``, an agent ``stranger`` that ``possible_agents``
+    does not declare joins ``agents`` at that step. The environment raises if it receives an
     action for an agent that is not alive or a masked action.
     """
 
@@ -26,7 +28,11 @@ class DyingAgentsEnv(ParallelEnv):
         death_steps=(2, 4, None),
         nan_reward_at: int | None = None,
         noisy: bool = True,
+        empty_mask: tuple[str, int] | None = None,
+        stranger_at: int | None = None,
     ):
+        self.empty_mask = empty_mask
+        self.stranger_at = stranger_at
         self.noisy = noisy
         self.possible_agents = ["walker_0", "walker_1", "walker_2"]
         self.agents: list[str] = []
@@ -55,6 +61,8 @@ class DyingAgentsEnv(ParallelEnv):
             return vector
         mask = np.ones(3, dtype=np.int8)
         mask[self.t % 3] = 0
+        if self.empty_mask == (agent, self.t):
+            mask[:] = 0
         return {"observation": vector, "action_mask": mask}
 
     def reset(self, seed=None, options=None):
@@ -92,6 +100,9 @@ class DyingAgentsEnv(ParallelEnv):
             if terminations[agent] or truncations[agent]:
                 infos[agent]["episode_stats"] = {"lifetime": float(self.t)}
         self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
+        if self.stranger_at == self.t:
+            self.agents.append("stranger")
+            observations["stranger"] = np.zeros(4, dtype=np.float32)
         return observations, rewards, terminations, truncations, infos
 
 
