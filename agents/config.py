@@ -47,11 +47,6 @@ def positive_int() -> Check:
     return Check(lambda v: _is_int(v) and v >= 1, "an integer >= 1")
 
 
-def non_negative_int() -> Check:
-    """An integer >= 0."""
-    return Check(lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-
-
 def discount() -> Check:
     """A number in (0, 1]."""
     return Check(lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")

@@ -36,13 +36,6 @@ class Minibatch:
     critic_hidden: Tensor | None
     episode_starts: Tensor | None
 
-    @property
-    def size(self) -> int:
-        """Number of transitions that count (living, not padding)."""
-        if self.mask is None:
-            return int(self.actions.shape[0] * self.actions.shape[1])
-        return int(self.mask.sum())
-
 
 class RolloutStorage:
     """Preallocated tensors ``[T, E, A, ...]`` for one group, filled step by step."""
@@ -99,11 +92,6 @@ class TrainingBatch:
     actor_hidden: Tensor | None
     critic_hidden: Tensor | None
     episode_starts: Tensor
-
-    @property
-    def n_living(self) -> int:
-        """Number of living transitions."""
-        return int(self.alive.sum())
 
     def full(self, recurrent: bool) -> Minibatch:
         """The whole rollout as one minibatch."""

@@ -177,7 +177,7 @@ def test_training_pass_reproduces_the_collection_pass(recurrent):
             assert torch.allclose(evaluation.log_probs[mask], minibatch.old_log_probs[mask], atol=1e-5)
             assert torch.allclose(evaluation.values[mask], minibatch.old_values[mask], atol=1e-5)
             count += int(mask.sum())
-    assert count == batch.n_living
+    assert count == int(batch.alive.sum())
 
 
 def test_actor_head_follows_the_action_space():

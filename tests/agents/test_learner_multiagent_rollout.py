@@ -75,7 +75,7 @@ def test_agents_die_at_their_steps_and_gae_matches_a_plain_loop():
     returns = batch.returns.reshape(14, 2, 3).numpy()
     assert np.allclose(advantages, reference, atol=1e-5)
     assert np.allclose(returns[alive], (reference + values)[alive], atol=1e-5)
-    assert batch.n_living == int(alive.sum())
+    assert int(batch.alive.sum()) == int(alive.sum())
 
 
 def test_truncated_agents_bootstrap_from_their_final_observation():
