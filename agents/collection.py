@@ -36,6 +36,9 @@ class GroupSlots:
     plan: GroupPlan
     n_envs: int
     hidden_size: int
+    # The plan's group and codec as plain attributes: collection reads them every step.
+    group: PolicyGroup = field(init=False)
+    codec: ActionCodec = field(init=False)
     observations: np.ndarray = field(init=False)
     critic_observations: np.ndarray | None = field(init=False)
     alive: np.ndarray = field(init=False)
@@ -48,6 +51,7 @@ class GroupSlots:
 
     def __post_init__(self) -> None:
         e, a, plan = self.n_envs, self.plan.group.size, self.plan
+        self.group, self.codec = plan.group, plan.codec
         self.observations = np.zeros((e, a, plan.layout.dim), dtype=np.float32)
         self.critic_observations = np.zeros((e, a, plan.critic_dim), dtype=np.float32) if plan.critic_dim else None
         self.alive = np.zeros((e, a), dtype=bool)
@@ -58,16 +62,6 @@ class GroupSlots:
         self.one_hot = one_hot_rows(plan, list(range(a)) * e)
         # Masks reach the network only once the environment has provided one.
         self.uses_masks = plan.mask_part is not None and self.action_masks is not None
-
-    @property
-    def group(self) -> PolicyGroup:
-        """The policy group whose slots these are."""
-        return self.plan.group
-
-    @property
-    def codec(self) -> ActionCodec:
-        """The group's action codec."""
-        return self.plan.codec
 
 
 @dataclass
@@ -126,6 +120,7 @@ class Collector:
         self.agent_slot = {
             agent: (g, plan.group.index[agent]) for g, plan in enumerate(groups) for agent in plan.group.agents
         }
+        self.declared = set(self.agent_slot)
         self.slots = [GroupSlots(plan, self.n_envs, hidden_size) for plan in groups]
         self.tracker = EpisodeTracker(self.n_envs, self.agent_order)
         self.reset_seeds = np.zeros(self.n_envs, dtype=np.int64)
@@ -160,7 +155,8 @@ class Collector:
     # ------------------------------------------------------------------------ observations
     def _write_observations(self, e: int, observations: dict, infos: dict) -> None:
         living = set(self.envs[e].agents)
-        self._refuse_undeclared(e, living)
+        if not living <= self.declared:
+            self._refuse_undeclared(e, living)
         for slots in self.slots:
             names = slots.group.agents
             present = [i for i, agent in enumerate(names) if agent in living and agent in observations]
@@ -180,18 +176,19 @@ class Collector:
 
     def _refuse_undeclared(self, e: int, living: set[str]) -> None:
         """An agent in ``env.agents`` that ``possible_agents`` does not declare has no policy."""
-        undeclared = sorted(living - self.agent_slot.keys())
-        if undeclared:
-            raise ValueError(
-                f"agents {undeclared} appeared in {type(self.envs[e]).__name__}.agents but are not in its "
-                f"possible_agents {self.agent_order}; declare every agent that can appear in possible_agents"
-            )
+        undeclared = sorted(living - self.declared)
+        raise ValueError(
+            f"agents {undeclared} appeared in {type(self.envs[e]).__name__}.agents but are not in its "
+            f"possible_agents {self.agent_order}; declare every agent that can appear in possible_agents"
+        )
 
     def _write_action_masks(self, slots: GroupSlots, e: int, present: list[int], infos: dict) -> None:
         slots.action_masks[e] = 1.0
         for i in present:
             agent = slots.group.agents[i]
             given = infos.get(agent, {}).get(ACTION_MASK_KEY)
+            if given is None and slots.plan.mask_part is None:
+                continue
             mask = action_mask(slots.plan, agent, slots.observations[e, i], given)
             if mask is not None:
                 slots.action_masks[e, i] = mask

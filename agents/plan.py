@@ -32,19 +32,17 @@ class GroupPlan:
     critic_layout: ObservationLayout | None
     agent_id_one_hot: bool
     codec: ActionCodec = field(init=False)
+    #: Where the observation carries the action mask, if it does.
+    mask_part: Part | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.codec = ActionCodec(self.group.action_space)
+        self.mask_part = self.layout.part(ACTION_MASK_KEY)
 
     @property
     def one_hot_size(self) -> int:
         """Width of the agent-id one-hot appended to actor and critic inputs (0: none)."""
         return self.group.size if self.agent_id_one_hot else 0
-
-    @property
-    def mask_part(self) -> Part | None:
-        """Where the observation carries the action mask, if it does."""
-        return self.layout.part(ACTION_MASK_KEY)
 
     @property
     def critic_dim(self) -> int | None:
