@@ -7,7 +7,7 @@ import torch
 from gymnasium import spaces
 from learner_scripted_envs import DyingAgentsEnv
 
-from agents import ALGORITHMS, IPPO, MAPPO, NPG, PPO, REINFORCE, TRPO, NonFiniteLossError
+from agents import ALGORITHMS, IPPO, MAPPO, NPG, PPO, REINFORCE, TRPO, Learner, NonFiniteLossError, checkpoint
 from agents.checkpoint import CheckpointError
 from agents.core.distributions import UnsupportedSpaceError
 
@@ -26,6 +26,19 @@ def assert_same(a, b):
 
 def test_registry_names_every_algorithm():
     assert ALGORITHMS == {"ppo": PPO, "ippo": IPPO, "mappo": MAPPO, "trpo": TRPO, "npg": NPG, "reinforce": REINFORCE}
+
+
+def test_the_base_class_loads_the_algorithm_a_checkpoint_names(tmp_path):
+    trpo = TRPO("CartPole-v1", n_envs=2, n_steps=32)
+    trpo.learn(64)
+    loaded = Learner.load(trpo.save(tmp_path / "trpo.pt"))
+    assert type(loaded) is TRPO and loaded.steps == 64
+    assert_same(parameters(trpo), parameters(loaded))
+    assert {name: Learner.registry[cls.__name__] for name, cls in ALGORITHMS.items()} == ALGORITHMS
+    state = trpo.state_dict()
+    state["algorithm"] = "SAC"
+    with pytest.raises(ValueError, match="unknown algorithm 'SAC' in checkpoint; known: .*'TRPO'"):
+        Learner.load(checkpoint.save(state, tmp_path / "sac.pt"))
 
 
 def test_same_seed_same_first_two_updates_and_another_seed_differs():

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gymnasium import spaces
+from learner_scripted_envs import DyingAgentsEnv
 
 from agents import MAPPO, PPO
 from agents.acting import ActionMaskError
-from tests.agents.learner_scripted_envs import DyingAgentsEnv
 
 
 def masked_learner(**env_options):
