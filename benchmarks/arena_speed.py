@@ -1,26 +1,29 @@
-"""Speed of the hide-and-seek arena: physics alone against the full environment step.
+"""Speed of the hide-and-seek arena: the full environment step against physics alone.
 
 For each preset (the quadrant game 2 v 2 and the full game) this measures, in one process:
 
-- physics-only steps per second: the same compiled world, reset by the environment, stepped
-  ``substeps`` physics steps per environment step with random controls, no sensing, no rules;
-- full environment steps per second: ``env.step`` with random actions (actions are drawn in
-  advance, so sampling is not timed);
+- physics-only steps: the environment's own compiled model and data, reset by the
+  environment, stepped ``substeps`` physics steps (``mj_step``) per environment step with
+  random controls: no sensing, no observations, no rules;
+- full environment steps: ``env.step`` with random actions drawn in advance, resets excluded;
+- sensing alone: ``env.senses.sense`` (lidar, vision cone and line of sight) on the states the
+  full steps reach, so the share of the step that goes to ray casting is known;
 - reset cost in milliseconds and the number of model compilations during the resets.
 
-Physics-only and full steps are measured alternately ``--repeats`` times in the same process
-and the fastest of each is kept, so that load from other processes on a shared machine
-disturbs the ratio as little as possible. Each step is timed twice: by the CPU time of this
-thread (steps per CPU-second, i.e. per core: time spent waiting for a core shared with other
-processes is not counted) and by the wall clock.
+The three are measured in turn ``--repeats`` times in the same process and each round gives
+its own ratio (full step over physics step); the table shows the median of the rounds, so
+that load from other processes on a shared machine, which changes between rounds, moves the
+ratio as little as possible. Every step is timed by the CPU time of this thread (time spent
+waiting for a shared core is not counted) and by the wall clock.
 
-Usage: ``python benchmarks/arena_speed.py [--steps 5000] [--resets 200] [--repeats 3]``
+Usage: ``python benchmarks/arena_speed.py [--steps 3000] [--resets 200] [--repeats 7]``
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 
 import mujoco
@@ -28,6 +31,8 @@ import numpy as np
 
 from envs.hide_and_seek import world
 from envs.hide_and_seek_v0 import parallel_env
+
+PRESETS = ("quadrant", "full_game")
 
 
 def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
@@ -43,42 +48,63 @@ def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
     return out
 
 
-def physics_only(env, steps: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Environment steps per CPU-second and per wall-clock second of bare ``mj_step`` calls."""
-    env.reset(seed=1)
+def physics_only(env, steps: int, seed: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Seconds per environment step of bare ``mj_step`` calls: (thread CPU, wall clock).
+
+    Episodes are the full step's (reset with the same seeds, one every ``horizon`` steps), so
+    both measure the same worlds.
+    """
     model, data = env.model, env.data
-    substeps = env.config.substeps
+    substeps, horizon = env.config.substeps, env.config.horizon
     controls = rng.uniform(-0.9, 0.9, size=(steps, model.nu))
     cpu = wall = 0.0
     for t in range(steps):
+        if t % horizon == 0:
+            env.reset(seed=seed + t // horizon)  # resets are not timed
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
         data.ctrl[:] = controls[t]
         mujoco.mj_step(model, data, nstep=substeps)
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
-        if (t + 1) % env.config.horizon == 0:
-            env.reset()  # like the full measurement, resets are not timed
-    return steps / cpu, steps / wall
+    return cpu / steps, wall / steps
 
 
-def full_env(env, steps: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Environment steps per CPU-second and per wall-clock second of ``env.step`` (resets excluded)."""
-    actions = random_actions(env, rng, min(steps, 2000))
-    env.reset(seed=2)
+def full_step(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
+    """Seconds per ``env.step`` (resets excluded): (thread CPU, wall clock)."""
     cpu = wall = 0.0
-    done = 0
-    while done < steps:
-        live = env.agents
+    episode = 0
+    for done in range(steps):
+        if done == 0 or not env.agents:
+            env.reset(seed=seed + episode)
+            episode += 1
         batch = actions[done % len(actions)]
-        act = {a: batch[a] for a in live}
+        act = {agent: batch[agent] for agent in env.agents}
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
         env.step(act)
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
-        done += 1
-        if not env.agents:
-            env.reset()
-    return steps / cpu, steps / wall
+    return cpu / steps, wall / steps
+
+
+def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
+    """Seconds per call of the environment's sensing on the states random play reaches (the
+    full step's episodes, one environment step every 8 calls)."""
+    sites = env.index.entity_site
+    targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
+    cpu = wall = 0.0
+    episode = 0
+    for done in range(steps):
+        if done == 0 or not env.agents:
+            env.reset(seed=seed + episode)
+            episode += 1
+        if done % 8 == 7:
+            batch = actions[done % len(actions)]
+            env.step({agent: batch[agent] for agent in env.agents})
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        env.senses.sense(targets)
+        wall += time.perf_counter() - start_wall
+        cpu += time.thread_time() - start_cpu
+    return cpu / steps, wall / steps
 
 
 def reset_cost(env, resets: int) -> tuple[float, int]:
@@ -95,29 +121,38 @@ def reset_cost(env, resets: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5000, help="environment steps per measurement")
+    parser.add_argument("--steps", type=int, default=3000, help="environment steps per measurement")
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating measurements; the fastest is kept")
+    parser.add_argument("--repeats", type=int, default=7, help="rounds of physics, full step and sensing in turn")
     args = parser.parse_args()
     if args.steps < 1 or args.resets < 1 or args.repeats < 1:
         parser.error("--steps, --resets and --repeats must be positive")
+    print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets} "
+          f"--repeats {args.repeats}")
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"mujoco {mujoco.__version__}")
-    print("steps per second of CPU time of this thread (per core), and of wall-clock time")
-    print(f"{'preset':<12}{'physics cpu':>12}{'env cpu':>9}{'ratio':>7}{'physics wall':>14}{'env wall':>10}"
-          f"{'ratio':>7}{'reset ms':>10}{'compiles':>10}")
-    for preset in ("quadrant", "full_game"):
-        rng = np.random.default_rng(0)
+          f"mujoco {mujoco.__version__}, numpy {np.__version__}")
+    print("microseconds per environment step (median of the rounds), thread CPU time and wall clock;")
+    print("ratio = full step / physics step, the median of the per-round ratios")
+    print(f"{'preset':<11}{'clock':>6}{'physics':>9}{'full':>8}{'sensing':>9}{'ratio':>7}{'min':>6}{'max':>6}")
+    for preset in PRESETS:
         env = parallel_env(preset)
-        physics = np.zeros(2)
-        full = np.zeros(2)
-        for _ in range(args.repeats):
-            physics = np.maximum(physics, physics_only(env, args.steps, rng))
-            full = np.maximum(full, full_env(env, args.steps, rng))
+        rng = np.random.default_rng(0)
+        actions = random_actions(env, rng, 2000)
+        rounds = []
+        for round_ in range(args.repeats):
+            seed = 1000 * round_  # every round its own episodes, the same for all three measurements
+            rounds.append((physics_only(env, args.steps, seed, rng), full_step(env, args.steps, seed, actions),
+                           sensing_only(env, args.steps, seed, actions)))
+        for clock, name in ((0, "cpu"), (1, "wall")):
+            physics = [r[0][clock] for r in rounds]
+            full = [r[1][clock] for r in rounds]
+            sensing = [r[2][clock] for r in rounds]
+            ratios = [f / p for f, p in zip(full, physics)]
+            print(f"{preset:<11}{name:>6}{1e6 * statistics.median(physics):>9.0f}{1e6 * statistics.median(full):>8.0f}"
+                  f"{1e6 * statistics.median(sensing):>9.0f}{statistics.median(ratios):>7.2f}{min(ratios):>6.2f}"
+                  f"{max(ratios):>6.2f}")
         reset_ms, compiles = reset_cost(env, args.resets)
-        (physics_cpu, physics_wall), (full_cpu, full_wall) = physics, full
-        print(f"{preset:<12}{physics_cpu:>12.0f}{full_cpu:>9.0f}{physics_cpu / full_cpu:>7.2f}{physics_wall:>14.0f}"
-              f"{full_wall:>10.0f}{physics_wall / full_wall:>7.2f}{reset_ms:>10.2f}{compiles:>10d}")
+        print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets")
 
 
 if __name__ == "__main__":

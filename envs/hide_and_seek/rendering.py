@@ -1,12 +1,22 @@
 """Drawing the arena: 2D scenes for replays and 3D frames through ``mujoco.Renderer``.
 
 The 3D renderer works off-screen (EGL or OSMesa, chosen by ``MUJOCO_GL``) with a fixed
-overhead camera or a camera tracking one agent; lidar rays, vision-cone edges and lines of
-sight can be drawn into the frame. ``human`` mode shows the frames in a pygame window.
+overhead camera, an oblique camera or a camera tracking one agent; lidar rays, vision-cone
+edges and lines of sight can be drawn into the frame. ``human`` mode shows the frames in a
+pygame window.
+
+Both renderers are drawn for reading: walls, boxes and ramps are matt (no highlight washes
+out their tops in the overhead view) and outlined in a dark edge, and every ramp carries an
+arrow pointing up its slope (in 2D its slope is also shaded, light at the foot, dark at the
+top). Walls taller than ``max_wall_height`` can be drawn at that height (the 4 m outer walls
+hide half the floor from the oblique camera); this changes the picture only, never the
+model, so physics and ray casts are untouched. Everything drawn comes from
+:class:`ArenaView`, a read-only view of the environment.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mujoco
@@ -27,7 +37,49 @@ FLOOR_COLOR = (245, 243, 235)
 LIDAR_COLOR = (150, 150, 150)
 SITE_COLOR = (140, 90, 190)
 CYLINDER_COLOR = (242, 204, 51)
+EDGE_COLOR = (40, 40, 44)
 VISION_RADIUS = 1.5
+#: shading of a ramp's slope in 2D, from its foot (first) to its top (last strip)
+RAMP_STRIPS = 4
+#: 3D outlines and slope arrows (RGBA in [0, 1])
+EDGE_RGBA = (0.12, 0.12, 0.14, 1.0)
+ARROW_RGBA = (0.97, 0.97, 0.92, 1.0)
+
+
+@dataclass(frozen=True)
+class ArenaView:
+    """What the renderers read of an environment, as read-only arrays and plain values.
+
+    ``walls [W, 5]`` (x0, y0, x1, y1, height; centre lines), ``object_half [O, 3]`` (half
+    extents of boxes then ramps), whether the preparation phase is on and whether every hider
+    is hidden. Poses, presence, teams, locks, grabs, lidar and sight are read from the
+    environment's public attributes.
+    """
+
+    walls: np.ndarray
+    object_half: np.ndarray
+    in_preparation: bool
+    hidden: bool
+
+    @classmethod
+    def of(cls, env: HideAndSeekEnv) -> ArenaView:
+        """The view of ``env`` now (the only place that reads its private state)."""
+        walls = env._layout.walls if env._layout is not None else np.zeros((0, 5))
+        return cls(_read_only(walls), _read_only(env._object_half), env.step_count < env._prep_steps,
+                   bool(env._hidden))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+def tall_walls(walls: np.ndarray, max_height: float | None) -> np.ndarray:
+    """Indices of the walls (rows of ``walls [W, 5]``) drawn lower than they are."""
+    if max_height is None or walls.shape[0] == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(walls[:, 4] > max_height)
 
 
 def _rectangle(center: np.ndarray, half: np.ndarray, yaw: float) -> tuple[tuple[float, float], ...]:
@@ -42,14 +94,43 @@ def _tint(color: tuple[int, int, int], toward: tuple[int, int, int], amount: flo
     return tuple(int(round(a + (b - a) * amount)) for a, b in zip(color, toward))  # type: ignore[return-value]
 
 
+def _ramp_shapes(pose: np.ndarray, half: np.ndarray, color: tuple[int, int, int]) -> list:
+    """A ramp seen from above: strips shaded light (foot) to dark (top) and an arrow up the slope.
+
+    The slope rises along the ramp's local +x (``world.py``'s wedge), so the strips run across
+    x and the arrow points to +x.
+    """
+    shapes: list = []
+    yaw = float(pose[3])
+    c, s = np.cos(yaw), np.sin(yaw)
+    axis = np.array([c, s])
+    width = 2.0 * half[0] / RAMP_STRIPS
+    for strip in range(RAMP_STRIPS):
+        offset = -half[0] + (strip + 0.5) * width
+        center = pose[:2] + offset * axis
+        shade = _tint(_tint(color, (255, 255, 255), 0.35), (0, 0, 0), 0.55 * strip / max(RAMP_STRIPS - 1, 1))
+        shapes.append(Polygon(_rectangle(center, np.array([width / 2, half[1]]), yaw), shade))
+    corners = _rectangle(pose, half, yaw)
+    shapes.append(Polygon(corners, EDGE_COLOR, filled=False))
+    tail = pose[:2] - 0.7 * half[0] * axis
+    tip = pose[:2] + 0.7 * half[0] * axis
+    side = np.array([-s, c]) * 0.35 * half[1]
+    back = tip - 0.35 * half[0] * axis
+    shapes.append(Segment((float(tail[0]), float(tail[1])), (float(back[0]), float(back[1])), (255, 255, 255),
+                          width=3.0))
+    shapes.append(Polygon(((float(tip[0]), float(tip[1])), (float(back[0] + side[0]), float(back[1] + side[1])),
+                           (float(back[0] - side[0]), float(back[1] - side[1]))), (255, 255, 255)))
+    return shapes
+
+
 def arena_scene(env: HideAndSeekEnv) -> Scene:
     """Describe the environment's current state as 2D shapes, back to front."""
+    view = ArenaView.of(env)
     A, B = env.n_agent_slots, env.n_box_slots
     pose = env.data.qpos.reshape(env.n_entities, 4)
     floor = env.config.floor_size
     shapes: list = [Polygon(((0.0, 0.0), (floor, 0.0), (floor, floor), (0.0, floor)), FLOOR_COLOR)]
-    walls = env._layout.walls if env._layout is not None else np.zeros((0, 5))
-    for x0, y0, x1, y1, height in walls:
+    for x0, y0, x1, y1, height in view.walls:
         length = float(np.hypot(x1 - x0, y1 - y0))
         yaw = float(np.arctan2(y1 - y0, x1 - x0))
         half = np.array([length / 2, W.WALL_HALF_THICKNESS])  # walls run end to end (layouts.Layout)
@@ -67,14 +148,16 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     lock_team = env.rules.lock_team
     for o in np.flatnonzero(env.object_present):
         p = pose[A + o]
-        half = env._object_half[o]
+        half = view.object_half[o]
         base = BOX_COLOR if o < B else RAMP_COLOR
         team = int(lock_team[o])
         color = base if team < 0 else _tint(base, TEAM_COLORS[team], 0.5)
         corners = _rectangle(p, half, float(p[3]))
-        shapes.append(Polygon(corners, color))
-        if o >= B:  # the high edge of a ramp (local +x side)
-            shapes.append(Segment(corners[1], corners[2], _tint(color, (0, 0, 0), 0.5), width=3.0))
+        if o >= B:
+            shapes.extend(_ramp_shapes(p, half, color))
+        else:
+            shapes.append(Polygon(corners, color))
+            shapes.append(Polygon(corners, EDGE_COLOR, filled=False))
         if team >= 0:
             shapes.append(Polygon(corners, TEAM_COLORS[team], layer="lock", filled=False))
     present_agents = np.flatnonzero(env.agent_present)
@@ -106,8 +189,8 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     points = pose[np.concatenate([env.agent_present, env.object_present]), :2]
     low = np.minimum(points.min(0) - 0.5, -0.5) if points.size else np.array([-0.5, -0.5])
     high = np.maximum(points.max(0) + 0.5, floor + 0.5) if points.size else np.array([floor + 0.5] * 2)
-    prep = env.step_count < env._prep_steps
-    caption = f"step {env.step_count}" + (" | preparation" if prep else (" | hidden" if env._hidden else " | seen"))
+    caption = f"step {env.step_count}" + (" | preparation" if view.in_preparation
+                                          else (" | hidden" if view.hidden else " | seen"))
     return Scene((float(low[0]), float(low[1]), float(high[0]), float(high[1])), shapes, caption=caption)
 
 
@@ -137,10 +220,18 @@ class ArenaRenderer:
         self.human = human
         self._window = None
         self._size = (width, height)
+        # the floor, its mark and the walls: the world body's geoms
+        self._world_geoms = set(np.flatnonzero(model.geom_bodyid == 0).tolist())
 
     def render(self, env: HideAndSeekEnv, overlays: bool = False, camera: str = "overhead",
-               track_agent: int = 0) -> np.ndarray:
-        """One RGB frame ``[height, width, 3]`` of the current state."""
+               track_agent: int = 0, max_wall_height: float | None = None) -> np.ndarray:
+        """One RGB frame ``[height, width, 3]`` of the current state.
+
+        ``max_wall_height`` (metres): walls taller than this are drawn at this height (the
+        picture only; the model, physics and rays keep the real walls).
+        """
+        if max_wall_height is not None and not max_wall_height > 0:
+            raise ValueError(f"max_wall_height must be a positive number of metres or None, got {max_wall_height!r}")
         if camera == "overhead":
             self.renderer.update_scene(env.data, camera="overhead", scene_option=self.option)
         elif camera == "oblique":
@@ -153,6 +244,8 @@ class ArenaRenderer:
             self.renderer.update_scene(env.data, camera=self.tracking, scene_option=self.option)
         else:
             raise ValueError(f"camera must be one of {', '.join(CAMERAS)}, got {camera!r}")
+        view = ArenaView.of(env)
+        self._draw_for_reading(env, view, max_wall_height)
         if overlays:
             self._draw_overlays(env)
         frame = self.renderer.render()
@@ -160,33 +253,91 @@ class ArenaRenderer:
             self._show(frame)
         return frame
 
-    def _draw_overlays(self, env: HideAndSeekEnv) -> None:
+    def _draw_for_reading(self, env: HideAndSeekEnv, view: ArenaView, max_wall_height: float | None) -> None:
+        """Matt walls, boxes, ramps and floor; lowered tall walls; outlines and slope arrows."""
         scene = self.renderer.scene
+        idx = env.index
+        walls = idx.wall_geom[:view.walls.shape[0]]
+        lowered = set(walls[tall_walls(view.walls, max_wall_height)].tolist())
+        outlined = set(walls.tolist()) | set(idx.box_geom.tolist())
+        matt = self._world_geoms | set(idx.box_geom.tolist()) | set(idx.ramp_geom.tolist())
+        boxes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for index in range(scene.ngeom):
+            geom = scene.geoms[index]
+            if geom.objtype != mujoco.mjtObj.mjOBJ_GEOM:
+                continue
+            gid = int(geom.objid)
+            if gid in matt:
+                geom.specular = 0.0
+                geom.shininess = 0.0
+                geom.reflectance = 0.0
+            if gid in lowered:
+                geom.size[2] = max_wall_height / 2
+                geom.pos[2] = max_wall_height / 2
+            if gid in outlined:
+                boxes.append((np.array(geom.pos), np.array(geom.size), np.array(geom.mat).ravel()))
+        for pos, size, mat in boxes:
+            self._add_geom(mujoco.mjtGeom.mjGEOM_LINEBOX, size * 1.002, pos, mat, EDGE_RGBA)
+        present = env.object_present[env.n_box_slots:]
+        pose = env.data.qpos.reshape(env.n_entities, 4)[env.n_agent_slots + env.n_box_slots:]
+        for r in np.flatnonzero(present):
+            self._outline_ramp(pose[r], view.object_half[env.n_box_slots + r])
+
+    def _outline_ramp(self, pose: np.ndarray, half: np.ndarray) -> None:
+        """The edges of a ramp's wedge (rising along its local +x, ``world.py``) and an arrow up its slope."""
+        c, s = np.cos(pose[3]), np.sin(pose[3])
+        rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        hx, hy, hz = half
+
+        def world(x: float, y: float, z: float) -> np.ndarray:
+            return pose[:3] + rotation @ np.array([x, y, z])
+
+        foot = [world(-hx, side * hy, -hz) for side in (-1, 1)]
+        top = [world(hx, side * hy, hz) for side in (-1, 1)]
+        base = [world(hx, side * hy, -hz) for side in (-1, 1)]
+        for start, end in ((foot[0], foot[1]), (top[0], top[1]), (foot[0], top[0]), (foot[1], top[1]),
+                           (base[0], top[0]), (base[1], top[1])):
+            self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, start, end, EDGE_RGBA)
+        lift = 0.03 * hz  # just above the slope, along its normal (-x + z)
+        normal = rotation @ np.array([-lift, 0.0, lift])
+        tail = world(-0.75 * hx, 0.0, -0.75 * hz) + normal
+        tip = world(0.8 * hx, 0.0, 0.8 * hz) + normal
+        # MuJoCo draws an arrow connector over the first half of the span it is given
+        self._add_connector(mujoco.mjtGeom.mjGEOM_ARROW, 0.16 * hy, tail, tail + 2.0 * (tip - tail), ARROW_RGBA)
+
+    def _add_geom(self, kind: int, size: np.ndarray, pos: np.ndarray, mat: np.ndarray, rgba) -> None:
+        scene = self.renderer.scene
+        if scene.ngeom >= scene.maxgeom:
+            return
+        mujoco.mjv_initGeom(scene.geoms[scene.ngeom], kind, size, pos, mat, np.asarray(rgba, dtype=np.float32))
+        scene.ngeom += 1
+
+    def _add_connector(self, kind: int, width: float, start: np.ndarray, end: np.ndarray, rgba) -> None:
+        scene = self.renderer.scene
+        if scene.ngeom >= scene.maxgeom:
+            return
+        geom = scene.geoms[scene.ngeom]
+        mujoco.mjv_initGeom(geom, kind, np.zeros(3), np.zeros(3), np.eye(3).ravel(), np.asarray(rgba, dtype=np.float32))
+        mujoco.mjv_connector(geom, kind, width, np.asarray(start, float), np.asarray(end, float))
+        scene.ngeom += 1
+
+    def _draw_overlays(self, env: HideAndSeekEnv) -> None:
         pose = env.data.qpos.reshape(env.n_entities, 4)
         A = env.n_agent_slots
-        lines: list[tuple[np.ndarray, np.ndarray, tuple[float, ...]]] = []
         rays = env.senses.lidar_directions
         half_cone = np.radians(env.config.vision_cone_degrees) / 2
         for i in np.flatnonzero(env.agent_present):
             origin = pose[i, :3]
             for direction, distance in zip(rays, env.lidar[i]):
-                lines.append((origin, origin + direction * distance, (0.6, 0.6, 0.6, 0.6)))
+                self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, origin + direction * distance,
+                                    (0.6, 0.6, 0.6, 0.6))
             color = W.HIDER_RGBA if env.team[i] == 0 else W.SEEKER_RGBA
             for side in (-1.0, 1.0):
                 yaw = pose[i, 3] + side * half_cone
                 end = origin + VISION_RADIUS * np.array([np.cos(yaw), np.sin(yaw), 0.0])
-                lines.append((origin, end, color))
+                self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, end, color)
         for i, j in zip(*np.nonzero(env.in_sight[:, :A])):
-            lines.append((pose[i, :3], pose[j, :3], (1.0, 0.9, 0.1, 1.0)))
-        for start, end, rgba in lines:
-            if scene.ngeom >= scene.maxgeom:
-                break
-            geom = scene.geoms[scene.ngeom]
-            mujoco.mjv_initGeom(geom, mujoco.mjtGeom.mjGEOM_LINE, np.zeros(3), np.zeros(3), np.eye(3).ravel(),
-                                np.asarray(rgba, dtype=np.float32))
-            mujoco.mjv_connector(geom, mujoco.mjtGeom.mjGEOM_LINE, 2.0, np.asarray(start, float),
-                                 np.asarray(end, float))
-            scene.ngeom += 1
+            self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, pose[i, :3], pose[j, :3], (1.0, 0.9, 0.1, 1.0))
 
     def _show(self, frame: np.ndarray) -> None:
         import pygame
