@@ -3,10 +3,17 @@ way is up, and the oblique view can lower the outer walls without touching the w
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
-from envs.hide_and_seek.rendering import RAMP_STRIPS, ArenaRenderer, ArenaView, tall_walls
+from envs.hide_and_seek.rendering import (
+    RAMP_STRIPS,
+    ArenaRenderer,
+    ArenaView,
+    tall_walls,
+)
 from envs.hide_and_seek_v0 import parallel_env
 from envs.scene import Polygon
 
@@ -68,7 +75,7 @@ def test_2d_ramp_arrow_and_shading_follow_the_physical_slope(quadrant, yaw):
               and s.color not in ((245, 243, 235),)][-RAMP_STRIPS:]
     order = np.argsort([np.array(s.points).mean(0) @ up for s in strips])
     brightness = [sum(strips[i].color) for i in order]
-    assert all(a > b for a, b in zip(brightness, brightness[1:]))
+    assert all(a > b for a, b in itertools.pairwise(brightness))
 
 
 def test_overhead_frame_shows_inner_walls_and_boxes_against_the_floor(quadrant):
