@@ -7,7 +7,9 @@ For each preset (the quadrant game 2 v 2 and the full game) this measures, in on
   random controls: no sensing, no observations, no rules;
 - full environment steps: ``env.step`` with random actions drawn in advance, resets excluded;
 - sensing alone: ``env.senses.sense`` (lidar, vision cone and line of sight) on the states the
-  full steps reach, so the share of the step that goes to ray casting is known;
+  full steps reach, and its ``mj_multiRay`` calls alone (one per agent), so the share of the
+  step that goes to ray casting is known; the rest of the full step (actions, grab and lock,
+  rewards, statistics, observations) is the full step less physics and sensing;
 - reset cost in milliseconds and the number of model compilations during the resets.
 
 The three are measured in turn ``--repeats`` times in the same process and each round gives
@@ -30,6 +32,7 @@ import mujoco
 import numpy as np
 
 from envs.hide_and_seek import world
+from envs.hide_and_seek.world import RAY_GROUPS
 from envs.hide_and_seek_v0 import parallel_env
 
 PRESETS = ("quadrant", "full_game")
@@ -86,12 +89,15 @@ def full_step(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, f
     return cpu / steps, wall / steps
 
 
-def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
-    """Seconds per call of the environment's sensing on the states random play reaches (the
-    full step's episodes, one environment step every 8 calls)."""
+def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, float, float]:
+    """Seconds per call of the environment's sensing (``env.senses.sense``), and of its
+    ``mj_multiRay`` calls alone, on the states random play reaches (the full step's episodes,
+    one environment step every 8 calls): (sensing CPU, sensing wall, rays CPU, rays wall)."""
+    senses = env.senses
     sites = env.index.entity_site
     targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
-    cpu = wall = 0.0
+    model, data = env.model, env.data
+    cpu = wall = ray_cpu = ray_wall = 0.0
     episode = 0
     for done in range(steps):
         if done == 0 or not env.agents:
@@ -101,10 +107,16 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
             batch = actions[done % len(actions)]
             env.step({agent: batch[agent] for agent in env.agents})
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
-        env.senses.sense(targets)
+        senses.sense(targets)
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
-    return cpu / steps, wall / steps
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        for origin, vectors, body, geom_ids, distances in senses.observers:
+            mujoco.mj_multiRay(model, data, origin, vectors, RAY_GROUPS, 1, body, geom_ids, distances, None,
+                               senses.n_rays, senses.cutoff)
+        ray_wall += time.perf_counter() - start_wall
+        ray_cpu += time.thread_time() - start_cpu
+    return cpu / steps, wall / steps, ray_cpu / steps, ray_wall / steps
 
 
 def reset_cost(env, resets: int) -> tuple[float, int]:
@@ -128,12 +140,14 @@ def main() -> None:
     if args.steps < 1 or args.resets < 1 or args.repeats < 1:
         parser.error("--steps, --resets and --repeats must be positive")
     print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets} "
-          f"--repeats {args.repeats}")
+          f"--repeats {args.repeats}" + "")
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
           f"mujoco {mujoco.__version__}, numpy {np.__version__}")
-    print("microseconds per environment step (median of the rounds), thread CPU time and wall clock;")
-    print("ratio = full step / physics step, the median of the per-round ratios")
-    print(f"{'preset':<11}{'clock':>6}{'physics':>9}{'full':>8}{'sensing':>9}{'ratio':>7}{'min':>6}{'max':>6}")
+    print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
+    print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
+    print("ratio = full step / physics step, the median of the per-round ratios (min and max of the rounds)")
+    print(f"{'preset':<11}{'clock':>6}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}{'ratio':>7}"
+          f"{'min':>6}{'max':>6}")
     for preset in PRESETS:
         env = parallel_env(preset)
         rng = np.random.default_rng(0)
@@ -144,12 +158,13 @@ def main() -> None:
             rounds.append((physics_only(env, args.steps, seed, rng), full_step(env, args.steps, seed, actions),
                            sensing_only(env, args.steps, seed, actions)))
         for clock, name in ((0, "cpu"), (1, "wall")):
-            physics = [r[0][clock] for r in rounds]
-            full = [r[1][clock] for r in rounds]
-            sensing = [r[2][clock] for r in rounds]
-            ratios = [f / p for f, p in zip(full, physics)]
-            print(f"{preset:<11}{name:>6}{1e6 * statistics.median(physics):>9.0f}{1e6 * statistics.median(full):>8.0f}"
-                  f"{1e6 * statistics.median(sensing):>9.0f}{statistics.median(ratios):>7.2f}{min(ratios):>6.2f}"
+            physics = statistics.median(r[0][clock] for r in rounds)
+            full = statistics.median(r[1][clock] for r in rounds)
+            sensing = statistics.median(r[2][clock] for r in rounds)
+            rays = statistics.median(r[2][2 + clock] for r in rounds)
+            ratios = [r[1][clock] / r[0][clock] for r in rounds]
+            print(f"{preset:<11}{name:>6}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}{1e6 * rays:>7.0f}"
+                  f"{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}{min(ratios):>6.2f}"
                   f"{max(ratios):>6.2f}")
         reset_ms, compiles = reset_cost(env, args.resets)
         print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets")
