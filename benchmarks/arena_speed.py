@@ -24,6 +24,7 @@ Usage: ``python benchmarks/arena_speed.py [--steps 3000] [--resets 200] [--repea
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -141,8 +142,9 @@ def main() -> None:
         parser.error("--steps, --resets and --repeats must be positive")
     print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets} "
           f"--repeats {args.repeats}" + "")
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"mujoco {mujoco.__version__}, numpy {np.__version__}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
+          f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
     print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
     print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
     print("ratio = full step / physics step, the median of the per-round ratios (min and max of the rounds)")
@@ -167,7 +169,8 @@ def main() -> None:
                   f"{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}{min(ratios):>6.2f}"
                   f"{max(ratios):>6.2f}")
         reset_ms, compiles = reset_cost(env, args.resets)
-        print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets")
+        print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets; "
+              f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
