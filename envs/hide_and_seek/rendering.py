@@ -91,7 +91,7 @@ def _rectangle(center: np.ndarray, half: np.ndarray, yaw: float) -> tuple[tuple[
 
 
 def _tint(color: tuple[int, int, int], toward: tuple[int, int, int], amount: float) -> tuple[int, int, int]:
-    return tuple(int(round(a + (b - a) * amount)) for a, b in zip(color, toward))  # type: ignore[return-value]
+    return tuple(round(a + (b - a) * amount) for a, b in zip(color, toward))  # type: ignore[return-value]
 
 
 def _ramp_shapes(pose: np.ndarray, half: np.ndarray, color: tuple[int, int, int]) -> list:
@@ -189,8 +189,11 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
     points = pose[np.concatenate([env.agent_present, env.object_present]), :2]
     low = np.minimum(points.min(0) - 0.5, -0.5) if points.size else np.array([-0.5, -0.5])
     high = np.maximum(points.max(0) + 0.5, floor + 0.5) if points.size else np.array([floor + 0.5] * 2)
-    caption = f"step {env.step_count}" + (" | preparation" if view.in_preparation
-                                          else (" | hidden" if view.hidden else " | seen"))
+    caption = f"step {env.step_count}"
+    if view.in_preparation:
+        caption += " | preparation"
+    elif (env.team == 1).any():  # hidden or seen means something only where seekers play
+        caption += " | hidden" if view.hidden else " | seen"
     return Scene((float(low[0]), float(low[1]), float(high[0]), float(high[1])), shapes, caption=caption)
 
 
@@ -260,7 +263,7 @@ class ArenaRenderer:
         walls = idx.wall_geom[:view.walls.shape[0]]
         lowered = set(walls[tall_walls(view.walls, max_wall_height)].tolist())
         outlined = set(walls.tolist()) | set(idx.box_geom.tolist())
-        matt = self._world_geoms | set(idx.box_geom.tolist()) | set(idx.ramp_geom.tolist())
+        matt = self._world_geoms | set(idx.box_geom.tolist()) | set(idx.ramp_geom.tolist()) | {idx.cylinder_geom}
         boxes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for index in range(scene.ngeom):
             geom = scene.geoms[index]

@@ -165,3 +165,15 @@ def test_view_is_read_only(quadrant):
     with pytest.raises(ValueError):
         view.object_half[0, 0] = 1.0
     assert view.in_preparation  # step 0 of the quadrant game
+
+
+def test_caption_speaks_of_hiding_only_where_seekers_play():
+    import envs
+
+    task = envs.make("lock_and_return_v0")
+    task.reset(seed=0)
+    task.step({agent: task.action_space(agent).sample() for agent in task.agents})
+    assert task.scene().caption == "step 1"
+    game = parallel_env("quadrant", prep_fraction=0.0)
+    game.reset(seed=0)
+    assert game.scene().caption.split(" | ")[1] in ("hidden", "seen")
