@@ -10,8 +10,11 @@ out their tops in the overhead view) and outlined in a dark edge, and every ramp
 arrow pointing up its slope (in 2D its slope is also shaded, light at the foot, dark at the
 top). Walls taller than ``max_wall_height`` can be drawn at that height (the 4 m outer walls
 hide half the floor from the oblique camera); this changes the picture only, never the
-model, so physics and ray casts are untouched. Everything drawn comes from
-:class:`ArenaView`, a read-only view of the environment.
+model, so physics and ray casts are untouched.
+
+Everything drawn comes from :class:`ArenaView`, a read-only view of the environment's state
+(``ArenaView.of(env)``): ``draw_scene(view)`` gives the 2D shapes, and the 3D renderer reads
+the view for everything but MuJoCo's own scene.
 """
 
 from __future__ import annotations
@@ -48,25 +51,69 @@ ARROW_RGBA = (0.97, 0.97, 0.92, 1.0)
 
 @dataclass(frozen=True)
 class ArenaView:
-    """What the renderers read of an environment, as read-only arrays and plain values.
+    """Everything the renderers draw, as read-only arrays (views of the live state) and values.
 
-    ``walls [W, 5]`` (x0, y0, x1, y1, height; centre lines), ``object_half [O, 3]`` (half
-    extents of boxes then ramps), whether the preparation phase is on and whether every hider
-    is hidden. Poses, presence, teams, locks, grabs, lidar and sight are read from the
-    environment's public attributes.
+    A agent slots, O object slots (the first ``n_boxes`` boxes, then ramps), L lidar rays.
     """
 
-    walls: np.ndarray
-    object_half: np.ndarray
+    floor_size: float
+    walls: np.ndarray  # [W, 5] x0, y0, x1, y1 (centre line), height
+    agent_pose: np.ndarray  # [A, 4] x, y, z, yaw
+    object_pose: np.ndarray  # [O, 4]
+    object_half: np.ndarray  # [O, 3] half extents
+    n_boxes: int
+    agent_present: np.ndarray  # [A] bool
+    object_present: np.ndarray  # [O] bool
+    team: np.ndarray  # [A] 0 hiders, 1 seekers
+    lock_team: np.ndarray  # [O] -1 unlocked, else the locking team
+    grabbed: np.ndarray  # [A] object held, -1 none
+    lidar: np.ndarray  # [A, L] distances
+    lidar_directions: np.ndarray  # [L, 3] world-frame unit rays
+    seen: np.ndarray  # [A, A] agent i sees agent j
+    vision_cone_degrees: float
+    sites: np.ndarray  # [S, 2] centres of the marked construction sites in use
+    cylinder: tuple[float, float, float] | None  # x, y, radius of a sheltered cylinder
+    step: int
     in_preparation: bool
-    hidden: bool
+    hidden: bool  # no hider seen by any seeker
+    wall_geom: np.ndarray  # geom ids of the walls in use (rows of ``walls``)
+    box_geom: np.ndarray
+    ramp_geom: np.ndarray
+    cylinder_geom: int  # -1 without a cylinder
+    agent_body: np.ndarray
+
+    @property
+    def has_seekers(self) -> bool:
+        """Whether a seeker slot exists (hidden and seen mean something only then)."""
+        return bool((self.team == 1).any())
 
     @classmethod
     def of(cls, env: HideAndSeekEnv) -> ArenaView:
-        """The view of ``env`` now (the only place that reads its private state)."""
+        """The view of ``env`` now. The environment's public attributes give most of it; this is
+        the only place that reads its private state (``_layout``, ``_object_half``,
+        ``_prep_steps``, ``_hidden``)."""
+        model, data, index = env.model, env.data, env.index
         walls = env._layout.walls if env._layout is not None else np.zeros((0, 5))
-        return cls(_read_only(walls), _read_only(env._object_half), env.step_count < env._prep_steps,
-                   bool(env._hidden))
+        pose = data.qpos.reshape(env.n_entities, 4)
+        sites = [geom for geom in index.site_geom if model.geom_group[geom] != W.GROUP_PARKED]
+        cylinder = None
+        if index.cylinder_geom >= 0:
+            x, y = data.geom_xpos[index.cylinder_geom, :2]
+            cylinder = (float(x), float(y), float(model.geom_size[index.cylinder_geom, 0]))
+        A = env.n_agent_slots
+        return cls(
+            floor_size=float(env.config.floor_size), walls=_read_only(walls), agent_pose=_read_only(pose[:A]),
+            object_pose=_read_only(pose[A:]), object_half=_read_only(env._object_half), n_boxes=env.n_box_slots,
+            agent_present=_read_only(env.agent_present), object_present=_read_only(env.object_present),
+            team=_read_only(env.team), lock_team=_read_only(env.rules.lock_team), grabbed=_read_only(env.rules.grabbed),
+            lidar=_read_only(env.lidar), lidar_directions=_read_only(env.senses.lidar_directions),
+            seen=_read_only(env.in_sight[:, :A]), vision_cone_degrees=float(env.config.vision_cone_degrees),
+            sites=_read_only(model.geom_pos[sites, :2].reshape(-1, 2)), cylinder=cylinder, step=int(env.step_count),
+            in_preparation=env.step_count < env._prep_steps, hidden=bool(env._hidden),
+            wall_geom=_read_only(index.wall_geom[:walls.shape[0]]), box_geom=_read_only(index.box_geom),
+            ramp_geom=_read_only(index.ramp_geom), cylinder_geom=int(index.cylinder_geom),
+            agent_body=_read_only(index.agent_body),
+        )
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -125,10 +172,16 @@ def _ramp_shapes(pose: np.ndarray, half: np.ndarray, color: tuple[int, int, int]
 
 def arena_scene(env: HideAndSeekEnv) -> Scene:
     """Describe the environment's current state as 2D shapes, back to front."""
-    view = ArenaView.of(env)
-    A, B = env.n_agent_slots, env.n_box_slots
-    pose = env.data.qpos.reshape(env.n_entities, 4)
-    floor = env.config.floor_size
+    return draw_scene(ArenaView.of(env))
+
+
+def _point(xy: np.ndarray) -> tuple[float, float]:
+    return float(xy[0]), float(xy[1])
+
+
+def draw_scene(view: ArenaView) -> Scene:
+    """The 2D shapes of an arena view, back to front."""
+    floor = view.floor_size
     shapes: list = [Polygon(((0.0, 0.0), (floor, 0.0), (floor, floor), (0.0, floor)), FLOOR_COLOR)]
     for x0, y0, x1, y1, height in view.walls:
         length = float(np.hypot(x1 - x0, y1 - y0))
@@ -136,63 +189,51 @@ def arena_scene(env: HideAndSeekEnv) -> Scene:
         half = np.array([length / 2, W.WALL_HALF_THICKNESS])  # walls run end to end (layouts.Layout)
         color = WALL_COLOR if height < 1.0 else _tint(WALL_COLOR, (0, 0, 0), 0.4)
         shapes.append(Polygon(_rectangle(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), half, yaw), color))
-    for geom in env.index.site_geom:
-        if env.model.geom_group[geom] != W.GROUP_PARKED:
-            center = env.model.geom_pos[geom]
-            square = _rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0)
-            shapes.append(Polygon(square, SITE_COLOR, filled=False))
-    if env.index.cylinder_geom >= 0:
-        center = env.data.geom_xpos[env.index.cylinder_geom]
-        radius = float(env.model.geom_size[env.index.cylinder_geom, 0])
-        shapes.append(Circle((float(center[0]), float(center[1])), radius, CYLINDER_COLOR))
-    lock_team = env.rules.lock_team
-    for o in np.flatnonzero(env.object_present):
-        p = pose[A + o]
+    for center in view.sites:
+        shapes.append(Polygon(_rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0), SITE_COLOR, filled=False))
+    if view.cylinder is not None:
+        x, y, radius = view.cylinder
+        shapes.append(Circle((x, y), radius, CYLINDER_COLOR))
+    for o in np.flatnonzero(view.object_present):
+        p = view.object_pose[o]
         half = view.object_half[o]
-        base = BOX_COLOR if o < B else RAMP_COLOR
-        team = int(lock_team[o])
+        base = BOX_COLOR if o < view.n_boxes else RAMP_COLOR
+        team = int(view.lock_team[o])
         color = base if team < 0 else _tint(base, TEAM_COLORS[team], 0.5)
         corners = _rectangle(p, half, float(p[3]))
-        if o >= B:
+        if o >= view.n_boxes:
             shapes.extend(_ramp_shapes(p, half, color))
         else:
             shapes.append(Polygon(corners, color))
             shapes.append(Polygon(corners, EDGE_COLOR, filled=False))
         if team >= 0:
             shapes.append(Polygon(corners, TEAM_COLORS[team], layer="lock", filled=False))
-    present_agents = np.flatnonzero(env.agent_present)
-    half_cone = float(np.radians(env.config.vision_cone_degrees) / 2)
+    agents = view.agent_pose
+    present_agents = np.flatnonzero(view.agent_present)
+    half_cone = float(np.radians(view.vision_cone_degrees) / 2)
     for i in present_agents:
-        p = pose[i]
-        color = TEAM_COLORS[int(env.team[i])]
-        shapes.append(Wedge((float(p[0]), float(p[1])), VISION_RADIUS, float(p[3]), half_cone,
+        color = TEAM_COLORS[int(view.team[i])]
+        shapes.append(Wedge(_point(agents[i]), VISION_RADIUS, float(agents[i, 3]), half_cone,
                             _tint(color, (255, 255, 255), 0.6)))
-    rays = env.senses.lidar_directions
     for i in present_agents:
-        origin = pose[i, :2]
-        ends = origin[None] + rays[:, :2] * env.lidar[i][:, None]
-        for end in ends:
-            shapes.append(Segment((float(origin[0]), float(origin[1])), (float(end[0]), float(end[1])),
-                                  LIDAR_COLOR, layer="lidar"))
-    seen = env.in_sight[:, :A]
-    for i, j in zip(*np.nonzero(seen)):
-        shapes.append(Segment((float(pose[i, 0]), float(pose[i, 1])), (float(pose[j, 0]), float(pose[j, 1])),
-                              TEAM_COLORS[int(env.team[i])], layer="sight", width=2.0))
-    for i in np.flatnonzero(env.rules.grabbed >= 0):
-        target = pose[A + env.rules.grabbed[i]]
-        shapes.append(Segment((float(pose[i, 0]), float(pose[i, 1])), (float(target[0]), float(target[1])),
-                              (30, 30, 30), layer="grab", width=3.0))
+        ends = agents[i, None, :2] + view.lidar_directions[:, :2] * view.lidar[i][:, None]
+        shapes.extend(Segment(_point(agents[i]), _point(end), LIDAR_COLOR, layer="lidar") for end in ends)
+    for i, j in zip(*np.nonzero(view.seen)):
+        shapes.append(Segment(_point(agents[i]), _point(agents[j]), TEAM_COLORS[int(view.team[i])], layer="sight",
+                              width=2.0))
+    for i in np.flatnonzero(view.grabbed >= 0):
+        shapes.append(Segment(_point(agents[i]), _point(view.object_pose[view.grabbed[i]]), (30, 30, 30),
+                              layer="grab", width=3.0))
     for i in present_agents:
-        p = pose[i]
-        shapes.append(Circle((float(p[0]), float(p[1])), W.AGENT_RADIUS, TEAM_COLORS[int(env.team[i])],
-                             heading=float(p[3])))
-    points = pose[np.concatenate([env.agent_present, env.object_present]), :2]
+        shapes.append(Circle(_point(agents[i]), W.AGENT_RADIUS, TEAM_COLORS[int(view.team[i])],
+                             heading=float(agents[i, 3])))
+    points = np.concatenate([agents[view.agent_present, :2], view.object_pose[view.object_present, :2]])
     low = np.minimum(points.min(0) - 0.5, -0.5) if points.size else np.array([-0.5, -0.5])
     high = np.maximum(points.max(0) + 0.5, floor + 0.5) if points.size else np.array([floor + 0.5] * 2)
-    caption = f"step {env.step_count}"
+    caption = f"step {view.step}"
     if view.in_preparation:
         caption += " | preparation"
-    elif (env.team == 1).any():  # hidden or seen means something only where seekers play
+    elif view.has_seekers:
         caption += " | hidden" if view.hidden else " | seen"
     return Scene((float(low[0]), float(low[1]), float(high[0]), float(high[1])), shapes, caption=caption)
 
@@ -235,35 +276,33 @@ class ArenaRenderer:
         """
         if max_wall_height is not None and not max_wall_height > 0:
             raise ValueError(f"max_wall_height must be a positive number of metres or None, got {max_wall_height!r}")
+        view = ArenaView.of(env)
         if camera == "overhead":
             self.renderer.update_scene(env.data, camera="overhead", scene_option=self.option)
         elif camera == "oblique":
-            floor = env.config.floor_size
+            floor = view.floor_size
             self.oblique.lookat[:] = (floor / 2, floor / 2, 0.0)
             self.oblique.distance = 1.9 * floor
             self.renderer.update_scene(env.data, camera=self.oblique, scene_option=self.option)
         elif camera == "track":
-            self.tracking.trackbodyid = int(env.index.agent_body[track_agent])
+            self.tracking.trackbodyid = int(view.agent_body[track_agent])
             self.renderer.update_scene(env.data, camera=self.tracking, scene_option=self.option)
         else:
             raise ValueError(f"camera must be one of {', '.join(CAMERAS)}, got {camera!r}")
-        view = ArenaView.of(env)
-        self._draw_for_reading(env, view, max_wall_height)
+        self._draw_for_reading(view, max_wall_height)
         if overlays:
-            self._draw_overlays(env)
+            self._draw_overlays(view)
         frame = self.renderer.render()
         if self.human:
             self._show(frame)
         return frame
 
-    def _draw_for_reading(self, env: HideAndSeekEnv, view: ArenaView, max_wall_height: float | None) -> None:
+    def _draw_for_reading(self, view: ArenaView, max_wall_height: float | None) -> None:
         """Matt walls, boxes, ramps and floor; lowered tall walls; outlines and slope arrows."""
         scene = self.renderer.scene
-        idx = env.index
-        walls = idx.wall_geom[:view.walls.shape[0]]
-        lowered = set(walls[tall_walls(view.walls, max_wall_height)].tolist())
-        outlined = set(walls.tolist()) | set(idx.box_geom.tolist())
-        matt = self._world_geoms | set(idx.box_geom.tolist()) | set(idx.ramp_geom.tolist()) | {idx.cylinder_geom}
+        lowered = set(view.wall_geom[tall_walls(view.walls, max_wall_height)].tolist())
+        outlined = set(view.wall_geom.tolist()) | set(view.box_geom.tolist())
+        matt = self._world_geoms | outlined | set(view.ramp_geom.tolist()) | {view.cylinder_geom}
         boxes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for index in range(scene.ngeom):
             geom = scene.geoms[index]
@@ -281,10 +320,8 @@ class ArenaRenderer:
                 boxes.append((np.array(geom.pos), np.array(geom.size), np.array(geom.mat).ravel()))
         for pos, size, mat in boxes:
             self._add_geom(mujoco.mjtGeom.mjGEOM_LINEBOX, size * 1.002, pos, mat, EDGE_RGBA)
-        present = env.object_present[env.n_box_slots:]
-        pose = env.data.qpos.reshape(env.n_entities, 4)[env.n_agent_slots + env.n_box_slots:]
-        for r in np.flatnonzero(present):
-            self._outline_ramp(pose[r], view.object_half[env.n_box_slots + r])
+        for ramp in np.flatnonzero(view.object_present[view.n_boxes:]) + view.n_boxes:
+            self._outline_ramp(view.object_pose[ramp], view.object_half[ramp])
 
     def _outline_ramp(self, pose: np.ndarray, half: np.ndarray) -> None:
         """The edges of a ramp's wedge (rising along its local +x, ``world.py``) and an arrow up its slope."""
@@ -324,23 +361,21 @@ class ArenaRenderer:
         mujoco.mjv_connector(geom, kind, width, np.asarray(start, float), np.asarray(end, float))
         scene.ngeom += 1
 
-    def _draw_overlays(self, env: HideAndSeekEnv) -> None:
-        pose = env.data.qpos.reshape(env.n_entities, 4)
-        A = env.n_agent_slots
-        rays = env.senses.lidar_directions
-        half_cone = np.radians(env.config.vision_cone_degrees) / 2
-        for i in np.flatnonzero(env.agent_present):
-            origin = pose[i, :3]
-            for direction, distance in zip(rays, env.lidar[i]):
+    def _draw_overlays(self, view: ArenaView) -> None:
+        agents = view.agent_pose
+        half_cone = np.radians(view.vision_cone_degrees) / 2
+        for i in np.flatnonzero(view.agent_present):
+            origin = agents[i, :3]
+            for direction, distance in zip(view.lidar_directions, view.lidar[i]):
                 self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, origin + direction * distance,
                                     (0.6, 0.6, 0.6, 0.6))
-            color = W.HIDER_RGBA if env.team[i] == 0 else W.SEEKER_RGBA
+            color = W.HIDER_RGBA if view.team[i] == 0 else W.SEEKER_RGBA
             for side in (-1.0, 1.0):
-                yaw = pose[i, 3] + side * half_cone
+                yaw = agents[i, 3] + side * half_cone
                 end = origin + VISION_RADIUS * np.array([np.cos(yaw), np.sin(yaw), 0.0])
                 self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, end, color)
-        for i, j in zip(*np.nonzero(env.in_sight[:, :A])):
-            self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, pose[i, :3], pose[j, :3], (1.0, 0.9, 0.1, 1.0))
+        for i, j in zip(*np.nonzero(view.seen)):
+            self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, agents[i, :3], agents[j, :3], (1.0, 0.9, 0.1, 1.0))
 
     def _show(self, frame: np.ndarray) -> None:
         import pygame
