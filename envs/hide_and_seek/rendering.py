@@ -58,6 +58,7 @@ class ArenaView:
 
     floor_size: float
     walls: np.ndarray  # [W, 5] x0, y0, x1, y1 (centre line), height
+    wall_boxes: np.ndarray  # [W, 4] centre x, y and half extents x, y of each wall's box, as the model has it
     agent_pose: np.ndarray  # [A, 4] x, y, z, yaw
     object_pose: np.ndarray  # [O, 4]
     object_half: np.ndarray  # [O, 3] half extents
@@ -94,6 +95,7 @@ class ArenaView:
         ``_prep_steps``, ``_hidden``)."""
         model, data, index = env.model, env.data, env.index
         walls = env._layout.walls if env._layout is not None else np.zeros((0, 5))
+        wall_geom = index.wall_geom[:walls.shape[0]]  # the layout's walls fill the first wall slots in order
         pose = data.qpos.reshape(env.n_entities, 4)
         sites = [geom for geom in index.site_geom if model.geom_group[geom] != W.GROUP_PARKED]
         cylinder = None
@@ -102,7 +104,9 @@ class ArenaView:
             cylinder = (float(x), float(y), float(model.geom_size[index.cylinder_geom, 0]))
         A = env.n_agent_slots
         return cls(
-            floor_size=float(env.config.floor_size), walls=_read_only(walls), agent_pose=_read_only(pose[:A]),
+            floor_size=float(env.config.floor_size), walls=_read_only(walls),
+            wall_boxes=_read_only(np.concatenate([model.geom_pos[wall_geom, :2], model.geom_size[wall_geom, :2]], axis=1)),
+            agent_pose=_read_only(pose[:A]),
             object_pose=_read_only(pose[A:]), object_half=_read_only(env._object_half), n_boxes=env.n_box_slots,
             agent_present=_read_only(env.agent_present), object_present=_read_only(env.object_present),
             team=_read_only(env.team), lock_team=_read_only(env.rules.lock_team), grabbed=_read_only(env.rules.grabbed),
@@ -110,7 +114,7 @@ class ArenaView:
             seen=_read_only(env.in_sight[:, :A]), vision_cone_degrees=float(env.config.vision_cone_degrees),
             sites=_read_only(model.geom_pos[sites, :2].reshape(-1, 2)), cylinder=cylinder, step=int(env.step_count),
             in_preparation=env.step_count < env._prep_steps, hidden=bool(env._hidden),
-            wall_geom=_read_only(index.wall_geom[:walls.shape[0]]), box_geom=_read_only(index.box_geom),
+            wall_geom=_read_only(wall_geom), box_geom=_read_only(index.box_geom),
             ramp_geom=_read_only(index.ramp_geom), cylinder_geom=int(index.cylinder_geom),
             agent_body=_read_only(index.agent_body),
         )
@@ -183,12 +187,9 @@ def draw_scene(view: ArenaView) -> Scene:
     """The 2D shapes of an arena view, back to front."""
     floor = view.floor_size
     shapes: list = [Polygon(((0.0, 0.0), (floor, 0.0), (floor, floor), (0.0, floor)), FLOOR_COLOR)]
-    for x0, y0, x1, y1, height in view.walls:
-        length = float(np.hypot(x1 - x0, y1 - y0))
-        yaw = float(np.arctan2(y1 - y0, x1 - x0))
-        half = np.array([length / 2, W.WALL_HALF_THICKNESS])  # walls run end to end (layouts.Layout)
+    for box, height in zip(view.wall_boxes, view.walls[:, 4]):  # the walls' boxes as physics has them
         color = WALL_COLOR if height < 1.0 else _tint(WALL_COLOR, (0, 0, 0), 0.4)
-        shapes.append(Polygon(_rectangle(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), half, yaw), color))
+        shapes.append(Polygon(_rectangle(box[:2], box[2:], 0.0), color))
     for center in view.sites:
         shapes.append(Polygon(_rectangle(center, np.array([W.BOX_HALF, W.BOX_HALF]), 0.0), SITE_COLOR, filled=False))
     if view.cylinder is not None:

@@ -181,3 +181,15 @@ def test_caption_speaks_of_hiding_only_where_seekers_play():
     game = parallel_env("quadrant", prep_fraction=0.0)
     game.reset(seed=0)
     assert game.scene().caption.split(" | ")[1] in ("hidden", "seen")
+
+
+def test_2d_walls_are_the_boxes_physics_collides_with(quadrant):
+    walls = ArenaView.of(quadrant).walls
+    geoms = quadrant.index.wall_geom[:walls.shape[0]]
+    drawn = [np.array(s.points) for s in quadrant.scene().shapes
+             if isinstance(s, Polygon) and s.filled and s.color in ((90, 90, 96), (54, 54, 58))]
+    assert len(drawn) == walls.shape[0]
+    for corners, geom in zip(drawn, geoms):
+        center, half = quadrant.model.geom_pos[geom, :2], quadrant.model.geom_size[geom, :2]
+        np.testing.assert_allclose(corners.min(0), center - half, atol=1e-9)
+        np.testing.assert_allclose(corners.max(0), center + half, atol=1e-9)
