@@ -2,10 +2,11 @@
 
 For each preset (the quadrant game 2 v 2 and the full game) this measures, in one process:
 
-- physics-only steps: the environment's own compiled model and data, reset by the
-  environment, stepped ``substeps`` physics steps (``mj_step``) per environment step with
-  random controls: no sensing, no observations, no rules;
 - full environment steps: ``env.step`` with random actions drawn in advance, resets excluded;
+- physics-only steps: the same physics work alone. The full steps are played once more,
+  untimed, saving the MuJoCo state (and the welds' targets) each hands to ``mj_step``; each
+  saved state is then restored in its episode's world (same compiled model, same layout) and
+  stepped ``substeps`` times with ``mj_step``, timed: no sensing, no observations, no rules;
 - sensing alone: ``env.senses.sense`` (lidar, vision cone and line of sight) on the states the
   full steps reach, and its ``mj_multiRay`` calls alone (one per agent), so the share of the
   step that goes to ray casting is known; the rest of the full step (actions, grab and lock,
@@ -52,42 +53,83 @@ def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
     return out
 
 
-def physics_only(env, steps: int, seed: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Seconds per environment step of bare ``mj_step`` calls: (thread CPU, wall clock).
-
-    Episodes are the full step's (reset with the same seeds, one every ``horizon`` steps), so
-    both measure the same worlds.
-    """
-    model, data = env.model, env.data
-    substeps, horizon = env.config.substeps, env.config.horizon
-    controls = rng.uniform(-0.9, 0.9, size=(steps, model.nu))
+def play(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, list[int]]:
+    """``env.step`` for ``steps`` steps of the episodes seeded ``seed``, ``seed + 1``, ... (resets
+    excluded): seconds per step (thread CPU, wall clock) and the episode of every step."""
     cpu = wall = 0.0
-    for t in range(steps):
-        if t % horizon == 0:
-            env.reset(seed=seed + t // horizon)  # resets are not timed
-        start_cpu, start_wall = time.thread_time(), time.perf_counter()
-        data.ctrl[:] = controls[t]
-        mujoco.mj_step(model, data, nstep=substeps)
-        wall += time.perf_counter() - start_wall
-        cpu += time.thread_time() - start_cpu
-    return cpu / steps, wall / steps
-
-
-def full_step(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
-    """Seconds per ``env.step`` (resets excluded): (thread CPU, wall clock)."""
-    cpu = wall = 0.0
-    episode = 0
+    episode = -1
+    episodes = []
     for done in range(steps):
         if done == 0 or not env.agents:
-            env.reset(seed=seed + episode)
             episode += 1
+            env.reset(seed=seed + episode)
         batch = actions[done % len(actions)]
         act = {agent: batch[agent] for agent in env.agents}
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
         env.step(act)
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
-    return cpu / steps, wall / steps
+        episodes.append(episode)
+    return cpu / steps, wall / steps, episodes
+
+
+def full_step(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
+    """Seconds per ``env.step`` (resets excluded): (thread CPU, wall clock)."""
+    cpu, wall, _ = play(env, steps, seed, actions)
+    return cpu, wall
+
+
+def record_physics(env, steps: int, seed: int, actions: list[dict]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """What every full step hands to ``mj_step``: (episode, MuJoCo state, weld targets).
+
+    The full steps are played again (untimed) with ``mujoco.mj_step`` wrapped to save the
+    integration state (positions, velocities, controls, active welds, ...) and the model's
+    weld data before each call.
+    """
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    size = mujoco.mj_stateSize(env.model, spec)
+    saved: list[tuple[np.ndarray, np.ndarray]] = []
+    real_step = mujoco.mj_step
+
+    def saving_step(model, data, *args, **kwargs):
+        state = np.empty(size)
+        mujoco.mj_getState(model, data, state, spec)
+        saved.append((state, model.eq_data.copy()))
+        return real_step(model, data, *args, **kwargs)
+
+    mujoco.mj_step = saving_step
+    try:
+        _, _, episodes = play(env, steps, seed, actions)
+    finally:
+        mujoco.mj_step = real_step
+    if len(saved) != len(episodes):
+        raise RuntimeError(f"expected one mj_step call per environment step, got {len(saved)} for {len(episodes)}")
+    return [(episode, state, welds) for episode, (state, welds) in zip(episodes, saved)]
+
+
+def physics_only(env, seed: int, recorded: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Seconds per environment step of the full steps' physics alone: (thread CPU, wall clock).
+
+    Each recorded state is restored (untimed, in its episode's world: the environment is reset
+    with the same seed) and stepped ``substeps`` times with ``mj_step``: the same physics the
+    full step did, with no sensing, rules or observations.
+    """
+    model, data = env.model, env.data
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    substeps = env.config.substeps
+    cpu = wall = 0.0
+    current = None
+    for episode, state, welds in recorded:
+        if episode != current:
+            env.reset(seed=seed + episode)  # the episode's walls, sizes and presence in the model
+            current = episode
+        mujoco.mj_setState(model, data, state, spec)
+        model.eq_data[:] = welds
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        mujoco.mj_step(model, data, nstep=substeps)
+        wall += time.perf_counter() - start_wall
+        cpu += time.thread_time() - start_cpu
+    return cpu / len(recorded), wall / len(recorded)
 
 
 def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, float, float]:
@@ -157,7 +199,8 @@ def main() -> None:
         rounds = []
         for round_ in range(args.repeats):
             seed = 1000 * round_  # every round its own episodes, the same for all three measurements
-            rounds.append((physics_only(env, args.steps, seed, rng), full_step(env, args.steps, seed, actions),
+            recorded = record_physics(env, args.steps, seed, actions)
+            rounds.append((physics_only(env, seed, recorded), full_step(env, args.steps, seed, actions),
                            sensing_only(env, args.steps, seed, actions)))
         for clock, name in ((0, "cpu"), (1, "wall")):
             physics = statistics.median(r[0][clock] for r in rounds)
