@@ -13,13 +13,15 @@ For each preset (the quadrant game 2 v 2 and the full game) this measures, in on
   rewards, statistics, observations) is the full step less physics and sensing;
 - reset cost in milliseconds and the number of model compilations during the resets.
 
-The three are measured in turn ``--repeats`` times in the same process and each round gives
-its own ratio (full step over physics step); the table shows the median of the rounds, so
-that load from other processes on a shared machine, which changes between rounds, moves the
-ratio as little as possible. Every step is timed by the CPU time of this thread (time spent
-waiting for a shared core is not counted) and by the wall clock.
+Each round is one episode (its own seed): its full steps, their physics alone and sensing
+alone are measured one right after the other, so load from other processes on a shared
+machine, which changes from second to second, weighs on the three alike; each round gives its
+own ratio (full step over physics step), and the table shows the medians of the rounds.
+``--steps`` sets the steps per preset (80 a round in the quadrant game, 240 in the full game).
+Every step is timed by the CPU time of this thread (time spent waiting for a shared core is
+not counted) and by the wall clock.
 
-Usage: ``python benchmarks/arena_speed.py [--steps 3000] [--resets 200] [--repeats 7]``
+Usage: ``python benchmarks/arena_speed.py [--steps 4800] [--resets 200]``
 """
 
 from __future__ import annotations
@@ -134,8 +136,8 @@ def physics_only(env, seed: int, recorded: list[tuple[int, np.ndarray, np.ndarra
 
 def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, float, float]:
     """Seconds per call of the environment's sensing (``env.senses.sense``), and of its
-    ``mj_multiRay`` calls alone, on the states random play reaches (the full step's episodes,
-    one environment step every 8 calls): (sensing CPU, sensing wall, rays CPU, rays wall)."""
+    ``mj_multiRay`` calls alone, on the states the full steps reach (each environment step is
+    taken untimed, then its state sensed again): (sensing CPU, sensing wall, rays CPU, rays wall)."""
     senses = env.senses
     sites = env.index.entity_site
     targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
@@ -146,9 +148,8 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
         if done == 0 or not env.agents:
             env.reset(seed=seed + episode)
             episode += 1
-        if done % 8 == 7:
-            batch = actions[done % len(actions)]
-            env.step({agent: batch[agent] for agent in env.agents})
+        batch = actions[done % len(actions)]
+        env.step({agent: batch[agent] for agent in env.agents})
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
         senses.sense(targets)
         wall += time.perf_counter() - start_wall
@@ -176,41 +177,41 @@ def reset_cost(env, resets: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000, help="environment steps per measurement")
+    parser.add_argument("--steps", type=int, default=4800, help="environment steps per preset, in rounds of one episode")
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
-    parser.add_argument("--repeats", type=int, default=7, help="rounds of physics, full step and sensing in turn")
     args = parser.parse_args()
-    if args.steps < 1 or args.resets < 1 or args.repeats < 1:
-        parser.error("--steps, --resets and --repeats must be positive")
-    print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets} "
-          f"--repeats {args.repeats}" + "")
+    if args.steps < 1 or args.resets < 1:
+        parser.error("--steps and --resets must be positive")
+    print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
           f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
           f"{os.getloadavg()[0]:.1f} at the start")
     print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
     print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
-    print("ratio = full step / physics step, the median of the per-round ratios (min and max of the rounds)")
-    print(f"{'preset':<11}{'clock':>6}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}{'ratio':>7}"
-          f"{'min':>6}{'max':>6}")
+    print("ratio = full step / physics step, the median of the rounds' own ratios (and their quartiles)")
+    print(f"{'preset':<11}{'clock':>6}{'rounds':>7}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}"
+          f"{'ratio':>7}{'q1':>6}{'q3':>6}")
     for preset in PRESETS:
         env = parallel_env(preset)
-        rng = np.random.default_rng(0)
-        actions = random_actions(env, rng, 2000)
+        actions = random_actions(env, np.random.default_rng(0), 2000)
+        horizon = env.config.horizon
         rounds = []
-        for round_ in range(args.repeats):
-            seed = 1000 * round_  # every round its own episodes, the same for all three measurements
-            recorded = record_physics(env, args.steps, seed, actions)
-            rounds.append((physics_only(env, seed, recorded), full_step(env, args.steps, seed, actions),
-                           sensing_only(env, args.steps, seed, actions)))
+        for round_ in range(max(1, -(-args.steps // horizon))):
+            shift = (round_ * horizon) % len(actions)
+            episode_actions = actions[shift:] + actions[:shift]
+            recorded = record_physics(env, horizon, round_, episode_actions)
+            rounds.append((physics_only(env, round_, recorded), full_step(env, horizon, round_, episode_actions),
+                           sensing_only(env, horizon, round_, episode_actions)))
         for clock, name in ((0, "cpu"), (1, "wall")):
             physics = statistics.median(r[0][clock] for r in rounds)
             full = statistics.median(r[1][clock] for r in rounds)
             sensing = statistics.median(r[2][clock] for r in rounds)
             rays = statistics.median(r[2][2 + clock] for r in rounds)
             ratios = [r[1][clock] / r[0][clock] for r in rounds]
-            print(f"{preset:<11}{name:>6}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}{1e6 * rays:>7.0f}"
-                  f"{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}{min(ratios):>6.2f}"
-                  f"{max(ratios):>6.2f}")
+            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
+            print(f"{preset:<11}{name:>6}{len(rounds):>7}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}"
+                  f"{1e6 * rays:>7.0f}{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}"
+                  f"{q1:>6.2f}{q3:>6.2f}")
         reset_ms, compiles = reset_cost(env, args.resets)
         print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets; "
               f"load average {os.getloadavg()[0]:.1f}")
