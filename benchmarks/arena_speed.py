@@ -1,33 +1,45 @@
-"""Speed of the hide-and-seek arena: physics alone against the full environment step.
+"""Speed of the hide-and-seek arena: the full environment step against physics alone.
 
 For each preset (the quadrant game 2 v 2 and the full game) this measures, in one process:
 
-- physics-only steps per second: the same compiled world, reset by the environment, stepped
-  ``substeps`` physics steps per environment step with random controls, no sensing, no rules;
-- full environment steps per second: ``env.step`` with random actions (actions are drawn in
-  advance, so sampling is not timed);
+- full environment steps: ``env.step`` with random actions drawn in advance, resets excluded;
+- physics-only steps: the same physics work alone. The full steps are played once more,
+  untimed, saving the MuJoCo state (and the welds' targets) each hands to ``mj_step``; each
+  saved state is then restored in its episode's world (same compiled model, same layout) and
+  stepped ``substeps`` times with ``mj_step``, timed: no sensing, no observations, no rules;
+- sensing alone: ``env.senses.sense`` (lidar, vision cone and line of sight) on the states the
+  full steps reach, and its ``mj_multiRay`` calls alone (one per agent), so the share of the
+  step that goes to ray casting is known; the rest of the full step (actions, grab and lock,
+  rewards, statistics, observations) is the full step less physics and sensing;
 - reset cost in milliseconds and the number of model compilations during the resets.
 
-Physics-only and full steps are measured alternately ``--repeats`` times in the same process
-and the fastest of each is kept, so that load from other processes on a shared machine
-disturbs the ratio as little as possible. Each step is timed twice: by the CPU time of this
-thread (steps per CPU-second, i.e. per core: time spent waiting for a core shared with other
-processes is not counted) and by the wall clock.
+Each round is one episode (its own seed): its full steps, their physics alone and sensing
+alone are measured one right after the other, so load from other processes on a shared
+machine, which changes from second to second, weighs on the three alike; each round gives its
+own ratio (full step over physics step), and the table shows the medians of the rounds.
+``--steps`` sets the steps per preset (80 a round in the quadrant game, 240 in the full game).
+Every step is timed by the CPU time of this thread (time spent waiting for a shared core is
+not counted) and by the wall clock.
 
-Usage: ``python benchmarks/arena_speed.py [--steps 5000] [--resets 200] [--repeats 3]``
+Usage: ``python benchmarks/arena_speed.py [--steps 4800] [--resets 200]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import statistics
 import time
 
 import mujoco
 import numpy as np
 
 from envs.hide_and_seek import world
+from envs.hide_and_seek.world import RAY_GROUPS
 from envs.hide_and_seek_v0 import parallel_env
+
+PRESETS = ("quadrant", "full_game")
 
 
 def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
@@ -43,42 +55,112 @@ def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
     return out
 
 
-def physics_only(env, steps: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Environment steps per CPU-second and per wall-clock second of bare ``mj_step`` calls."""
-    env.reset(seed=1)
-    model, data = env.model, env.data
-    substeps = env.config.substeps
-    controls = rng.uniform(-0.9, 0.9, size=(steps, model.nu))
+def play(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, list[int]]:
+    """``env.step`` for ``steps`` steps of the episodes seeded ``seed``, ``seed + 1``, ... (resets
+    excluded): seconds per step (thread CPU, wall clock) and the episode of every step."""
     cpu = wall = 0.0
-    for t in range(steps):
-        start_cpu, start_wall = time.thread_time(), time.perf_counter()
-        data.ctrl[:] = controls[t]
-        mujoco.mj_step(model, data, nstep=substeps)
-        wall += time.perf_counter() - start_wall
-        cpu += time.thread_time() - start_cpu
-        if (t + 1) % env.config.horizon == 0:
-            env.reset()  # like the full measurement, resets are not timed
-    return steps / cpu, steps / wall
-
-
-def full_env(env, steps: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Environment steps per CPU-second and per wall-clock second of ``env.step`` (resets excluded)."""
-    actions = random_actions(env, rng, min(steps, 2000))
-    env.reset(seed=2)
-    cpu = wall = 0.0
-    done = 0
-    while done < steps:
-        live = env.agents
+    episode = -1
+    episodes = []
+    for done in range(steps):
+        if done == 0 or not env.agents:
+            episode += 1
+            env.reset(seed=seed + episode)
         batch = actions[done % len(actions)]
-        act = {a: batch[a] for a in live}
+        act = {agent: batch[agent] for agent in env.agents}
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
         env.step(act)
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
-        done += 1
-        if not env.agents:
-            env.reset()
-    return steps / cpu, steps / wall
+        episodes.append(episode)
+    return cpu / steps, wall / steps, episodes
+
+
+def full_step(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float]:
+    """Seconds per ``env.step`` (resets excluded): (thread CPU, wall clock)."""
+    cpu, wall, _ = play(env, steps, seed, actions)
+    return cpu, wall
+
+
+def record_physics(env, steps: int, seed: int, actions: list[dict]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """What every full step hands to ``mj_step``: (episode, MuJoCo state, weld targets).
+
+    The full steps are played again (untimed) with ``mujoco.mj_step`` wrapped to save the
+    integration state (positions, velocities, controls, active welds, ...) and the model's
+    weld data before each call.
+    """
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    size = mujoco.mj_stateSize(env.model, spec)
+    saved: list[tuple[np.ndarray, np.ndarray]] = []
+    real_step = mujoco.mj_step
+
+    def saving_step(model, data, *args, **kwargs):
+        state = np.empty(size)
+        mujoco.mj_getState(model, data, state, spec)
+        saved.append((state, model.eq_data.copy()))
+        return real_step(model, data, *args, **kwargs)
+
+    mujoco.mj_step = saving_step
+    try:
+        _, _, episodes = play(env, steps, seed, actions)
+    finally:
+        mujoco.mj_step = real_step
+    if len(saved) != len(episodes):
+        raise RuntimeError(f"expected one mj_step call per environment step, got {len(saved)} for {len(episodes)}")
+    return [(episode, state, welds) for episode, (state, welds) in zip(episodes, saved)]
+
+
+def physics_only(env, seed: int, recorded: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Seconds per environment step of the full steps' physics alone: (thread CPU, wall clock).
+
+    Each recorded state is restored (untimed, in its episode's world: the environment is reset
+    with the same seed) and stepped ``substeps`` times with ``mj_step``: the same physics the
+    full step did, with no sensing, rules or observations.
+    """
+    model, data = env.model, env.data
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    substeps = env.config.substeps
+    cpu = wall = 0.0
+    current = None
+    for episode, state, welds in recorded:
+        if episode != current:
+            env.reset(seed=seed + episode)  # the episode's walls, sizes and presence in the model
+            current = episode
+        mujoco.mj_setState(model, data, state, spec)
+        model.eq_data[:] = welds
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        mujoco.mj_step(model, data, nstep=substeps)
+        wall += time.perf_counter() - start_wall
+        cpu += time.thread_time() - start_cpu
+    return cpu / len(recorded), wall / len(recorded)
+
+
+def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float, float, float, float]:
+    """Seconds per call of the environment's sensing (``env.senses.sense``), and of its
+    ``mj_multiRay`` calls alone, on the states the full steps reach (each environment step is
+    taken untimed, then its state sensed again): (sensing CPU, sensing wall, rays CPU, rays wall)."""
+    senses = env.senses
+    sites = env.index.entity_site
+    targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
+    model, data = env.model, env.data
+    cpu = wall = ray_cpu = ray_wall = 0.0
+    episode = 0
+    for done in range(steps):
+        if done == 0 or not env.agents:
+            env.reset(seed=seed + episode)
+            episode += 1
+        batch = actions[done % len(actions)]
+        env.step({agent: batch[agent] for agent in env.agents})
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        senses.sense(targets)
+        wall += time.perf_counter() - start_wall
+        cpu += time.thread_time() - start_cpu
+        start_cpu, start_wall = time.thread_time(), time.perf_counter()
+        for origin, vectors, body, geom_ids, distances in senses.observers:
+            mujoco.mj_multiRay(model, data, origin, vectors, RAY_GROUPS, 1, body, geom_ids, distances, None,
+                               senses.n_rays, senses.cutoff)
+        ray_wall += time.perf_counter() - start_wall
+        ray_cpu += time.thread_time() - start_cpu
+    return cpu / steps, wall / steps, ray_cpu / steps, ray_wall / steps
 
 
 def reset_cost(env, resets: int) -> tuple[float, int]:
@@ -95,29 +177,44 @@ def reset_cost(env, resets: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5000, help="environment steps per measurement")
+    parser.add_argument("--steps", type=int, default=4800, help="environment steps per preset, in rounds of one episode")
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating measurements; the fastest is kept")
     args = parser.parse_args()
-    if args.steps < 1 or args.resets < 1 or args.repeats < 1:
-        parser.error("--steps, --resets and --repeats must be positive")
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"mujoco {mujoco.__version__}")
-    print("steps per second of CPU time of this thread (per core), and of wall-clock time")
-    print(f"{'preset':<12}{'physics cpu':>12}{'env cpu':>9}{'ratio':>7}{'physics wall':>14}{'env wall':>10}"
-          f"{'ratio':>7}{'reset ms':>10}{'compiles':>10}")
-    for preset in ("quadrant", "full_game"):
-        rng = np.random.default_rng(0)
+    if args.steps < 1 or args.resets < 1:
+        parser.error("--steps and --resets must be positive")
+    print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
+          f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
+    print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
+    print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
+    print("ratio = full step / physics step, the median of the rounds' own ratios (and their quartiles)")
+    print(f"{'preset':<11}{'clock':>6}{'rounds':>7}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}"
+          f"{'ratio':>7}{'q1':>6}{'q3':>6}")
+    for preset in PRESETS:
         env = parallel_env(preset)
-        physics = np.zeros(2)
-        full = np.zeros(2)
-        for _ in range(args.repeats):
-            physics = np.maximum(physics, physics_only(env, args.steps, rng))
-            full = np.maximum(full, full_env(env, args.steps, rng))
+        actions = random_actions(env, np.random.default_rng(0), 2000)
+        horizon = env.config.horizon
+        rounds = []
+        for round_ in range(max(1, -(-args.steps // horizon))):
+            shift = (round_ * horizon) % len(actions)
+            episode_actions = actions[shift:] + actions[:shift]
+            recorded = record_physics(env, horizon, round_, episode_actions)
+            rounds.append((physics_only(env, round_, recorded), full_step(env, horizon, round_, episode_actions),
+                           sensing_only(env, horizon, round_, episode_actions)))
+        for clock, name in ((0, "cpu"), (1, "wall")):
+            physics = statistics.median(r[0][clock] for r in rounds)
+            full = statistics.median(r[1][clock] for r in rounds)
+            sensing = statistics.median(r[2][clock] for r in rounds)
+            rays = statistics.median(r[2][2 + clock] for r in rounds)
+            ratios = [r[1][clock] / r[0][clock] for r in rounds]
+            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
+            print(f"{preset:<11}{name:>6}{len(rounds):>7}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}"
+                  f"{1e6 * rays:>7.0f}{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}"
+                  f"{q1:>6.2f}{q3:>6.2f}")
         reset_ms, compiles = reset_cost(env, args.resets)
-        (physics_cpu, physics_wall), (full_cpu, full_wall) = physics, full
-        print(f"{preset:<12}{physics_cpu:>12.0f}{full_cpu:>9.0f}{physics_cpu / full_cpu:>7.2f}{physics_wall:>14.0f}"
-              f"{full_wall:>10.0f}{physics_wall / full_wall:>7.2f}{reset_ms:>10.2f}{compiles:>10d}")
+        print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets; "
+              f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

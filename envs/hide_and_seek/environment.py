@@ -1020,7 +1020,8 @@ class HideAndSeekEnv(ParallelEnv):
             height, width = self.config.render_size
             self._renderer = ArenaRenderer(self.model, height, width, human=self.render_mode == "human")
         frame = self._renderer.render(self, overlays=self.config.render_overlays, camera=self.config.render_camera,
-                                      track_agent=self.config.render_track_agent)
+                                      track_agent=self.config.render_track_agent,
+                                      max_wall_height=self.config.render_max_wall_height)
         return frame if self.render_mode == "rgb_array" else None
 
     def close(self) -> None:

@@ -79,6 +79,7 @@ class ArenaConfig:
     render_overlays: bool = False
     render_camera: str = "overhead"  # "oblique", or "track": follows agent slot ``render_track_agent``
     render_track_agent: int = 0
+    render_max_wall_height: float | None = None  # draw taller walls this high (pictures only)
     extra_wall_slots: int = 0  # spare wall slots for scripted scenes (``arrange(walls=...)``)
 
     def __post_init__(self) -> None:
@@ -125,6 +126,8 @@ class ArenaConfig:
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {self.render_camera!r}.{hint}")
         _check_int("render_track_agent", self.render_track_agent, 0, self.n_hiders[1] + self.n_seekers[1] - 1)
+        if self.render_max_wall_height is not None:
+            _check_float("render_max_wall_height", self.render_max_wall_height, 0.05, 100.0)
         if self.n_elongated_boxes[0] > self.n_boxes[0]:  # modules/objects.py draws it up to the box count
             raise ValueError(
                 f"n_elongated_boxes lower end {self.n_elongated_boxes[0]} exceeds the smallest n_boxes "
