@@ -18,7 +18,8 @@ from marl.memory import check_rollout_memory
 from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
 from marl.recording import render_video
 from marl.resolution import TrainRequest, resolve_run_config
-from marl.run_folder import RunFolder, default_run_path
+from marl.run_folder import RunFolder, check_creatable, default_run_path
+from marl.seeds import SeedJob, describe_exit, python_command, run_jobs
 from marl.training import Trainer, TrainingOutcome
 from marl.trust import add_trust_flag, check_address_from_file
 
@@ -35,6 +36,7 @@ EXAMPLES = """examples:
   marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
   marl train hide_and_seek_v0 --envs 8 --backend subprocess --workers 2
   marl train hide_and_seek_v0 --envs 64 --backend ray --workers 16 --address auto
+  marl train CartPole-v1 --seeds 0 1 2 3 --parallel 2 --out runs/cartpole-seeds   # then: marl report runs/cartpole-seeds
 """
 
 
@@ -59,6 +61,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, help="total environment steps")
     parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
     parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                        help="one run per seed, each in --out/seed_S (default --out runs/<env>-<algo>-<timestamp>)")
+    parser.add_argument("--parallel", type=int, metavar="N",
+                        help="with --seeds: how many runs train side by side (default 1: in turn)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/<env>-<algo>-<timestamp>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -182,7 +188,7 @@ def resume(args: argparse.Namespace) -> int:
     changed = [flag for flag, value in (
         ("ENV", args.env), ("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
         ("--set", args.assignments), ("--envs", args.n_envs), ("--seed", args.seed), ("--out", args.out),
-        ("--overwrite", args.overwrite),
+        ("--overwrite", args.overwrite), ("--seeds", args.seeds), ("--parallel", args.parallel),
     ) if value]
     if changed:
         raise UsageError(
@@ -220,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
     """Train a new run, or resume one with ``--resume``."""
     if args.resume is not None:
         return resume(args)
+    if args.seeds is not None or args.parallel is not None:
+        return train_seeds(args)
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
@@ -237,3 +245,87 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder.create(target, overwrite=args.overwrite)
     write_run_config(config, folder.config)
     return train_and_report(trainer, args.video)
+
+
+def child_arguments(args: argparse.Namespace, seed: int, folder: Path, progress: bool) -> list[str]:
+    """The ``marl train`` arguments of one seed's run: the user's flags with ``--seed`` and ``--out``."""
+    arguments = ["train"] + ([args.env] if args.env else [])
+    for flag, value in (("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
+                        ("--steps", args.steps), ("--envs", args.n_envs), ("--backend", args.backend),
+                        ("--workers", args.workers), ("--address", args.address)):
+        if value is not None:
+            arguments += [flag, str(value)]
+    for assignment in args.assignments:
+        arguments += ["--set", assignment]
+    for flag, on in (("--overwrite", args.overwrite), ("--trust-code", args.trust_code), ("--video", args.video),
+                     ("--no-progress", not progress)):
+        if on:
+            arguments.append(flag)
+    return arguments + ["--seed", str(seed), "--out", str(folder)]
+
+
+def check_seed_flags(args: argparse.Namespace) -> int:
+    """Refuse --seeds/--parallel combinations that cannot work; returns the number of runs side by side."""
+    if args.seeds is None:
+        raise UsageError("--parallel runs several seeds side by side; give them with --seeds, e.g. --seeds 0 1 2")
+    if args.seed is not None:
+        raise UsageError("give either --seed S (one run) or --seeds S ... (one run per seed), not both")
+    duplicates = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
+    if duplicates:
+        raise UsageError(f"--seeds names seed {duplicates[0]} twice; each seed is one run folder")
+    negative = [seed for seed in args.seeds if seed < 0]
+    if negative:
+        raise UsageError(f"--seeds must be >= 0, got {negative[0]}")
+    parallel = 1 if args.parallel is None else args.parallel
+    if parallel < 1:
+        raise UsageError(f"--parallel must be >= 1, got {parallel}")
+    return parallel
+
+
+def train_seeds(args: argparse.Namespace) -> int:
+    """One run per seed under --out (OUT/seed_S), in turn or ``--parallel`` at a time, as child processes.
+
+    The config and every run folder are checked here, before any child starts.
+    """
+    parallel = check_seed_flags(args)
+    for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be >= 1, got {value}")
+    request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seeds[0],
+                           list(args.assignments), trust_code=args.trust_code, address=args.address)
+    config = resolve_run_config(request)
+    apply_backend_flags(config, args)
+    out = args.out or default_run_path(config.env, config.algo)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; the runs of several seeds go into a folder")
+    if RunFolder(out).is_run():
+        raise UsageError(f"--out {out} is a run folder; the runs of several seeds go into a folder of their own")
+    check_creatable(out, "folder of runs")
+    folders = [out / f"seed_{seed}" for seed in args.seeds]
+    for folder in folders:
+        RunFolder(folder).check_available(args.overwrite)
+    side_by_side = parallel > 1 and len(args.seeds) > 1
+    jobs = [SeedJob(seed, folder, python_command() + child_arguments(args, seed, folder, args.progress and not side_by_side),
+                    log=out / "logs" / f"seed_{seed}.log" if side_by_side else None)
+            for seed, folder in zip(args.seeds, folders)]
+    out.mkdir(parents=True, exist_ok=True)
+    interrupted = run_jobs(jobs, parallel, say=lambda line: print(f"marl train: {line}", file=sys.stderr))
+    return report_seeds(jobs, out, interrupted)
+
+
+def report_seeds(jobs: list[SeedJob], out: Path, interrupted: bool) -> int:
+    """Print each seed's outcome and how to go on; returns 0, 130 (interrupted) or the first failure's code."""
+    for job in jobs:
+        state = "not started" if job.exit_code is None else describe_exit(job.exit_code)
+        print(f"seed {job.seed}: {state:<24} {job.folder}" + (f"  (output: {job.log})" if job.log else ""))
+    stopped = [job for job in jobs if job.exit_code == INTERRUPTED_EXIT_CODE]
+    for job in stopped:
+        print(f"continue seed {job.seed} with: marl train --resume {job.folder}")
+    left = [str(job.seed) for job in jobs if job.exit_code is None]
+    if left:
+        print(f"seeds not started: {' '.join(left)}; start them with the same command and --seeds {' '.join(left)}")
+    print(f"report: marl report {out}")
+    failures = [job.exit_code for job in jobs if job.exit_code not in (None, 0, INTERRUPTED_EXIT_CODE)]
+    if interrupted or stopped:
+        return INTERRUPTED_EXIT_CODE
+    return int(failures[0]) if failures else 0
