@@ -65,7 +65,8 @@ def stratified_bootstrap(
     """``statistic`` of all runs pooled, with a stratified percentile-bootstrap interval.
 
     ``strata`` holds one 1-D array of run scores per task; ``statistic(scores, axis=-1)`` is
-    evaluated on the runs of every stratum joined. Fewer than two runs in all give NaN bounds.
+    evaluated on the runs of every stratum joined. Without a stratum of two or more runs the
+    bounds are NaN.
     """
     samples = [np.asarray(stratum, dtype=float).ravel() for stratum in strata]
     samples = [sample for sample in samples if sample.size]
@@ -73,16 +74,20 @@ def stratified_bootstrap(
         raise ValueError("no scores to aggregate")
     pooled = np.concatenate(samples)
     value = float(statistic(pooled))
-    if pooled.size < 2:
+    varying = [sample for sample in samples if sample.size > 1]
+    if not varying:  # one run per task: resampling can change nothing, so there is no interval
         return Estimate(value, float("nan"), float("nan"))
     if np.ptp(pooled) == 0:
         return Estimate(value, value, value)
+    # A task with one run is the same in every resample: it joins each resample as it is.
+    fixed = np.concatenate([sample for sample in samples if sample.size == 1] or [np.empty(0)])
 
     def pooled_statistic(*resampled: np.ndarray, axis: int = -1) -> np.ndarray:
-        return statistic(np.concatenate(resampled, axis=axis), axis=axis)
+        constant = np.broadcast_to(fixed, resampled[0].shape[:-1] + fixed.shape)
+        return statistic(np.concatenate([*resampled, constant], axis=-1), axis=-1)
 
     result = stats.bootstrap(
-        samples, pooled_statistic, n_resamples=resamples, confidence_level=confidence, method="percentile",
+        varying, pooled_statistic, n_resamples=resamples, confidence_level=confidence, method="percentile",
         paired=False, vectorized=True, axis=-1, rng=np.random.default_rng(seed),
     )
     return Estimate(value, float(result.confidence_interval.low), float(result.confidence_interval.high))

@@ -67,6 +67,15 @@ def test_the_stratified_bootstrap_resamples_within_each_task():
     assert 30 < ours.low and ours.high < 75
 
 
+def test_a_task_with_one_run_is_kept_as_it_is_in_every_resample():
+    strata = [np.array([50.0]), np.array([0.0, 1.0, 2.0, 3.0])]
+    ours = stratified_bootstrap(strata, np.mean, resamples=20_000, seed=5)
+    low, high = percentile_bootstrap_by_hand(strata, np.mean, resamples=20_000, seed=6)
+    assert ours.value == pytest.approx(56 / 5)
+    assert ours.low == pytest.approx(low, abs=0.1) and ours.high == pytest.approx(high, abs=0.1)
+    assert ours.low >= 50 / 5  # the lone run's 50 is in every resample
+
+
 def test_one_run_has_no_interval_and_equal_runs_a_zero_width_one():
     single = stratified_bootstrap([np.array([5.0])], np.mean)
     assert single.value == 5.0 and np.isnan(single.low) and np.isnan(single.high)
