@@ -29,9 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="final returns over seeds: mean, median and IQM with 95%% bootstrap intervals",
         description="Find runs (recursively) under each folder, group them by environment and algorithm, and "
-        "print per team the final return's mean, median and interquartile mean with 95%% stratified "
+        "print per team the final return's mean, median and interquartile mean with 95% stratified "
         "bootstrap confidence intervals. A run's final return is the mean of its last --last evaluation "
-        "returns. Writes report.json, report.csv, learning_curves.png (IQM with 95%% band) and "
+        "returns. Writes report.json, report.csv, learning_curves.png (IQM with 95% band) and "
         "performance_profile.png.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
