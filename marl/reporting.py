@@ -243,10 +243,10 @@ def plot_report_curves(rows: Sequence[GroupRow], path: Path, resamples: int = 2_
                 continue
             stacked = np.stack([np.interp(grid, steps, values) for steps, values in curves])
             value, low, high = pointwise_bootstrap(stacked, resamples=resamples)
-            axis.plot(grid, value, marker="o" if grid.size == 1 else None,
-                      label=f"{row.algo} (IQM of {len(row.runs)} runs)")
+            (line,) = axis.plot(grid, value, marker="o" if grid.size == 1 else None,
+                                label=f"{row.algo} (IQM of {len(row.runs)} runs)")
             if len(row.runs) > 1:
-                axis.fill_between(grid, low, high, alpha=0.2, linewidth=0)
+                axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         axis.set_title(f"{env}: {team}")
         axis.set_xlabel("environment steps")
         axis.set_ylabel("evaluation return")
