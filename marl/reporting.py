@@ -82,7 +82,7 @@ def read_run(folder: RunFolder) -> RunResult:
         if key.startswith(EVAL_PREFIX):
             keep = np.isfinite(values)
             order = np.argsort(steps[keep], kind="stable")
-            curves[key[len(EVAL_PREFIX):]] = (steps[keep][order], values[keep][order])
+            curves[key[len(EVAL_PREFIX) :]] = (steps[keep][order], values[keep][order])
     seed = config.get("seed")
     return RunResult(folder.root, config["env"], config["algo"], seed if isinstance(seed, int) else None, curves)
 
@@ -97,15 +97,18 @@ def collect_runs(paths: Sequence[str | Path]) -> list[RunResult]:
             raise UsageError(f"{path} is a file; give run folders or folders that hold them")
         found = find_runs(path, depth=SEARCH_DEPTH)
         if not found:
-            raise UsageError(f"no runs under {path} (a run folder has a config.yaml); "
-                             f"marl train ENV --seeds 0 1 2 --out {path} makes some")
+            raise UsageError(
+                f"no runs under {path} (a run folder has a config.yaml); "
+                f"marl train ENV --seeds 0 1 2 --out {path} makes some"
+            )
         for folder in found:
             folders.setdefault(folder.root.resolve(), folder)
     return [read_run(folder) for folder in folders.values()]
 
 
-def group_rows(runs: Sequence[RunResult], last: int = DEFAULT_LAST_EVALUATIONS, resamples: int = 10_000,
-               seed: int = 0) -> list[GroupRow]:
+def group_rows(
+    runs: Sequence[RunResult], last: int = DEFAULT_LAST_EVALUATIONS, resamples: int = 10_000, seed: int = 0
+) -> list[GroupRow]:
     """One row per environment, algorithm and team, with the statistics of its runs' final returns.
 
     Runs without an evaluation of a team do not count for that team's row.
@@ -139,11 +142,20 @@ def format_estimate(estimate: Estimate) -> str:
 def format_table(rows: Sequence[GroupRow]) -> str:
     """A table of the rows: group, team, runs, then mean, median and IQM with 95% intervals."""
     header = ("env", "algo", "team", "runs", "mean [95% CI]", "median [95% CI]", "IQM [95% CI]")
-    cells = [(row.env, row.algo, row.team, str(len(row.runs)),
-              *(format_estimate(row.estimates[name]) for name in AGGREGATES)) for row in rows]
+    cells = [
+        (
+            row.env,
+            row.algo,
+            row.team,
+            str(len(row.runs)),
+            *(format_estimate(row.estimates[name]) for name in AGGREGATES),
+        )
+        for row in rows
+    ]
     widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-                     for line in [header, *cells])
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in [header, *cells]
+    )
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -158,11 +170,22 @@ def report_data(rows: Sequence[GroupRow], last: int) -> dict[str, Any]:
         "interval": "stratified percentile bootstrap over runs",
         "groups": [
             {
-                "env": row.env, "algo": row.algo, "team": row.team, "runs": len(row.runs),
-                **{name: {"value": row.estimates[name].value, "low": _finite_or_none(row.estimates[name].low),
-                          "high": _finite_or_none(row.estimates[name].high)} for name in AGGREGATES},
-                "members": [{"path": str(run.path), "seed": run.seed, "final_return": float(value)}
-                            for run, value in zip(row.runs, row.final_returns)],
+                "env": row.env,
+                "algo": row.algo,
+                "team": row.team,
+                "runs": len(row.runs),
+                **{
+                    name: {
+                        "value": row.estimates[name].value,
+                        "low": _finite_or_none(row.estimates[name].low),
+                        "high": _finite_or_none(row.estimates[name].high),
+                    }
+                    for name in AGGREGATES
+                },
+                "members": [
+                    {"path": str(run.path), "seed": run.seed, "final_return": float(value)}
+                    for run, value in zip(row.runs, row.final_returns)
+                ],
             }
             for row in rows
         ],
@@ -176,14 +199,17 @@ def write_report_files(rows: Sequence[GroupRow], last: int, out: Path) -> list[P
     atomic_write_text(json_path, json.dumps(report_data(rows, last), indent=2) + "\n")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["env", "algo", "team", "runs",
-                     *(f"{name}{suffix}" for name in AGGREGATES for suffix in ("", "_low", "_high"))])
+    writer.writerow(
+        ["env", "algo", "team", "runs", *(f"{name}{suffix}" for name in AGGREGATES for suffix in ("", "_low", "_high"))]
+    )
     for row in rows:
         figures = []
         for name in AGGREGATES:
             estimate = row.estimates[name]
-            figures += [repr(estimate.value), *("" if math.isnan(bound) else repr(bound)
-                                                 for bound in (estimate.low, estimate.high))]
+            figures += [
+                repr(estimate.value),
+                *("" if math.isnan(bound) else repr(bound) for bound in (estimate.low, estimate.high)),
+            ]
         writer.writerow([row.env, row.algo, row.team, len(row.runs), *figures])
     atomic_write_text(csv_path, buffer.getvalue())
     return [json_path, csv_path]
@@ -243,8 +269,9 @@ def plot_report_curves(rows: Sequence[GroupRow], path: Path, resamples: int = 2_
                 continue
             stacked = np.stack([np.interp(grid, steps, values) for steps, values in curves])
             value, low, high = pointwise_bootstrap(stacked, resamples=resamples)
-            (line,) = axis.plot(grid, value, marker="o" if grid.size == 1 else None,
-                                label=f"{row.algo} (IQM of {len(row.runs)} runs)")
+            (line,) = axis.plot(
+                grid, value, marker="o" if grid.size == 1 else None, label=f"{row.algo} (IQM of {len(row.runs)} runs)"
+            )
             if len(row.runs) > 1:
                 axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         axis.set_title(f"{env}: {team}")
@@ -265,8 +292,12 @@ def plot_performance_profile(rows: Sequence[GroupRow], path: Path, points: int =
         margin = 0.05 * (high - low) if high > low else max(1.0, abs(low) * 0.05)
         thresholds = np.linspace(low - margin, high + margin, points)
         for row in members:
-            axis.step(thresholds, performance_profile(row.final_returns, thresholds), where="post",
-                      label=f"{row.algo} ({len(row.runs)} runs)")
+            axis.step(
+                thresholds,
+                performance_profile(row.final_returns, thresholds),
+                where="post",
+                label=f"{row.algo} ({len(row.runs)} runs)",
+            )
         axis.set_title(f"{env}: {team}")
         axis.set_xlabel("final return threshold")
         axis.set_ylabel("fraction of runs above")

@@ -63,8 +63,9 @@ def start(job: SeedJob) -> None:
         job.log.parent.mkdir(parents=True, exist_ok=True)
         output = job.log.open("w")
     try:
-        job.process = subprocess.Popen(job.command, stdout=output, stderr=subprocess.STDOUT if output else None,
-                                       start_new_session=True)
+        job.process = subprocess.Popen(
+            job.command, stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True
+        )
     finally:
         if output is not None:
             output.close()

@@ -84,11 +84,18 @@ def stratified_bootstrap(
 
     def pooled_statistic(*resampled: np.ndarray, axis: int = -1) -> np.ndarray:
         constant = np.broadcast_to(fixed, resampled[0].shape[:-1] + fixed.shape)
-        return statistic(np.concatenate([*resampled, constant], axis=-1), axis=-1)
+        return np.asarray(statistic(np.concatenate([*resampled, constant], axis=-1), axis=-1))
 
     result = stats.bootstrap(
-        varying, pooled_statistic, n_resamples=resamples, confidence_level=confidence, method="percentile",
-        paired=False, vectorized=True, axis=-1, rng=np.random.default_rng(seed),
+        varying,
+        pooled_statistic,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        paired=False,
+        vectorized=True,
+        axis=-1,
+        rng=np.random.default_rng(seed),
     )
     return Estimate(value, float(result.confidence_interval.low), float(result.confidence_interval.high))
 
@@ -110,8 +117,14 @@ def pointwise_bootstrap(
     if curves.shape[0] < 2:
         return value, value.copy(), value.copy()
     result = stats.bootstrap(
-        (curves,), statistic, n_resamples=resamples, confidence_level=confidence, method="percentile",
-        vectorized=True, axis=0, rng=np.random.default_rng(seed),
+        (curves,),
+        statistic,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        axis=0,
+        rng=np.random.default_rng(seed),
     )
     return value, np.asarray(result.confidence_interval.low), np.asarray(result.confidence_interval.high)
 

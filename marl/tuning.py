@@ -47,11 +47,11 @@ PRUNER_STARTUP_TRIALS = 3
 PRUNER_WARMUP_FRACTION = 1 / 3
 SPEC_KEYS = frozenset({"type", "low", "high", "log", "choices"})
 
-_GAMMA = {"choices": [0.95, 0.98, 0.99, 0.995, 0.999]}
-_LAMBDA = {"choices": [0.9, 0.95, 0.98, 1.0]}
-_CRITIC_LEARNING_RATE = {"low": 1e-4, "high": 3e-3, "log": True}
+_GAMMA: dict[str, Any] = {"choices": [0.95, 0.98, 0.99, 0.995, 0.999]}
+_LAMBDA: dict[str, Any] = {"choices": [0.9, 0.95, 0.98, 1.0]}
+_CRITIC_LEARNING_RATE: dict[str, Any] = {"low": 1e-4, "high": 3e-3, "log": True}
 #: The clipped-surrogate algorithms' space, after rl-zoo3's ``sample_ppo_params``.
-_CLIPPED = {
+_CLIPPED: dict[str, dict[str, Any]] = {
     "algo.learning_rate": {"low": 1e-5, "high": 3e-3, "log": True},
     "algo.n_epochs": {"type": "int", "low": 3, "high": 20},
     "algo.clip_range": {"choices": [0.1, 0.2, 0.3]},
@@ -92,8 +92,8 @@ class Dimension:
 
     key: str
     kind: str  # "float", "int" or "categorical"
-    low: float | None = None
-    high: float | None = None
+    low: float = 0.0
+    high: float = 0.0
     log: bool = False
     choices: tuple[Any, ...] = ()
 
@@ -129,11 +129,14 @@ def parse_dimension(key: str, spec: Any, source: str) -> Dimension:
     """Read one entry of a search space; a malformed one is a UsageError naming it and the fix."""
     where = f"{source}: {key}"
     if not isinstance(spec, Mapping):
-        raise UsageError(f"{where} must be a mapping such as {{low: 1.0e-5, high: 1.0e-2, log: true}} or "
-                         "{choices: [0.1, 0.2]}")
+        raise UsageError(
+            f"{where} must be a mapping such as {{low: 1.0e-5, high: 1.0e-2, log: true}} or {{choices: [0.1, 0.2]}}"
+        )
     unknown = sorted(set(spec) - SPEC_KEYS)
     if unknown:
-        raise UsageError(f"{where} has the unknown field {unknown[0]!r}; a dimension has {', '.join(sorted(SPEC_KEYS))}")
+        raise UsageError(
+            f"{where} has the unknown field {unknown[0]!r}; a dimension has {', '.join(sorted(SPEC_KEYS))}"
+        )
     kind = spec.get("type", "categorical" if "choices" in spec else "float")
     if kind not in ("float", "int", "categorical"):
         raise UsageError(f"{where}: type must be float, int or categorical, got {kind!r}")
@@ -144,7 +147,9 @@ def parse_dimension(key: str, spec: Any, source: str) -> Dimension:
         if not all(choice is None or isinstance(choice, (str, int, float, bool)) for choice in choices):
             raise UsageError(f"{where}: each choice must be a number, text, true/false or null")
         return Dimension(key, kind, choices=tuple(choices))
-    low, high, log = spec.get("low"), spec.get("high"), spec.get("log", False)
+    low: Any = spec.get("low")
+    high: Any = spec.get("high")
+    log: Any = spec.get("log", False)
     if not (_is_number(low) and _is_number(high)) or not low < high:
         raise UsageError(f"{where}: needs numbers low < high, got low={low!r} high={high!r}")
     if kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
@@ -161,8 +166,9 @@ def parse_dimension(key: str, spec: Any, source: str) -> Dimension:
 def parse_space(data: Mapping[str, Any], source: str) -> list[Dimension]:
     """A search space from its plain mapping; keys take the ``--set`` spelling."""
     if not data:
-        raise UsageError(f"{source} holds no dimension; write e.g. 'algo.learning_rate: {{low: 1.0e-5, high: 1.0e-2, "
-                         "log: true}'")
+        raise UsageError(
+            f"{source} holds no dimension; write e.g. 'algo.learning_rate: {{low: 1.0e-5, high: 1.0e-2, log: true}}'"
+        )
     return [parse_dimension(str(key), spec, source) for key, spec in data.items()]
 
 
@@ -191,14 +197,18 @@ def check_space(base: RunConfig, space: list[Dimension], source: str) -> None:
             try:
                 with_values(base, {dimension.key: value})
             except UsageError as error:
-                raise UsageError(f"{source}: {dimension.key}={value!r} does not make a valid run config: "
-                                 f"{str(error).splitlines()[0]}") from None
+                raise UsageError(
+                    f"{source}: {dimension.key}={value!r} does not make a valid run config: "
+                    f"{str(error).splitlines()[0]}"
+                ) from None
 
 
 def study_settings(base: RunConfig, space: list[Dimension]) -> str:
     """The settings a study is bound to (its base config and space), as text to compare on resume."""
-    return json.dumps({"config": run_config_to_dict(base),
-                       "space": {dimension.key: dimension.to_plain() for dimension in space}}, sort_keys=True)
+    return json.dumps(
+        {"config": run_config_to_dict(base), "space": {dimension.key: dimension.to_plain() for dimension in space}},
+        sort_keys=True,
+    )
 
 
 def differing_setting(stored: str, current: str) -> str:
@@ -230,8 +240,10 @@ class TrialTrainer(Trainer):
                 self.trial.report(score, self.steps)
                 if self.trial.should_prune():
                     self.pruned = self.stop_requested = True
-                    self.say(f"trial {self.trial.number} pruned at step {self.steps}: return {score:.4g} is below "
-                             "the median of earlier trials")
+                    self.say(
+                        f"trial {self.trial.number} pruned at step {self.steps}: return {score:.4g} is below "
+                        "the median of earlier trials"
+                    )
         return result
 
 
@@ -241,8 +253,9 @@ def build_trial_trainer(config: RunConfig, folder: Path, trial: Any, show_progre
     env_info = inspect_environment(env_factory)
     check_rollout_memory(config, env_info)
     learner = build_algorithm(config.algo, env_factory, config.seed, config.algo_config)
-    trainer = TrialTrainer(config, RunFolder(folder), learner, env_factory, env_info, show_progress=show_progress,
-                           trial=trial)
+    trainer = TrialTrainer(
+        config, RunFolder(folder), learner, env_factory, env_info, show_progress=show_progress, trial=trial
+    )
     RunFolder.create(folder)
     return trainer
 

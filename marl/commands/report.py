@@ -37,12 +37,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="RUN_OR_FOLDER", help="run folders or folders of runs")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="where the report's files go (default: report/ inside the first folder given)")
-    parser.add_argument("--last", type=int, default=DEFAULT_LAST_EVALUATIONS, metavar="K",
-                        help=f"evaluation points averaged into a run's final return (default {DEFAULT_LAST_EVALUATIONS})")
-    parser.add_argument("--resamples", type=int, default=10_000, metavar="N",
-                        help="bootstrap resamples per interval (default 10000)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the report's files go (default: report/ inside the first folder given)",
+    )
+    parser.add_argument(
+        "--last",
+        type=int,
+        default=DEFAULT_LAST_EVALUATIONS,
+        metavar="K",
+        help=f"evaluation points averaged into a run's final return (default {DEFAULT_LAST_EVALUATIONS})",
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=10_000, metavar="N", help="bootstrap resamples per interval (default 10000)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,13 +64,17 @@ def run(args: argparse.Namespace) -> int:
     check_creatable(out, "report folder")
     rows = group_rows(runs, last=args.last, resamples=args.resamples)
     if not rows:
-        raise UsageError(f"none of the {len(runs)} runs found has an evaluation return yet; "
-                         "evaluations are logged every eval_interval steps and at the end of training")
+        raise UsageError(
+            f"none of the {len(runs)} runs found has an evaluation return yet; "
+            "evaluations are logged every eval_interval steps and at the end of training"
+        )
     files = write_report_files(rows, args.last, out)
     files.append(plot_report_curves(rows, out / "learning_curves.png"))
     files.append(plot_performance_profile(rows, out / "performance_profile.png"))
-    print(f"final return: mean of each run's last {args.last} evaluation returns; "
-          "95% stratified bootstrap intervals over runs")
+    print(
+        f"final return: mean of each run's last {args.last} evaluation returns; "
+        "95% stratified bootstrap intervals over runs"
+    )
     print(format_table(rows))
     print("files: " + ", ".join(str(path) for path in files))
     return 0

@@ -36,7 +36,7 @@ EXAMPLES = """examples:
   marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
   marl train hide_and_seek_v0 --envs 8 --backend subprocess --workers 2
   marl train hide_and_seek_v0 --envs 64 --backend ray --workers 16 --address auto
-  marl train CartPole-v1 --seeds 0 1 2 3 --parallel 2 --out runs/cartpole-seeds   # then: marl report runs/cartpole-seeds
+  marl train CartPole-v1 --seeds 0 1 2 3 --parallel 2 --out runs/cartpole-seeds   # marl report reads them
 """
 
 
@@ -305,7 +305,8 @@ def train_seeds(args: argparse.Namespace) -> int:
     for folder in folders:
         RunFolder(folder).check_available(args.overwrite)
     side_by_side = parallel > 1 and len(args.seeds) > 1
-    jobs = [SeedJob(seed, folder, python_command() + child_arguments(args, seed, folder, args.progress and not side_by_side),
+    progress = args.progress and not side_by_side
+    jobs = [SeedJob(seed, folder, python_command() + child_arguments(args, seed, folder, progress),
                     log=out / "logs" / f"seed_{seed}.log" if side_by_side else None)
             for seed, folder in zip(args.seeds, folders)]
     out.mkdir(parents=True, exist_ok=True)

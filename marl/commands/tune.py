@@ -55,15 +55,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("env", nargs="?", metavar="ENV", help="environment id, as for marl train")
-    parser.add_argument("--trials", type=int, required=True, metavar="N",
-                        help="trials the search holds when done (those of earlier, stopped commands count)")
-    parser.add_argument("--space", type=Path, metavar="FILE.yaml",
-                        help="the search space (default: the algorithm's own; see docs/experiments.md)")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        required=True,
+        metavar="N",
+        help="trials the search holds when done (those of earlier, stopped commands count)",
+    )
+    parser.add_argument(
+        "--space",
+        type=Path,
+        metavar="FILE.yaml",
+        help="the search space (default: the algorithm's own; see docs/experiments.md)",
+    )
     parser.add_argument("--algo", help="the algorithm to tune (default as for marl train)")
     parser.add_argument("--preset", help="named settings each trial starts from (default: ENV's preset)")
     parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="a run config each trial starts from")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key of every trial (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key of every trial (repeatable)",
+    )
     parser.add_argument("--steps", type=int, help="environment steps of each trial")
     parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
     parser.add_argument("--seed", type=int, help="the seed of every trial's run and of the sampler")
@@ -86,17 +101,23 @@ def open_study(optuna: Any, out: Path, settings: str, seed: int, steps: int) -> 
     """Create the study in OUT/study.db, or load it; a study of other settings is refused."""
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
-        study_name=STUDY_NAME, storage=f"sqlite:///{(out / STUDY_FILE).resolve()}", direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
-                                           n_warmup_steps=int(steps * PRUNER_WARMUP_FRACTION)),
+        study_name=STUDY_NAME,
+        storage=f"sqlite:///{(out / STUDY_FILE).resolve()}",
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        load_if_exists=True,
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=int(steps * PRUNER_WARMUP_FRACTION)
+        ),
     )
     stored = study.user_attrs.get("settings")
     if stored is None:
         study.set_user_attr("settings", settings)
     elif stored != settings:
-        raise UsageError(f"{out} holds a search with other settings ({differing_setting(stored, settings)} differs); "
-                         "run the command that started it, or choose another --out")
+        raise UsageError(
+            f"{out} holds a search with other settings ({differing_setting(stored, settings)} differs); "
+            "run the command that started it, or choose another --out"
+        )
     return study
 
 
@@ -135,12 +156,12 @@ def write_best(study: Any, base: RunConfig, out: Path) -> Path | None:
 
 def describe(values: dict[str, Any]) -> str:
     """``key=value`` pairs, floats to four digits."""
-    return ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-                     for key, value in values.items())
+    return ", ".join(
+        f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}" for key, value in values.items()
+    )
 
 
-def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], out: Path,
-              show_progress: bool) -> bool:
+def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], out: Path, show_progress: bool) -> bool:
     """Sample, train and score one trial; returns True when Ctrl-C stopped it (its values are queued again)."""
     states = optuna.trial.TrialState
     trial = study.ask()
@@ -189,8 +210,17 @@ def resolve_base(args: argparse.Namespace) -> RunConfig:
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs), ("--trials", args.trials)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
-                           list(args.assignments), trust_code=args.trust_code)
+    request = TrainRequest(
+        args.env,
+        args.algo,
+        args.preset,
+        args.config,
+        args.steps,
+        args.n_envs,
+        args.seed,
+        list(args.assignments),
+        trust_code=args.trust_code,
+    )
     return resolve_run_config(request)
 
 

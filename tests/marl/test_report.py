@@ -31,7 +31,7 @@ def iqm_by_hand(values: np.ndarray) -> float:
     """Sort, drop the lowest and the highest quarter, average the rest (n divisible by 4)."""
     ordered = np.sort(values)
     quarter = values.size // 4
-    return float(ordered[quarter:values.size - quarter].mean())
+    return float(ordered[quarter : values.size - quarter].mean())
 
 
 def test_the_interquartile_mean_drops_the_lowest_and_highest_quarter():
@@ -46,8 +46,9 @@ def test_the_interquartile_mean_drops_the_lowest_and_highest_quarter():
 @pytest.mark.parametrize("statistic", [np.mean, np.median, iqm_by_hand])
 def test_the_bootstrap_interval_matches_a_resampling_by_hand(statistic):
     name = {np.mean: "mean", np.median: "median"}.get(statistic, "iqm")
-    ours = stratified_bootstrap([SAMPLE], {"mean": np.mean, "median": np.median, "iqm": interquartile_mean}[name],
-                                resamples=20_000, seed=1)
+    ours = stratified_bootstrap(
+        [SAMPLE], {"mean": np.mean, "median": np.median, "iqm": interquartile_mean}[name], resamples=20_000, seed=1
+    )
     low, high = percentile_bootstrap_by_hand([SAMPLE], statistic, resamples=20_000, seed=2)
     assert ours.value == pytest.approx(statistic(SAMPLE))
     spread = SAMPLE.max() - SAMPLE.min()
@@ -120,7 +121,10 @@ def test_runs_are_found_recursively_grouped_by_env_and_algo_and_scored_by_their_
     assert len(runs) == 6
     rows = group_rows(runs, last=2, resamples=1_000)
     assert [(row.env, row.algo, row.team, len(row.runs)) for row in rows] == [
-        ("CartPole-v1", "ppo", "agent", 3), ("CartPole-v1", "trpo", "agent", 2), ("navigation_v0", "mappo", "agents", 1)]
+        ("CartPole-v1", "ppo", "agent", 3),
+        ("CartPole-v1", "trpo", "agent", 2),
+        ("navigation_v0", "mappo", "agents", 1),
+    ]
     ppo = rows[0]
     assert sorted(ppo.final_returns) == [5.0, 25.0, 45.0]  # means of each run's last two evaluations
     assert ppo.estimates["mean"].value == pytest.approx(25.0)
@@ -131,7 +135,9 @@ def test_runs_are_found_recursively_grouped_by_env_and_algo_and_scored_by_their_
 
 def test_marl_report_prints_the_table_and_writes_json_csv_and_figures(tmp_path: Path, capsys):
     for seed in range(4):
-        write_run(tmp_path / "runs" / f"seed_{seed}", "CartPole-v1", "ppo", seed, [10.0 * seed, 20.0 * seed, 30.0 * seed])
+        write_run(
+            tmp_path / "runs" / f"seed_{seed}", "CartPole-v1", "ppo", seed, [10.0 * seed, 20.0 * seed, 30.0 * seed]
+        )
     code = main(["report", str(tmp_path / "runs"), "--last", "1", "--resamples", "1000"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -148,13 +154,20 @@ def test_marl_report_prints_the_table_and_writes_json_csv_and_figures(tmp_path: 
         assert matplotlib.image.imread(report / name)[..., :3].std() > 0.05
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda root: root / "missing", "does not exist"),
-    (lambda root: (root / "empty").mkdir() or root / "empty", "no runs under"),
-    (lambda root: (root / "file.txt").write_text("x") and root / "file.txt", "is a file"),
-    (lambda root: ((root / "bad").mkdir(), (root / "bad" / "config.yaml").write_text("[1, 2]"))[0] or root / "bad",
-     "must hold a mapping"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda root: root / "missing", "does not exist"),
+        (lambda root: (root / "empty").mkdir() or root / "empty", "no runs under"),
+        (lambda root: (root / "file.txt").write_text("x") and root / "file.txt", "is a file"),
+        (
+            lambda root: (
+                ((root / "bad").mkdir(), (root / "bad" / "config.yaml").write_text("[1, 2]"))[0] or root / "bad"
+            ),
+            "must hold a mapping",
+        ),
+    ],
+)
 def test_a_bad_folder_is_one_line_and_exit_code_2(tmp_path: Path, capsys, setup, message):
     code = main(["report", str(setup(tmp_path))])
     out, err = capsys.readouterr()

@@ -19,10 +19,23 @@ from marl.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
-    "--no-progress", "--algo", "ppo",
-    "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=2",
-    "--set", "algo.minibatch_size=64", "--set", "eval_episodes=2", "--set", "eval_interval=256",
-    "--set", "checkpoint_interval=128",
+    "--no-progress",
+    "--algo",
+    "ppo",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=64",
+    "--set",
+    "algo.n_epochs=2",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "eval_interval=256",
+    "--set",
+    "checkpoint_interval=128",
 ]
 
 
@@ -53,14 +66,17 @@ def test_each_seed_trains_its_own_run_folder_exactly_as_a_single_run_with_that_s
     assert not np.array_equal(other["loss/policy"], alone["loss/policy"], equal_nan=True)
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--parallel", "2"], "give them with --seeds"),
-    (["--seeds", "0", "1", "--seed", "3"], "not both"),
-    (["--seeds", "0", "1", "0"], "seed 0 twice"),
-    (["--seeds", "0", "-1"], ">= 0"),
-    (["--seeds", "0", "--parallel", "0"], "--parallel must be >= 1"),
-    (["--seeds", "0", "--set", "algo.n_step=3"], "unknown config key"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--parallel", "2"], "give them with --seeds"),
+        (["--seeds", "0", "1", "--seed", "3"], "not both"),
+        (["--seeds", "0", "1", "0"], "seed 0 twice"),
+        (["--seeds", "0", "-1"], ">= 0"),
+        (["--seeds", "0", "--parallel", "0"], "--parallel must be >= 1"),
+        (["--seeds", "0", "--set", "algo.n_step=3"], "unknown config key"),
+    ],
+)
 def test_bad_seed_flags_are_one_line_before_any_run_starts(tmp_path: Path, capsys, flags, message):
     out = tmp_path / "seeds"
     code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 256, "--out", out, *flags)
@@ -94,11 +110,32 @@ def test_ctrl_c_stops_every_parallel_run_with_a_checkpoint_each_can_resume_from(
     out = tmp_path / "seeds"
     environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     parent = subprocess.Popen(
-        [sys.executable, "-m", "marl.cli", "train", "CartPole-v1", "--steps", "1000000", "--seeds", "0", "1", "2",
-         "--parallel", "2", "--out", str(out), *TINY],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "marl.cli",
+            "train",
+            "CartPole-v1",
+            "--steps",
+            "1000000",
+            "--seeds",
+            "0",
+            "1",
+            "2",
+            "--parallel",
+            "2",
+            "--out",
+            str(out),
+            *TINY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
     )
     try:
+
         def both_training() -> bool:
             if parent.poll() is not None:
                 raise AssertionError(parent.stdout.read())

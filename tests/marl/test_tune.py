@@ -18,10 +18,25 @@ from marl.tuning import DEFAULT_SPACES, build_trial_trainer, load_space, parse_s
 optuna = pytest.importorskip("optuna")
 
 TINY = [
-    "--no-progress", "--algo", "ppo", "--steps", "768",
-    "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=2",
-    "--set", "algo.minibatch_size=64", "--set", "eval_episodes=2", "--set", "eval_interval=256",
-    "--set", "checkpoint_interval=0",
+    "--no-progress",
+    "--algo",
+    "ppo",
+    "--steps",
+    "768",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=64",
+    "--set",
+    "algo.n_epochs=2",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "eval_interval=256",
+    "--set",
+    "checkpoint_interval=0",
 ]
 SMALL_SPACE = "algo.learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}\nalgo.clip_range: {choices: [0.1, 0.3]}\n"
 
@@ -58,7 +73,9 @@ def test_a_stopped_search_resumes_and_its_best_config_trains(tmp_path: Path, cap
     states = [trial.state for trial in study.trials]
     assert states.count(optuna.trial.TrialState.FAIL) == 1 and len(study.trials) == 4
     assert study.trials[3].params == study.trials[2].params
-    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    finished = [
+        t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    ]
     assert len(finished) == 3
 
     # Each complete trial's value is the mean of its run's last three evaluation returns.
@@ -79,7 +96,10 @@ def test_a_stopped_search_resumes_and_its_best_config_trains(tmp_path: Path, cap
     code, _, err = cli(capsys, "train", "--config", out / "best.yaml", "--steps", 256, "--out", run, "--no-progress")
     assert code == 0, err
     trained = yaml.safe_load((run / "config.yaml").read_text())
-    assert trained["algo_config"] == best["algo_config"] and load_checkpoint(run / "checkpoints" / "latest.pt")["steps"] == 256
+    assert (
+        trained["algo_config"] == best["algo_config"]
+        and load_checkpoint(run / "checkpoints" / "latest.pt")["steps"] == 256
+    )
 
     # The same folder with other settings is refused before any trial.
     code, _, err = cli(capsys, *command, "--steps", 1024, "--trials", 5)
@@ -88,9 +108,24 @@ def test_a_stopped_search_resumes_and_its_best_config_trains(tmp_path: Path, cap
 
 
 def tiny_config(tmp_path: Path) -> RunConfig:
-    return resolve_run_config(TrainRequest("CartPole-v1", "ppo", steps=2048, seed=0, assignments=[
-        "algo.n_envs=2", "algo.n_steps=64", "algo.n_epochs=1", "algo.minibatch_size=64", "eval_episodes=1",
-        "eval_interval=256", "checkpoint_interval=0", "tensorboard=false"]))
+    return resolve_run_config(
+        TrainRequest(
+            "CartPole-v1",
+            "ppo",
+            steps=2048,
+            seed=0,
+            assignments=[
+                "algo.n_envs=2",
+                "algo.n_steps=64",
+                "algo.n_epochs=1",
+                "algo.minibatch_size=64",
+                "eval_episodes=1",
+                "eval_interval=256",
+                "checkpoint_interval=0",
+                "tensorboard=false",
+            ],
+        )
+    )
 
 
 def test_a_trial_the_pruner_rejects_stops_after_that_evaluation(tmp_path: Path):
@@ -120,19 +155,22 @@ def test_every_default_space_makes_valid_configs_at_its_bounds(algo: str):
             assert getattr(config.algo_config, dimension.key.split(".", 1)[1]) == value
 
 
-@pytest.mark.parametrize("text, message", [
-    ("algo.learnin_rate: {low: 1.0e-4, high: 1.0e-2}\n", "did you mean algo_config.learning_rate"),
-    ("algo.learning_rate: {low: 1.0e-2, high: 1.0e-4}\n", "low < high"),
-    ("algo.learning_rate: {low: 0, high: 1.0e-2, log: true}\n", "low > 0"),
-    ("algo.n_epochs: {type: int, low: 1.5, high: 4}\n", "whole numbers"),
-    ("algo.clip_range: {choices: []}\n", "non-empty list"),
-    ("algo.clip_range: {choices: [0.1], low: 0}\n", "alone"),
-    ("algo.clip_range: {values: [0.1]}\n", "unknown field 'values'"),
-    ("algo.clip_range: [0.1, 0.2]\n", "must be a mapping"),
-    ("algo.n_epochs: {type: int, low: 0, high: 4}\n", "n_epochs"),
-    ("algo.learning_rate: !!python/object/apply:os.system ['touch CANARY']\n", "not valid YAML"),
-    ("", "holds no dimension"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("algo.learnin_rate: {low: 1.0e-4, high: 1.0e-2}\n", "did you mean algo_config.learning_rate"),
+        ("algo.learning_rate: {low: 1.0e-2, high: 1.0e-4}\n", "low < high"),
+        ("algo.learning_rate: {low: 0, high: 1.0e-2, log: true}\n", "low > 0"),
+        ("algo.n_epochs: {type: int, low: 1.5, high: 4}\n", "whole numbers"),
+        ("algo.clip_range: {choices: []}\n", "non-empty list"),
+        ("algo.clip_range: {choices: [0.1], low: 0}\n", "alone"),
+        ("algo.clip_range: {values: [0.1]}\n", "unknown field 'values'"),
+        ("algo.clip_range: [0.1, 0.2]\n", "must be a mapping"),
+        ("algo.n_epochs: {type: int, low: 0, high: 4}\n", "n_epochs"),
+        ("algo.learning_rate: !!python/object/apply:os.system ['touch CANARY']\n", "not valid YAML"),
+        ("", "holds no dimension"),
+    ],
+)
 def test_a_bad_space_file_is_one_line_before_any_trial(tmp_path: Path, capsys, monkeypatch, text, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "space.yaml").write_text(text)
@@ -147,8 +185,9 @@ def test_without_optuna_the_command_says_how_to_install_it(tmp_path: Path, capsy
     assert code == 2 and "pip install 'marl-arena[tune]'" in err
 
 
-def test_ctrl_c_during_a_trial_exits_130_and_the_same_command_runs_its_values_first(tmp_path: Path, capsys,
-                                                                                    monkeypatch):
+def test_ctrl_c_during_a_trial_exits_130_and_the_same_command_runs_its_values_first(
+    tmp_path: Path, capsys, monkeypatch
+):
     import marl.commands.tune
 
     out, space = tmp_path / "search", tmp_path / "space.yaml"
