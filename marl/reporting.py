@@ -45,6 +45,8 @@ class RunResult:
     seed: int | None
     #: team -> (steps, evaluation returns), in step order.
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: The run's config.yaml as plain data.
+    config: dict[str, Any] = field(default_factory=dict)
 
     def final_return(self, team: str, last: int) -> float | None:
         """The mean of the last ``last`` evaluation returns of ``team``; None without any."""
@@ -84,7 +86,30 @@ def read_run(folder: RunFolder) -> RunResult:
             order = np.argsort(steps[keep], kind="stable")
             curves[key[len(EVAL_PREFIX) :]] = (steps[keep][order], values[keep][order])
     seed = config.get("seed")
-    return RunResult(folder.root, config["env"], config["algo"], seed if isinstance(seed, int) else None, curves)
+    return RunResult(
+        folder.root, config["env"], config["algo"], seed if isinstance(seed, int) else None, curves, config
+    )
+
+
+#: Config fields that differ between the seeds of one experiment by design.
+PER_RUN_FIELDS = frozenset({"seed"})
+
+
+def flat_settings(config: Any, prefix: str = "") -> dict[str, Any]:
+    """A config's values by dotted key (``algo_config.learning_rate``), lists kept whole."""
+    if not isinstance(config, dict):
+        return {prefix: config}
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        flat.update(flat_settings(value, f"{prefix}{key}."))
+    return {key.rstrip("."): value for key, value in flat.items()}
+
+
+def differing_settings(runs: Sequence[RunResult]) -> list[str]:
+    """Config keys, other than the seed, whose values are not the same in every run."""
+    settings = [flat_settings(run.config) for run in runs]
+    keys = sorted(set().union(*settings) - PER_RUN_FIELDS) if settings else []
+    return [key for key in keys if len({repr(setting.get(key)) for setting in settings}) > 1]
 
 
 def collect_runs(paths: Sequence[str | Path]) -> list[RunResult]:

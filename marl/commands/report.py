@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from marl.errors import UsageError
 from marl.reporting import (
     DEFAULT_LAST_EVALUATIONS,
     collect_runs,
+    differing_settings,
     format_table,
     group_rows,
     plot_performance_profile,
@@ -68,6 +70,15 @@ def run(args: argparse.Namespace) -> int:
             f"none of the {len(runs)} runs found has an evaluation return yet; "
             "evaluations are logged every eval_interval steps and at the end of training"
         )
+    for row in rows:
+        differing = differing_settings(row.runs)
+        if differing:
+            shown = ", ".join(differing[:5]) + (f" and {len(differing) - 5} more" if len(differing) > 5 else "")
+            print(
+                f"marl report: the {len(row.runs)} runs of {row.label} ({row.team}) differ in {shown}; "
+                "they are reported as one group",
+                file=sys.stderr,
+            )
     files = write_report_files(rows, args.last, out)
     files.append(plot_report_curves(rows, out / "learning_curves.png"))
     files.append(plot_performance_profile(rows, out / "performance_profile.png"))

@@ -100,10 +100,13 @@ def test_the_performance_profile_counts_runs_above_each_threshold():
     assert list(fractions) == [1.0, 0.75, 0.5, 0.0]
 
 
-def write_run(folder: Path, env: str, algo: str, seed: int, returns: list[float], team: str = "agent") -> None:
+def write_run(
+    folder: Path, env: str, algo: str, seed: int, returns: list[float], team: str = "agent", learning_rate: float = 1e-3
+) -> None:
     """A run folder as marl train leaves it, as far as the report reads it: config and metrics."""
     folder.mkdir(parents=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump({"env": env, "algo": algo, "seed": seed, "steps": 1000}))
+    config = {"env": env, "algo": algo, "seed": seed, "steps": 1000, "algo_config": {"learning_rate": learning_rate}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
     lines = ["steps,wall_time,loss/policy,eval/return/" + team]
     for index, value in enumerate(returns):
         lines.append(f"{(index + 1) * 100 - 50},0.1,0.5,")  # a training row without an evaluation
@@ -181,3 +184,14 @@ def test_runs_without_evaluations_are_refused_in_one_line(tmp_path: Path, capsys
     (folder / "metrics.csv").write_text("steps,wall_time,loss/policy\n100,0.1,0.5\n")
     assert main(["report", str(folder)]) == 2
     assert "evaluation return" in capsys.readouterr().err
+
+
+def test_a_group_of_runs_with_other_settings_than_the_seed_is_reported_with_a_notice(tmp_path: Path, capsys):
+    write_run(tmp_path / "a", "CartPole-v1", "ppo", 0, [1.0, 2.0])
+    write_run(tmp_path / "b", "CartPole-v1", "ppo", 1, [3.0, 4.0])
+    assert main(["report", str(tmp_path), "--resamples", "1000"]) == 0
+    assert "differ" not in capsys.readouterr().err
+    write_run(tmp_path / "c", "CartPole-v1", "ppo", 2, [5.0, 6.0], learning_rate=3e-4)
+    assert main(["report", str(tmp_path), "--resamples", "1000"]) == 0
+    err = capsys.readouterr().err
+    assert "the 3 runs of CartPole-v1 ppo (agent) differ in algo_config.learning_rate;" in err
