@@ -16,6 +16,7 @@ import yaml
 from marl.checkpoints import load_checkpoint
 from marl.cli import main
 from marl.metrics import read_metrics
+from marl.seeds import SeedJob, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -47,14 +48,16 @@ def cli(capsys, *args: object) -> tuple[int, str, str]:
 
 def test_each_seed_trains_its_own_run_folder_exactly_as_a_single_run_with_that_seed(tmp_path: Path, capsys):
     out = tmp_path / "seeds"
-    code, stdout, err = cli(capsys, "train", "CartPole-v1", "--steps", 512, "--seeds", 3, 5, "--out", out, *TINY)
+    code, stdout, err = cli(
+        capsys, "train", "CartPole-v1", "--steps", 512, "--seeds", 3, 5, "--parallel", 2, "--out", out, *TINY
+    )
     assert code == 0, err
     assert "seed 3: done" in stdout and "seed 5: done" in stdout and f"marl report {out}" in stdout
     for seed in (3, 5):
         config = yaml.safe_load((out / f"seed_{seed}" / "config.yaml").read_text())
         assert config["seed"] == seed and config["steps"] == 512 and config["algo_config"]["n_steps"] == 64
         assert load_checkpoint(out / f"seed_{seed}" / "checkpoints" / "latest.pt")["steps"] == 512
-    assert not (out / "logs").exists()  # in turn, the children write to this terminal
+        assert "last evaluation" in (out / "logs" / f"seed_{seed}.log").read_text()  # side by side: one log each
 
     single = tmp_path / "single"
     code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 512, "--seed", 5, "--out", single, *TINY)
@@ -64,6 +67,32 @@ def test_each_seed_trains_its_own_run_folder_exactly_as_a_single_run_with_that_s
         np.testing.assert_array_equal(from_seeds[column], alone[column])
     other = read_metrics(out / "seed_3" / "metrics.csv")
     assert not np.array_equal(other["loss/policy"], alone["loss/policy"], equal_nan=True)
+
+
+def sleeper(tmp_path: Path, seed: int) -> SeedJob:
+    """A child that notes when it starts and ends, in the order the parent sees."""
+    script = (
+        "import pathlib, sys, time; log = pathlib.Path(sys.argv[1]); "
+        "log.open('a').write(f'start {sys.argv[2]}\\n'); time.sleep(1.0); log.open('a').write(f'end {sys.argv[2]}\\n')"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / "events.txt"), str(seed)]
+    return SeedJob(seed, tmp_path / f"seed_{seed}", command)
+
+
+@pytest.mark.parametrize("parallel, most_at_once", [(1, 1), (2, 2)])
+def test_jobs_run_in_turn_or_at_most_parallel_at_a_time(tmp_path: Path, parallel: int, most_at_once: int):
+    jobs = [sleeper(tmp_path, seed) for seed in range(4)]
+    assert run_jobs(jobs, parallel, say=lambda line: None) is False
+    assert [job.exit_code for job in jobs] == [0, 0, 0, 0]
+    running, peak = 0, 0
+    for event in (tmp_path / "events.txt").read_text().split("\n")[:-1]:
+        running += 1 if event.startswith("start") else -1
+        peak = max(peak, running)
+    assert peak == most_at_once
+    if parallel == 1:
+        assert (tmp_path / "events.txt").read_text().split() == [
+            word for seed in range(4) for word in ("start", str(seed), "end", str(seed))
+        ]
 
 
 @pytest.mark.parametrize(
