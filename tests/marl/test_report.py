@@ -195,3 +195,13 @@ def test_a_group_of_runs_with_other_settings_than_the_seed_is_reported_with_a_no
     assert main(["report", str(tmp_path), "--resamples", "1000"]) == 0
     err = capsys.readouterr().err
     assert "the 3 runs of CartPole-v1 ppo (agent) differ in algo_config.learning_rate;" in err
+
+
+def test_a_run_whose_metrics_are_not_text_is_one_line_naming_the_file(tmp_path: Path, capsys):
+    write_run(tmp_path / "good", "CartPole-v1", "ppo", 0, [1.0, 2.0])
+    write_run(tmp_path / "broken", "CartPole-v1", "ppo", 1, [1.0, 2.0])
+    (tmp_path / "broken" / "metrics.csv").write_bytes(b"steps,eval/return/agent\n\xff\xfe\x00\x81\n")
+    code = main(["report", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and str(tmp_path / "broken" / "metrics.csv") in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "report").exists()

@@ -184,3 +184,6 @@ def test_ctrl_c_stops_every_parallel_run_with_a_checkpoint_each_can_resume_from(
         assert f"continue seed {seed} with: marl train --resume {out / f'seed_{seed}'}" in output
     assert not (out / "seed_2").exists() and "seeds not started: 2" in output
     assert "Traceback" not in output
+    steps = load_checkpoint(out / "seed_0" / "checkpoints" / "latest.pt")["steps"]
+    assert main(["train", "--resume", str(out / "seed_0"), "--steps", str(steps + 128), "--no-progress"]) == 0
+    assert load_checkpoint(out / "seed_0" / "checkpoints" / "latest.pt")["steps"] == steps + 128
