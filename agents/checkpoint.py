@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.environments import code_reference
+from agents.env_resolver import code_reference
 
 FORMAT_VERSION = 2
 #: Format versions without a digest that still load (with a warning).

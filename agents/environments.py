@@ -3,21 +3,13 @@
 The learner speaks one protocol: the parallel API (``possible_agents``, ``agents``,
 ``observation_space(agent)``, ``action_space(agent)``, ``reset(seed)``, ``step(actions)``,
 optionally ``state()``). A Gymnasium environment becomes a one-agent parallel environment;
-an AEC environment is stepped agent by agent once per cycle. This module never imports the
-project's ``envs`` package: ids it receives are Gymnasium ids or importable module paths.
-
-An id read from a file (a checkpoint's ``env_id``) is made only when :func:`code_reference`
-finds that it names no code: a Gymnasium id, or a module of a known environment package.
+an AEC environment is stepped agent by agent once per cycle. Ids are resolved in
+:mod:`agents.env_resolver`.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
-import importlib
-import re
 import sys
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import gymnasium
@@ -174,100 +166,6 @@ def to_parallel(env: Any) -> Any:
         "ParallelEnv or AEC env, a Gymnasium id, an importable module path with parallel_env(), "
         "or a zero-argument factory of one of these"
     )
-
-
-#: Packages of environment modules an id may name without that counting as code the id brings in.
-KNOWN_ENVIRONMENT_PACKAGES = ("envs", "pettingzoo", "mpe2")
-_MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-def code_reference(env_id: str) -> str | None:
-    """What code making ``env_id`` would import because the id names it; None for registry ids.
-
-    Gymnasium ids and module paths inside :data:`KNOWN_ENVIRONMENT_PACKAGES` name no code of
-    their own; ``module:factory`` and any other module do. Nothing is imported to decide.
-    """
-    if env_id in gymnasium.envs.registry:
-        return None
-    if ":" in env_id:
-        module_name, _, attribute = env_id.partition(":")
-        return f"{attribute!r} of module {module_name!r}"
-    if _MODULE_PATH.fullmatch(env_id) and env_id.split(".", 1)[0] in KNOWN_ENVIRONMENT_PACKAGES:
-        return None
-    return f"module {env_id!r}"
-
-
-def _factory_from_id(env_id: str) -> EnvFactory:
-    if ":" in env_id and env_id.split(":", 1)[0] not in gymnasium.envs.registry and "/" not in env_id.split(":", 1)[0]:
-        module_name, attribute = env_id.split(":", 1)
-        module = importlib.import_module(module_name)
-        return getattr(module, attribute)
-    if env_id in gymnasium.envs.registry:
-        return lambda: gymnasium.make(env_id)
-    try:
-        module = importlib.import_module(env_id)
-    except ImportError:
-        module = None
-    if module is not None and hasattr(module, "parallel_env"):
-        return module.parallel_env
-    if module is not None and hasattr(module, "env"):
-        return module.env
-    close = difflib.get_close_matches(env_id, list(gymnasium.envs.registry), n=5)
-    raise ValueError(
-        f"unknown environment id {env_id!r}: not a Gymnasium id, nor an importable module with "
-        "parallel_env(), nor 'module:factory'" + (f"; close matches: {', '.join(close)}" if close else "")
-    )
-
-
-@dataclass
-class EnvSource:
-    """Where environment copies come from: a factory, plus the id when one was given."""
-
-    factory: EnvFactory
-    env_id: str | None
-    single_agent: bool
-    first_instance: Any = None
-
-    def make(self) -> Any:
-        """A new parallel environment (the instance handed in is used for the first copy)."""
-        if self.first_instance is not None:
-            instance, self.first_instance = self.first_instance, None
-            return instance
-        return to_parallel(self.factory())
-
-
-def resolve_env(env: Any) -> EnvSource:
-    """Turn an id, an instance or a factory into an :class:`EnvSource`."""
-    if isinstance(env, str):
-        factory = _factory_from_id(env)
-        probe = to_parallel(factory())
-        return EnvSource(factory, env, isinstance(probe, GymnasiumParallelEnv), probe)
-    if isinstance(env, gymnasium.Env) or is_aec_env(env) or is_parallel_env(env):
-        instance = env
-        spec = getattr(env, "spec", None)
-        if isinstance(env, gymnasium.Env) and spec is not None:
-            factory: EnvFactory = lambda: gymnasium.make(spec)
-        else:
-            factory = lambda: _copy_instance(instance)
-        wrapped = to_parallel(env)
-        return EnvSource(factory, spec.id if spec is not None else None, isinstance(wrapped, GymnasiumParallelEnv), wrapped)
-    if callable(env):
-        probe = to_parallel(env())
-        return EnvSource(env, None, isinstance(probe, GymnasiumParallelEnv), probe)
-    raise TypeError(
-        f"env must be a Gymnasium id, an environment or a zero-argument factory, got {type(env).__qualname__}"
-    )
-
-
-def _copy_instance(instance: Any) -> Any:
-    """Another copy of an environment handed in as an object (for ``n_envs > 1``)."""
-    try:
-        return copy.deepcopy(instance)
-    except Exception as error:  # environments holding native handles cannot always be copied
-        raise TypeError(
-            f"cannot make another copy of the {type(instance).__name__} instance for n_envs > 1 ({error}); "
-            "pass a zero-argument factory instead, e.g. lambda: make_env()"
-        ) from None
 
 
 def has_state(env: Any) -> bool:

@@ -28,7 +28,8 @@ from agents.config import LearnerConfig, build_config
 from agents.core.finite import NonFiniteLossError
 from agents.core.gae import compute_gae
 from agents.core.normalization import RunningMeanStd, ValueNorm
-from agents.environments import SINGLE_AGENT_NAME, resolve_env
+from agents.env_resolver import resolve_env
+from agents.environments import SINGLE_AGENT_NAME
 from agents.groups import PolicyGroup
 from agents.models import Actor, Critic, GroupModel, encoder_normalizers
 from agents.plan import GroupPlan, plan_collection

@@ -8,7 +8,14 @@ Kinds of id, tried in this order:
    (Gymnasium's ``package.module:EnvId`` form also works: the module is imported and the id made);
 3. a Gymnasium id (``CartPole-v1``): ``gymnasium.make(id, **kwargs)``, a single-agent env;
 4. a PettingZoo-style module path (``pettingzoo.sisl.multiwalker_v9``, ``mpe2.simple_spread_v3``):
-   the module's ``parallel_env(**kwargs)``.
+   the module's ``parallel_env(**kwargs)``, or for turn-based games that offer none (PettingZoo's
+   classic family) its AEC ``env(**kwargs)``;
+5. a PettingZoo registry id ``family/name`` (``classic/tictactoe_v3``, ``sisl/multiwalker_v9``,
+   the keys of ``pettingzoo.utils.all_modules``): the module ``pettingzoo.family.name`` as in 4.
+
+The learner (``agents``) reaches this registry through the entry-point group
+``marl_arena.environments`` (see pyproject.toml), so ``MAPPO("navigation_v0")`` and
+``marl train navigation_v0`` resolve the same way.
 
 Anything else is a ``ValueError`` that lists the closest known ids.
 
@@ -203,7 +210,19 @@ def _resolve(env_id: str) -> _Resolved:
                          lambda: f"Gymnasium environment {env_id} (single agent; {spec.entry_point})")
     if "." in env_id and _module_exists(env_id):
         return _resolve_module(env_id)
+    module = _pettingzoo_module(env_id)
+    if module is not None and _module_exists(module):
+        return _resolve_module(module)
     raise _unknown(env_id)
+
+
+_PETTINGZOO_ID = re.compile(r"([a-z][a-z0-9_]*)/([a-z][a-z0-9_]*_v\d+)")
+
+
+def _pettingzoo_module(env_id: str) -> str | None:
+    """The module of a PettingZoo registry id ``family/name`` (``classic/tictactoe_v3``), else None."""
+    match = _PETTINGZOO_ID.fullmatch(env_id)
+    return f"pettingzoo.{match.group(1)}.{match.group(2)}" if match else None
 
 
 def _make_gymnasium(env_id: str, kwargs: dict[str, Any]) -> Any:
@@ -239,19 +258,18 @@ def _resolve_colon(env_id: str) -> _Resolved:
     )
 
 
-def _parallel_module(env_id: str) -> Any:
-    """Import a PettingZoo-style module and make sure it offers ``parallel_env``."""
+def _module_factory(env_id: str) -> Callable[..., Any]:
+    """A PettingZoo-style module's ``parallel_env``, or its AEC ``env`` for turn-based games."""
     module = _import(env_id, env_id)
-    if not hasattr(module, "parallel_env"):
-        factories = [name for name in ("env", "raw_env") if hasattr(module, name)]
-        hint = f"; it offers {', '.join(f'{env_id}:{n}' for n in factories)} (AEC form)" if factories else ""
-        raise ValueError(f"module {env_id!r} has no parallel_env() and cannot be made as a ParallelEnv{hint}")
-    return module
+    for name in ("parallel_env", "env"):
+        if callable(getattr(module, name, None)):
+            return getattr(module, name)
+    raise ValueError(f"module {env_id!r} has neither parallel_env() nor env() and cannot be made as an environment")
 
 
 def _resolve_module(env_id: str) -> _Resolved:
     def build(**kwargs: Any) -> Any:
-        return _parallel_module(env_id).parallel_env(**kwargs)
+        return _module_factory(env_id)(**kwargs)
 
     def description() -> str:
         module = _import(env_id, env_id)
@@ -265,8 +283,8 @@ def _resolve_module(env_id: str) -> _Resolved:
 
     def check_module_kwargs(kwargs: dict[str, Any]) -> None:
         # PettingZoo's parallel_env(**kwargs) forwards to raw_env, whose signature names the arguments.
-        module = _parallel_module(env_id)
-        _check_names(env_id, getattr(module, "raw_env", module.parallel_env), kwargs)
+        factory = _module_factory(env_id)
+        _check_names(env_id, getattr(_import(env_id, env_id), "raw_env", factory), kwargs)
 
     return _Resolved(build, description, check_module_kwargs)
 
@@ -362,8 +380,9 @@ def code_reference(env_id: str) -> str | None:
 
 
 def make(env_id: str, **kwargs: Any) -> Any:
-    """Build an environment: a PettingZoo ``ParallelEnv`` for the suite's ids and PettingZoo modules,
-    a Gymnasium env for Gymnasium ids, whatever the factory returns for ``module:factory``."""
+    """Build an environment: a PettingZoo ``ParallelEnv`` for the suite's ids and PettingZoo modules
+    (an AEC env for turn-based modules without ``parallel_env``), a Gymnasium env for Gymnasium ids,
+    whatever the factory returns for ``module:factory``."""
     return _resolve(env_id).build(**kwargs)
 
 

@@ -14,7 +14,8 @@ from torch import nn
 from agents.backends.interface import Episodes
 from agents.collection import build_collection
 from agents.core.normalization import RunningMeanStd
-from agents.environments import _factory_from_id, to_parallel
+from agents.env_resolver import factory_from_id
+from agents.environments import to_parallel
 from agents.plan import CollectionPlan
 
 #: Storage arrays a fragment carries (advantages and returns are computed by the learner).
@@ -45,7 +46,7 @@ class EnvIdFactory:
 
     def __call__(self) -> Any:
         """A new copy of the environment."""
-        return _factory_from_id(self.env_id)()
+        return factory_from_id(self.env_id)()
 
 
 @dataclass

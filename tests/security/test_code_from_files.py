@@ -116,7 +116,7 @@ def test_trusting_the_file_runs_its_code(capsys, canary, run_copy, recorded_repl
 
 def test_registry_ids_from_files_still_work(capsys, run_copy, tmp_path):
     """Gymnasium ids, the suite's ids and PettingZoo module paths are data, not code."""
-    from agents.environments import code_reference as learner_reference
+    from agents.env_resolver import code_reference as learner_reference
     from envs.registry import code_reference
 
     for env_id in ("CartPole-v1", "navigation_v0", "hide_and_seek_v0", "mpe2.simple_spread_v3",
@@ -124,7 +124,7 @@ def test_registry_ids_from_files_still_work(capsys, run_copy, tmp_path):
         assert code_reference(env_id) is None, env_id
     for env_id in ("os:system", "tempfile:mkdtemp", "os.path", "antigravity.sub", "envs.registry:make"):
         assert code_reference(env_id) is not None, env_id
-    assert learner_reference("CartPole-v1") is None and learner_reference("antigravity") is not None
+    assert learner_reference("CartPole-v1") is None and learner_reference("antigravity.sub") is not None
     learner = PPO("CartPole-v1", n_steps=32)
     path = learner.save(tmp_path / "cartpole.pt")
     assert PPO.load(path).env_id == "CartPole-v1"
