@@ -115,6 +115,14 @@ def _observation_problem(space: spaces.Space, value: Any) -> str | None:
             if problem is not None:
                 return f"key {key!r} {problem}"
         return None
+    if isinstance(space, spaces.Tuple):
+        if not isinstance(value, (tuple, list)) or len(value) != len(space.spaces):
+            return f"is a {type(value).__name__}, not a tuple of {len(space.spaces)}"
+        for index, subspace in enumerate(space.spaces):
+            problem = _observation_problem(subspace, value[index])
+            if problem is not None:
+                return f"item {index} {problem}"
+        return None
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):

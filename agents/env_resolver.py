@@ -18,8 +18,9 @@ import copy
 import importlib
 import importlib.metadata
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import gymnasium
 
@@ -116,20 +117,26 @@ def resolve_env(env: Any) -> EnvSource:
         probe = to_parallel(factory())
         return EnvSource(factory, env, isinstance(probe, GymnasiumParallelEnv), probe)
     if isinstance(env, gymnasium.Env) or is_aec_env(env) or is_parallel_env(env):
-        instance = env
         spec = getattr(env, "spec", None)
-        if isinstance(env, gymnasium.Env) and spec is not None:
-            factory: EnvFactory = lambda: gymnasium.make(spec)
-        else:
-            factory = lambda: _copy_instance(instance)
+        factory = _copy_factory(env)
         wrapped = to_parallel(env)
-        return EnvSource(factory, spec.id if spec is not None else None, isinstance(wrapped, GymnasiumParallelEnv), wrapped)
+        return EnvSource(
+            factory, spec.id if spec is not None else None, isinstance(wrapped, GymnasiumParallelEnv), wrapped
+        )
     if callable(env):
         probe = to_parallel(env())
         return EnvSource(env, None, isinstance(probe, GymnasiumParallelEnv), probe)
     raise TypeError(
         f"env must be an environment id, an environment or a zero-argument factory, got {type(env).__qualname__}"
     )
+
+
+def _copy_factory(instance: Any) -> EnvFactory:
+    """A factory of further copies of an environment handed in as an object."""
+    spec = getattr(instance, "spec", None)
+    if isinstance(instance, gymnasium.Env) and spec is not None:
+        return lambda: gymnasium.make(spec)
+    return lambda: _copy_instance(instance)
 
 
 def _copy_instance(instance: Any) -> Any:

@@ -1,15 +1,17 @@
 """Actor and critic networks, with the observation encoder chosen from the space.
 
 Observations travel through the learner as flat float vectors (see
-:class:`ObservationLayout`); an encoder knows how to read its structure back:
+:class:`agents.observation_layout.ObservationLayout`; Dict and Tuple spaces nest to any depth);
+an encoder knows how to read their structure back:
 
 - Box vectors (and anything flattenable): the flat vector itself, optionally LayerNorm-ed;
-- Box images ``[H, W, C]`` (``C`` in 1, 3, 4 and ``H, W >= 8``): a small CNN;
-- Dict observations whose keys come in pairs ``name`` ``[N, F]`` / ``name_mask`` ``[N]``
+- Box images ``[H, W, C]`` (``C`` in 1, 3, 4 and ``H, W >= 8``), at the top or anywhere inside
+  a Dict or Tuple: a small CNN each, its features joined to those of the other parts;
+- parts that come in pairs ``name`` ``[N, F]`` / ``name_mask`` ``[N]`` side by side at any depth
   (entity lists, like the arena's): an entity encoder - per-kind embeddings, masked residual
   self-attention over the agent itself plus every entity, masked mean pooling;
-- a PettingZoo ``{"observation": ..., "action_mask": ...}`` dict: the observation part is
-  encoded, the action mask is read by the learner and never fed to the network.
+- a PettingZoo ``{"observation": ..., "action_mask": ...}`` dict: the observation part (of any
+  structure) is encoded, the action mask is read by the learner and never fed to the network.
 
 Actor: encoder -> [agent-id one-hot] -> MLP -> optional GRU -> action head (from the core).
 Critic: the same on the critic's input -> linear value. Time-major inputs ``[T, B, D]``.
@@ -18,7 +20,6 @@ Critic: the same on the critic's input -> linear value. Time-major inputs ``[T, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,82 +30,24 @@ from torch import Tensor, nn
 from agents.core.distributions import make_action_head
 from agents.core.networks import MLP, GRUBlock, orthogonal_init
 from agents.core.normalization import ObservationNormalizer, ValueNorm
+from agents.observation_layout import ACTION_MASK_KEY, ObservationLayout, Part
 
-ACTION_MASK_KEY = "action_mask"
-
-
-@dataclass(frozen=True)
-class Part:
-    """One piece of a flattened observation: its dict key (or ``None``), shape and slice."""
-
-    key: str | None
-    shape: tuple[int, ...]
-    start: int
-    stop: int
-
-
-class ObservationLayout:
-    """Flattens (possibly Dict) observations into float32 vectors and remembers the parts."""
-
-    def __init__(self, space: spaces.Space, owner: str = "agent") -> None:
-        self.space = space
-        self.parts: list[Part] = []
-        self.discrete_n: int | None = None
-        offset = 0
-        if isinstance(space, spaces.Dict):
-            for key, subspace in space.spaces.items():
-                shape = self._shape_of(subspace, f"{owner}: observation key {key!r}")
-                size = int(np.prod(shape)) if shape else 1
-                self.parts.append(Part(key, shape, offset, offset + size))
-                offset += size
-        else:
-            shape = self._shape_of(space, owner)
-            if isinstance(space, spaces.Discrete):
-                self.discrete_n = int(space.n)
-                shape = (int(space.n),)
-            size = int(np.prod(shape)) if shape else 1
-            self.parts.append(Part(None, shape, 0, size))
-            offset = size
-        self.dim = offset
-
-    @staticmethod
-    def _shape_of(space: spaces.Space, owner: str) -> tuple[int, ...]:
-        if isinstance(space, (spaces.Box, spaces.MultiBinary, spaces.MultiDiscrete)):
-            return tuple(int(s) for s in space.shape)
-        if isinstance(space, spaces.Discrete):
-            return (int(space.n),)
-        raise ValueError(
-            f"unsupported observation space for {owner}: {space!r}; supported: Box, Discrete, MultiBinary, "
-            "MultiDiscrete, and Dict of these (entity lists as name/name_mask pairs)"
-        )
-
-    def part(self, key: str) -> Part | None:
-        """The part stored under ``key``, if any."""
-        for part in self.parts:
-            if part.key == key:
-                return part
-        return None
-
-    def flatten(self, observations: list) -> np.ndarray:
-        """Stack a list of observations into ``[n, dim]`` float32."""
-        n = len(observations)
-        if n == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if self.discrete_n is not None:
-            out = np.zeros((n, self.discrete_n), dtype=np.float32)
-            out[np.arange(n), np.asarray(observations, dtype=np.int64)] = 1.0
-            return out
-        if self.parts[0].key is None:
-            return np.asarray(observations, dtype=np.float32).reshape(n, self.dim)
-        # Every part of every observation, each flattened, in one call: the layout's order.
-        flat = np.concatenate(
-            [obs[part.key] for obs in observations for part in self.parts], axis=None, dtype=np.float32
-        )
-        if flat.size != n * self.dim:
-            sizes = {part.key: int(np.size(observations[0][part.key])) for part in self.parts}
-            expected = {part.key: part.stop - part.start for part in self.parts}
-            raise ValueError(f"observation parts have sizes {sizes}, but the observation space gives {expected}")
-        return flat.reshape(n, self.dim)
+__all__ = [
+    "ACTION_MASK_KEY",
+    "Actor",
+    "Critic",
+    "EntityEncoder",
+    "FlatEncoder",
+    "GroupModel",
+    "ImageEncoder",
+    "MixedEncoder",
+    "ObservationLayout",
+    "Part",
+    "Trunk",
+    "encoder_normalizers",
+    "entity_keys_of",
+    "make_encoder",
+]
 
 
 def _is_image(shape: tuple[int, ...]) -> bool:
@@ -177,7 +120,14 @@ class EntityEncoder(nn.Module):
     over the present tokens only, so absent entities change nothing.
     """
 
-    def __init__(self, layout: ObservationLayout, entity_keys: list[str], embed_dim: int = 64, heads: int = 4) -> None:
+    def __init__(
+        self,
+        layout: ObservationLayout,
+        entity_keys: list[str],
+        embed_dim: int = 64,
+        heads: int = 4,
+        exclude: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.entities = []
         for key in entity_keys:
@@ -186,7 +136,10 @@ class EntityEncoder(nn.Module):
         self_parts = [
             p
             for p in layout.parts
-            if p.key not in entity_keys and not (p.key or "").endswith("_mask") and p.key != ACTION_MASK_KEY
+            if p.key not in entity_keys
+            and not (p.key or "").endswith("_mask")
+            and p.key != ACTION_MASK_KEY
+            and p.key not in exclude
         ]
         self.self_slices = [(p.start, p.stop) for p in self_parts]
         self_dim = sum(stop - start for start, stop in self.self_slices)
@@ -271,16 +224,48 @@ def entity_keys_of(layout: ObservationLayout) -> list[str]:
 
 
 def make_encoder(layout: ObservationLayout, normalize: bool, layer_norm: bool) -> nn.Module:
-    """Choose the encoder for a layout: entity encoder, CNN, or flat vector."""
+    """Choose the encoder for a layout: CNNs for images, then the entity encoder or the flat
+    vector for the other parts."""
+    inputs = [p for p in layout.parts if p.key != ACTION_MASK_KEY]
+    images = [p for p in inputs if _is_image(p.shape)]
+    if len(images) == 1 and len(inputs) == 1:
+        return _image_encoder(layout, images[0])
+    image_keys = tuple(str(p.key) for p in images)
     entity_keys = entity_keys_of(layout)
     if entity_keys:
-        return EntityEncoder(layout, entity_keys)
-    inputs = [p for p in layout.parts if p.key != ACTION_MASK_KEY]
-    if len(inputs) == 1 and _is_image(inputs[0].shape):
-        space = layout.space[inputs[0].key] if inputs[0].key is not None else layout.space
-        high = float(np.max(space.high)) if isinstance(space, spaces.Box) else 1.0
-        return ImageEncoder(inputs[0], scale=high if high > 1.0 else 1.0)
-    return FlatEncoder(layout, (ACTION_MASK_KEY,), normalize, layer_norm)
+        rest: nn.Module | None = EntityEncoder(layout, entity_keys, exclude=image_keys)
+    elif len(images) < len(inputs):
+        rest = FlatEncoder(layout, (ACTION_MASK_KEY, *image_keys), normalize, layer_norm)
+    else:
+        rest = None
+    if not images:
+        assert rest is not None
+        return rest
+    return MixedEncoder([_image_encoder(layout, p) for p in images], rest)
+
+
+def _image_encoder(layout: ObservationLayout, part: Part) -> ImageEncoder:
+    """A CNN for the image ``part``, its pixels scaled by the space's upper bound when above 1."""
+    space = layout.subspace(part) if part.key is not None else layout.space
+    high = float(np.max(space.high)) if isinstance(space, spaces.Box) else 1.0
+    return ImageEncoder(part, scale=high if high > 1.0 else 1.0)
+
+
+class MixedEncoder(nn.Module):
+    """Images inside a structured observation: a CNN per image, and one encoder for the other
+    parts (entity or flat); their features are concatenated."""
+
+    def __init__(self, images: list[ImageEncoder], rest: nn.Module | None) -> None:
+        super().__init__()
+        self.images = nn.ModuleList(images)
+        self.rest = rest
+        self.output_dim = sum(image.output_dim for image in images) + (rest.output_dim if rest is not None else 0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [image(x) for image in self.images]
+        if self.rest is not None:
+            features.append(self.rest(x))
+        return torch.cat(features, dim=-1)
 
 
 class Trunk(nn.Module):

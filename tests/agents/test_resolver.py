@@ -12,8 +12,7 @@ import pytest
 from pettingzoo import AECEnv
 
 import envs
-from agents import IPPO, MAPPO, PPO
-from agents import env_resolver
+from agents import IPPO, MAPPO, PPO, env_resolver
 from agents.env_resolver import REGISTRY_GROUP, code_reference, environment_registry, factory_from_id
 from envs import registry as suite_registry
 
@@ -110,8 +109,16 @@ def test_unknown_ids_are_one_error_with_close_matches():
 
 def test_the_trust_check_is_the_registry_s():
     """Checkpoints ask the same question as config files and replays, answered in one place."""
-    for env_id in ("navigation_v0", "CartPole-v1", "classic/tictactoe_v3", "pettingzoo.classic.tictactoe_v3",
-                   "os:system", "os.path", "envs.registry:make", "unknown_plain_id_v0"):
+    for env_id in (
+        "navigation_v0",
+        "CartPole-v1",
+        "classic/tictactoe_v3",
+        "pettingzoo.classic.tictactoe_v3",
+        "os:system",
+        "os.path",
+        "envs.registry:make",
+        "unknown_plain_id_v0",
+    ):
         assert code_reference(env_id) == suite_registry.code_reference(env_id), env_id
     assert code_reference("classic/tictactoe_v3") is None
     assert code_reference("os:system") is not None
