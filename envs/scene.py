@@ -9,8 +9,9 @@ never needs to know which environment it is looking at.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -86,6 +87,9 @@ class Replayable(Protocol):
     step. Arrays keep their shape for a whole episode, so frames stack into ``[steps, ...]``
     arrays. ``restore_replay_frame`` puts the world in the recorded state (for rendering,
     not for stepping on); ``scene`` then describes that state to a 2D renderer.
+
+    The suite's environments also implement :class:`ReportsSettings`, so that an episode file
+    names the settings that rebuild them however they were made.
     """
 
     def replay_static(self) -> dict[str, np.ndarray]:
@@ -103,3 +107,28 @@ class Replayable(Protocol):
     def scene(self) -> Scene:
         """The current state as 2D shapes in world coordinates."""
         ...
+
+
+@runtime_checkable
+class ReportsSettings(Protocol):
+    """An environment that can say how to build it again (the settings a replay records)."""
+
+    def replay_settings(self) -> tuple[str, dict[str, Any]]:
+        """``(env_id, kwargs)`` such that ``envs.make(env_id, **kwargs)`` builds an environment with
+        the same settings (``render_mode`` left out: a renderer chooses its own)."""
+        ...
+
+
+def constructor_settings(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments ``type(instance)(*args, **kwargs)`` amounts to, by parameter name
+    (``**kwargs`` spread out), leaving out ``render_mode`` and named parameters left at their default."""
+    signature = inspect.signature(type(instance).__init__)
+    settings: dict[str, Any] = {}
+    for name, value in list(signature.bind(instance, *args, **kwargs).arguments.items())[1:]:
+        parameter = signature.parameters[name]
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            settings.update(value)
+        elif value is not parameter.default:
+            settings[name] = value
+    settings.pop("render_mode", None)
+    return settings

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from envs.scene import Replayable
+from envs.scene import Replayable, ReportsSettings
 
 _WRAPPED_ATTRIBUTES = ("unwrapped", "env", "par_env", "aec_env", "_env")
 
@@ -23,8 +23,9 @@ class NotReplayableError(TypeError):
     """The environment does not implement :class:`envs.scene.Replayable`, or is not a ParallelEnv."""
 
 
-def find_replayable(env: Any) -> Replayable:
-    """The object implementing :class:`envs.scene.Replayable` inside ``env`` (through wrappers)."""
+def _find_inside(env: Any, wanted: type) -> Any:
+    """The first object implementing the protocol ``wanted`` in ``env`` or the environments it
+    wraps (breadth first), else None."""
     seen: set[int] = set()
     pending = [env]
     while pending:
@@ -32,7 +33,7 @@ def find_replayable(env: Any) -> Replayable:
         if candidate is None or id(candidate) in seen:
             continue
         seen.add(id(candidate))
-        if isinstance(candidate, Replayable):
+        if isinstance(candidate, wanted):
             return candidate
         for attribute in _WRAPPED_ATTRIBUTES:
             try:
@@ -41,14 +42,27 @@ def find_replayable(env: Any) -> Replayable:
                 inner = None
             if inner is not None:
                 pending.append(inner)
-    raise NotReplayableError(
-        f"{type(env).__name__} does not implement envs.scene.Replayable (replay_static, replay_frame, "
-        "restore_replay_frame, scene); only such environments can be recorded and rendered"
-    )
+    return None
+
+
+def find_replayable(env: Any) -> Replayable:
+    """The object implementing :class:`envs.scene.Replayable` inside ``env`` (through wrappers)."""
+    replayable = _find_inside(env, Replayable)
+    if replayable is None:
+        raise NotReplayableError(
+            f"{type(env).__name__} does not implement envs.scene.Replayable (replay_static, replay_frame, "
+            "restore_replay_frame, scene); only such environments can be recorded and rendered"
+        )
+    return replayable
 
 
 def infer_env_id(env_fn: Callable[[], Any], env: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """Best guess of the (id, kwargs) that rebuilds ``env``: factory attributes, then metadata name."""
+    """The (id, kwargs) that rebuild ``env``: the environment's own report
+    (:class:`envs.scene.ReportsSettings`), else the factory's attributes, else the metadata name."""
+    reporting = _find_inside(env, ReportsSettings)
+    if reporting is not None:
+        env_id, env_kwargs = reporting.replay_settings()
+        return env_id, dict(env_kwargs)
     env_id = getattr(env_fn, "env_id", None)  # envs.make_factory(...) carries env_id and kwargs
     env_kwargs = getattr(env_fn, "env_kwargs", None)
     if env_kwargs is None and env_id is not None:

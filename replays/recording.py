@@ -185,8 +185,10 @@ def record_episodes(
     for one episode, a ``.npz`` file. ``max_steps`` cuts episodes short; ``float_dtype`` and
     ``quantized_keys`` choose the stored precision (see :mod:`replays.file_format`).
     ``env_id``/``env_kwargs`` let a renderer rebuild the environment later; when omitted they are
-    taken from ``env_fn`` (``env_id``/``env_kwargs`` attributes or ``partial(envs.make, id, ...)``)
-    or the environment's ``metadata["name"]``.
+    what the environment reports through ``replay_settings()`` (every environment of the suite
+    does, however it was made: a lambda, a class, ``envs.make``), else taken from ``env_fn``
+    (``env_id``/``env_kwargs`` attributes or ``partial(envs.make, id, ...)``), else the
+    environment's ``metadata["name"]``.
     """
     _validate_record_arguments(n_episodes, seed, max_steps)
     if policy is not None and not callable(getattr(policy, "act", None)):

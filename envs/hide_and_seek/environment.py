@@ -77,7 +77,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from envs.scene import Scene
+from envs.scene import Scene, constructor_settings
 
 from . import world as W
 from .layouts import (
@@ -136,6 +136,12 @@ class HideAndSeekEnv(ParallelEnv):
     team_names = ("hider", "seeker")
     #: hide and seek needs at least one seeker; single-team tasks set this to 0
     min_seekers = 1
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> HideAndSeekEnv:
+        # The outermost constructor's arguments (a task's, not the ones it passes on), for replays.
+        instance = super().__new__(cls)
+        instance._constructor_arguments = (args, kwargs)
+        return instance
 
     def __init__(self, preset: str | None = None, **kwargs: Any) -> None:
         self.config: ArenaConfig = make_config(preset, **kwargs)
@@ -914,6 +920,11 @@ class HideAndSeekEnv(ParallelEnv):
             "vision_cone": np.array(self.config.vision_cone_degrees),
             "lidar_range": np.array(self.config.lidar_range),
         }
+
+    def replay_settings(self) -> tuple[str, dict[str, Any]]:
+        """This environment's id and the constructor arguments it was built with."""
+        args, kwargs = self._constructor_arguments
+        return self.metadata["name"], constructor_settings(self, args, kwargs)
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """This step's poses and events (fixed shapes; see the module docstring)."""

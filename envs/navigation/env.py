@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from typing import Any
 
@@ -190,6 +191,16 @@ class NavigationEnv(ParallelEnv):
             "landmark_radius": np.array(self.config.landmark_radius),
             "observation_radius": np.array(np.nan if radius is None else radius),
         }
+
+    def replay_settings(self) -> tuple[str, dict[str, Any]]:
+        """``navigation_v0`` and the parameters that differ from the defaults (``render_mode`` aside)."""
+        defaults = NavigationConfig()
+        settings = {
+            field.name: getattr(self.config, field.name)
+            for field in dataclasses.fields(self.config)
+            if field.name != "render_mode" and getattr(self.config, field.name) != getattr(defaults, field.name)
+        }
+        return self.metadata["name"], settings
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """``agent_pos [N, 2]`` and ``landmark_pos [L, 2]`` of the current step."""
