@@ -9,6 +9,7 @@ multi-agent training with one agent named ``agent``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ from agents.config import LearnerConfig, build_config
 from agents.core.finite import NonFiniteLossError
 from agents.core.gae import compute_gae
 from agents.core.normalization import RunningMeanStd, ValueNorm
+from agents.diagnostics import CollapseWatch, explained_variance, rule_diagnostics
 from agents.env_resolver import resolve_env
-from agents.environments import SINGLE_AGENT_NAME
+from agents.environments import SINGLE_AGENT_NAME, notice
 from agents.groups import PolicyGroup
 from agents.models import Actor, Critic, GroupModel, encoder_normalizers
 from agents.plan import GroupPlan, plan_collection
@@ -51,6 +53,8 @@ class GroupTraining:
     model: GroupModel
     optimizers: Optimizers
     storage: RolloutStorage
+    #: How much of the variance of the last prepared returns the collected values explain.
+    explained_variance: float = math.nan
 
 
 class Learner:
@@ -80,6 +84,7 @@ class Learner:
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
         self.update_threads = UpdateThreads(self.config.update_threads)
+        self.collapse_watch = CollapseWatch()
         self._build(env)
 
     # ------------------------------------------------------------------------- building
@@ -168,11 +173,12 @@ class Learner:
                 batches = [self.prepare_batch(g) for g in range(len(self.groups))]
                 # The groups share no parameters: their updates may run at the same time.
                 updates = [partial(self.rule.update, self, g, batch) for g, batch in enumerate(batches)]
-                stats = {}
+                stats, diagnostics = {}, {}
                 for group, group_stats in zip(self.policy_groups, self.update_threads.run("groups", *updates)):
                     for name, value in group_stats.items():
                         key = f"loss/{name}" if len(self.groups) == 1 else f"loss/{group.name}/{name}"
                         stats[key] = value
+                    diagnostics[group.name] = rule_diagnostics(group_stats)
             except NonFiniteLossError as error:
                 self._restore(snapshot)
                 self.steps -= batch_steps
@@ -186,9 +192,25 @@ class Learner:
             self.updates += 1
             finished = time.perf_counter()
             metrics = self._metrics(stats, batch_steps, finished - started, collected - started)
+            self._add_diagnostics(metrics, diagnostics)
             if callback is not None and callback(metrics) is False:
                 break
         return self
+
+    def _add_diagnostics(self, metrics: dict[str, float], diagnostics: dict[str, dict[str, float]]) -> None:
+        """``train/<group>/<name>`` for every group (see :mod:`agents.diagnostics`), and one
+        warning line the first time a group's run looks collapsed."""
+        for group in self.groups:
+            name = group.plan.group.name
+            found = dict(diagnostics.get(name, {}))
+            if self.uses_critic:
+                found["explained_variance"] = group.explained_variance
+            for key, value in found.items():
+                metrics[f"train/{name}/{key}"] = value
+            warning = self.collapse_watch.observe(name, found, metrics.get(f"episode_return/{name}"))
+            if warning is not None:
+                metrics[f"train/{name}/collapse_warning"] = 1.0
+                notice(warning)
 
     def _update_observation_statistics(self) -> None:
         for group in self.groups:
@@ -246,6 +268,8 @@ class Learner:
             )
             advantages = advantages * alive
             living = alive > 0
+            if self.uses_critic:
+                self.groups[g].explained_variance = explained_variance(values, returns, living)
             if config.normalize_advantage and int(living.sum()) > 1:
                 chosen = advantages[living]
                 advantages = (advantages - chosen.mean()) / (chosen.std() + 1e-8) * alive

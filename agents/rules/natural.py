@@ -34,6 +34,8 @@ class NaturalDirection:
     gradient: Tensor
     direction: Tensor
     fisher_vector: Callable[[Tensor], Tensor]
+    #: Mean entropy of the rollout policy over the living samples (a diagnostic).
+    entropy: float
 
     @property
     def gradient_dot_direction(self) -> float:
@@ -54,7 +56,9 @@ def natural_direction(learner: UpdateContext[TRPOConfig | NPGConfig], g: int, ba
     actor = learner.model(g).actor
     params = [p for p in actor.parameters() if p.requires_grad]
     with torch.no_grad():
-        old_distribution = learner.evaluate(g, minibatch, with_values=False).distribution.detach()
+        old = learner.evaluate(g, minibatch, with_values=False)
+        old_distribution = old.distribution.detach()
+        entropy = float(masked_mean(old.entropy, minibatch.mask))
     flat_mask = minibatch.mask.reshape(-1) if minibatch.mask is not None else None
 
     def objective() -> Tensor:
@@ -68,4 +72,4 @@ def natural_direction(learner: UpdateContext[TRPOConfig | NPGConfig], g: int, ba
     gradient = flat_gradient(objective(), params)
     fisher_vector = fisher_vector_product(kl, params, damping=config.cg_damping)
     direction = conjugate_gradient(fisher_vector, gradient, iterations=config.cg_iterations)
-    return NaturalDirection(params, objective, kl, gradient, direction, fisher_vector)
+    return NaturalDirection(params, objective, kl, gradient, direction, fisher_vector, entropy)

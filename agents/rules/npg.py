@@ -43,4 +43,4 @@ def _policy_step(learner: UpdateContext[NPGConfig], g: int, batch: TrainingBatch
                 "improvement": float(natural.objective()) - before,
                 "natural_gradient_norm": math.sqrt(natural.gradient_dot_direction),
             }
-    return stats
+    return {**stats, "entropy": natural.entropy}

@@ -43,4 +43,4 @@ def _policy_step(learner: UpdateContext[TRPOConfig], g: int, batch: TrainingBatc
             "improvement": float(result.improvement) if result.accepted else 0.0,
             "step_fraction": float(result.step_fraction),
         }
-    return stats
+    return {**stats, "entropy": natural.entropy}
