@@ -12,6 +12,8 @@ which is the order Gymnasium's ``spaces.flatten`` uses. Leaves:
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +61,13 @@ class ObservationLayout:
             size = int(np.prod(shape)) if shape else 1
             self.parts.append(Part(None, shape, 0, size))
             self.dim = size
-        self.has_one_hot = any(part.one_hot is not None for part in self.parts)
+        # One reader per part: a plain item lookup (C-fast) for a top-level leaf, else the walk.
+        self._readers = [
+            operator.itemgetter(part.path[0])
+            if len(part.path) == 1 and part.one_hot is None
+            else functools.partial(self._leaf, part=part)
+            for part in self.parts
+        ]
 
     def _add_leaves(self, space: spaces.Space, path: Path, offset: int) -> int:
         """Append the leaves of ``space`` found under ``path`` from ``offset``; the next offset."""
@@ -106,7 +114,7 @@ class ObservationLayout:
         if self.parts[0].key is None:
             return np.asarray(observations, dtype=np.float32).reshape(n, self.dim)
         try:
-            leaves = [self._leaf(observation, part) for observation in observations for part in self.parts]
+            leaves = [read(observation) for observation in observations for read in self._readers]
         except (KeyError, IndexError, TypeError):
             raise ValueError(self._missing_part(observations)) from None
         # Every part of every observation, each flattened, in one call: the layout's order.
