@@ -30,6 +30,7 @@ from marl.metrics import MetricsLogger
 from marl.progress import ProgressBar
 from marl.recording import behaviour_statistics, record_policy
 from marl.run_folder import RunFolder
+from marl.snapshots import snapshot_path
 
 #: Evaluation episodes use seeds from here on (plus the run's seed), apart from training's.
 EVALUATION_SEED_OFFSET = 1_000_000
@@ -162,9 +163,9 @@ class Trainer:
         else:
             print(message, file=sys.stderr)
 
-    def save(self, best: bool = False, snapshot: TrainingSnapshot | None = None) -> None:
-        """Write latest.pt (and best.pt when ``best``) from the learner's current state, or from
-        ``snapshot``; Ctrl-C waits until the files are written."""
+    def save(self, best: bool = False, snapshot: TrainingSnapshot | None = None, keep: bool = False) -> None:
+        """Write latest.pt (best.pt when ``best``, checkpoints/step_<steps>.pt when ``keep``) from the
+        learner's current state, or from ``snapshot``; Ctrl-C waits until the files are written."""
         if snapshot is None:
             snapshot = TrainingSnapshot(self.steps, self.learner.state_dict(), self.best_score)
         arguments = dict(algo=self.config.algo, steps=snapshot.steps, spaces=self.env_info.spaces,
@@ -174,6 +175,8 @@ class Trainer:
             save_checkpoint(self.folder.latest, **arguments)
             if best:
                 save_checkpoint(self.folder.best, **arguments)
+            if keep:
+                save_checkpoint(snapshot_path(self.folder, snapshot.steps), **arguments)
 
     def take_snapshot(self) -> None:
         """Keep a copy of the learner's state between updates: what an interrupt mid-update saves."""
@@ -228,6 +231,7 @@ class Trainer:
         config = self.config
         evaluations = Interval(config.eval_interval, self.start_steps)
         checkpoints = Interval(config.checkpoint_interval, self.start_steps)
+        snapshots = Interval(config.snapshot_interval, self.start_steps)
         recordings = Interval(config.record_interval, self.start_steps)
         self.logger = MetricsLogger(
             self.folder.metrics,
@@ -244,8 +248,9 @@ class Trainer:
             self.progress.update(self.steps, metrics)
             improved = evaluations.due(self.steps) and self.evaluate_and_keep_best()
             checkpoint_due = checkpoints.due(self.steps)
-            if improved or checkpoint_due:
-                self.save(best=improved)
+            snapshot_due = snapshots.due(self.steps)
+            if improved or checkpoint_due or snapshot_due:
+                self.save(best=improved, keep=snapshot_due)
             if self.recording_enabled and recordings.due(self.steps):
                 self.record()
             assert self.snapshot is not None
