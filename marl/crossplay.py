@@ -159,7 +159,7 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
+    figure.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(figure)
     temporary.replace(path)
     return path
