@@ -8,7 +8,7 @@ many picks of either agent broke the mask (``illegal``). Run folders name it
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -18,7 +18,7 @@ from marl.cli import main
 
 
 class PickEnv(ParallelEnv):
-    metadata = {"name": "pick_v0"}
+    metadata: ClassVar[dict[str, Any]] = {"name": "pick_v0"}
 
     def __init__(self, horizon=5):
         self.possible_agents = ["red_0", "blue_0"]

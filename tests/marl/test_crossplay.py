@@ -9,9 +9,9 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
+from pick_game import cli, train_pick_game
 
 from marl.loading import open_run
-from pick_game import cli, train_pick_game
 
 SEED = 11
 EPISODES = 3

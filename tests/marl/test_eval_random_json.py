@@ -8,12 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gymnasium import spaces
-
-from marl.cli import main
-from marl.evaluation import RandomPolicy
-from marl.loading import open_run
 from pick_game import cli, train_pick_game
 
+from marl.evaluation import RandomPolicy
+from marl.loading import open_run
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,15 @@ import pytest
 
 from marl.cli import main
 from marl.metrics import read_metrics_rows
-from marl.stages import (CHASE_MARGIN, RAMP_DEFENCE_MOVE, RAMP_USE_MOVE, SHELTER_HIDDEN, SHELTER_LOCKED_BOXES,
-                         stage_flags, stage_metrics)
+from marl.stages import (
+    CHASE_MARGIN,
+    RAMP_DEFENCE_MOVE,
+    RAMP_USE_MOVE,
+    SHELTER_HIDDEN,
+    SHELTER_LOCKED_BOXES,
+    stage_flags,
+    stage_metrics,
+)
 
 BELOW = 1e-9
 
@@ -49,7 +56,8 @@ def test_shelter_building_needs_locked_boxes_and_a_shelter_that_holds():
 
 
 def test_ramp_use_is_a_ramp_moved_after_preparation_into_a_shelter_that_no_longer_holds():
-    breached = dict(hidden_fraction=SHELTER_HIDDEN - BELOW, max_ramp_move_prep=0.5, max_ramp_move=0.5 + RAMP_USE_MOVE)
+    breached = {"hidden_fraction": SHELTER_HIDDEN - BELOW, "max_ramp_move_prep": 0.5,
+                "max_ramp_move": 0.5 + RAMP_USE_MOVE}
     assert stage_flags(shelter_row(**breached))["ramp_use"] is True
     assert stage_flags(shelter_row(**{**breached, "max_ramp_move": 0.5 + RAMP_USE_MOVE - 1e-6}))["ramp_use"] is False
     assert stage_flags(shelter_row(**{**breached, "hidden_fraction": SHELTER_HIDDEN}))["ramp_use"] is False
