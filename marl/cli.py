@@ -17,7 +17,7 @@ from types import ModuleType
 from marl.errors import UsageError, os_error_message
 
 #: Sub-commands in the order ``marl --help`` lists them; missing modules are skipped.
-COMMANDS = ("train", "tune", "eval", "replay", "plot", "report", "runs", "envs", "bench")
+COMMANDS = ("train", "tune", "eval", "crossplay", "replay", "plot", "report", "runs", "envs", "bench")
 
 
 def load_commands() -> dict[str, ModuleType]:

@@ -34,6 +34,8 @@ class RunConfig:
 
     Intervals are counted in environment steps (the learner's ``steps`` metric); 0 switches
     the periodic action off (a final evaluation and checkpoint still happen at the end).
+    ``snapshot_interval`` keeps a copy of the checkpoint every that many steps
+    (``checkpoints/step_<steps>.pt``, for ``marl crossplay``).
     ``backend``, ``workers`` and ``address`` choose where rollouts are collected
     (:mod:`marl.distributed`).
     """
@@ -49,6 +51,7 @@ class RunConfig:
     eval_episodes: int = 5
     eval_deterministic: bool = True
     checkpoint_interval: int = 10_000
+    snapshot_interval: int = 0
     record_interval: int = 0
     record_episodes: int = 1
     best_team: str | None = None
@@ -66,7 +69,7 @@ class RunConfig:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        for name in ("eval_interval", "checkpoint_interval", "record_interval"):
+        for name in ("eval_interval", "checkpoint_interval", "snapshot_interval", "record_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0 switches it off), got {getattr(self, name)}")
         for name in ("eval_episodes", "record_episodes"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from marl.environments import EnvFactory, as_parallel, team_of, teams_of
 
@@ -46,6 +48,15 @@ class EvaluationResult:
         for name, values in self.stats.items():
             metrics[f"{prefix}env/{name}"] = float(np.mean(values))
         return metrics
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"episodes", "teams": {team: {"return_mean", "return_std"}}, "episode_stats": {name: mean}}``."""
+        teams = {
+            team: {"return_mean": float(np.mean(values)), "return_std": float(np.std(values))}
+            for team, values in self.returns.items() if values
+        }
+        stats = {name: float(np.mean(values)) for name, values in sorted(self.stats.items())}
+        return {"episodes": self.episodes, "teams": teams, "episode_stats": stats}
 
 
 @contextmanager
@@ -118,6 +129,52 @@ class TeamPolicy:
                 by_policy[id(policy)] = policy(observations)
             actions[agent] = by_policy[id(policy)][agent]
         return actions
+
+
+ACTION_MASK_KEY = "action_mask"
+
+
+class RandomPolicy:
+    """Every agent acts uniformly at random over its action space, within its action mask.
+
+    The mask is PettingZoo's: an observation ``{"observation": ..., "action_mask": ...}`` with
+    one 0/1 entry per action (for a ``MultiDiscrete`` space, the entries of each dimension one
+    after the other). Each agent samples from its own copy of its space, seeded from ``seed``,
+    so the actions are reproducible and do not touch the global random streams.
+    """
+
+    def __init__(self, action_spaces: Mapping[str, Any], seed: int = 0) -> None:
+        self.spaces: dict[str, Any] = {}
+        for index, (agent, space) in enumerate(action_spaces.items()):
+            own = copy.deepcopy(space)
+            own.seed(seed + index)
+            self.spaces[agent] = own
+
+    def __call__(self, observations: dict[str, Any]) -> dict[str, Any]:
+        return {agent: self.sample(agent, observation) for agent, observation in observations.items()}
+
+    def sample(self, agent: str, observation: Any) -> Any:
+        """One uniformly random action of ``agent`` that its observation's mask allows."""
+        space = self.spaces[agent]
+        mask = observation.get(ACTION_MASK_KEY) if isinstance(observation, Mapping) else None
+        if mask is None:
+            return space.sample()
+        flat = np.asarray(mask).reshape(-1).astype(np.int8)
+        if isinstance(space, spaces.Discrete):
+            return space.sample(mask=flat)
+        if isinstance(space, spaces.MultiDiscrete):
+            bounds = np.cumsum(np.asarray(space.nvec).reshape(-1))[:-1]
+            return space.sample(mask=tuple(np.split(flat, bounds)))
+        return space.sample()
+
+
+def random_policy(env_factory: EnvFactory, seed: int = 0) -> RandomPolicy:
+    """A :class:`RandomPolicy` for every agent the environment can have."""
+    env = as_parallel(env_factory())
+    try:
+        return RandomPolicy({agent: env.action_space(agent) for agent in env.possible_agents}, seed)
+    finally:
+        env.close()
 
 
 def team_policy(policies: Mapping[str, Policy], default: Policy) -> TeamPolicy:

@@ -4,7 +4,9 @@ Runs that differ only in their seed form one group, drawn as the mean over the g
 band from the lowest to the highest run; training values are smoothed with a moving average,
 evaluation values are drawn as points joined by dashes. Besides the returns, the environment's
 episode statistics (``env/<name>`` in metrics.csv: box locks, time hidden, ...) get a figure of
-their own, where the stages of emergent behaviour show.
+their own, where the stages of emergent behaviour show. A run of a two-team game also gets the
+paper's first figure: both teams' return in one panel, with the spans where each stage flag
+(``stage/<name>``, :mod:`marl.stages`) held shaded and labelled.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from marl.config import read_yaml_mapping
 from marl.metrics import read_metrics
 from marl.run_folder import RunFolder
+from marl.stages import STAGE_LABELS, STAGE_PREFIX, STAGES
 
 TRAIN_PREFIX = "episode_return/"
 EVAL_PREFIX = "eval/return/"
@@ -177,3 +180,69 @@ def plot_episode_statistics(runs: Sequence[RunCurves], path: str | Path, smooth:
         return None
     panels = [Panel(name, STAT_PREFIX + name, EVAL_STAT_PREFIX + name, "mean per episode") for name in names]
     return draw_panels(runs, panels, path, smooth, title)
+
+
+def stage_spans(run: RunCurves) -> dict[str, list[tuple[float, float]]]:
+    """For each stage flag logged, the step ranges where it held: from an evaluation where it is
+    set to the next evaluation where it is not (or the last one)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for name in STAGES:
+        steps, flags = run.curve(STAGE_PREFIX + name)
+        ranges: list[tuple[float, float]] = []
+        start = None
+        for step, flag in zip(steps, flags):
+            if flag >= 0.5 and start is None:
+                start = float(step)
+            elif flag < 0.5 and start is not None:
+                ranges.append((start, float(step)))
+                start = None
+        if start is not None:
+            ranges.append((start, float(steps[-1])))
+        if ranges:
+            spans[name] = ranges
+    return spans
+
+
+def plot_emergence(run: RunCurves, path: str | Path, smooth: int = 5, title: str | None = None) -> Path | None:
+    """Both teams' return per episode over training in one panel, with the stages shaded where
+    their flags held and labelled where they began (as the paper's first figure); None unless
+    the run is a two-team game with training returns."""
+    teams = [team for team in run.teams() if run.curve(TRAIN_PREFIX + team)[0].size]
+    if len(teams) != 2:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(9.0, 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, team in enumerate(teams):
+        steps, values = run.curve(TRAIN_PREFIX + team)
+        axis.plot(steps, moving_average(values, smooth), color=colors[index], label=f"{team} reward per episode")
+        eval_steps, eval_values = run.curve(EVAL_PREFIX + team)
+        if eval_steps.size:
+            axis.plot(eval_steps, eval_values, color=colors[index], linestyle="--", marker="o", markersize=3,
+                      label=f"{team} evaluation")
+    stage_colors = plt.get_cmap("tab10")
+    for index, (name, ranges) in enumerate(stage_spans(run).items()):
+        color = stage_colors(STAGES.index(name) + 4)
+        for number, (start, stop) in enumerate(ranges):
+            axis.axvspan(start, max(stop, start), color=color, alpha=0.15, linewidth=0,
+                         label=STAGE_LABELS[name] if number == 0 else None)
+            axis.axvline(start, color=color, linestyle=":", linewidth=1)
+        axis.annotate(STAGE_LABELS[name], xy=(ranges[0][0], 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(3, -12 - 11 * index), textcoords="offset points", fontsize="small", color=color)
+    axis.set_xlabel("environment steps")
+    axis.set_ylabel("reward per episode")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small", loc="lower left")
+    axis.set_title(title or f"{run.group}: both teams over training, stages shaded")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)
+    return path

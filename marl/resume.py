@@ -18,8 +18,8 @@ from marl.errors import UsageError
 #: Run-config fields that change how long a run goes, how it is observed and saved, or where its
 #: rollouts are collected (which ``--steps``, ``--backend`` and ``--workers`` may change on resume too).
 SAFE_FIELDS = (
-    "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "record_interval",
-    "record_episodes", "best_team", "tensorboard", "backend", "workers", "address",
+    "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "snapshot_interval",
+    "record_interval", "record_episodes", "best_team", "tensorboard", "backend", "workers", "address",
 )
 
 

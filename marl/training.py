@@ -25,11 +25,14 @@ from marl.config import RunConfig, run_config_to_dict
 from marl.distributed import make_backend
 from marl.environments import EnvFactory, EnvironmentInfo
 from marl.errors import UsageError, unknown_name_message
-from marl.evaluation import EvaluationResult, isolated_random_state, learner_policy, run_episodes
+from marl.evaluation import (EvaluationResult, isolated_random_state, learner_policy, random_policy, run_episodes,
+                             team_policy)
 from marl.metrics import MetricsLogger
 from marl.progress import ProgressBar
 from marl.recording import behaviour_statistics, record_policy
 from marl.run_folder import RunFolder
+from marl.snapshots import snapshot_path
+from marl.stages import HIDER_TEAM, is_hide_and_seek, stage_metrics
 
 #: Evaluation episodes use seeds from here on (plus the run's seed), apart from training's.
 EVALUATION_SEED_OFFSET = 1_000_000
@@ -153,6 +156,7 @@ class Trainer:
         self.progress: ProgressBar | None = None
         self.logger: MetricsLogger | None = None
         self.snapshot: TrainingSnapshot | None = None
+        self.random_play: EvaluationResult | None = None
 
     # Messages go above the progress bar when there is one.
     def say(self, message: str) -> None:
@@ -162,9 +166,9 @@ class Trainer:
         else:
             print(message, file=sys.stderr)
 
-    def save(self, best: bool = False, snapshot: TrainingSnapshot | None = None) -> None:
-        """Write latest.pt (and best.pt when ``best``) from the learner's current state, or from
-        ``snapshot``; Ctrl-C waits until the files are written."""
+    def save(self, best: bool = False, snapshot: TrainingSnapshot | None = None, keep: bool = False) -> None:
+        """Write latest.pt (best.pt when ``best``, checkpoints/step_<steps>.pt when ``keep``) from the
+        learner's current state, or from ``snapshot``; Ctrl-C waits until the files are written."""
         if snapshot is None:
             snapshot = TrainingSnapshot(self.steps, self.learner.state_dict(), self.best_score)
         arguments = dict(algo=self.config.algo, steps=snapshot.steps, spaces=self.env_info.spaces,
@@ -174,6 +178,8 @@ class Trainer:
             save_checkpoint(self.folder.latest, **arguments)
             if best:
                 save_checkpoint(self.folder.best, **arguments)
+            if keep:
+                save_checkpoint(snapshot_path(self.folder, snapshot.steps), **arguments)
 
     def take_snapshot(self) -> None:
         """Keep a copy of the learner's state between updates: what an interrupt mid-update saves."""
@@ -182,14 +188,29 @@ class Trainer:
     def evaluate(self) -> EvaluationResult:
         """Play the evaluation episodes without disturbing training's random streams."""
         policy = learner_policy(self.learner, self.env_info.single_agent, self.config.eval_deterministic)
+        seed = EVALUATION_SEED_OFFSET + self.config.seed
         with isolated_random_state():
-            result = run_episodes(
-                self.env_factory, policy, self.config.eval_episodes, seed=EVALUATION_SEED_OFFSET + self.config.seed
-            )
+            result = run_episodes(self.env_factory, policy, self.config.eval_episodes, seed=seed)
         self.last_evaluation, self.last_evaluation_steps = result, self.steps
+        metrics = result.summary()
+        if is_hide_and_seek(self.env_info.teams) and "hidden_fraction" in result.stats:
+            metrics.update(self.evaluate_against_random(policy, seed))
+            metrics.update(stage_metrics(metrics))
         assert self.logger is not None
-        self.logger.log(self.steps, result.summary())
+        self.logger.log(self.steps, metrics)
         return result
+
+    def evaluate_against_random(self, policy: Any, seed: int) -> dict[str, float]:
+        """The yardsticks of the stage flags (:mod:`marl.stages`): random hiders against the
+        trained seekers, and random hiders against random seekers (played once per run)."""
+        episodes = self.config.eval_episodes
+        with isolated_random_state():
+            if self.random_play is None:
+                self.random_play = run_episodes(self.env_factory, random_policy(self.env_factory, seed), episodes,
+                                                seed=seed)
+            random_hiders = team_policy({HIDER_TEAM: random_policy(self.env_factory, seed)}, default=policy)
+            against_trained = run_episodes(self.env_factory, random_hiders, episodes, seed=seed)
+        return {**self.random_play.summary("eval/random/"), **against_trained.summary("eval/random_hiders/")}
 
     def evaluate_and_keep_best(self) -> bool:
         """Evaluate; returns True when the score beat the best so far (best.pt is then due)."""
@@ -228,6 +249,7 @@ class Trainer:
         config = self.config
         evaluations = Interval(config.eval_interval, self.start_steps)
         checkpoints = Interval(config.checkpoint_interval, self.start_steps)
+        snapshots = Interval(config.snapshot_interval, self.start_steps)
         recordings = Interval(config.record_interval, self.start_steps)
         self.logger = MetricsLogger(
             self.folder.metrics,
@@ -244,8 +266,9 @@ class Trainer:
             self.progress.update(self.steps, metrics)
             improved = evaluations.due(self.steps) and self.evaluate_and_keep_best()
             checkpoint_due = checkpoints.due(self.steps)
-            if improved or checkpoint_due:
-                self.save(best=improved)
+            snapshot_due = snapshots.due(self.steps)
+            if improved or checkpoint_due or snapshot_due:
+                self.save(best=improved, keep=snapshot_due)
             if self.recording_enabled and recordings.due(self.steps):
                 self.record()
             assert self.snapshot is not None

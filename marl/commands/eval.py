@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from datetime import datetime
 from pathlib import Path
 
 from marl.checkpoints import CheckpointError
 from marl.environments import team_of
-from marl.errors import UsageError
-from marl.evaluation import format_evaluation, learner_policy, run_episodes, team_policy
+from marl.errors import UsageError, unknown_name_message
+from marl.evaluation import format_evaluation, learner_policy, random_policy, run_episodes, team_policy
 from marl.loading import LoadedRun, open_run
 from marl.recording import check_recordable, episode_recorder, record_policy
 from marl.training import EVALUATION_SEED_OFFSET
@@ -18,6 +20,7 @@ from marl.trust import add_trust_flag
 EXAMPLES = """examples:
   marl eval runs/CartPole-v1-ppo-20250101-120000 --episodes 20 --deterministic
   marl eval runs/hide_and_seek_v0-mappo-A --against runs/hide_and_seek_v0-mappo-B
+  marl eval runs/hide_and_seek_v0-mappo-A --random hider --json   # trained seekers against random hiders
   marl eval runs/hide_and_seek_v0-mappo-A --record --episodes 3
   marl eval runs/my-custom-run --trust-code   # its config.yaml names package.module:factory
 """
@@ -40,9 +43,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="which checkpoint to load (default latest)")
     parser.add_argument("--against", type=Path, metavar="OTHER_RUN",
                         help="this run's first team (the hiders) plays against the other run's other teams (the seekers)")
+    parser.add_argument("--random", metavar="TEAMS", type=parse_teams, default=[],
+                        help="comma-separated teams (e.g. hider,seeker) that act uniformly at random, within their "
+                        "action masks, instead of with the trained policy")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object on stdout (episodes, each team's return mean and std, the "
+                        "mean of every episode statistic); everything else goes to stderr")
     parser.add_argument("--record", action="store_true", help="also record the episodes into RUN_DIR/replays/")
     parser.add_argument("--seed", type=int, help="seed of the first episode (default: the training evaluation's seeds)")
     add_trust_flag(parser)
+
+
+def parse_teams(text: str) -> list[str]:
+    """``hider,seeker`` -> ["hider", "seeker"] (blanks dropped, order kept, no repeats)."""
+    teams: list[str] = []
+    for name in (part.strip() for part in text.split(",")):
+        if name and name not in teams:
+            teams.append(name)
+    if not teams:
+        raise argparse.ArgumentTypeError(f"expected comma-separated team names, got {text!r}")
+    return teams
+
+
+def check_team_names(names: list[str], teams: list[str], flag: str) -> None:
+    """Refuse a team the environment does not have, naming the closest ones."""
+    for name in names:
+        if name not in teams:
+            raise UsageError(f"{flag}: " + unknown_name_message("team", name, teams))
 
 
 def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
@@ -65,12 +92,13 @@ def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate a run (optionally against another run's opponents) and print the results."""
+    """Evaluate a run (optionally against another run's opponents or random teams) and print the results."""
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.record and episode_recorder() is None:
         raise UsageError("--record needs the replays package's record_episodes, which is not available")
     loaded = open_run(args.run_dir, args.checkpoint, trust_code=args.trust_code)
+    check_team_names(args.random, loaded.env_info.teams, "--random")
     if args.record:
         check_recordable(loaded.env_factory, loaded.config.env)
     policy = learner_policy(loaded.learner, loaded.env_info.single_agent, args.deterministic)
@@ -88,10 +116,18 @@ def run(args: argparse.Namespace) -> int:
         heading = (f"{loaded.env_info.first_team} from {loaded.folder.root} ({loaded.steps} steps) against "
                    f"{others} from {opponent.folder.root} ({opponent.steps} steps)")
     seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + loaded.config.seed
-    result = run_episodes(loaded.env_factory, policy, args.episodes, seed=seed)
+    if args.random:
+        chance = random_policy(loaded.env_factory, seed)
+        policy = team_policy(dict.fromkeys(args.random, chance), default=policy)
+        heading += f"; acting at random: {', '.join(args.random)}"
     mode = "deterministic" if args.deterministic else "sampled actions"
-    print(f"{heading}\n{mode}, seeds {seed}..{seed + args.episodes - 1}")
-    print(format_evaluation(result))
+    report = sys.stderr if args.json else sys.stdout
+    print(f"{heading}\n{mode}, seeds {seed}..{seed + args.episodes - 1}", file=report)
+    result = run_episodes(loaded.env_factory, policy, args.episodes, seed=seed)
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        print(format_evaluation(result))
     if args.record:
         prefix = f"eval_{datetime.now():%Y%m%d-%H%M%S}_"
         try:
@@ -99,5 +135,6 @@ def run(args: argparse.Namespace) -> int:
                                   env_id=loaded.config.env, env_kwargs=loaded.config.env_kwargs, prefix=prefix)
         except TypeError as error:
             raise UsageError(f"cannot record {loaded.config.env}: {str(error).splitlines()[0]}") from None
-        print(f"recorded {len(paths)} episodes: {paths[0]}" + (f" ... {paths[-1].name}" if len(paths) > 1 else ""))
+        print(f"recorded {len(paths)} episodes: {paths[0]}" + (f" ... {paths[-1].name}" if len(paths) > 1 else ""),
+              file=report)
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from marl.errors import UsageError
-from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
+from marl.plotting import load_curves, plot_emergence, plot_episode_statistics, plot_learning_curves
 from marl.run_folder import RunFolder, check_creatable
 
 EXAMPLES = """examples:
@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="draw learning curves",
         description="Draw each team's episode return against environment steps, and the environment's "
         "episode statistics in a second figure. Runs with the same environment and algorithm are one curve: "
-        "the mean, with a band from the lowest to the highest run.",
+        "the mean, with a band from the lowest to the highest run. For one run of a two-team game, a third "
+        "figure draws both teams' return in one panel with the stages of emergence (stage/* flags) shaded.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -30,7 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, metavar="FILE.png",
                         help="where to write the figure; the statistics go to FILE_statistics.png (default: "
                         "RUN_DIR/plots/learning_curves.png and episode_statistics.png for one run, "
-                        "plots/comparison.png and comparison_statistics.png in each run for several)")
+                        "plots/comparison.png and comparison_statistics.png in each run for several; one run of a "
+                        "two-team game also gets FILE_emergence.png or plots/emergence.png)")
     parser.add_argument("--smooth", type=int, default=5, metavar="N",
                         help="moving average over N logged points of training returns (default 5; 1 = none)")
     parser.add_argument("--title", help="figure title")
@@ -69,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
     statistics = plot_episode_statistics(curves, statistics_path, smooth=args.smooth, title=args.title)
     if statistics is not None:
         figures.append(statistics)
+    if len(curves) == 1:
+        emergence_path = (args.out.with_name(f"{args.out.stem}_emergence.png") if args.out is not None
+                          else folders[0].plots / "emergence.png")
+        emergence = plot_emergence(curves[0], emergence_path, smooth=args.smooth, title=args.title)
+        if emergence is not None:
+            figures.append(emergence)
     written = list(figures)
     for destination in destinations[1:]:
         for figure, copy in zip(figures, destination):

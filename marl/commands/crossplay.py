@@ -1,0 +1,80 @@
+"""``marl crossplay``: the first team of each kept checkpoint against the other teams of each one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
+from marl.errors import UsageError
+from marl.loading import open_run
+from marl.run_folder import RunFolder, check_creatable
+from marl.snapshots import list_snapshots
+from marl.training import EVALUATION_SEED_OFFSET
+from marl.trust import add_trust_flag
+
+EXAMPLES = """examples:
+  marl train hide_and_seek_v0 --set snapshot_interval=25600 --out runs/quadrant
+  marl crossplay runs/quadrant --episodes 20 --checkpoints 5
+  marl crossplay runs/quadrant --out crossplay.png     # also crossplay.csv and crossplay.json
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``marl crossplay``."""
+    parser = subparsers.add_parser(
+        "crossplay",
+        help="play a run's checkpoints against each other",
+        description="Evaluate the first team (the hiders) of each of a run's kept checkpoints "
+        "(checkpoints/step_<steps>.pt, written every snapshot_interval steps, and latest.pt) against the other "
+        "teams (the seekers) of each one; draw the matrix of the first team's return (and of the time hidden, "
+        "when the game reports it) and write every cell's numbers as CSV and JSON.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
+    parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes per cell (default 10)")
+    parser.add_argument("--checkpoints", type=int, default=5, metavar="K",
+                        help="use K checkpoints spread evenly from the first to the last (default 5)")
+    parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
+    parser.add_argument("--seed", type=int, help="seed of every cell's first episode (default: the training "
+                        "evaluation's seeds)")
+    parser.add_argument("--out", type=Path, metavar="FILE.png",
+                        help="where to draw the matrix; the numbers go beside it as FILE.csv and FILE.json "
+                        "(default RUN_DIR/plots/crossplay.png)")
+    add_trust_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the input, play every pair of checkpoints, write the figure and the numbers."""
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.checkpoints < 2:
+        raise UsageError(f"--checkpoints must be >= 2 (a matrix needs two points of training), got {args.checkpoints}")
+    if args.out is not None and args.out.suffix.lower() != ".png":
+        raise UsageError(f"--out must name a .png file, got {args.out}")
+    folder = RunFolder.open(args.run_dir)
+    out = args.out or folder.plots / "crossplay.png"
+    check_creatable(out.parent, "folder for --out")
+    paths = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
+    latest = open_run(folder.root, "latest", trust_code=args.trust_code)
+    if latest.env_info.single_agent or len(latest.env_info.teams) < 2:
+        raise UsageError(f"cross-play needs an environment with two teams; {latest.config.env} has "
+                         f"{', '.join(latest.env_info.teams)}")
+    paths.pop(latest.steps, None)
+    chosen = choose_evenly([*sorted(paths.items()), (latest.steps, None)], args.checkpoints)
+    if len(chosen) < 2:
+        raise UsageError(f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
+                         "earlier in training: train with --set snapshot_interval=N (environment steps)")
+    runs = [latest if path is None else open_run(folder.root, str(path), trust_code=args.trust_code)
+            for _, path in chosen]
+    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + latest.config.seed
+    print(f"{len(runs)} checkpoints ({', '.join(str(run.steps) for run in runs)} steps), {args.episodes} episodes "
+          f"per cell, seeds {seed}..{seed + args.episodes - 1}", file=sys.stderr)
+    result = crossplay(runs, args.episodes, seed, args.deterministic,
+                       progress=lambda message: print(f"  {message}", file=sys.stderr))
+    for path in (draw_crossplay(result, out), write_csv(result, out.with_suffix(".csv")),
+                 write_json(result, out.with_suffix(".json"))):
+        print(path)
+    return 0

@@ -1,0 +1,88 @@
+"""``marl crossplay``: kept snapshots, and a matrix whose cells are separate evaluations of each pair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+from pick_game import cli, train_pick_game
+
+from marl.loading import open_run
+
+SEED = 11
+EPISODES = 3
+
+
+@pytest.fixture(scope="module")
+def snapshot_run(tmp_path_factory) -> Path:
+    """The pick game trained for 384 steps, keeping a snapshot every 128."""
+    run = tmp_path_factory.mktemp("crossplay") / "run"
+    train_pick_game(run, "--steps", 384, "--set", "snapshot_interval=128")
+    return run
+
+
+def play_pair_independently(row_file: Path, column_file: Path, run: Path) -> dict[str, float]:
+    """Red of one checkpoint against blue of another with sampled actions, written out here."""
+    rows, columns = (open_run(run, str(path), trust_code=True) for path in (row_file, column_file))
+    env = rows.env_factory()
+    returns = {"red": [], "blue": []}
+    threes = []
+    torch.manual_seed(SEED)
+    for episode in range(EPISODES):
+        observations, _ = env.reset(seed=SEED + episode)
+        totals = {"red": 0.0, "blue": 0.0}
+        while env.agents:
+            red = rows.learner.act(observations, deterministic=False)["red_0"]
+            blue = columns.learner.act(observations, deterministic=False)["blue_0"]
+            observations, rewards, _, _, infos = env.step({"red_0": red, "blue_0": blue})
+            totals["red"] += rewards["red_0"]
+            totals["blue"] += rewards["blue_0"]
+        for team, total in totals.items():
+            returns[team].append(total)
+        threes.append(infos["red_0"]["episode_stats"]["red_threes"])
+    return {"return/red": np.mean(returns["red"]), "return/blue": np.mean(returns["blue"]),
+            "env/red_threes": np.mean(threes)}
+
+
+def test_training_keeps_a_snapshot_every_interval(snapshot_run: Path):
+    names = sorted(path.name for path in (snapshot_run / "checkpoints").iterdir())
+    assert names == ["best.pt", "latest.pt", "step_0000000128.pt", "step_0000000256.pt", "step_0000000384.pt"]
+
+
+def test_every_cell_equals_a_separate_evaluation_of_that_pair(snapshot_run: Path, tmp_path: Path, capsys):
+    out = tmp_path / "matrix.png"
+    code, stdout, err = cli(capsys, "crossplay", snapshot_run, "--trust-code", "--episodes", EPISODES, "--seed", SEED,
+                            "--out", out)
+    assert code == 0, err
+    assert stdout.split() == [str(out), str(tmp_path / "matrix.csv"), str(tmp_path / "matrix.json")]
+    assert matplotlib.image.imread(out).shape[0] > 100
+    report = json.loads((tmp_path / "matrix.json").read_text())
+    assert report["row_team"] == "red" and report["column_teams"] == ["blue"] and report["steps"] == [128, 256, 384]
+    files = [snapshot_run / "checkpoints" / f"step_{steps:010d}.pt" for steps in (128, 256, 384)]
+    files[-1] = snapshot_run / "checkpoints" / "latest.pt"  # the last point is the latest checkpoint
+    csv_rows = (tmp_path / "matrix.csv").read_text().splitlines()
+    assert csv_rows[0] == "red_steps,opponent_steps,episodes,return/red,return/blue,env/illegal,env/red_threes"
+    assert len(csv_rows) == 10
+    for row, row_file in enumerate(files):
+        for column, column_file in enumerate(files):
+            expected = play_pair_independently(row_file, column_file, snapshot_run)
+            for name, value in expected.items():
+                assert report["matrices"][name][row][column] == pytest.approx(value), (row, column, name)
+            line = csv_rows[1 + 3 * row + column].split(",")
+            assert line[:3] == [str(report["steps"][row]), str(report["steps"][column]), str(EPISODES)]
+            assert float(line[3]) == pytest.approx(expected["return/red"])
+
+
+def test_too_few_checkpoints_are_refused_in_one_line(snapshot_run: Path, tmp_path: Path, capsys):
+    bare = tmp_path / "bare"
+    train_pick_game(bare)
+    capsys.readouterr()
+    code, out, err = cli(capsys, "crossplay", bare, "--trust-code")
+    assert code == 2 and out == "" and "snapshot_interval=N" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli(capsys, "crossplay", snapshot_run, "--trust-code", "--checkpoints", 1)
+    assert code == 2 and "--checkpoints must be >= 2" in err
+    assert not (bare / "plots" / "crossplay.png").exists()
