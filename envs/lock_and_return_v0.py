@@ -1,7 +1,7 @@
 """Lock and return: one agent, six rooms, one box; lock it, then go back to the spawn point.
 
 A transfer task of Baker et al. (2019) on the hide-and-seek arena's engine; rules, reward and
-task arguments are documented on :class:`envs.hide_and_seek.tasks.LockAndReturn`, the shared world,
+task arguments are documented on the game :class:`envs.hide_and_seek.tasks.LockAndReturn`, the shared world,
 actions and observations in :mod:`envs.hide_and_seek.environment`. The one agent is
 ``agent_0``.
 """
@@ -13,14 +13,15 @@ from typing import Any
 from pettingzoo.utils.conversions import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
 
-from envs.hide_and_seek.tasks import LockAndReturn
+from envs.hide_and_seek.environment import HideAndSeekEnv
+from envs.hide_and_seek.tasks import LockAndReturn, make_task, task_metadata
 
-metadata = LockAndReturn.metadata
+metadata = task_metadata(LockAndReturn)
 
 
-def parallel_env(**kwargs: Any) -> LockAndReturn:
+def parallel_env(**kwargs: Any) -> HideAndSeekEnv:
     """The task as a PettingZoo ParallelEnv."""
-    return LockAndReturn(**kwargs)
+    return make_task(LockAndReturn, **kwargs)
 
 
 def env(**kwargs: Any) -> AECEnv:

@@ -1,7 +1,7 @@
 """Sequential lock: one agent, four boxes locked in an unobserved order, three ramps, closed rooms.
 
 A transfer task of Baker et al. (2019) on the hide-and-seek arena's engine; rules, reward and
-task arguments are documented on :class:`envs.hide_and_seek.tasks.SequentialLock`, the shared world,
+task arguments are documented on the game :class:`envs.hide_and_seek.tasks.SequentialLock`, the shared world,
 actions and observations in :mod:`envs.hide_and_seek.environment`. The one agent is
 ``agent_0``.
 """
@@ -13,14 +13,15 @@ from typing import Any
 from pettingzoo.utils.conversions import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
 
-from envs.hide_and_seek.tasks import SequentialLock
+from envs.hide_and_seek.environment import HideAndSeekEnv
+from envs.hide_and_seek.tasks import SequentialLock, make_task, task_metadata
 
-metadata = SequentialLock.metadata
+metadata = task_metadata(SequentialLock)
 
 
-def parallel_env(**kwargs: Any) -> SequentialLock:
+def parallel_env(**kwargs: Any) -> HideAndSeekEnv:
     """The task as a PettingZoo ParallelEnv."""
-    return SequentialLock(**kwargs)
+    return make_task(SequentialLock, **kwargs)
 
 
 def env(**kwargs: Any) -> AECEnv:

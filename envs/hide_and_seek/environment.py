@@ -70,6 +70,7 @@ import copy
 import difflib
 import hashlib
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import mujoco
@@ -80,24 +81,13 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene, constructor_settings
 
 from . import world as W
-from .layouts import (
-    Layout,
-    PlacementError,
-    Ranges,
-    close_region,
-    make_layout,
-    outside_quadrant_region,
-    place,
-    quadrant_region,
-    spot_in_metres,
-    tri_room_region,
-    uniform_region,
-    wall_slots,
-)
-from .mechanics import NO_TEAM, ObjectRules, outside
+from .game import Game, HideAndSeekGame
+from .layouts import Layout, PlacementError, place, spot_in_metres
+from .mechanics import NO_TEAM, ObjectRules
 from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
-from .rendering import ArenaRenderer, arena_scene
+from .rendering import ArenaRenderer, ArenaView, draw_scene
+from .scenarios import SpawnRequest
 from .sensing import Senses
 
 MOVE_BINS = 11
@@ -132,22 +122,17 @@ class HideAndSeekEnv(ParallelEnv):
         "is_parallelizable": True,
     }
 
-    #: names of the two teams' agents; task subclasses rename them
-    team_names = ("hider", "seeker")
-    #: hide and seek needs at least one seeker; single-team tasks set this to 0
-    min_seekers = 1
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> HideAndSeekEnv:
-        # The outermost constructor's arguments (a task's, not the ones it passes on), for replays.
-        instance = super().__new__(cls)
-        instance._constructor_arguments = (args, kwargs)
-        return instance
-
-    def __init__(self, preset: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, preset: str | None = None, game: Callable[[ArenaConfig], Game] = HideAndSeekGame,
+                 **kwargs: Any) -> None:
+        """The arena of ``preset`` (and keyword overrides of :class:`ArenaConfig`) scored by ``game``,
+        built from the configuration: hide and seek, or a transfer task (``envs.hide_and_seek.tasks``)."""
         self.config: ArenaConfig = make_config(preset, **kwargs)
         c = self.config
-        if c.n_seekers[0] < self.min_seekers:
-            raise ValueError(f"n_seekers must lie in [{self.min_seekers}, 6], got {c.n_seekers!r}")
+        self.game: Game = game(c)
+        self.scenario = self.game.scenario()
+        self.metadata = {**self.metadata, "name": self.game.name}
+        if c.n_seekers[0] < self.game.min_seekers:
+            raise ValueError(f"n_seekers must lie in [{self.game.min_seekers}, 6], got {c.n_seekers!r}")
         self.render_mode = c.render_mode
         self.world_key = self._world_key()
         self.model = W.private_model(self.world_key)
@@ -159,15 +144,14 @@ class HideAndSeekEnv(ParallelEnv):
         self.n_ramp_slots = c.max_ramps
         self.n_objects = c.max_boxes + c.max_ramps
         self.n_entities = self.n_agent_slots + self.n_objects
-        self.possible_agents = [f"{self.team_names[0]}_{i}" for i in range(c.max_hiders)] + [
-            f"{self.team_names[1]}_{i}" for i in range(c.max_seekers)
+        team_names = self.game.team_names
+        self.possible_agents = [f"{team_names[0]}_{i}" for i in range(c.max_hiders)] + [
+            f"{team_names[1]}_{i}" for i in range(c.max_seekers)
         ]
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
         self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
         self.is_hider = self.team == 0
-        self._hider_slots = np.flatnonzero(self.is_hider)
         self._seeker_slots = np.flatnonzero(~self.is_hider)
-        self._team_sign = np.where(self.is_hider, 1.0, -1.0)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
         self._others = others
@@ -204,19 +188,14 @@ class HideAndSeekEnv(ParallelEnv):
         sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
         self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
                              c.lidar_rays, c.lidar_range, c.vision_cone_degrees, sight_range)
-        self._center = c.floor_size / 2.0
-        # modules/walls.py: the quadrant's WallScenarios gets friction=other_friction (0.01),
-        # RandomWalls and the other scenarios none (MuJoCo's default 1.0)
-        self._wall_friction = W.SCENARIO_WALL_FRICTION if c.scenario == "quadrant" else W.RANDOM_WALL_FRICTION
-        self._prep_steps = int(round(c.prep_fraction * c.horizon))
-        self._object_half = np.zeros((self.n_objects, 3))
-        self._object_half[self.n_box_slots:] = W.RAMP_HALF
-        self._lockable = np.ones(self.n_objects, dtype=bool)
-        self._lockable[self.n_box_slots:] = c.lock_ramps
+        self.object_half = np.zeros((self.n_objects, 3))
+        self.object_half[self.n_box_slots:] = W.RAMP_HALF
+        lockable = np.ones(self.n_objects, dtype=bool)
+        lockable[self.n_box_slots:] = c.lock_ramps
         pose = self.data.qpos.reshape(self.n_entities, 4)
         self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq, self._object_dof,
-                                 pose[:self.n_agent_slots], pose[self.n_agent_slots:], self._object_half,
-                                 self._lockable, self.team, c.grab_radius, c.lock_radius)
+                                 pose[:self.n_agent_slots], pose[self.n_agent_slots:], self.object_half,
+                                 lockable, self.team, c.grab_radius, c.lock_radius)
         self._rng = np.random.default_rng()
         self._renderer: ArenaRenderer | None = None
         self.agents: list[str] = []
@@ -224,41 +203,13 @@ class HideAndSeekEnv(ParallelEnv):
         self._layout: Layout | None = None
         self._restored_layout: bytes | None = None  # digest of the walls and box sizes a restore wrote
         self._init_episode_arrays()
+        self.game.attach(self)
 
     def _world_key(self) -> W.WorldKey:
         c = self.config
-        return W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, wall_slots(c),
-                          float(c.timestep), float(c.floor_size), float(c.play_area))
-
-    # ----------------------------------------------------------------------------------------
-    # task hooks: the hide-and-seek game uses none of them; the transfer tasks override them
-    def _extra_observation_spaces(self) -> dict[str, spaces.Space]:
-        """Additional observation keys of a task."""
-        return {}
-
-    def _task_reset(self) -> None:
-        """Called at the end of ``reset`` (the world is placed and sensed)."""
-
-    def _task_restart(self) -> None:
-        """Called by ``arrange``: restart the task's bookkeeping from the arranged scene."""
-        self._task_reset()
-
-    def _task_block(self, occupied: np.ndarray) -> None:
-        """Place what a task puts on the grid before the entities (marking its cells taken)."""
-
-    def _task_place_last(self, occupied: np.ndarray) -> None:
-        """Place what a task puts on the grid after the entities (raise PlacementError if it finds no room)."""
-
-    def _task_before_rules(self) -> None:
-        """Called before grab and lock are applied each step."""
-
-    def _task_rewards(self, rewards: np.ndarray, in_prep: bool) -> tuple[np.ndarray, bool]:
-        """Per-slot rewards of a task and whether the task ended the episode (terminated)."""
-        return rewards, False
-
-    def _task_observations(self) -> dict[str, np.ndarray]:
-        """Extra observation arrays shared by every agent (keys of ``_extra_observation_spaces``)."""
-        return {}
+        key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, self.scenario.wall_slots(c),
+                         float(c.timestep), float(c.floor_size), float(c.play_area))
+        return self.game.world_key(key)
 
     # ----------------------------------------------------------------------------------------
     # spaces
@@ -273,7 +224,7 @@ class HideAndSeekEnv(ParallelEnv):
             return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
 
         return spaces.Dict({
-            **self._extra_observation_spaces(),
+            **self.game.observation_spaces(),
             "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
             "agents": features(n_others, AGENT_FEATURES),
             "agents_mask": mask(n_others),
@@ -289,7 +240,7 @@ class HideAndSeekEnv(ParallelEnv):
 
     def observation_keys(self) -> list[str]:
         """Order of the fields in a flat observation (``flat_observations=True``)."""
-        return [key for key in FLAT_ORDER] + sorted(self._extra_observation_spaces())
+        return [key for key in FLAT_ORDER] + sorted(self.game.observation_spaces())
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The Dict observation space (the same for every agent)."""
@@ -311,13 +262,12 @@ class HideAndSeekEnv(ParallelEnv):
         self._visible_objects = self.in_sight[:, A:]  # what the agents see of the objects, as they act
         self.lidar = self.senses.lidar
         self.step_count = 0
-        self._hidden = False
         self._qpos = self.data.qpos  # views of the simulation state (MjData never reallocates)
         self._qvel = self.data.qvel
         self._pose = self._qpos.reshape(self.n_entities, 4)
         self._velocity = self._qvel.reshape(self.n_entities, 4)
-        self._agent_pose = self._pose[:A]
-        self._object_pose = self._pose[A:]
+        self.agent_pose = self._pose[:A]  # x, y, z, yaw of every slot: views of qpos
+        self.object_pose = self._pose[A:]
         self._ctrl = self.data.ctrl.reshape(A, 3)
         sites = self.index.entity_site
         # where rays aim: the entities' aim sites, a view of MuJoCo's site positions
@@ -325,14 +275,7 @@ class HideAndSeekEnv(ParallelEnv):
         self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
         self._all_slots = list(range(A))
         self._seeker_list = self._seeker_slots.tolist()
-        self._play_low = self._center - self.config.play_area / 2.0
-        self._play_high = self._center + self.config.play_area / 2.0
         self._object_start = np.zeros((O, 3))  # where the objects stood when the episode began
-        self._stats: dict[str, float] = {}
-        self._reward_if_hidden = self._team_sign.copy()
-        self._reward_if_seen = -self._team_sign
-        # seekers' rows and hiders' columns of ``in_sight``, as flat indices
-        self._seeker_sees_hider = (self._seeker_slots[:, None] * (A + O) + self._hider_slots[None, :]).ravel().tolist()
         self._agent_buffer = np.zeros((A, AGENT_FEATURES))
         self._agent_buffer[:, 8] = self.is_hider
         self._object_buffer = np.zeros((O, 12))
@@ -353,7 +296,7 @@ class HideAndSeekEnv(ParallelEnv):
             self._field_slices.append((key, slice(start, start + size), shape))
             start += size
         self._field_keys = [key for key, _, _ in self._field_slices]
-        extras = {key: int(np.prod(box.shape)) for key, box in self._extra_observation_spaces().items()}
+        extras = {key: int(np.prod(box.shape)) for key, box in self.game.observation_spaces().items()}
         self._assembler = ObservationAssembler(self._others, self.n_box_slots, self.n_ramp_slots,
                                                self.config.lidar_rays, extras, self.observation_keys())
         if self._assembler.width != start:
@@ -391,11 +334,9 @@ class HideAndSeekEnv(ParallelEnv):
         self._episode_over = False
         self._physics_error = False
         self._sense()
-        self._object_start[:] = self._object_pose[:, :3]
-        self._stats = self._phase_stats("_prep") if self._prep_steps == 0 else {}
-        self._hidden_steps = 0
+        self._object_start[:] = self.object_pose[:, :3]
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
-        self._task_reset()
+        self.game.reset()
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
@@ -405,7 +346,7 @@ class HideAndSeekEnv(ParallelEnv):
         """x, y, z, yaw of every entity slot, placed as the original places them.
 
         Agents first (hiders, then seekers), then boxes, then ramps, each on a free block of
-        the placement grid in its spawn region (``_spawn_region``); absent slots are parked
+        the placement grid in the spawn region its scenario gives; absent slots are parked
         below the floor. A layout where something finds no room is drawn again, as the
         original rebuilds the world when a placement fails (``envs/base.py``).
         """
@@ -416,9 +357,9 @@ class HideAndSeekEnv(ParallelEnv):
         ramp_extent = (2 * W.RAMP_HALF, 2 * W.RAMP_HALF)
         for _ in range(PLACEMENT_ATTEMPTS):
             try:
-                layout = make_layout(c, rng)
+                layout = self.scenario.layout(c, rng)
                 occupied = layout.blocked.copy()
-                self._task_block(occupied)
+                self.game.place_before_entities(occupied, rng)
                 poses = np.zeros((self.n_entities, 4))
                 poses[:, 0] = -100.0 - 2.0 * np.arange(self.n_entities)
                 poses[:, 1] = -100.0
@@ -426,21 +367,25 @@ class HideAndSeekEnv(ParallelEnv):
                 anchors: dict[int, tuple[int, int]] = {}
                 for slot in np.flatnonzero(self.agent_present).tolist():
                     size = (c.footprint_cells(agent_extent[0]),) * 2
-                    anchors[slot] = place(occupied, self._spawn_region("agent", slot, size, layout, anchors), size, rng)
+                    first = 0 if self.is_hider[slot] else c.max_hiders
+                    request = SpawnRequest("agent", slot, size, bool(self.is_hider[slot]), first, anchors)
+                    anchors[slot] = place(occupied, self.scenario.spawn_region(c, layout, request), size, rng)
                     x, y = spot_in_metres(anchors[slot], size, agent_extent, cell, rng)
                     poses[slot] = (x, y, W.AGENT_RADIUS, rng.uniform(-np.pi, np.pi))
                 for b in np.flatnonzero(self.object_present[:self.n_box_slots]).tolist():
                     extent = (2 * box_half[b, 0], 2 * box_half[b, 1])
                     size = (c.footprint_cells(extent[0]), c.footprint_cells(extent[1]))
-                    at = place(occupied, self._spawn_region("box", b, size, layout, anchors), size, rng)
+                    region = self.scenario.spawn_region(c, layout, SpawnRequest("box", b, size))
+                    at = place(occupied, region, size, rng)
                     x, y = spot_in_metres(at, size, extent, cell, rng)
                     poses[self.n_agent_slots + b] = (x, y, W.BOX_HALF, 0.0)
                 for r in np.flatnonzero(self.object_present[self.n_box_slots:]).tolist():
                     size = (c.footprint_cells(ramp_extent[0]),) * 2
-                    at = place(occupied, self._spawn_region("ramp", r, size, layout, anchors), size, rng)
+                    region = self.scenario.spawn_region(c, layout, SpawnRequest("ramp", r, size))
+                    at = place(occupied, region, size, rng)
                     x, y = spot_in_metres(at, size, ramp_extent, cell, rng)
                     poses[self.n_agent_slots + self.n_box_slots + r] = (x, y, W.RAMP_HALF, rng.integers(4) * np.pi / 2)
-                self._task_place_last(occupied)
+                self.game.place_after_entities(occupied, rng)
             except PlacementError:
                 continue
             self._layout = layout
@@ -449,43 +394,15 @@ class HideAndSeekEnv(ParallelEnv):
             f"could not place all entities in {PLACEMENT_ATTEMPTS} layouts; lower n_boxes, n_ramps or the agent counts"
         )
 
-    def _spawn_region(self, kind: str, index: int, size: tuple[int, int], layout: Layout,
-                      anchors: dict[int, tuple[int, int]]) -> Ranges:
-        """Where entity ``index`` of ``kind`` ("agent", "box", "ramp") may spawn this episode.
-
-        Quadrant game (``examples/hide_and_seek_quadrant.jsonnet``, ``envs/hide_and_seek.py``):
-        hiders anywhere (``quadrant_game_hider_uniform_placement``), seekers outside the room,
-        boxes inside it, the ramp anywhere. Random rooms (``hide_and_seek_full.jsonnet``):
-        everything anywhere, except that hiders 1.. spawn near hider 0 and seekers 1.. near
-        seeker 0 (``hiders_together_radius``, ``seekers_together_radius``). Three rooms
-        (``envs/box_locking.py``, scenario 'var_tri_uniform'): ramp ``i`` in room ``i % 3``.
-        """
-        c = self.config
-        n = c.grid_size
-        if c.scenario == "quadrant":
-            room = int(layout.rooms["quadrant"])
-            if kind == "box":
-                return quadrant_region(n, room, size)
-            if kind == "agent" and not self.is_hider[index]:
-                return outside_quadrant_region(n, room, size)
-        elif c.scenario == "random_rooms" and kind == "agent":
-            first = 0 if self.is_hider[index] else self.config.max_hiders
-            radius = c.hiders_together_radius if self.is_hider[index] else c.seekers_together_radius
-            if index != first and radius is not None and first in anchors:
-                return close_region(n, anchors[first], int(np.ceil(radius / c.cell_size - 1e-9)))
-        elif c.scenario == "tri" and kind == "ramp":
-            return tri_room_region(layout.rooms["tri"], index % 3, size)
-        return uniform_region(n, size)
-
     def _apply_episode(self, poses: np.ndarray, box_half: np.ndarray) -> None:
         """Write this episode's layout, sizes and presence into the private model and data."""
         m, d, idx = self.model, self.data, self.index
         self._restored_layout = None  # the model no longer holds a restored frame's layout
-        W.set_walls(m, idx.wall_geom, self._layout.walls, self._wall_friction)
+        W.set_walls(m, idx.wall_geom, self._layout.walls, self.scenario.wall_friction)
         if self.n_box_slots:
             W.set_box_geometry(m, idx.box_geom, box_half)
             W.set_box_inertia(m, idx.box_body, box_half)
-        self._object_half[:self.n_box_slots] = box_half
+        self.object_half[:self.n_box_slots] = box_half
         self.rules.set_sizes()
         self._set_agents_present()
         W.set_present(m, idx.box_geom, self.object_present[:self.n_box_slots], W.GROUP_OBJECT)
@@ -513,7 +430,7 @@ class HideAndSeekEnv(ParallelEnv):
         """
         if self._episode_over:
             raise RuntimeError("arrange() needs a running episode; call reset() first")
-        pose = self._entity_pose()
+        pose = self._pose
         A, B = self.n_agent_slots, self.n_box_slots
         for name, (x, y, yaw) in (agents or {}).items():
             if name not in self._live_slot_of:
@@ -528,16 +445,16 @@ class HideAndSeekEnv(ParallelEnv):
         if walls is not None:
             walls = np.asarray(walls, dtype=np.float64).reshape(-1, 5)
             self._layout = Layout(walls, self._layout.blocked, self._layout.outer_walls, self._layout.rooms)
-            W.set_walls(self.model, self.index.wall_geom, walls, self._wall_friction)
+            W.set_walls(self.model, self.index.wall_geom, walls, self.scenario.wall_friction)
             self._restored_layout = None
         self.data.qvel[:] = 0.0
         self.rules.reset()
         self._color_locks()
         mujoco.mj_forward(self.model, self.data)
-        self._object_start[:] = self._object_pose[:, :3]
+        self._object_start[:] = self.object_pose[:, :3]
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
         self._sense()
-        self._task_restart()
+        self.game.restart()
         return self._observe()
 
     def _set_presence_cache(self) -> None:
@@ -559,16 +476,16 @@ class HideAndSeekEnv(ParallelEnv):
         bounded = self._live_index
         if self.config.objects_out_penalty:
             bounded = np.concatenate([bounded, np.flatnonzero(self.object_present) + A])
-        self._bounded_xy = (bounded[:, None] * 4 + np.arange(2)).ravel()  # flat qpos indices of x and y
+        self.bounded_xy = (bounded[:, None] * 4 + np.arange(2)).ravel()  # flat qpos indices of x and y
         self._agent_buffer[:, 8] = self.is_hider  # absent slots were zeroed in earlier episodes
-        self._object_buffer[:, 9:12] = 2.0 * self._object_half
+        self._object_buffer[:, 9:12] = 2.0 * self.object_half
         self._lock_flags_stale = True
         # observation entries fixed for the episode
         assembler = self._assembler
         assembler.agent_exist[:] = self.agent_present
         assembler.object_exist[:] = self.object_present
         assembler.is_hider[:] = self.is_hider
-        assembler.size[:] = 2.0 * self._object_half
+        assembler.size[:] = 2.0 * self.object_half
         assembler.select_rows(self._live_index)
         n = self._live_index.size  # fields of two or more dimensions are reshaped from the block's columns
         self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
@@ -692,10 +609,9 @@ class HideAndSeekEnv(ParallelEnv):
         if self._episode_over:
             raise RuntimeError("the episode has ended (or never started); call reset() before step()")
         c = self.config
-        in_prep = self.step_count < self._prep_steps
+        in_prep = self.step_count < self.game.prep_steps
         controls, grab, lock = self._decode_actions(actions, in_prep)
         self._ctrl[:] = controls
-        self._task_before_rules()
         rules = self.rules
         rules.apply(grab, lock, self._visible_objects, self._rng)
         if rules.changed:
@@ -723,8 +639,8 @@ class HideAndSeekEnv(ParallelEnv):
             np.copyto(self._last_good[1], qvel)
         self.step_count += 1
         self._sense()
-        rewards, task_done = self._rewards(in_prep)
-        self._update_stats(in_prep)
+        reward, task_done = self.game.rewards(in_prep)
+        rewards = dict(zip(self.agents, reward.tolist() if self._all_live else reward[self._live_index].tolist()))
         observations = self._observe()
         truncated = physics_error or (self.step_count >= c.horizon and not task_done)
         agents = self.agents
@@ -735,7 +651,7 @@ class HideAndSeekEnv(ParallelEnv):
             for info in infos.values():
                 info["physics_error"] = True
         if truncated or task_done:
-            stats = self.episode_stats()
+            stats = self.game.episode_stats()
             for info in infos.values():
                 info["episode_stats"] = dict(stats)
             self._episode_over = True
@@ -750,51 +666,21 @@ class HideAndSeekEnv(ParallelEnv):
         qpos, qvel = self._qpos, self._qvel
         return not np.dot(qpos, qpos) + np.dot(qvel, qvel) < _POSITION_LIMIT**2
 
-    def _entity_pose(self) -> np.ndarray:
-        return self._pose
-
     def _sense(self) -> None:
         self.senses.sense(self._targets)
-        seen = self.in_sight.tobytes()
-        self._hidden = not any(seen[k] for k in self._seeker_sees_hider)
+        self.game.sensed()
 
-    def _rewards(self, in_prep: bool) -> tuple[dict[str, float], bool]:
-        c = self.config
-        if in_prep:
-            reward = np.zeros(self.n_agent_slots)
-        else:
-            reward = self._reward_if_hidden if self._hidden else self._reward_if_seen
-            # one test of every live agent's (and, where penalised, present object's) x and y
-            xy = self._qpos.take(self._bounded_xy).tolist()
-            if xy and (min(xy) < self._play_low or max(xy) > self._play_high):  # rare: find what is out
-                # wrappers/limit_mvmnt.py: RestrictAgentsRect sets the reward to -10 instead of the
-                # game's: every agent's while an object is out, an agent's own while it is out
-                half = c.play_area / 2.0
-                penalty = -c.out_of_bounds_penalty
-                reward = reward.copy()
-                if c.objects_out_penalty and (outside(self._object_pose, self._center, half)
-                                              & self.object_present).any():
-                    reward[:] = penalty
-                reward[outside(self._agent_pose, self._center, half) & self.agent_present] = penalty
-        reward, task_done = self._task_rewards(reward, in_prep)
-        values = reward.tolist() if self._all_live else reward[self._live_index].tolist()
-        return dict(zip(self.agents, values)), task_done
-
-    def _update_stats(self, in_prep: bool) -> None:
-        if self.step_count == self._prep_steps:
-            self._stats = self._phase_stats("_prep")
-        if not in_prep and self._hidden:
-            self._hidden_steps += 1
-
-    def _phase_stats(self, suffix: str) -> dict[str, float]:
-        """How far the objects are from their start, and how many are locked, right now.
+    def object_statistics(self, suffix: str = "") -> dict[str, float]:
+        """The arena's behaviour statistics now: how far the objects are from their start, and how
+        many are locked, with ``suffix`` appended to each key.
 
         As ``envs/hide_and_seek.py: TrackStatWrapper``: the largest distance of any box (ramp)
-        from where it began, and the number locked, taken at the end of the preparation phase
-        (``suffix`` "_prep") and at the end of the episode (""), not the largest over time.
+        from where it began, and the number locked; games take them at the instants they name
+        (hide and seek: the end of preparation, "_prep", and of the episode, ""), not the
+        largest over time.
         """
         B = self.n_box_slots
-        moved = np.linalg.norm(self._object_pose[:, :3] - self._object_start, axis=1)  # parked objects stay put
+        moved = np.linalg.norm(self.object_pose[:, :3] - self._object_start, axis=1)  # parked objects stay put
         locked = self.rules.lock_team != NO_TEAM
         return {
             "max_box_move" + suffix: float(moved[:B].max()) if B else 0.0,
@@ -804,16 +690,8 @@ class HideAndSeekEnv(ParallelEnv):
         }
 
     def episode_stats(self) -> dict[str, float]:
-        """Statistics of the episode so far (see the module docstring).
-
-        An episode that has not left its preparation phase reports the present state for both
-        instants.
-        """
-        prep = self._stats if self.step_count >= self._prep_steps else self._phase_stats("_prep")
-        stats = {**prep, **self._phase_stats("")}
-        after_prep = max(self.step_count - self._prep_steps, 0)
-        stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
-        return stats
+        """Statistics of the episode so far, as the game reports them at its last step."""
+        return self.game.episode_stats()
 
     def _color_locks(self) -> None:
         idx, m = self.index, self.model
@@ -829,20 +707,21 @@ class HideAndSeekEnv(ParallelEnv):
     def _agent_features(self) -> np.ndarray:
         """``[A, 10]`` agent fields in a buffer reused every step (callers copy what they keep)."""
         features = self._agent_buffer
-        features[:, :4] = self._agent_pose
+        features[:, :4] = self.agent_pose
         yaw = features[:, 3]
         yaw += np.pi  # heading wrapped to [-pi, pi)
         np.remainder(yaw, 2.0 * np.pi, out=yaw)
         yaw -= np.pi
         features[:, 4:8] = self._velocity[:self.n_agent_slots]
-        features[:, 9] = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
+        prep_steps = self.game.prep_steps
+        features[:, 9] = min(self.step_count / prep_steps, 1.0) if prep_steps else 1.0
         if self._some_agents_absent:
             features[self._absent_agents] = 0.0
         return features
 
     def _object_features(self) -> np.ndarray:
         """``[O, 12]`` object fields in a buffer reused every step (sizes set once per episode)."""
-        pose = self._object_pose
+        pose = self.object_pose
         features = self._object_buffer
         features[:, :3] = pose[:, :3]
         np.cos(pose[:, 3], out=features[:, 3])
@@ -860,8 +739,9 @@ class HideAndSeekEnv(ParallelEnv):
         np.add(self._agent_yaw, np.pi, out=heading)
         np.remainder(heading, 2.0 * np.pi, out=heading)
         np.subtract(heading, np.pi, out=assembler.heading)
-        if self.step_count <= self._prep_steps:  # the preparation fraction, constant (1) afterwards
-            assembler.prep[0] = self.step_count / self._prep_steps if self._prep_steps else 1.0
+        prep_steps = self.game.prep_steps
+        if self.step_count <= prep_steps:  # the preparation fraction, constant (1) afterwards
+            assembler.prep[0] = self.step_count / prep_steps if prep_steps else 1.0
         if self.n_objects:
             np.cos(self._object_yaw, out=assembler.cos)
             np.sin(self._object_yaw, out=assembler.sin)
@@ -873,7 +753,7 @@ class HideAndSeekEnv(ParallelEnv):
                 self._lock_flags_stale = False
         assembler.seen[:] = self.in_sight
         assembler.lidar[:] = self.lidar
-        for key, value in self._task_observations().items():
+        for key, value in self.game.observations().items():
             assembler.extras[key][:] = value.ravel()
         block = assembler.gather()
         if self._physics_error:
@@ -894,7 +774,8 @@ class HideAndSeekEnv(ParallelEnv):
         objects[:, 12] = self.rules.lock_team == 0
         objects[:, 13] = self.rules.lock_team == 1
         objects[:, 14] = self.object_present
-        prep = min(self.step_count / self._prep_steps, 1.0) if self._prep_steps else 1.0
+        prep_steps = self.game.prep_steps
+        prep = min(self.step_count / prep_steps, 1.0) if prep_steps else 1.0
         time = self.step_count / self.config.horizon
         flat = np.concatenate([agents.ravel(), objects.ravel(), [prep, time]]).astype(np.float32)
         return np.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0)
@@ -911,8 +792,8 @@ class HideAndSeekEnv(ParallelEnv):
             "agent_exists": self.agent_present.copy(),
             "box_exists": self.object_present[:B].copy(),
             "ramp_exists": self.object_present[B:].copy(),
-            "box_size": 2.0 * self._object_half[:B].copy(),
-            "ramp_size": 2.0 * self._object_half[B:].copy(),
+            "box_size": 2.0 * self.object_half[:B].copy(),
+            "ramp_size": 2.0 * self.object_half[B:].copy(),
             "walls": walls[:, :4].copy(),
             "wall_height": walls[:, 4].copy(),
             "floor_size": np.array(self.config.floor_size),
@@ -928,7 +809,7 @@ class HideAndSeekEnv(ParallelEnv):
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """This step's poses and events (fixed shapes; see the module docstring)."""
-        pose = self._entity_pose()
+        pose = self._pose
         A, B = self.n_agent_slots, self.n_box_slots
         lock_team = self.rules.lock_team
         return {
@@ -943,10 +824,9 @@ class HideAndSeekEnv(ParallelEnv):
             "ramp_lock_team": lock_team[B:].copy(),
             "grabbed": self.rules.grabbed.copy(),
             "seen": self.in_sight[:, :A].copy(),
-            "hidden": np.array(float(self._hidden)),
-            "prep": np.array(float(self.step_count < self._prep_steps)),
             "step": np.array(self.step_count),
             "lidar": self.lidar.copy(),
+            **self.game.replay_frame(),
         }
 
     def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
@@ -965,7 +845,7 @@ class HideAndSeekEnv(ParallelEnv):
         self.object_present[:B] = np.asarray(static["box_exists"], bool)
         self.object_present[B:] = np.asarray(static["ramp_exists"], bool)
         box_half = np.asarray(static["box_size"], float).reshape(B, 3) / 2.0
-        self._object_half[:B] = box_half
+        self.object_half[:B] = box_half
         m, idx = self.model, self.index
         # walls and box sizes (which refresh bounding volumes) are written only when they change:
         # the frames of one episode share them
@@ -990,18 +870,32 @@ class HideAndSeekEnv(ParallelEnv):
         self.in_sight[:, :A] = frame["seen"]
         if "lidar" in frame:
             self.lidar[:] = np.asarray(frame["lidar"], float)
-        self._hidden = bool(frame["hidden"])
-        if "step" in frame:
-            self.step_count = int(frame["step"])
-        else:  # frames recorded without their step number: any step of the right phase
-            self.step_count = 0 if float(frame["prep"]) else self._prep_steps
+        self.step_count = self.game.restore_replay_frame(frame)
         self._set_presence_cache()
         self._color_locks()
         mujoco.mj_kinematics(m, self.data)
 
     def scene(self) -> Scene:
         """The current state as 2D shapes (walls, objects, agents and overlay layers)."""
-        return arena_scene(self)
+        return draw_scene(self.view)
+
+    @property
+    def layout(self) -> Layout | None:
+        """This episode's layout (walls, blocked cells, named rooms); None before the first reset."""
+        return self._layout
+
+    @property
+    def walls(self) -> np.ndarray:
+        """``[W, 5]`` the walls in use (x0, y0, x1, y1 of the centre line, height), read-only."""
+        walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
+        view = walls.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def view(self) -> ArenaView:
+        """A read-only view of the arena now: everything the renderers draw."""
+        return ArenaView.of(self)
 
     # ----------------------------------------------------------------------------------------
     # rendering

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .presets import ArenaConfig
-
 INNER_WALL_HEIGHT = 0.5  # modules/walls.py: Wall(height=0.5)
 OUTER_WALL_HEIGHT = 4.0  # modules/walls.py: outside_walls
 DOOR_CELLS = 2  # envs/hide_and_seek.py, envs/box_locking.py: make_env(door_size=2)
@@ -165,12 +163,6 @@ def with_doors(walls: list[GridWall], rng: np.random.Generator, door_size: int) 
     return [piece for wall in walls for piece in wall.split_for_doors(rng, door_size)]
 
 
-def wall_slots(config: ArenaConfig) -> int:
-    """Most wall pieces the scenario can produce: 4 outer walls plus two pieces per inner wall."""
-    inner = {"quadrant": 2, "random_rooms": config.n_rooms[1] - 1, "tri": 2, "empty": 0}[config.scenario]
-    return 4 + 2 * inner + config.extra_wall_slots
-
-
 @dataclass
 class Layout:
     """One episode's walls and the grid the entities are placed on.
@@ -201,7 +193,7 @@ def grid_walls_to_metres(walls: list[GridWall], cell: float) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, 5)
 
 
-def _blocked_cells(walls: list[GridWall], grid_size: int) -> np.ndarray:
+def blocked_cells(walls: list[GridWall], grid_size: int) -> np.ndarray:
     """Cells the walls run through (``modules/walls.py: add_walls_to_grid``)."""
     grid = np.zeros((grid_size, grid_size), dtype=bool)
     for wall in walls:
@@ -262,27 +254,6 @@ def tri_walls(grid_size: int, rng: np.random.Generator, door_size: int) -> tuple
                      [(first + 1, n - 1), (second + 1, n - 1)]]
     # the second wall branches off the first (the original draws them without recording it)
     return outside_walls(n) + with_doors(split, rng, door_size), rooms
-
-
-def make_layout(config: ArenaConfig, rng: np.random.Generator) -> Layout:
-    """Sample this episode's walls for the configured scenario."""
-    n = config.grid_size
-    rooms: dict[str, object] = {}
-    outer = True
-    if config.scenario == "quadrant":
-        walls, rooms["quadrant"] = quadrant_walls(n, config.door_dropout, rng)
-    elif config.scenario == "random_rooms":
-        n_rooms = int(rng.integers(config.n_rooms[0], config.n_rooms[1] + 1))
-        all_walls = random_room_walls(n, n_rooms, rng)
-        inner = with_doors(all_walls[4:], rng, DOOR_CELLS if config.doors else 0)
-        outer = bool(rng.uniform() < config.outer_walls_probability)
-        walls = (all_walls[:4] if outer else []) + inner
-    elif config.scenario == "tri":
-        walls, rooms["tri"] = tri_walls(n, rng, DOOR_CELLS if config.doors else 0)
-    else:  # empty
-        outer = bool(rng.uniform() < config.outer_walls_probability)
-        walls = outside_walls(n) if outer else []
-    return Layout(grid_walls_to_metres(walls, config.cell_size), _blocked_cells(walls, n), outer, rooms)
 
 
 # ------------------------------------------------------------------------------------------------

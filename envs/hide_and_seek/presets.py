@@ -10,7 +10,9 @@ import difflib
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-SCENARIOS = ("random_rooms", "quadrant", "tri", "empty")
+from .scenarios import BY_NAME as _SCENARIOS_BY_NAME
+
+SCENARIOS = tuple(_SCENARIOS_BY_NAME)
 RENDER_CAMERAS = ("overhead", "oblique", "track")
 
 CountRange = tuple[int, int]
@@ -181,8 +183,7 @@ class ArenaConfig:
     def placement_capacity(self) -> int:
         """Usable cells: a third of the floor, leaving room for walls and rejection sampling."""
         cells = self.grid_size * self.grid_size
-        if self.scenario == "quadrant":
-            cells //= 4  # boxes and hiders share one quarter
+        cells = int(cells * _SCENARIOS_BY_NAME[self.scenario].placement_share)  # the quadrant game: a quarter
         return cells // 3
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ hide half the floor from the oblique camera); this changes the picture only, nev
 model, so physics and ray casts are untouched.
 
 Everything drawn comes from :class:`ArenaView`, a read-only view of the environment's state
-(``ArenaView.of(env)``): ``draw_scene(view)`` gives the 2D shapes, and the 3D renderer reads
+(``env.view``): ``draw_scene(view)`` gives the 2D shapes, and the 3D renderer reads
 the view for everything but MuJoCo's own scene.
 """
 
@@ -76,12 +76,16 @@ class ArenaView:
     cylinder: tuple[float, float, float] | None  # x, y, radius of a sheltered cylinder
     step: int
     in_preparation: bool
-    hidden: bool  # no hider seen by any seeker
     wall_geom: np.ndarray  # geom ids of the walls in use (rows of ``walls``)
     box_geom: np.ndarray
     ramp_geom: np.ndarray
     cylinder_geom: int  # -1 without a cylinder
     agent_body: np.ndarray
+
+    @property
+    def hidden(self) -> bool:
+        """Whether no seeker sees any hider."""
+        return not self.seen[np.ix_(self.team == 1, self.team == 0)].any()
 
     @property
     def has_seekers(self) -> bool:
@@ -90,11 +94,9 @@ class ArenaView:
 
     @classmethod
     def of(cls, env: HideAndSeekEnv) -> ArenaView:
-        """The view of ``env`` now. The environment's public attributes give most of it; this is
-        the only place that reads its private state (``_layout``, ``_object_half``,
-        ``_prep_steps``, ``_hidden``)."""
+        """The view of ``env`` now (``env.view``), from its public attributes alone."""
         model, data, index = env.model, env.data, env.index
-        walls = env._layout.walls if env._layout is not None else np.zeros((0, 5))
+        walls = env.walls
         wall_geom = index.wall_geom[:walls.shape[0]]  # the layout's walls fill the first wall slots in order
         pose = data.qpos.reshape(env.n_entities, 4)
         sites = [geom for geom in index.site_geom if model.geom_group[geom] != W.GROUP_PARKED]
@@ -107,13 +109,13 @@ class ArenaView:
             floor_size=float(env.config.floor_size), walls=_read_only(walls),
             wall_boxes=_read_only(np.concatenate([model.geom_pos[wall_geom, :2], model.geom_size[wall_geom, :2]], axis=1)),
             agent_pose=_read_only(pose[:A]),
-            object_pose=_read_only(pose[A:]), object_half=_read_only(env._object_half), n_boxes=env.n_box_slots,
+            object_pose=_read_only(pose[A:]), object_half=_read_only(env.object_half), n_boxes=env.n_box_slots,
             agent_present=_read_only(env.agent_present), object_present=_read_only(env.object_present),
             team=_read_only(env.team), lock_team=_read_only(env.rules.lock_team), grabbed=_read_only(env.rules.grabbed),
             lidar=_read_only(env.lidar), lidar_directions=_read_only(env.senses.lidar_directions),
             seen=_read_only(env.in_sight[:, :A]), vision_cone_degrees=float(env.config.vision_cone_degrees),
             sites=_read_only(model.geom_pos[sites, :2].reshape(-1, 2)), cylinder=cylinder, step=int(env.step_count),
-            in_preparation=env.step_count < env._prep_steps, hidden=bool(env._hidden),
+            in_preparation=env.step_count < env.game.prep_steps,
             wall_geom=_read_only(wall_geom), box_geom=_read_only(index.box_geom),
             ramp_geom=_read_only(index.ramp_geom), cylinder_geom=int(index.cylinder_geom),
             agent_body=_read_only(index.agent_body),
@@ -172,11 +174,6 @@ def _ramp_shapes(pose: np.ndarray, half: np.ndarray, color: tuple[int, int, int]
     shapes.append(Polygon(((float(tip[0]), float(tip[1])), (float(back[0] + side[0]), float(back[1] + side[1])),
                            (float(back[0] - side[0]), float(back[1] - side[1]))), (255, 255, 255)))
     return shapes
-
-
-def arena_scene(env: HideAndSeekEnv) -> Scene:
-    """Describe the environment's current state as 2D shapes, back to front."""
-    return draw_scene(ArenaView.of(env))
 
 
 def _point(xy: np.ndarray) -> tuple[float, float]:
@@ -277,7 +274,7 @@ class ArenaRenderer:
         """
         if max_wall_height is not None and not max_wall_height > 0:
             raise ValueError(f"max_wall_height must be a positive number of metres or None, got {max_wall_height!r}")
-        view = ArenaView.of(env)
+        view = env.view
         if camera == "overhead":
             self.renderer.update_scene(env.data, camera="overhead", scene_option=self.option)
         elif camera == "oblique":

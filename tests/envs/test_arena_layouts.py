@@ -15,9 +15,9 @@ from envs.hide_and_seek.layouts import (
     WALL_HALF_THICKNESS,
     GridWall,
     grid_walls_to_metres,
-    make_layout,
 )
 from envs.hide_and_seek.presets import make_config
+from envs.hide_and_seek.scenarios import scenario_of
 from envs.hide_and_seek_v0 import parallel_env
 
 RESOLUTION = 0.025
@@ -100,7 +100,7 @@ def test_doors_are_wide_enough_for_cubes_and_ramps(preset):
     config = make_config(preset, outer_walls_probability=1.0)
     gaps = []
     for seed in range(60):
-        gaps += inner_door_gaps(make_layout(config, np.random.default_rng(seed)).walls)
+        gaps += inner_door_gaps(scenario_of(config).layout(config, np.random.default_rng(seed)).walls)
     assert gaps
     assert np.median(gaps) == pytest.approx(0.70)
     assert min(gaps) >= 0.6 - 1e-9  # a door next to a junction loses the junction wall's half thickness
@@ -112,8 +112,8 @@ def test_quadrant_room_always_has_one_or_two_doors_and_spawns_follow_the_publish
     in_room = lambda p: (p[..., 0] > 3.1) & (p[..., 1] < 3.1)  # the lower-right quarter
     for seed in range(120):
         env.reset(seed=seed)
-        assert env._layout.rooms["quadrant"] == 15
-        inner = env._layout.walls[env._layout.walls[:, 4] < 1.0]
+        assert env.layout.rooms["quadrant"] == 15
+        inner = env.walls[env.walls[:, 4] < 1.0]
         length = np.hypot(inner[:, 2] - inner[:, 0], inner[:, 3] - inner[:, 1])
         whole = int((length > 2.7 - 1e-9).sum())  # a room wall without a door runs its full length
         doors.append(2 - whole)
@@ -217,12 +217,12 @@ def test_lock_and_return_box_is_reachable_in_every_layout():
         region = component(free, low, tuple(frame["agent_pos"][0, :2]))
         assert region.any()
         assert reaches(region, low, frame["box_pos"][0], slack=0.3), seed
-        assert len(env._layout.walls) >= 4 + 5  # six rooms: five inner walls
+        assert len(env.walls) >= 4 + 5  # six rooms: five inner walls
 
 
 def test_shelter_cylinder_and_blueprint_sites_spawn_as_published():
     shelter = make("shelter_construction_v0")
-    assert shelter.rays_per_side == 25 and shelter.reward_scale == pytest.approx(0.001)
+    assert shelter.game.rays_per_side == 25 and shelter.game.reward_scale == pytest.approx(0.001)
     centres = []
     for seed in range(30):
         observations, _ = shelter.reset(seed=seed)

@@ -70,7 +70,7 @@ def test_lock_and_return_rewards_the_lock_and_the_return():
 def test_sequential_lock_only_the_next_box_in_order_locks():
     env = make("sequential_lock_v0", scenario="empty", n_boxes=2, n_ramps=0)
     env.reset(seed=0)
-    first, second = (int(b) for b in env.order)
+    first, second = (int(b) for b in env.game.order)
     assert (first, second) == (0, 1)  # box_locking.py: LockObjectsTask(fixed_order=True)
     placements = {second: (2.5, 3.0, 0.0), first: (4.5, 1.0, 0.0)}
     env.arrange(agents={"agent_0": (2.05, 3.0, 0.0)}, boxes=placements)
@@ -101,7 +101,7 @@ def test_blueprint_reward_follows_box_corners_to_site_corners_and_completion_end
     env = make("blueprint_construction_v0", n_sites=1, n_boxes=1)
     env.reset(seed=0)
     env.arrange(agents={"agent_0": (1.0, 1.0, 0.0)}, boxes={0: (3.0, 4.0, 0.0)})
-    env.place_sites(np.array([[3.0, 3.0]]), np.array([True]))
+    env.game.place_sites(np.array([[3.0, 3.0]]), np.array([True]))
     observations, rewards, terminations, *_ = env.step({"agent_0": STILL})
     box = env.replay_frame()["box_pos"][0, :2]
     expected = _blueprint_reward(_square_corners(*box), _square_corners(3.0, 3.0))
@@ -133,7 +133,7 @@ def _blocked_by_rectangle(starts, center, low, high, samples=4000):
 def test_shelter_reward_counts_rays_reaching_the_cylinder():
     env = make("shelter_construction_v0", n_boxes=1, n_elongated_boxes=1, rays_per_side=30, reward_scale=1.0)
     env.reset(seed=0)
-    env.move_cylinder(np.array([3.0, 3.0, 0.25]), 0.5)
+    env.game.move_cylinder(np.array([3.0, 3.0, 0.25]), 0.5)
     env.arrange(agents={"agent_0": (-2.0, -2.0, 0.0)}, boxes={0: (3.0, 8.0, 0.0)})  # nothing in the way
     _, rewards, *_ = env.step({"agent_0": STILL})
     assert rewards["agent_0"] == -120.0
@@ -145,7 +145,7 @@ def test_shelter_reward_counts_rays_reaching_the_cylinder():
     half = np.array([0.825, 0.075])
     center = np.array([3.0, 3.0])
     # rays grazing a corner within a millimetre may go either way
-    surely = _blocked_by_rectangle(env.ray_starts, center, box - half + 1e-3, box + half - 1e-3).sum()
-    maybe = _blocked_by_rectangle(env.ray_starts, center, box - half - 1e-3, box + half + 1e-3).sum()
+    surely = _blocked_by_rectangle(env.game.ray_starts, center, box - half + 1e-3, box + half - 1e-3).sum()
+    maybe = _blocked_by_rectangle(env.game.ray_starts, center, box - half - 1e-3, box + half + 1e-3).sum()
     assert 20 < surely <= maybe < surely + 4
     assert -(120 - surely) <= rewards["agent_0"] <= -(120 - maybe)

@@ -1,0 +1,213 @@
+"""The game that scores the arena: hide and seek, and what every game provides.
+
+A game is composed into :class:`envs.hide_and_seek.environment.HideAndSeekEnv`; the arena
+(world, physics, sensing, grab and lock) stays the same and the game decides who plays, how
+long the preparation phase lasts, the rewards, the extra observations and the statistics.
+Each transfer task (:mod:`envs.hide_and_seek.tasks`) is a game of its own beside this one.
+:class:`Game` lists what the environment asks of a game.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from gymnasium import spaces
+
+from . import world as W
+from .mechanics import outside
+from .presets import ArenaConfig
+from .scenarios import Scenario, scenario_of
+
+if TYPE_CHECKING:
+    from .environment import HideAndSeekEnv
+
+
+class Game(Protocol):
+    """What the environment asks of the game it wires to the arena."""
+
+    #: the environment id, the two teams' agent name prefixes and the fewest seekers it accepts
+    name: str
+    team_names: tuple[str, str]
+    min_seekers: int
+    #: steps of the preparation phase (0: none); seekers stand still and nobody is rewarded
+    prep_steps: int
+
+    def scenario(self) -> Scenario:
+        """How the episode's walls are laid out and where entities spawn."""
+        ...
+
+    def world_key(self, key: W.WorldKey) -> W.WorldKey:
+        """The world to compile: the arena's ``key`` with the game's own bodies added."""
+        ...
+
+    def observation_spaces(self) -> dict[str, spaces.Space]:
+        """Observation keys the game adds to every agent's observation."""
+        ...
+
+    def attach(self, env: HideAndSeekEnv) -> None:
+        """Called once the environment is built: the arena the game reads from now on."""
+        ...
+
+    def place_before_entities(self, occupied: np.ndarray, rng: np.random.Generator) -> None:
+        """Put what the game owns on the placement grid before the agents and objects."""
+        ...
+
+    def place_after_entities(self, occupied: np.ndarray, rng: np.random.Generator) -> None:
+        """Put what the game owns on the grid after them (``PlacementError`` when full)."""
+        ...
+
+    def reset(self) -> None:
+        """Start an episode: the world is placed and sensed."""
+        ...
+
+    def restart(self) -> None:
+        """Start over from a scene ``arrange`` has just set up."""
+        ...
+
+    def sensed(self) -> None:
+        """Read what the agents perceive now (after each sensing)."""
+        ...
+
+    def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
+        """Reward of every agent slot for the step just taken, and whether the game ended it."""
+        ...
+
+    def observations(self) -> dict[str, np.ndarray]:
+        """This step's values of the keys of ``observation_spaces``, shared by every agent."""
+        ...
+
+    def episode_stats(self) -> dict[str, float]:
+        """Statistics of the episode so far, reported at its last step."""
+        ...
+
+    def replay_frame(self) -> dict[str, np.ndarray]:
+        """The game's entries of a replay frame."""
+        ...
+
+    def restore_replay_frame(self, frame: dict[str, np.ndarray]) -> int:
+        """Take the game's state from a recorded frame; returns the frame's step number."""
+        ...
+
+
+class HideAndSeekGame:
+    """Hiders against seekers (``envs/hide_and_seek.py``).
+
+    Preparation: the first ``prep_fraction`` of the episode, during which seekers stand still
+    and nobody is rewarded (``HideAndSeekRewardWrapper``, ``MaskPrepPhaseAction``). Afterwards
+    hiders get +1 when no hider is seen by any seeker, else -1, seekers the opposite
+    (``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty``
+    instead, and with ``objects_out_penalty`` every agent gets it while any box or ramp is
+    outside (``wrappers/limit_mvmnt.py: RestrictAgentsRect``). Statistics as
+    ``TrackStatWrapper``: the arena's object statistics at the end of preparation and of the
+    episode, and ``hidden_fraction``.
+    """
+
+    name = "hide_and_seek_v0"
+    team_names = ("hider", "seeker")
+    min_seekers = 1
+
+    def __init__(self, config: ArenaConfig) -> None:
+        self.config = config
+        self.prep_steps = int(round(config.prep_fraction * config.horizon))
+        self.hidden = False  # no hider seen by any seeker, as sensed last
+        self._hidden_steps = 0
+        self._prep_stats: dict[str, float] = {}
+
+    def scenario(self) -> Scenario:
+        """The scenario the configuration names."""
+        return scenario_of(self.config)
+
+    def world_key(self, key: W.WorldKey) -> W.WorldKey:
+        """The arena's world unchanged."""
+        return key
+
+    def observation_spaces(self) -> dict[str, spaces.Space]:
+        """No keys beyond the arena's."""
+        return {}
+
+    def attach(self, env: HideAndSeekEnv) -> None:
+        """Precompute the per-slot rewards and the sight pairs that decide ``hidden``."""
+        self.env = env
+        team_sign = np.where(env.is_hider, 1.0, -1.0)
+        self._reward_if_hidden = team_sign
+        self._reward_if_seen = -team_sign
+        hiders, seekers = np.flatnonzero(env.is_hider), np.flatnonzero(~env.is_hider)
+        # seekers' rows and hiders' columns of ``in_sight``, as flat indices
+        self._seeker_sees_hider = (seekers[:, None] * (env.n_entities) + hiders[None, :]).ravel().tolist()
+        centre, half = self.config.floor_size / 2.0, self.config.play_area / 2.0
+        self._play_low, self._play_high = centre - half, centre + half
+
+    def place_before_entities(self, occupied: np.ndarray, rng: np.random.Generator) -> None:
+        """Nothing of its own to place."""
+
+    def place_after_entities(self, occupied: np.ndarray, rng: np.random.Generator) -> None:
+        """Nothing of its own to place."""
+
+    def reset(self) -> None:
+        """Clear the statistics (with no preparation phase, its end is now)."""
+        self._prep_stats = self.env.object_statistics("_prep") if self.prep_steps == 0 else {}
+        self._hidden_steps = 0
+
+    def restart(self) -> None:
+        """The statistics keep counting from the arranged scene."""
+
+    def sensed(self) -> None:
+        """``hidden``: whether no seeker sees any hider now."""
+        seen = self.env.in_sight.tobytes()
+        self.hidden = not any(seen[k] for k in self._seeker_sees_hider)
+
+    def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
+        """Zero in preparation, else +-1 by team, ``-out_of_bounds_penalty`` where out; never ends the game."""
+        env = self.env
+        if in_prep:
+            reward = np.zeros(env.n_agent_slots)
+        else:
+            reward = self._reward_if_hidden if self.hidden else self._reward_if_seen
+            # one test of every live agent's (and, where penalised, present object's) x and y
+            xy = env.data.qpos.take(env.bounded_xy).tolist()
+            if xy and (min(xy) < self._play_low or max(xy) > self._play_high):  # rare: find what is out
+                # wrappers/limit_mvmnt.py: RestrictAgentsRect sets the reward to -10 instead of the
+                # game's: every agent's while an object is out, an agent's own while it is out
+                centre, half = self.config.floor_size / 2.0, self.config.play_area / 2.0
+                penalty = -self.config.out_of_bounds_penalty
+                reward = reward.copy()
+                if self.config.objects_out_penalty and (outside(env.object_pose, centre, half)
+                                                        & env.object_present).any():
+                    reward[:] = penalty
+                reward[outside(env.agent_pose, centre, half) & env.agent_present] = penalty
+        self._count(in_prep)
+        return reward, False
+
+    def _count(self, in_prep: bool) -> None:
+        if self.env.step_count == self.prep_steps:
+            self._prep_stats = self.env.object_statistics("_prep")
+        if not in_prep and self.hidden:
+            self._hidden_steps += 1
+
+    def observations(self) -> dict[str, np.ndarray]:
+        """No keys beyond the arena's."""
+        return {}
+
+    def episode_stats(self) -> dict[str, float]:
+        """``TrackStatWrapper``'s statistics and ``hidden_fraction`` (steps after preparation with
+        no hider seen). An episode still in preparation reports the present state for both
+        instants."""
+        env = self.env
+        prep = self._prep_stats if env.step_count >= self.prep_steps else env.object_statistics("_prep")
+        stats = {**prep, **env.object_statistics("")}
+        after_prep = max(env.step_count - self.prep_steps, 0)
+        stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
+        return stats
+
+    def replay_frame(self) -> dict[str, np.ndarray]:
+        """``hidden`` and ``prep`` (1 in the preparation phase)."""
+        return {"hidden": np.array(float(self.hidden)),
+                "prep": np.array(float(self.env.step_count < self.prep_steps))}
+
+    def restore_replay_frame(self, frame: dict[str, np.ndarray]) -> int:
+        """``hidden`` as recorded; the step number, or (frames without one) any step of the right phase."""
+        self.hidden = bool(frame["hidden"])
+        if "step" in frame:
+            return int(frame["step"])
+        return 0 if float(frame["prep"]) else self.prep_steps
