@@ -276,9 +276,6 @@ class HideAndSeekEnv(ParallelEnv):
         self._all_slots = list(range(A))
         self._seeker_list = self._seeker_slots.tolist()
         self._object_start = np.zeros((O, 3))  # where the objects stood when the episode began
-        self._agent_buffer = np.zeros((A, AGENT_FEATURES))
-        self._agent_buffer[:, 8] = self.is_hider
-        self._object_buffer = np.zeros((O, 12))
         self._heading = np.zeros(A)
         self._agent_yaw = self._pose[:A, 3]
         self._object_yaw = self._pose[A:, 3]
@@ -459,7 +456,7 @@ class HideAndSeekEnv(ParallelEnv):
 
     def _set_presence_cache(self) -> None:
         """Arrays derived from this episode's presence, computed once per episode."""
-        A, B = self.n_agent_slots, self.n_box_slots
+        A = self.n_agent_slots
         self._present_all = np.concatenate([self.agent_present, self.object_present])
         valid = self.agent_present[:, None] & self._present_all[None, :] & ~self.senses.self_target
         self.senses.set_observers(self.agent_present, valid)
@@ -477,8 +474,6 @@ class HideAndSeekEnv(ParallelEnv):
         if self.config.objects_out_penalty:
             bounded = np.concatenate([bounded, np.flatnonzero(self.object_present) + A])
         self.bounded_xy = (bounded[:, None] * 4 + np.arange(2)).ravel()  # flat qpos indices of x and y
-        self._agent_buffer[:, 8] = self.is_hider  # absent slots were zeroed in earlier episodes
-        self._object_buffer[:, 9:12] = 2.0 * self.object_half
         self._lock_flags_stale = True
         # observation entries fixed for the episode
         assembler = self._assembler
@@ -704,33 +699,6 @@ class HideAndSeekEnv(ParallelEnv):
 
     # ----------------------------------------------------------------------------------------
     # observations and state
-    def _agent_features(self) -> np.ndarray:
-        """``[A, 10]`` agent fields in a buffer reused every step (callers copy what they keep)."""
-        features = self._agent_buffer
-        features[:, :4] = self.agent_pose
-        yaw = features[:, 3]
-        yaw += np.pi  # heading wrapped to [-pi, pi)
-        np.remainder(yaw, 2.0 * np.pi, out=yaw)
-        yaw -= np.pi
-        features[:, 4:8] = self._velocity[:self.n_agent_slots]
-        prep_steps = self.game.prep_steps
-        features[:, 9] = min(self.step_count / prep_steps, 1.0) if prep_steps else 1.0
-        if self._some_agents_absent:
-            features[self._absent_agents] = 0.0
-        return features
-
-    def _object_features(self) -> np.ndarray:
-        """``[O, 12]`` object fields in a buffer reused every step (sizes set once per episode)."""
-        pose = self.object_pose
-        features = self._object_buffer
-        features[:, :3] = pose[:, :3]
-        np.cos(pose[:, 3], out=features[:, 3])
-        np.sin(pose[:, 3], out=features[:, 4])
-        features[:, 5:9] = self._velocity[self.n_agent_slots:]
-        if self._some_objects_absent:
-            features[self._absent_objects] = 0.0
-        return features
-
     def _observe(self) -> dict:
         assembler = self._assembler
         assembler.pose[:] = self._qpos
@@ -750,7 +718,10 @@ class HideAndSeekEnv(ParallelEnv):
                 flags[:, :, 0] = self.rules.locker == self._agent_column
                 flags[:, :, 1] = self.rules.lock_team == self._team_column
                 flags[:, :, 2] = self.rules.lock_team != NO_TEAM
+                assembler.team_locks[:, 0] = self.rules.lock_team == 0
+                assembler.team_locks[:, 1] = self.rules.lock_team == 1
                 self._lock_flags_stale = False
+        assembler.time[0] = self.step_count / self.config.horizon
         assembler.seen[:] = self.in_sight
         assembler.lidar[:] = self.lidar
         for key, value in self.game.observations().items():
@@ -767,18 +738,9 @@ class HideAndSeekEnv(ParallelEnv):
         return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
 
     def state(self) -> np.ndarray:
-        """The whole world, unmasked, as one flat float32 vector (see the module docstring)."""
-        agents = np.concatenate([self._agent_features(), self.agent_present[:, None]], axis=1)
-        objects = np.empty((self.n_objects, OBJECT_FEATURES))
-        objects[:, :12] = self._object_features()
-        objects[:, 12] = self.rules.lock_team == 0
-        objects[:, 13] = self.rules.lock_team == 1
-        objects[:, 14] = self.object_present
-        prep_steps = self.game.prep_steps
-        prep = min(self.step_count / prep_steps, 1.0) if prep_steps else 1.0
-        time = self.step_count / self.config.horizon
-        flat = np.concatenate([agents.ravel(), objects.ravel(), [prep, time]]).astype(np.float32)
-        return np.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0)
+        """The whole world, unmasked, as one flat float32 vector (see the module docstring): the
+        observations' features of every slot, as the last observation read them."""
+        return np.nan_to_num(self._assembler.state(), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
     # ----------------------------------------------------------------------------------------
     # replays

@@ -1,4 +1,4 @@
-"""Every agent's observation in three array operations.
+"""Every agent's observation, and the global state, in three array operations.
 
 Each step writes what the agents may observe once into one float32 *source* vector: the
 simulation's positions and velocities as they are (``qpos``, ``qvel``), the agents' wrapped
@@ -9,7 +9,8 @@ Every observation entry is then one source entry times another: a value times th
 flag that masks it (or times a constant 1). Two index tables, built once per environment,
 say which entries; a step gathers the values and the masks of all live agents at once and
 multiplies them, giving one ``[live agents, width]`` block whose rows are the flat
-observations, in the field order of ``observation_keys``.
+observations, in the field order of ``observation_keys``. The global state (``state()``) is
+one more row of the same kind: every slot's fields, unmasked, times its existence flag.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class ObservationAssembler:
         E = A + O
         sizes = {"one": 1, "pose": E * 4, "velocity": E * 4, "heading": A, "is_hider": A, "prep": 1,
                  "cos": O, "sin": O, "size": O * 3, "locks": A * O * LOCK_FLAGS, "seen": A * T, "agent_exist": A,
-                 "object_exist": O, "lidar": A * L}
+                 "object_exist": O, "lidar": A * L, "team_locks": O * 2, "time": 1}
         sizes.update({f"extra:{key}": size for key, size in extra_sizes.items()})
         start = {}
         offset = 0
@@ -62,6 +63,8 @@ class ObservationAssembler:
         self.agent_exist = segment("agent_exist", (A,))
         self.object_exist = segment("object_exist", (O,))
         self.lidar = segment("lidar", (A, L))
+        self.team_locks = segment("team_locks", (O, 2))  # locked by hiders, locked by seekers (the state's)
+        self.time = segment("time", (1,))  # the fraction of the horizon gone (the state's)
         self.extras = {key: segment(f"extra:{key}", (extra_sizes[key],)) for key in extra_sizes}
 
         one = start["one"]
@@ -117,12 +120,32 @@ class ObservationAssembler:
         self.mask_index = np.array(rows_mask, dtype=np.intp).reshape(A, -1)
         self.width = self.value_index.shape[1]
         self.select_rows(np.arange(A))
+        # the state: per agent slot its fields and existence, per object slot its state fields, the
+        # two team lock flags and existence, then the preparation and time fractions
+        agent_exist = (start["agent_exist"] + np.arange(A))[:, None]
+        object_exist = (start["object_exist"] + np.arange(O))[:, None]
+        team_locks = start["team_locks"] + np.arange(O)[:, None] * 2 + np.arange(2)
+        state = [
+            (np.concatenate([agent_fields, agent_exist], axis=1),
+             np.concatenate([np.repeat(agent_exist, AGENT_FEATURES, axis=1), np.full((A, 1), one)], axis=1)),
+            (np.concatenate([object_fields, team_locks, object_exist], axis=1),
+             np.concatenate([np.repeat(object_exist, OBJECT_STATE, axis=1), np.full((O, 3), one)], axis=1)),
+            (np.array([start["prep"], start["time"]]), np.full(2, one)),
+        ]
+        self.state_value_index = np.concatenate([value.ravel() for value, _ in state]).astype(np.intp)
+        self.state_mask_index = np.concatenate([mask.ravel() for _, mask in state]).astype(np.intp)
 
     def select_rows(self, rows: np.ndarray) -> None:
         """Agent slots whose observations ``gather`` returns (the live agents), in order."""
         self._value_rows = np.ascontiguousarray(self.value_index[rows])
         self._mask_rows = np.ascontiguousarray(self.mask_index[rows])
         self._masks = np.zeros(self._mask_rows.shape, dtype=np.float32)
+
+    def state(self) -> np.ndarray:
+        """A new flat float32 state vector from the current source (absent slots' entries are 0)."""
+        state = self.source.take(self.state_value_index)
+        state[self.source.take(self.state_mask_index) == 0.0] = 0.0
+        return state
 
     def gather(self) -> np.ndarray:
         """A new ``[rows, width]`` float32 block of observations from the current source."""
