@@ -57,11 +57,17 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
   -1 none), ``seen [A, A]`` (agent i sees agent j), ``hidden`` (scalar, 1 when no hider is
   seen by any seeker), ``prep`` (scalar, 1 in the preparation phase), ``step`` (scalar, the
   episode's step number: 0 after reset), ``lidar [A, L]``.
-- static: ``arena_version`` (scalar, ``ARENA_VERSION``; other versions are refused),
+- static: ``arena_version`` (scalar, ``ARENA_VERSION``; versions before 2 are refused),
   ``team [A]`` (0 hiders, 1 seekers), ``agent_exists [A]``, ``box_exists [B]``,
   ``ramp_exists [R]``, ``box_size [B, 3]`` (full extents), ``ramp_size [R, 3]``,
-  ``walls [W, 4]`` (x0, y0, x1, y1: each wall's centre line from end to end), ``wall_height [W]``, ``floor_size`` (scalar),
-  ``play_area`` (scalar), ``vision_cone`` (degrees), ``lidar_range``.
+  ``walls [W, 4]`` (x0, y0, x1, y1: each wall's centre line from end to end), ``wall_height [W]``,
+  ``floor_size`` (scalar), ``play_area`` (scalar), ``vision_cone`` (degrees), ``lidar_range``, and what
+  ``replays.statistics`` measures: ``statistics_objects`` (``["box", "ramp"]``) and, from the
+  hide-and-seek game, ``statistics_phase`` (``"prep"``), ``statistics_flags``
+  (``["hidden"]``), ``statistics_teams`` (``["hider", "seeker"]``).
+
+``hidden``, ``prep`` and the ``statistics_*`` entries but ``statistics_objects`` come from the
+hide-and-seek game; a transfer task's replays carry neither (its game adds what it declares).
 """
 
 from __future__ import annotations
@@ -93,8 +99,11 @@ from .sensing import Senses
 MOVE_BINS = 11
 #: Version of the arena's replay data: 2 since walls run between cell centres (``walls`` hold
 #: each wall's end points, where version 1 held grid lines the wall overran by half a thickness)
-#: and the rules follow the original game. Replays of another version are refused.
-ARENA_VERSION = 2
+#: and the rules follow the original game; 3 since static data declares its statistics
+#: (``statistics_*``) and the transfer tasks' frames carry no ``hidden`` and ``prep``. Version 2
+#: replays still restore; version 1 ones are refused.
+ARENA_VERSION = 3
+READABLE_ARENA_VERSIONS = (2, 3)
 #: field order of flat observations (task fields follow, sorted by name)
 FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
               "ramps_mask", "ramps_exist", "lidar")
@@ -745,7 +754,7 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # replays
     def replay_static(self) -> dict[str, np.ndarray]:
-        """Episode constants: teams, presence, sizes and the wall segments."""
+        """Episode constants: teams, presence, sizes, the wall segments and the statistics declared."""
         walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
         B = self.n_box_slots
         return {
@@ -762,6 +771,9 @@ class HideAndSeekEnv(ParallelEnv):
             "play_area": np.array(self.config.play_area),
             "vision_cone": np.array(self.config.vision_cone_degrees),
             "lidar_range": np.array(self.config.lidar_range),
+            # what replays' statistics measure: the objects' groups, frames <group>_pos and _lock_team
+            "statistics_objects": np.array(["box", "ramp"]),
+            **self.game.replay_static(),
         }
 
     def replay_settings(self) -> tuple[str, dict[str, Any]]:
@@ -794,10 +806,11 @@ class HideAndSeekEnv(ParallelEnv):
     def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
         """Put the world into a recorded state for drawing or 3D rendering (not for stepping)."""
         version = int(np.asarray(static["arena_version"])) if "arena_version" in static else 1
-        if version != ARENA_VERSION:
+        if version not in READABLE_ARENA_VERSIONS:
             raise ValueError(
                 f"this episode was recorded by arena version {version} (other walls and rules); this toolkit "
-                f"replays arena version {ARENA_VERSION}: record the episode again (marl eval --record)"
+                f"replays arena versions {', '.join(map(str, READABLE_ARENA_VERSIONS))}: record the episode again "
+                f"(marl eval --record)"
             )
         B = self.n_box_slots
         walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),

@@ -81,6 +81,10 @@ class Game(Protocol):
         """Statistics of the episode so far, reported at its last step."""
         ...
 
+    def replay_static(self) -> dict[str, np.ndarray]:
+        """The game's entries of a replay's static data (the statistics it declares)."""
+        ...
+
     def replay_frame(self) -> dict[str, np.ndarray]:
         """The game's entries of a replay frame."""
         ...
@@ -199,6 +203,12 @@ class HideAndSeekGame:
         after_prep = max(env.step_count - self.prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats
+
+    def replay_static(self) -> dict[str, np.ndarray]:
+        """Statistics of a replay: the preparation phase (``prep``), the fraction ``hidden`` and the
+        distance of hiders to seekers."""
+        return {"statistics_phase": np.array("prep"), "statistics_flags": np.array(["hidden"]),
+                "statistics_teams": np.array(list(self.team_names))}
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """``hidden`` and ``prep`` (1 in the preparation phase)."""

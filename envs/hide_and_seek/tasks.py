@@ -104,6 +104,10 @@ class TaskGame:
         """The arena's object statistics now (the end of the episode when reported)."""
         return self.env.object_statistics("")
 
+    def replay_static(self) -> dict[str, np.ndarray]:
+        """No statistics beyond the arena's."""
+        return {}
+
     def replay_frame(self) -> dict[str, np.ndarray]:
         """The arena's frame says it all."""
         return {}

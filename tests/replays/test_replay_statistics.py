@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,6 +12,11 @@ from replays import Episode, episode_statistics, record_episodes, save_episode
 from replays.statistics import format_statistics, numeric_statistics
 
 STEPS = 20  # 21 frames; frames 0..8 flagged: steps 1..9 are preparation, which ends at frame 9
+
+
+#: what the arena declares its replays' statistics to be
+DECLARED = {"statistics_objects": np.array(["box", "ramp"]), "statistics_phase": np.array("prep"),
+            "statistics_flags": np.array(["hidden"]), "statistics_teams": np.array(["hider", "seeker"])}
 
 
 def scripted_episode() -> Episode:
@@ -39,7 +45,7 @@ def scripted_episode() -> Episode:
     return Episode(
         env_id="scripted", env_kwargs={}, seed=0, agents=agents,
         static={"team": np.array([0, 0, 1, 1]), "box_exists": np.array([True, True, False]),
-                "ramp_exists": np.array([True])},
+                "ramp_exists": np.array([True]), **DECLARED},
         frames={"agent_pos": agent_pos, "box_pos": box_pos, "box_lock_team": box_lock,
                 "ramp_pos": np.zeros((frames, 1, 3)), "ramp_lock_team": ramp_lock, "grabbed": grabbed,
                 "hidden": hidden, "prep": prep},
@@ -84,11 +90,31 @@ def test_statistics_match_the_script(tmp_path):
     assert "box_max_displacement_prep" in text and "step    6  lock    box 0    by team 0" in text
 
 
-def test_environment_without_objects_gets_generic_statistics(tmp_path):
+def test_an_environment_that_declares_nothing_gets_the_generic_statistics_alone(tmp_path):
     import replay_disc_env
 
     [path] = record_episodes(None, lambda: replay_disc_env.parallel_env(max_steps=8), 1, tmp_path / "d.npz")
     stats = episode_statistics(path)
-    assert stats["episode_length"] == 8 and "hidden_fraction" in stats and "grabs" not in stats
-    assert stats["box_locked_end"] == 0 and stats["first_lock_step"] == -1
-    assert stats["events"] == []
+    # its frames hold box_pos, box_lock_team and hidden, but it declared none of them
+    assert stats["episode_length"] == 8 and stats["preparation_steps"] == 0 and "grabs" not in stats
+    assert not any(key.startswith(("box", "hidden", "first_lock")) for key in stats)
+    assert stats["env/hidden_fraction"] == 0.5 and stats["events"] == []
+
+
+def test_statistics_follow_the_names_an_environment_declares(tmp_path):
+    episode = scripted_episode()
+    frames = {key.replace("box", "crate").replace("hidden", "safe").replace("prep", "setup"): value
+              for key, value in episode.frames.items()}
+    static = {"team": episode.static["team"], "crate_exists": episode.static["box_exists"],
+              "statistics_objects": np.array(["crate"]), "statistics_phase": np.array("setup"),
+              "statistics_flags": np.array(["safe"]), "statistics_teams": np.array(["red", "blue"])}
+    renamed_episode = dataclasses.replace(episode, frames=frames, static=static)
+    stats, original = episode_statistics(renamed_episode), episode_statistics(episode)
+    assert stats["preparation_steps"] == original["preparation_steps"] == 9
+    assert stats["crate_max_displacement_setup"] == original["box_max_displacement_prep"]
+    assert stats["crate_locked_setup"] == original["box_locked_prep"]
+    assert stats["safe_fraction"] == original["hidden_fraction"]
+    assert stats["red_blue_distance_mean"] == original["hider_seeker_distance_mean"]
+    assert not any(key.startswith(("box", "ramp", "hidden")) for key in stats)
+    grabs = [event["object"] for event in stats["events"] if event["kind"] == "grab"]
+    assert grabs == ["crate 0", "object 3"]  # the ramp, undeclared here, has no name
