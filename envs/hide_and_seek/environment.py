@@ -74,12 +74,10 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
 import operator
 from collections.abc import Callable
 from typing import Any
 
-import mujoco
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
@@ -87,14 +85,13 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene, constructor_settings
 
 from . import world as W
+from .arena import Arena
 from .game import Game, HideAndSeekGame
-from .layouts import Layout, PlacementError, place, spot_in_metres
-from .mechanics import NO_TEAM, ObjectRules
+from .layouts import Layout
+from .mechanics import NO_TEAM
 from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
 from .rendering import ArenaRenderer, ArenaView, draw_scene
-from .scenarios import SpawnRequest
-from .sensing import Senses
 
 MOVE_BINS = 11
 #: Version of the arena's replay data: 2 since walls run between cell centres (``walls`` hold
@@ -107,13 +104,6 @@ READABLE_ARENA_VERSIONS = (2, 3)
 #: field order of flat observations (task fields follow, sorted by name)
 FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
               "ramps_mask", "ramps_exist", "lidar")
-PLACEMENT_ATTEMPTS = 50
-_PHYSICS_WARNINGS = (
-    int(mujoco.mjtWarning.mjWARN_BADQACC),
-    int(mujoco.mjtWarning.mjWARN_BADQVEL),
-    int(mujoco.mjtWarning.mjWARN_BADQPOS),
-)
-_POSITION_LIMIT = 1e4
 
 
 def _within(values: np.ndarray, low: float, high: float) -> bool:
@@ -143,23 +133,22 @@ class HideAndSeekEnv(ParallelEnv):
         if c.n_seekers[0] < self.game.min_seekers:
             raise ValueError(f"n_seekers must lie in [{self.game.min_seekers}, 6], got {c.n_seekers!r}")
         self.render_mode = c.render_mode
-        self.world_key = self._world_key()
-        self.model = W.private_model(self.world_key)
-        self.data = mujoco.MjData(self.model)
-        self._warning_stats = [self.data.warning[i] for i in _PHYSICS_WARNINGS]
-        self.index = W.index_world(self.model, self.world_key)
-        self.n_agent_slots = c.max_agents
-        self.n_box_slots = c.max_boxes
-        self.n_ramp_slots = c.max_ramps
-        self.n_objects = c.max_boxes + c.max_ramps
-        self.n_entities = self.n_agent_slots + self.n_objects
+        self.arena = arena = Arena(c, self.scenario, self._world_key())
+        # the arena's parts and arrays, shared (not copied): the environment's public state
+        self.world_key, self.model, self.data, self.index = arena.world_key, arena.model, arena.data, arena.index
+        self.senses, self.rules = arena.senses, arena.rules
+        self.n_agent_slots, self.n_box_slots, self.n_ramp_slots = arena.n_agent_slots, arena.n_box_slots, arena.n_ramp_slots
+        self.n_objects, self.n_entities = arena.n_objects, arena.n_entities
+        self.team, self.is_hider = arena.team, arena.is_hider
+        self.agent_present, self.object_present, self.object_half = (arena.agent_present, arena.object_present,
+                                                                      arena.object_half)
+        self.agent_pose, self.object_pose = arena.agent_pose, arena.object_pose
+        self.in_sight, self.lidar = arena.in_sight, arena.lidar
         team_names = self.game.team_names
         self.possible_agents = [f"{team_names[0]}_{i}" for i in range(c.max_hiders)] + [
             f"{team_names[1]}_{i}" for i in range(c.max_seekers)
         ]
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
-        self.team = np.array([0] * c.max_hiders + [1] * c.max_seekers, dtype=np.int64)
-        self.is_hider = self.team == 0
         self._seeker_slots = np.flatnonzero(~self.is_hider)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
@@ -191,26 +180,10 @@ class HideAndSeekEnv(ParallelEnv):
         self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
         # one copy per agent, so that seeding gives each agent its own stream of samples
         self.action_spaces = {a: copy.deepcopy(self._action_space) for a in self.possible_agents}
-        dof = np.arange(4 * self.n_entities).reshape(self.n_entities, 4)
-        self._object_dof = dof[self.n_agent_slots:]
-        target_body = np.concatenate([self.index.agent_body, self.index.object_body])
-        sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
-        self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
-                             c.lidar_rays, c.lidar_range, c.vision_cone_degrees, sight_range)
-        self.object_half = np.zeros((self.n_objects, 3))
-        self.object_half[self.n_box_slots:] = W.RAMP_HALF
-        lockable = np.ones(self.n_objects, dtype=bool)
-        lockable[self.n_box_slots:] = c.lock_ramps
-        pose = self.data.qpos.reshape(self.n_entities, 4)
-        self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq, self._object_dof,
-                                 pose[:self.n_agent_slots], pose[self.n_agent_slots:], self.object_half,
-                                 lockable, self.team, c.grab_radius, c.lock_radius)
         self._rng = np.random.default_rng()
         self._renderer: ArenaRenderer | None = None
         self.agents: list[str] = []
         self._episode_over = True
-        self._layout: Layout | None = None
-        self._restored_layout: bytes | None = None  # digest of the walls and box sizes a restore wrote
         self._init_episode_arrays()
         self.game.attach(self)
 
@@ -263,31 +236,17 @@ class HideAndSeekEnv(ParallelEnv):
     # episode setup
     def _init_episode_arrays(self) -> None:
         """Buffers every step writes in place, allocated once per environment."""
-        A, O = self.n_agent_slots, self.n_objects
-        self.agent_present = np.zeros(A, dtype=bool)
-        self.object_present = np.zeros(O, dtype=bool)
-        # the senses' result buffers, rewritten in place every step
-        self.in_sight = self.senses.in_sight
-        self._visible_objects = self.in_sight[:, A:]  # what the agents see of the objects, as they act
-        self.lidar = self.senses.lidar
+        A = self.n_agent_slots
         self.step_count = 0
+        self._physics_error = False
         self._qpos = self.data.qpos  # views of the simulation state (MjData never reallocates)
         self._qvel = self.data.qvel
-        self._pose = self._qpos.reshape(self.n_entities, 4)
-        self._velocity = self._qvel.reshape(self.n_entities, 4)
-        self.agent_pose = self._pose[:A]  # x, y, z, yaw of every slot: views of qpos
-        self.object_pose = self._pose[A:]
-        self._ctrl = self.data.ctrl.reshape(A, 3)
-        sites = self.index.entity_site
-        # where rays aim: the entities' aim sites, a view of MuJoCo's site positions
-        self._targets = self.data.site_xpos[sites[0]:sites[0] + sites.size] if sites.size else np.zeros((0, 3))
         self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
         self._all_slots = list(range(A))
         self._seeker_list = self._seeker_slots.tolist()
-        self._object_start = np.zeros((O, 3))  # where the objects stood when the episode began
         self._heading = np.zeros(A)
-        self._agent_yaw = self._pose[:A, 3]
-        self._object_yaw = self._pose[A:, 3]
+        self._agent_yaw = self.agent_pose[:, 3]
+        self._object_yaw = self.object_pose[:, 3]
         self._lock_flags_stale = True
         self._init_observation_layout()
 
@@ -314,115 +273,17 @@ class HideAndSeekEnv(ParallelEnv):
             self._rng = np.random.default_rng(seed)
             for i, agent in enumerate(self.possible_agents):
                 self.action_spaces[agent].seed(int(seed) + i)
-        c = self.config
-        rng = self._rng
-        n_hiders = int(rng.integers(c.n_hiders[0], c.n_hiders[1] + 1))
-        n_seekers = int(rng.integers(c.n_seekers[0], c.n_seekers[1] + 1))
-        n_boxes = int(rng.integers(c.n_boxes[0], c.n_boxes[1] + 1))
-        # modules/objects.py: Boxes draws the elongated count up to the box count, then how
-        # many of them lie along x (the rest lie along y)
-        n_long = int(rng.integers(c.n_elongated_boxes[0], min(c.n_elongated_boxes[1], n_boxes) + 1))
-        n_along_x = int(rng.integers(n_long + 1))
-        n_ramps = int(rng.integers(c.n_ramps[0], c.n_ramps[1] + 1))
-        self.agent_present[:] = False
-        self.agent_present[:n_hiders] = True
-        self.agent_present[c.max_hiders:c.max_hiders + n_seekers] = True
-        self.object_present[:] = False
-        self.object_present[:n_boxes] = True
-        self.object_present[self.n_box_slots:self.n_box_slots + n_ramps] = True
-        box_half = np.tile(W.CUBE_HALF, (self.n_box_slots, 1))
-        box_half[:n_along_x] = W.ELONGATED_HALF
-        box_half[n_along_x:n_long] = W.ELONGATED_HALF[[1, 0, 2]]
-        poses = self._sample_poses(box_half)
-        self._apply_episode(poses, box_half)
+        self.arena.new_episode(self._rng, self.game)
         self._set_presence_cache()
         self.step_count = 0
         self._episode_over = False
         self._physics_error = False
-        self._sense()
-        self._object_start[:] = self.object_pose[:, :3]
-        self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
+        self.game.sensed()
         self.game.reset()
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
         return observations, {a: {} for a in self.agents}
-
-    def _sample_poses(self, box_half: np.ndarray) -> np.ndarray:
-        """x, y, z, yaw of every entity slot, placed as the original places them.
-
-        Agents first (hiders, then seekers), then boxes, then ramps, each on a free block of
-        the placement grid in the spawn region its scenario gives; absent slots are parked
-        below the floor. A layout where something finds no room is drawn again, as the
-        original rebuilds the world when a placement fails (``envs/base.py``).
-        """
-        c = self.config
-        rng = self._rng
-        cell = c.cell_size
-        agent_extent = (2 * W.AGENT_RADIUS, 2 * W.AGENT_RADIUS)
-        ramp_extent = (2 * W.RAMP_HALF, 2 * W.RAMP_HALF)
-        for _ in range(PLACEMENT_ATTEMPTS):
-            try:
-                layout = self.scenario.layout(c, rng)
-                occupied = layout.blocked.copy()
-                self.game.place_before_entities(occupied, rng)
-                poses = np.zeros((self.n_entities, 4))
-                poses[:, 0] = -100.0 - 2.0 * np.arange(self.n_entities)
-                poses[:, 1] = -100.0
-                poses[:, 2] = W.PARK_DEPTH
-                anchors: dict[int, tuple[int, int]] = {}
-                for slot in np.flatnonzero(self.agent_present).tolist():
-                    size = (c.footprint_cells(agent_extent[0]),) * 2
-                    first = 0 if self.is_hider[slot] else c.max_hiders
-                    request = SpawnRequest("agent", slot, size, bool(self.is_hider[slot]), first, anchors)
-                    anchors[slot] = place(occupied, self.scenario.spawn_region(c, layout, request), size, rng)
-                    x, y = spot_in_metres(anchors[slot], size, agent_extent, cell, rng)
-                    poses[slot] = (x, y, W.AGENT_RADIUS, rng.uniform(-np.pi, np.pi))
-                for b in np.flatnonzero(self.object_present[:self.n_box_slots]).tolist():
-                    extent = (2 * box_half[b, 0], 2 * box_half[b, 1])
-                    size = (c.footprint_cells(extent[0]), c.footprint_cells(extent[1]))
-                    region = self.scenario.spawn_region(c, layout, SpawnRequest("box", b, size))
-                    at = place(occupied, region, size, rng)
-                    x, y = spot_in_metres(at, size, extent, cell, rng)
-                    poses[self.n_agent_slots + b] = (x, y, W.BOX_HALF, 0.0)
-                for r in np.flatnonzero(self.object_present[self.n_box_slots:]).tolist():
-                    size = (c.footprint_cells(ramp_extent[0]),) * 2
-                    region = self.scenario.spawn_region(c, layout, SpawnRequest("ramp", r, size))
-                    at = place(occupied, region, size, rng)
-                    x, y = spot_in_metres(at, size, ramp_extent, cell, rng)
-                    poses[self.n_agent_slots + self.n_box_slots + r] = (x, y, W.RAMP_HALF, rng.integers(4) * np.pi / 2)
-                self.game.place_after_entities(occupied, rng)
-            except PlacementError:
-                continue
-            self._layout = layout
-            return poses
-        raise RuntimeError(
-            f"could not place all entities in {PLACEMENT_ATTEMPTS} layouts; lower n_boxes, n_ramps or the agent counts"
-        )
-
-    def _apply_episode(self, poses: np.ndarray, box_half: np.ndarray) -> None:
-        """Write this episode's layout, sizes and presence into the private model and data."""
-        m, d, idx = self.model, self.data, self.index
-        self._restored_layout = None  # the model no longer holds a restored frame's layout
-        W.set_walls(m, idx.wall_geom, self._layout.walls, self.scenario.wall_friction)
-        if self.n_box_slots:
-            W.set_box_geometry(m, idx.box_geom, box_half)
-            W.set_box_inertia(m, idx.box_body, box_half)
-        self.object_half[:self.n_box_slots] = box_half
-        self.rules.set_sizes()
-        self._set_agents_present()
-        W.set_present(m, idx.box_geom, self.object_present[:self.n_box_slots], W.GROUP_OBJECT)
-        W.set_present(m, idx.ramp_geom, self.object_present[self.n_box_slots:], W.GROUP_OBJECT)
-        self._reset_colors()
-        mujoco.mj_resetData(m, d)
-        self.rules.reset()
-        d.qpos[:] = poses.reshape(-1)
-        present = np.concatenate([self.agent_present, self.object_present])
-        parked = np.flatnonzero(~present)
-        self._parked_qpos = (parked[:, None] * 4 + np.arange(4)).reshape(-1)
-        self._parked_values = d.qpos[self._parked_qpos].copy()
-        mujoco.mj_forward(m, d)
-        self._warning_count = self._count_warnings()
 
     def arrange(self, agents: dict[str, tuple[float, float, float]] | None = None,
                 boxes: dict[int, tuple[float, float, float]] | None = None,
@@ -436,48 +297,24 @@ class HideAndSeekEnv(ParallelEnv):
         """
         if self._episode_over:
             raise RuntimeError("arrange() needs a running episode; call reset() first")
-        pose = self._pose
-        A, B = self.n_agent_slots, self.n_box_slots
-        for name, (x, y, yaw) in (agents or {}).items():
+        slots = {}
+        for name, pose in (agents or {}).items():
             if name not in self._live_slot_of:
                 raise ValueError(f"agents: {name!r} is not a live agent; live agents: {', '.join(self.agents)}")
-            pose[self._live_slot_of[name]] = (x, y, W.AGENT_RADIUS, yaw)
-        for offset, count, entries, height, kind in ((A, B, boxes, W.BOX_HALF, "boxes"),
-                                                      (A + B, self.n_ramp_slots, ramps, W.RAMP_HALF, "ramps")):
-            for slot, (x, y, yaw) in (entries or {}).items():
-                if not (0 <= slot < count) or not self._present_all[offset + slot]:
-                    raise ValueError(f"{kind}: slot {slot} is not present this episode")
-                pose[offset + slot] = (x, y, height, yaw)
-        if walls is not None:
-            walls = np.asarray(walls, dtype=np.float64).reshape(-1, 5)
-            self._layout = Layout(walls, self._layout.blocked, self._layout.outer_walls, self._layout.rooms)
-            W.set_walls(self.model, self.index.wall_geom, walls, self.scenario.wall_friction)
-            self._restored_layout = None
-        self.data.qvel[:] = 0.0
-        self.rules.reset()
-        self._color_locks()
-        mujoco.mj_forward(self.model, self.data)
-        self._object_start[:] = self.object_pose[:, :3]
-        self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
-        self._sense()
+            slots[self._live_slot_of[name]] = pose
+        self.arena.arrange(slots, boxes or {}, ramps or {}, walls)
+        self.game.sensed()
         self.game.restart()
         return self._observe()
 
     def _set_presence_cache(self) -> None:
         """Arrays derived from this episode's presence, computed once per episode."""
         A = self.n_agent_slots
-        self._present_all = np.concatenate([self.agent_present, self.object_present])
-        valid = self.agent_present[:, None] & self._present_all[None, :] & ~self.senses.self_target
-        self.senses.set_observers(self.agent_present, valid)
         self._live_slots = [(a, self.agent_slot[a]) for a in self.possible_agents
                             if self.agent_present[self.agent_slot[a]]]
         self._live_slot_of = dict(self._live_slots)
         self._live_index = np.array([i for _, i in self._live_slots], dtype=np.int64)
         self._all_live = bool(self.agent_present.all())
-        self._absent_agents = ~self.agent_present
-        self._absent_objects = ~self.object_present
-        self._some_agents_absent = bool(self._absent_agents.any())
-        self._some_objects_absent = bool(self._absent_objects.any())
         # flat qpos indices of the x and y of live agents and present objects (boundary checks)
         bounded = self._live_index
         if self.config.objects_out_penalty:
@@ -494,22 +331,6 @@ class HideAndSeekEnv(ParallelEnv):
         n = self._live_index.size  # fields of two or more dimensions are reshaped from the block's columns
         self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
         self.agents = [a for a, _ in self._live_slots]
-
-    def _set_agents_present(self) -> None:
-        """Contacts and ray visibility of the agents' spheres and arms by presence this episode."""
-        idx = self.index
-        W.set_present(self.model, idx.agent_geom, self.agent_present, W.GROUP_AGENT)
-        arms = idx.agent_arm_geom
-        W.set_present(self.model, arms.ravel(), np.repeat(self.agent_present, arms.shape[1]), W.GROUP_AGENT)
-
-    def _reset_colors(self) -> None:
-        m, idx = self.model, self.index
-        m.geom_rgba[idx.box_geom] = W.BOX_RGBA
-        m.geom_rgba[idx.ramp_geom] = W.RAMP_RGBA
-
-    def _count_warnings(self) -> int:
-        bad_acceleration, bad_velocity, bad_position = self._warning_stats
-        return bad_acceleration.number + bad_velocity.number + bad_position.number
 
     # ----------------------------------------------------------------------------------------
     # stepping
@@ -615,34 +436,11 @@ class HideAndSeekEnv(ParallelEnv):
         c = self.config
         in_prep = self.step_count < self.game.prep_steps
         controls, grab, lock = self._decode_actions(actions, in_prep)
-        self._ctrl[:] = controls
-        rules = self.rules
-        rules.apply(grab, lock, self._visible_objects, self._rng)
-        if rules.changed:
-            self._color_locks()
+        physics_error = self._physics_error = self.arena.step(controls, grab, lock, self._rng)
+        if self.rules.changed:
             self._lock_flags_stale = True
-        m, d = self.model, self.data
-        mujoco.mj_step(m, d, nstep=c.substeps)
-        qpos, qvel = self._qpos, self._qvel
-        if self._parked_qpos.size:
-            qpos[self._parked_qpos] = self._parked_values
-            qvel[self._parked_qpos] = 0.0
-        physics_error = self._diverged()
-        self._physics_error = physics_error
-        if physics_error:
-            qpos[:], qvel[:] = self._last_good
-            rules.reset()
-            self._lock_flags_stale = True
-            self._color_locks()
-            d.ctrl[:] = 0.0
-            mujoco.mj_forward(m, d)
-            self._warning_count = self._count_warnings()
-        else:
-            mujoco.mj_kinematics(m, d)
-            np.copyto(self._last_good[0], qpos)
-            np.copyto(self._last_good[1], qvel)
         self.step_count += 1
-        self._sense()
+        self.game.sensed()
         reward, task_done = self.game.rewards(in_prep)
         rewards = dict(zip(self.agents, reward.tolist() if self._all_live else reward[self._live_index].tolist()))
         observations = self._observe()
@@ -664,47 +462,13 @@ class HideAndSeekEnv(ParallelEnv):
             self.render()
         return observations, rewards, terminations, truncations, infos
 
-    def _diverged(self) -> bool:
-        if self._count_warnings() != self._warning_count:
-            return True
-        qpos, qvel = self._qpos, self._qvel
-        return not np.dot(qpos, qpos) + np.dot(qvel, qvel) < _POSITION_LIMIT**2
-
-    def _sense(self) -> None:
-        self.senses.sense(self._targets)
-        self.game.sensed()
-
     def object_statistics(self, suffix: str = "") -> dict[str, float]:
-        """The arena's behaviour statistics now: how far the objects are from their start, and how
-        many are locked, with ``suffix`` appended to each key.
-
-        As ``envs/hide_and_seek.py: TrackStatWrapper``: the largest distance of any box (ramp)
-        from where it began, and the number locked; games take them at the instants they name
-        (hide and seek: the end of preparation, "_prep", and of the episode, ""), not the
-        largest over time.
-        """
-        B = self.n_box_slots
-        moved = np.linalg.norm(self.object_pose[:, :3] - self._object_start, axis=1)  # parked objects stay put
-        locked = self.rules.lock_team != NO_TEAM
-        return {
-            "max_box_move" + suffix: float(moved[:B].max()) if B else 0.0,
-            "num_box_lock" + suffix: float(locked[:B].sum()),
-            "max_ramp_move" + suffix: float(moved[B:].max()) if self.n_ramp_slots else 0.0,
-            "num_ramp_lock" + suffix: float(locked[B:].sum()),
-        }
+        """The arena's behaviour statistics now (``Arena.object_statistics``), for the game."""
+        return self.arena.object_statistics(suffix)
 
     def episode_stats(self) -> dict[str, float]:
         """Statistics of the episode so far, as the game reports them at its last step."""
         return self.game.episode_stats()
-
-    def _color_locks(self) -> None:
-        idx, m = self.index, self.model
-        lock_team = self.rules.lock_team
-        geoms = np.concatenate([idx.box_geom, idx.ramp_geom])
-        base = np.concatenate([np.tile(W.BOX_RGBA, (self.n_box_slots, 1)),
-                               np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
-        glow = np.asarray(W.LOCK_RGBA)[np.maximum(lock_team, 0)]
-        m.geom_rgba[geoms] = np.where((lock_team >= 0)[:, None], glow, base)
 
     # ----------------------------------------------------------------------------------------
     # observations and state
@@ -755,18 +519,9 @@ class HideAndSeekEnv(ParallelEnv):
     # replays
     def replay_static(self) -> dict[str, np.ndarray]:
         """Episode constants: teams, presence, sizes, the wall segments and the statistics declared."""
-        walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
-        B = self.n_box_slots
         return {
             "arena_version": np.array(ARENA_VERSION),
-            "team": self.team.copy(),
-            "agent_exists": self.agent_present.copy(),
-            "box_exists": self.object_present[:B].copy(),
-            "ramp_exists": self.object_present[B:].copy(),
-            "box_size": 2.0 * self.object_half[:B].copy(),
-            "ramp_size": 2.0 * self.object_half[B:].copy(),
-            "walls": walls[:, :4].copy(),
-            "wall_height": walls[:, 4].copy(),
+            **self.arena.replay_static(),
             "floor_size": np.array(self.config.floor_size),
             "play_area": np.array(self.config.play_area),
             "vision_cone": np.array(self.config.vision_cone_degrees),
@@ -783,25 +538,7 @@ class HideAndSeekEnv(ParallelEnv):
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """This step's poses and events (fixed shapes; see the module docstring)."""
-        pose = self._pose
-        A, B = self.n_agent_slots, self.n_box_slots
-        lock_team = self.rules.lock_team
-        return {
-            "qpos": self.data.qpos.copy(),
-            "agent_pos": pose[:A, :3].copy(),
-            "agent_yaw": pose[:A, 3].copy(),
-            "box_pos": pose[A:A + B, :3].copy(),
-            "box_yaw": pose[A:A + B, 3].copy(),
-            "box_lock_team": lock_team[:B].copy(),
-            "ramp_pos": pose[A + B:, :3].copy(),
-            "ramp_yaw": pose[A + B:, 3].copy(),
-            "ramp_lock_team": lock_team[B:].copy(),
-            "grabbed": self.rules.grabbed.copy(),
-            "seen": self.in_sight[:, :A].copy(),
-            "step": np.array(self.step_count),
-            "lidar": self.lidar.copy(),
-            **self.game.replay_frame(),
-        }
+        return {**self.arena.replay_frame(), "step": np.array(self.step_count), **self.game.replay_frame()}
 
     def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
         """Put the world into a recorded state for drawing or 3D rendering (not for stepping)."""
@@ -812,43 +549,9 @@ class HideAndSeekEnv(ParallelEnv):
                 f"replays arena versions {', '.join(map(str, READABLE_ARENA_VERSIONS))}: record the episode again "
                 f"(marl eval --record)"
             )
-        B = self.n_box_slots
-        walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),
-                                np.asarray(static["wall_height"], float).reshape(-1, 1)], axis=1)
-        self._layout = Layout(walls, np.zeros((1, 1), bool), bool(walls.shape[0]))
-        self.agent_present[:] = np.asarray(static["agent_exists"], bool)
-        self.object_present[:B] = np.asarray(static["box_exists"], bool)
-        self.object_present[B:] = np.asarray(static["ramp_exists"], bool)
-        box_half = np.asarray(static["box_size"], float).reshape(B, 3) / 2.0
-        self.object_half[:B] = box_half
-        m, idx = self.model, self.index
-        # walls and box sizes (which refresh bounding volumes) are written only when they change:
-        # the frames of one episode share them
-        layout_key = hashlib.blake2b(walls.tobytes() + box_half.tobytes(), digest_size=16).digest()
-        if layout_key != self._restored_layout:
-            W.set_walls(m, idx.wall_geom, walls)
-            if B:
-                W.set_box_geometry(m, idx.box_geom, box_half)
-            self._restored_layout = layout_key
-        self._set_agents_present()
-        W.set_present(m, idx.box_geom, self.object_present[:B], W.GROUP_OBJECT)
-        W.set_present(m, idx.ramp_geom, self.object_present[B:], W.GROUP_OBJECT)
-        self.data.qpos[:] = frame["qpos"]
-        self.data.qvel[:] = 0.0
-        self.rules.lock_team[:B] = frame["box_lock_team"]
-        self.rules.lock_team[B:] = frame["ramp_lock_team"]
-        self.rules.grabbed[:] = frame["grabbed"]
-        self.rules.set_sizes()
-        self.rules.count()
-        A = self.n_agent_slots
-        self.in_sight[:] = False
-        self.in_sight[:, :A] = frame["seen"]
-        if "lidar" in frame:
-            self.lidar[:] = np.asarray(frame["lidar"], float)
+        self.arena.restore_replay_frame(static, frame)
         self.step_count = self.game.restore_replay_frame(frame)
         self._set_presence_cache()
-        self._color_locks()
-        mujoco.mj_kinematics(m, self.data)
 
     def scene(self) -> Scene:
         """The current state as 2D shapes (walls, objects, agents and overlay layers)."""
@@ -857,12 +560,12 @@ class HideAndSeekEnv(ParallelEnv):
     @property
     def layout(self) -> Layout | None:
         """This episode's layout (walls, blocked cells, named rooms); None before the first reset."""
-        return self._layout
+        return self.arena.layout
 
     @property
     def walls(self) -> np.ndarray:
         """``[W, 5]`` the walls in use (x0, y0, x1, y1 of the centre line, height), read-only."""
-        walls = self._layout.walls if self._layout is not None else np.zeros((0, 5))
+        walls = self.arena.layout.walls if self.arena.layout is not None else np.zeros((0, 5))
         view = walls.view()
         view.flags.writeable = False
         return view

@@ -161,7 +161,8 @@ def place(env, **where):
         pose[env.agent_slot[agent]] = (x, y, W.AGENT_RADIUS, yaw)
     env.data.qvel[:] = 0.0
     mujoco.mj_forward(env.model, env.data)
-    env._sense()
+    env.arena.sense()
+    env.game.sensed()
 
 
 def press(env, **buttons) -> int:
