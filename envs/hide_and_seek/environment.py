@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -85,6 +84,7 @@ from pettingzoo import ParallelEnv
 from envs.scene import Scene, constructor_settings
 
 from . import world as W
+from .actions import ActionDecoder
 from .arena import Arena
 from .game import Game, HideAndSeekGame
 from .layouts import Layout
@@ -93,7 +93,6 @@ from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
 from .rendering import ArenaRenderer, ArenaView, draw_scene
 
-MOVE_BINS = 11
 #: Version of the arena's replay data: 2 since walls run between cell centres (``walls`` hold
 #: each wall's end points, where version 1 held grid lines the wall overran by half a thickness)
 #: and the rules follow the original game; 3 since static data declares its statistics
@@ -104,11 +103,6 @@ READABLE_ARENA_VERSIONS = (2, 3)
 #: field order of flat observations (task fields follow, sorted by name)
 FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
               "ramps_mask", "ramps_exist", "lidar")
-
-
-def _within(values: np.ndarray, low: float, high: float) -> bool:
-    """Whether every value lies in [low, high] (NaN never does)."""
-    return bool(((values >= low) & (values <= high)).all())
 
 
 class HideAndSeekEnv(ParallelEnv):
@@ -149,7 +143,6 @@ class HideAndSeekEnv(ParallelEnv):
             f"{team_names[1]}_{i}" for i in range(c.max_seekers)
         ]
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
-        self._seeker_slots = np.flatnonzero(~self.is_hider)
         others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
                           dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
         self._others = others
@@ -163,18 +156,8 @@ class HideAndSeekEnv(ParallelEnv):
                 np.concatenate([np.broadcast_to(p.low, p.shape).ravel() for p in parts]).astype(np.float32),
                 np.concatenate([np.broadcast_to(p.high, p.shape).ravel() for p in parts]).astype(np.float32),
                 dtype=np.float32)
-        if c.flat_actions and c.continuous_actions:
-            limit = W.CONTROL_LIMIT
-            self._action_space: spaces.Space = spaces.Box(
-                np.array([-limit] * 3 + [0.0, 0.0], dtype=np.float32),
-                np.array([limit] * 3 + [1.0, 1.0], dtype=np.float32), dtype=np.float32)
-        elif c.flat_actions:
-            self._action_space = spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
-        else:
-            movement = (spaces.Box(-W.CONTROL_LIMIT, W.CONTROL_LIMIT, shape=(3,), dtype=np.float32)
-                        if c.continuous_actions else spaces.MultiDiscrete([MOVE_BINS] * 3))
-            self._action_space = spaces.Dict({"movement": movement, "grab": spaces.Discrete(2),
-                                              "lock": spaces.Discrete(2)})
+        self.actions = ActionDecoder(c, self.n_agent_slots)
+        self._action_space = self.actions.space
         state_dim = self.n_agent_slots * (AGENT_FEATURES + 1) + self.n_objects * OBJECT_FEATURES + 2
         self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
         self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
@@ -241,9 +224,6 @@ class HideAndSeekEnv(ParallelEnv):
         self._physics_error = False
         self._qpos = self.data.qpos  # views of the simulation state (MjData never reallocates)
         self._qvel = self.data.qvel
-        self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (W.CONTROL_LIMIT / (MOVE_BINS // 2))
-        self._all_slots = list(range(A))
-        self._seeker_list = self._seeker_slots.tolist()
         self._heading = np.zeros(A)
         self._agent_yaw = self.agent_pose[:, 3]
         self._object_yaw = self.object_pose[:, 3]
@@ -334,108 +314,13 @@ class HideAndSeekEnv(ParallelEnv):
 
     # ----------------------------------------------------------------------------------------
     # stepping
-    def _decode_actions(self, actions: dict, in_prep: bool) -> tuple[np.ndarray, list[bool], list[bool]]:
-        """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]) and the grab
-        and lock buttons (lists of ``A`` bools) of every agent slot; silent agents, and seekers
-        during the preparation phase, stand still.
-
-        The common case (every action well formed) costs a few array operations for all agents
-        together; only when something is wrong are the actions checked one by one, so that the
-        error names the agent.
-        """
-        A = self.n_agent_slots
-        if not actions:
-            return np.zeros((A, 3)), [False] * A, [False] * A
-        flat, continuous = self.config.flat_actions, self.config.continuous_actions
-        try:
-            slots = self._live_slot_of
-            rows = [slots[agent] for agent in actions]
-            values = list(actions.values())
-            if flat:
-                table = np.asarray(values)
-                well_formed = table.shape == (len(rows), 5) and table.dtype.kind in ("iuf" if continuous else "iu")
-                movement = table[:, :3]
-                presses = table[:, 3:].tolist()
-                if continuous:  # a button is pressed above one half
-                    well_formed = well_formed and all(0.0 <= v <= 1.0 for press in presses for v in press)
-                    presses = [(grab > 0.5, lock > 0.5) for grab, lock in presses]
-            else:
-                movement = np.asarray([action["movement"] for action in values])
-                index = operator.index
-                presses = [(index(action["grab"]), index(action["lock"])) for action in values]
-                well_formed = movement.shape == (len(rows), 3) and movement.dtype.kind in ("iuf" if continuous else "iu")
-            if not (flat and continuous):  # integer buttons, both 0 or 1
-                well_formed = well_formed and not any((grab | lock) & -2 for grab, lock in presses)
-            if well_formed:
-                moves = movement.ravel().tolist()
-                if continuous:  # NaN fails the comparison too
-                    well_formed = all(-W.CONTROL_LIMIT <= v <= W.CONTROL_LIMIT for v in moves)
-                else:
-                    well_formed = min(moves) >= 0 and max(moves) < MOVE_BINS
-        except (KeyError, TypeError, IndexError, ValueError):
-            well_formed = False
-        if not well_formed:
-            self._raise_for_bad_action(actions)
-        controls = np.array(movement, dtype=np.float64) if continuous else self._control_levels.take(movement)
-        grab = [bool(press[0]) for press in presses]
-        lock = [bool(press[1]) for press in presses]
-        if rows != self._all_slots:  # some agents are silent or absent
-            controls, live_controls = np.zeros((A, 3)), controls
-            controls[rows] = live_controls
-            live_grab, live_lock = grab, lock
-            grab, lock = [False] * A, [False] * A
-            for row, pressed_grab, pressed_lock in zip(rows, live_grab, live_lock):
-                grab[row], lock[row] = pressed_grab, pressed_lock
-        if in_prep:
-            controls[self._seeker_slots] = 0.0
-            for seeker in self._seeker_list:
-                grab[seeker] = lock[seeker] = False
-        return controls, grab, lock
-
-    def _raise_for_bad_action(self, actions: dict) -> None:
-        """Find the first malformed action and raise a ValueError naming its agent."""
-        continuous, flat = self.config.continuous_actions, self.config.flat_actions
-        kinds, kind = ("iuf", "numbers") if continuous else ("iu", "integers")
-        if continuous:
-            low, high = -W.CONTROL_LIMIT, W.CONTROL_LIMIT
-            rule = f"movement must lie in [{low}, {high}]"
-        else:
-            low, high, rule = 0, MOVE_BINS - 1, f"movement bins must lie in [0, {MOVE_BINS - 1}]"
-        for agent, action in actions.items():
-            if agent not in self._live_slot_of:
-                raise ValueError(
-                    f"action for {agent!r}, which is not a live agent; live agents: {', '.join(self.agents)}"
-                )
-            try:
-                if flat:
-                    values = np.asarray(action)
-                    if values.shape != (5,) or values.dtype.kind not in kinds:
-                        raise ValueError(f"expected 5 {kind}, got {values!r}")
-                    movement, buttons = values[:3], values[3:]
-                else:
-                    movement = np.asarray(action["movement"])
-                    if movement.shape != (3,) or movement.dtype.kind not in kinds:
-                        raise ValueError(f"movement must be 3 {kind}, got {movement!r}")
-                    buttons = np.array([operator.index(action["grab"]), operator.index(action["lock"])])
-            except (KeyError, TypeError, IndexError, ValueError) as error:
-                raise ValueError(
-                    f"action of {agent!r} does not fit the action space {self._action_space}: {error}"
-                ) from None
-            if not (_within(movement, low, high) and _within(buttons, 0, 1)
-                    and (continuous and flat or not (buttons % 1).any())):
-                raise ValueError(
-                    f"action of {agent!r} is out of the action space {self._action_space}: {rule}, grab and lock in "
-                    f"{{0, 1}}; got {action!r}"
-                )
-        raise ValueError(f"actions do not fit the action space {self._action_space}: {actions!r}")
-
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
         """Advance the world by one environment step (``substeps`` physics steps)."""
         if self._episode_over:
             raise RuntimeError("the episode has ended (or never started); call reset() before step()")
         c = self.config
         in_prep = self.step_count < self.game.prep_steps
-        controls, grab, lock = self._decode_actions(actions, in_prep)
+        controls, grab, lock = self.actions.decode(actions, self._live_slot_of, self.game.idle_slots(in_prep))
         physics_error = self._physics_error = self.arena.step(controls, grab, lock, self._rng)
         if self.rules.changed:
             self._lock_flags_stale = True

@@ -69,6 +69,10 @@ class Game(Protocol):
         """Read what the agents perceive now (after each sensing)."""
         ...
 
+    def idle_slots(self, in_prep: bool) -> np.ndarray | None:
+        """Agent slots whose actions this step ignores (None: none)."""
+        ...
+
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """Reward of every agent slot for the step just taken, and whether the game ended it."""
         ...
@@ -137,6 +141,7 @@ class HideAndSeekGame:
         self._reward_if_hidden = team_sign
         self._reward_if_seen = -team_sign
         hiders, seekers = np.flatnonzero(env.is_hider), np.flatnonzero(~env.is_hider)
+        self._seekers = seekers
         # seekers' rows and hiders' columns of ``in_sight``, as flat indices
         self._seeker_sees_hider = (seekers[:, None] * (env.n_entities) + hiders[None, :]).ravel().tolist()
         centre, half = self.config.floor_size / 2.0, self.config.play_area / 2.0
@@ -160,6 +165,10 @@ class HideAndSeekGame:
         """``hidden``: whether no seeker sees any hider now."""
         seen = self.env.in_sight.tobytes()
         self.hidden = not any(seen[k] for k in self._seeker_sees_hider)
+
+    def idle_slots(self, in_prep: bool) -> np.ndarray | None:
+        """Seekers during preparation (``wrappers/prep_phase.py: MaskPrepPhaseAction``)."""
+        return self._seekers if in_prep else None
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """Zero in preparation, else +-1 by team, ``-out_of_bounds_penalty`` where out; never ends the game."""

@@ -96,6 +96,10 @@ class TaskGame:
     def sensed(self) -> None:
         """The tasks read no sight."""
 
+    def idle_slots(self, in_prep: bool) -> np.ndarray | None:
+        """The agent always acts."""
+        return None
+
     def observations(self) -> dict[str, np.ndarray]:
         """No keys beyond the arena's."""
         return {}
