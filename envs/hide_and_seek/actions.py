@@ -79,11 +79,12 @@ class ActionDecoder:
                 well_formed = movement.shape == (len(rows), 3) and movement.dtype.kind in self._kinds
             if not (flat and continuous):  # integer buttons, both 0 or 1
                 well_formed = well_formed and not any((grab | lock) & -2 for grab, lock in presses)
-            if well_formed:
+            if well_formed:  # a few Python comparisons cost less than numpy's for a dozen numbers
+                moves = movement.ravel().tolist()
                 if continuous:  # NaN fails the comparison too
-                    well_formed = _within(movement, -W.CONTROL_LIMIT, W.CONTROL_LIMIT)
+                    well_formed = all(-W.CONTROL_LIMIT <= v <= W.CONTROL_LIMIT for v in moves)
                 else:
-                    well_formed = _within(movement, 0, MOVE_BINS - 1)
+                    well_formed = min(moves) >= 0 and max(moves) < MOVE_BINS
         except (KeyError, TypeError, IndexError, ValueError):
             well_formed = False
         if not well_formed:

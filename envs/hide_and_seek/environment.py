@@ -1,5 +1,11 @@
 """The hide-and-seek arena as a PettingZoo ``ParallelEnv``.
 
+The class wires parts with one job each: the arena (``arena.py``: world, physics, sensing,
+grab and lock), its scenario (``scenarios.py``: walls and spawn regions), the game that scores
+it (``game.py``: hide and seek, or a transfer task of ``tasks.py``, which replaces it), the
+actions (``actions.py``) and the observations (``observations.py``). ``env.view`` is the
+read-only view renderers draw from.
+
 Agents ``hider_0..`` and ``seeker_0..`` (all slots of the largest counts are in
 ``possible_agents``; an episode uses the sampled subset). Per step each live agent sends a
 Dict action ``{"movement": MultiDiscrete([11, 11, 11]), "grab": Discrete(2), "lock":
@@ -35,9 +41,9 @@ fields and an existence flag, per object slot (boxes then ramps) position, cos/s
 velocities, size, locked-by-hiders, locked-by-seekers, existence, then the preparation and
 time fractions.
 
-Rewards: zero during the preparation phase; afterwards hiders get +1 when no hider is seen by
-any seeker, else -1, seekers the opposite (``envs/hide_and_seek.py: HideAndSeekRewardWrapper``,
-``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty`` instead,
+Rewards (the hide-and-seek game, ``game.py``): zero during the preparation phase; afterwards
+hiders get +1 when no hider is seen by any seeker, else -1, seekers the opposite
+(``envs/hide_and_seek.py: HideAndSeekRewardWrapper``, ``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty`` instead,
 and with ``objects_out_penalty`` every agent gets it while any box or ramp is outside
 (``wrappers/limit_mvmnt.py``). Episodes end by truncation at ``horizon`` steps, or early (also
 truncated) when the simulation diverges, with ``infos[agent]["physics_error"] = True``.
