@@ -125,6 +125,9 @@ class HideAndSeekEnv(ParallelEnv):
                  **kwargs: Any) -> None:
         """The arena of ``preset`` (and keyword overrides of :class:`ArenaConfig`) scored by ``game``,
         built from the configuration: hide and seek, or a transfer task (``envs.hide_and_seek.tasks``)."""
+        if not callable(game):
+            raise ValueError(f"game must be a class or function that builds a game from the ArenaConfig (code, "
+                             f"not a name), got {game!r}")
         self.config: ArenaConfig = make_config(preset, **kwargs)
         c = self.config
         self.game: Game = game(c)

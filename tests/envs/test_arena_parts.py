@@ -74,3 +74,8 @@ def test_renderers_and_games_read_no_private_state_and_no_code_compares_scenario
         assert not re.search(r"\benv\._", source), f"{module} reads the environment's private state"
     for module in package.glob("*.py"):
         assert not re.search(r"scenario\s*==|scenario\s+in\s", module.read_text()), module.name
+
+
+def test_a_game_given_by_name_is_one_clear_error():
+    with pytest.raises(ValueError, match="game must be a class or function"):
+        envs.make("hide_and_seek_v0", game="LockAndReturn")
