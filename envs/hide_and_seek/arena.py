@@ -86,6 +86,10 @@ class Arena:
         self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq, object_dof,
                                  self.agent_pose, self.object_pose, self.object_half, lockable, self.team,
                                  c.grab_radius, c.lock_radius)
+        # object geoms and their colours unlocked and locked (by team), for painting locks
+        self._object_geoms = np.concatenate([self.index.box_geom, self.index.ramp_geom])
+        self._object_rgba = np.concatenate([np.tile(W.BOX_RGBA, (B, 1)), np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
+        self._lock_rgba = np.asarray(W.LOCK_RGBA, dtype=np.float64)
         self._warning_stats = [self.data.warning[i] for i in _PHYSICS_WARNINGS]
         self._warning_count = 0
         self._object_start = np.zeros((O, 3))  # where the objects stood when the episode began
@@ -290,13 +294,9 @@ class Arena:
 
     def color_locks(self) -> None:
         """Paint locked objects in their locking team's colour."""
-        idx, m = self.index, self.model
         lock_team = self.rules.lock_team
-        geoms = np.concatenate([idx.box_geom, idx.ramp_geom])
-        base = np.concatenate([np.tile(W.BOX_RGBA, (self.n_box_slots, 1)),
-                               np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
-        glow = np.asarray(W.LOCK_RGBA)[np.maximum(lock_team, 0)]
-        m.geom_rgba[geoms] = np.where((lock_team >= 0)[:, None], glow, base)
+        glow = self._lock_rgba.take(np.maximum(lock_team, 0), axis=0)
+        self.model.geom_rgba[self._object_geoms] = np.where((lock_team >= 0)[:, None], glow, self._object_rgba)
 
     def object_statistics(self, suffix: str = "") -> dict[str, float]:
         """The arena's behaviour statistics now: how far the objects are from their start, and how
