@@ -94,8 +94,7 @@ from .actions import ActionDecoder
 from .arena import Arena
 from .game import Game, HideAndSeekGame
 from .layouts import Layout
-from .mechanics import NO_TEAM
-from .observations import AGENT_FEATURES, OBJECT_FEATURES, ObservationAssembler
+from .observations import ArenaObservations
 from .presets import RENDER_CAMERAS, ArenaConfig, make_config
 from .rendering import ArenaRenderer, ArenaView, draw_scene
 
@@ -106,10 +105,6 @@ from .rendering import ArenaRenderer, ArenaView, draw_scene
 #: replays still restore; version 1 ones are refused.
 ARENA_VERSION = 3
 READABLE_ARENA_VERSIONS = (2, 3)
-#: field order of flat observations (task fields follow, sorted by name)
-FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
-              "ramps_mask", "ramps_exist", "lidar")
-
 
 class HideAndSeekEnv(ParallelEnv):
     """Hiders against seekers in a MuJoCo world of rooms, boxes and ramps (see module doc)."""
@@ -152,23 +147,11 @@ class HideAndSeekEnv(ParallelEnv):
             f"{team_names[1]}_{i}" for i in range(c.max_seekers)
         ]
         self.agent_slot = {name: i for i, name in enumerate(self.possible_agents)}
-        others = np.array([[j for j in range(self.n_agent_slots) if j != i] for i in range(self.n_agent_slots)],
-                          dtype=np.int64).reshape(self.n_agent_slots, self.n_agent_slots - 1)
-        self._others = others
-        self._agent_column = np.arange(self.n_agent_slots)[:, None]
-        self._team_column = self.team[:, None]
-        self._dict_observation_space = self._make_observation_space()
-        self._observation_space: spaces.Space = self._dict_observation_space
-        if c.flat_observations:
-            parts = [self._dict_observation_space[key] for key in self.observation_keys()]
-            self._observation_space = spaces.Box(
-                np.concatenate([np.broadcast_to(p.low, p.shape).ravel() for p in parts]).astype(np.float32),
-                np.concatenate([np.broadcast_to(p.high, p.shape).ravel() for p in parts]).astype(np.float32),
-                dtype=np.float32)
+        self.observations = ArenaObservations(arena, self.game.observation_spaces(), c.flat_observations)
+        self._observation_space = self.observations.space
         self.actions = ActionDecoder(c, self.n_agent_slots)
         self._action_space = self.actions.space
-        state_dim = self.n_agent_slots * (AGENT_FEATURES + 1) + self.n_objects * OBJECT_FEATURES + 2
-        self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
+        self.state_space = self.observations.state_space
         self.observation_spaces = {a: self._observation_space for a in self.possible_agents}
         # one copy per agent, so that seeding gives each agent its own stream of samples
         self.action_spaces = {a: copy.deepcopy(self._action_space) for a in self.possible_agents}
@@ -176,7 +159,8 @@ class HideAndSeekEnv(ParallelEnv):
         self._renderer: ArenaRenderer | None = None
         self.agents: list[str] = []
         self._episode_over = True
-        self._init_episode_arrays()
+        self.step_count = 0
+        self._physics_error = False
         self.game.attach(self)
 
     def _world_key(self) -> W.WorldKey:
@@ -187,34 +171,9 @@ class HideAndSeekEnv(ParallelEnv):
 
     # ----------------------------------------------------------------------------------------
     # spaces
-    def _make_observation_space(self) -> spaces.Dict:
-        c = self.config
-        n_others = self.n_agent_slots - 1
-
-        def features(rows: int, width: int) -> spaces.Box:
-            return spaces.Box(-np.inf, np.inf, shape=(rows, width), dtype=np.float32)
-
-        def mask(rows: int) -> spaces.Box:
-            return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
-
-        return spaces.Dict({
-            **self.game.observation_spaces(),
-            "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
-            "agents": features(n_others, AGENT_FEATURES),
-            "agents_mask": mask(n_others),
-            "agents_exist": mask(n_others),
-            "boxes": features(c.max_boxes, OBJECT_FEATURES),
-            "boxes_mask": mask(c.max_boxes),
-            "boxes_exist": mask(c.max_boxes),
-            "ramps": features(c.max_ramps, OBJECT_FEATURES),
-            "ramps_mask": mask(c.max_ramps),
-            "ramps_exist": mask(c.max_ramps),
-            "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
-        })
-
     def observation_keys(self) -> list[str]:
         """Order of the fields in a flat observation (``flat_observations=True``)."""
-        return [key for key in FLAT_ORDER] + sorted(self.game.observation_spaces())
+        return list(self.observations.keys)
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The Dict observation space (the same for every agent)."""
@@ -226,36 +185,6 @@ class HideAndSeekEnv(ParallelEnv):
 
     # ----------------------------------------------------------------------------------------
     # episode setup
-    def _init_episode_arrays(self) -> None:
-        """Buffers every step writes in place, allocated once per environment."""
-        A = self.n_agent_slots
-        self.step_count = 0
-        self._physics_error = False
-        self._qpos = self.data.qpos  # views of the simulation state (MjData never reallocates)
-        self._qvel = self.data.qvel
-        self._heading = np.zeros(A)
-        self._agent_yaw = self.agent_pose[:, 3]
-        self._object_yaw = self.object_pose[:, 3]
-        self._lock_flags_stale = True
-        self._init_observation_layout()
-
-    def _init_observation_layout(self) -> None:
-        """Where each field sits in a flat observation row (``observation_keys`` order)."""
-        space = self._dict_observation_space
-        self._field_slices: list[tuple[str, slice, tuple[int, ...]]] = []
-        start = 0
-        for key in self.observation_keys():
-            shape = space[key].shape
-            size = int(np.prod(shape))
-            self._field_slices.append((key, slice(start, start + size), shape))
-            start += size
-        self._field_keys = [key for key, _, _ in self._field_slices]
-        extras = {key: int(np.prod(box.shape)) for key, box in self.game.observation_spaces().items()}
-        self._assembler = ObservationAssembler(self._others, self.n_box_slots, self.n_ramp_slots,
-                                               self.config.lidar_rays, extras, self.observation_keys())
-        if self._assembler.width != start:
-            raise RuntimeError(f"observation rows hold {self._assembler.width} numbers, the space {start}")
-
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Sample counts, layout and placements; returns observations and empty infos."""
         if seed is not None:
@@ -309,16 +238,7 @@ class HideAndSeekEnv(ParallelEnv):
         if self.config.objects_out_penalty:
             bounded = np.concatenate([bounded, np.flatnonzero(self.object_present) + A])
         self.bounded_xy = (bounded[:, None] * 4 + np.arange(2)).ravel()  # flat qpos indices of x and y
-        self._lock_flags_stale = True
-        # observation entries fixed for the episode
-        assembler = self._assembler
-        assembler.agent_exist[:] = self.agent_present
-        assembler.object_exist[:] = self.object_present
-        assembler.is_hider[:] = self.is_hider
-        assembler.size[:] = 2.0 * self.object_half
-        assembler.select_rows(self._live_index)
-        n = self._live_index.size  # fields of two or more dimensions are reshaped from the block's columns
-        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
+        self.observations.new_episode(self._live_index)
         self.agents = [a for a, _ in self._live_slots]
 
     # ----------------------------------------------------------------------------------------
@@ -331,8 +251,6 @@ class HideAndSeekEnv(ParallelEnv):
         in_prep = self.step_count < self.game.prep_steps
         controls, grab, lock = self.actions.decode(actions, self._live_slot_of, self.game.idle_slots(in_prep))
         physics_error = self._physics_error = self.arena.step(controls, grab, lock, self._rng)
-        if self.rules.changed:
-            self._lock_flags_stale = True
         self.step_count += 1
         self.game.sensed()
         reward, task_done = self.game.rewards(in_prep)
@@ -367,47 +285,13 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # observations and state
     def _observe(self) -> dict:
-        assembler = self._assembler
-        assembler.pose[:] = self._qpos
-        assembler.velocity[:] = self._qvel
-        heading = self._heading  # wrapped to [-pi, pi)
-        np.add(self._agent_yaw, np.pi, out=heading)
-        np.remainder(heading, 2.0 * np.pi, out=heading)
-        np.subtract(heading, np.pi, out=assembler.heading)
-        prep_steps = self.game.prep_steps
-        if self.step_count <= prep_steps:  # the preparation fraction, constant (1) afterwards
-            assembler.prep[0] = self.step_count / prep_steps if prep_steps else 1.0
-        if self.n_objects:
-            np.cos(self._object_yaw, out=assembler.cos)
-            np.sin(self._object_yaw, out=assembler.sin)
-            if self._lock_flags_stale or self.rules.changed:
-                flags = assembler.lock_flags
-                flags[:, :, 0] = self.rules.locker == self._agent_column
-                flags[:, :, 1] = self.rules.lock_team == self._team_column
-                flags[:, :, 2] = self.rules.lock_team != NO_TEAM
-                assembler.team_locks[:, 0] = self.rules.lock_team == 0
-                assembler.team_locks[:, 1] = self.rules.lock_team == 1
-                self._lock_flags_stale = False
-        assembler.time[0] = self.step_count / self.config.horizon
-        assembler.seen[:] = self.in_sight
-        assembler.lidar[:] = self.lidar
-        for key, value in self.game.observations().items():
-            assembler.extras[key][:] = value.ravel()
-        block = assembler.gather()
-        if self._physics_error:
-            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        agents = self.agents
-        if self.config.flat_observations:
-            return dict(zip(agents, block))
-        fields = [block[:, where] if shape is None else block[:, where].reshape(shape)
-                  for where, shape in self._field_views]
-        keys = self._field_keys
-        return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
+        return self.observations.observe(self.agents, self.step_count, self.game.prep_steps, self.config.horizon,
+                                         self.game.observations(), self._physics_error)
 
     def state(self) -> np.ndarray:
         """The whole world, unmasked, as one flat float32 vector (see the module docstring): the
         observations' features of every slot, as the last observation read them."""
-        return np.nan_to_num(self._assembler.state(), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return self.observations.state()
 
     # ----------------------------------------------------------------------------------------
     # replays

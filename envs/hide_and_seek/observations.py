@@ -15,7 +15,15 @@ one more row of the same kind: every slot's fields, unmasked, times its existenc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from gymnasium import spaces
+
+from .mechanics import NO_TEAM
+
+if TYPE_CHECKING:
+    from .arena import Arena
 
 AGENT_FEATURES = 10
 OBJECT_FEATURES = 15
@@ -153,3 +161,131 @@ class ObservationAssembler:
         self.source.take(self._mask_rows, out=self._masks)
         block *= self._masks
         return block
+
+
+#: field order of flat observations (a game's fields follow, sorted by name)
+FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
+              "ramps_mask", "ramps_exist", "lidar")
+
+
+class ArenaObservations:
+    """The observation space of an arena and its game, and each step's observations and state.
+
+    Reads the arena's state (poses, velocities, locks, sight, lidar, presence) and the game's
+    extra fields into one :class:`ObservationAssembler`; Dict observations are views into the
+    rows of its block (see the environment's module docstring for the fields).
+    """
+
+    def __init__(self, arena: Arena, extra_spaces: dict[str, spaces.Space], flat: bool) -> None:
+        self.arena = arena
+        self.flat = flat
+        c = arena.config
+        A = arena.n_agent_slots
+        n_others = A - 1
+
+        def features(rows: int, width: int) -> spaces.Box:
+            return spaces.Box(-np.inf, np.inf, shape=(rows, width), dtype=np.float32)
+
+        def mask(rows: int) -> spaces.Box:
+            return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
+
+        self.dict_space = spaces.Dict({
+            **extra_spaces,
+            "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
+            "agents": features(n_others, AGENT_FEATURES),
+            "agents_mask": mask(n_others),
+            "agents_exist": mask(n_others),
+            "boxes": features(c.max_boxes, OBJECT_FEATURES),
+            "boxes_mask": mask(c.max_boxes),
+            "boxes_exist": mask(c.max_boxes),
+            "ramps": features(c.max_ramps, OBJECT_FEATURES),
+            "ramps_mask": mask(c.max_ramps),
+            "ramps_exist": mask(c.max_ramps),
+            "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
+        })
+        self.keys = list(FLAT_ORDER) + sorted(extra_spaces)
+        self.space: spaces.Space = self.dict_space
+        if flat:
+            parts = [self.dict_space[key] for key in self.keys]
+            self.space = spaces.Box(
+                np.concatenate([np.broadcast_to(p.low, p.shape).ravel() for p in parts]).astype(np.float32),
+                np.concatenate([np.broadcast_to(p.high, p.shape).ravel() for p in parts]).astype(np.float32),
+                dtype=np.float32)
+        state_dim = A * (AGENT_FEATURES + 1) + arena.n_objects * OBJECT_FEATURES + 2
+        self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
+        # where each field sits in a flat observation row
+        self._field_slices: list[tuple[str, slice, tuple[int, ...]]] = []
+        start = 0
+        for key in self.keys:
+            shape = self.dict_space[key].shape
+            size = int(np.prod(shape))
+            self._field_slices.append((key, slice(start, start + size), shape))
+            start += size
+        others = np.array([[j for j in range(A) if j != i] for i in range(A)], dtype=np.int64).reshape(A, A - 1)
+        extras = {key: int(np.prod(box.shape)) for key, box in extra_spaces.items()}
+        self.assembler = ObservationAssembler(others, arena.n_box_slots, arena.n_ramp_slots, c.lidar_rays, extras,
+                                              self.keys)
+        if self.assembler.width != start:
+            raise RuntimeError(f"observation rows hold {self.assembler.width} numbers, the space {start}")
+        self._field_views: list[tuple[slice, tuple[int, ...] | None]] = []
+        self._agent_column = np.arange(A)[:, None]
+        self._team_column = arena.team[:, None]
+        self._heading = np.zeros(A)
+        self._agent_yaw = arena.agent_pose[:, 3]
+        self._object_yaw = arena.object_pose[:, 3]
+        self._lock_flags_stale = True
+
+    def new_episode(self, live_slots: np.ndarray) -> None:
+        """Write what is fixed for the episode (presence, teams, sizes); observe ``live_slots``."""
+        arena, assembler = self.arena, self.assembler
+        assembler.agent_exist[:] = arena.agent_present
+        assembler.object_exist[:] = arena.object_present
+        assembler.is_hider[:] = arena.is_hider
+        assembler.size[:] = 2.0 * arena.object_half
+        assembler.select_rows(live_slots)
+        n = live_slots.size  # fields of two or more dimensions are reshaped from the block's columns
+        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
+        self._lock_flags_stale = True
+
+    def observe(self, agents: list[str], step: int, prep_steps: int, horizon: int,
+                extras: dict[str, np.ndarray], physics_error: bool) -> dict:
+        """Every live agent's observation now (``agents`` in the order of ``new_episode``'s slots)."""
+        arena, assembler = self.arena, self.assembler
+        rules = arena.rules
+        assembler.pose[:] = arena.data.qpos
+        assembler.velocity[:] = arena.data.qvel
+        heading = self._heading  # wrapped to [-pi, pi)
+        np.add(self._agent_yaw, np.pi, out=heading)
+        np.remainder(heading, 2.0 * np.pi, out=heading)
+        np.subtract(heading, np.pi, out=assembler.heading)
+        if step <= prep_steps:  # the preparation fraction, constant (1) afterwards
+            assembler.prep[0] = step / prep_steps if prep_steps else 1.0
+        if arena.n_objects:
+            np.cos(self._object_yaw, out=assembler.cos)
+            np.sin(self._object_yaw, out=assembler.sin)
+            if self._lock_flags_stale or rules.changed:
+                flags = assembler.lock_flags
+                flags[:, :, 0] = rules.locker == self._agent_column
+                flags[:, :, 1] = rules.lock_team == self._team_column
+                flags[:, :, 2] = rules.lock_team != NO_TEAM
+                assembler.team_locks[:, 0] = rules.lock_team == 0
+                assembler.team_locks[:, 1] = rules.lock_team == 1
+                self._lock_flags_stale = False
+        assembler.time[0] = step / horizon
+        assembler.seen[:] = arena.in_sight
+        assembler.lidar[:] = arena.lidar
+        for key, value in extras.items():
+            assembler.extras[key][:] = value.ravel()
+        block = assembler.gather()
+        if physics_error:
+            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if self.flat:
+            return dict(zip(agents, block))
+        fields = [block[:, where] if shape is None else block[:, where].reshape(shape)
+                  for where, shape in self._field_views]
+        keys = self.keys
+        return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
+
+    def state(self) -> np.ndarray:
+        """The whole world, unmasked, as one flat float32 vector, as the last observation read it."""
+        return np.nan_to_num(self.assembler.state(), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
