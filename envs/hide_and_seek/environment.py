@@ -43,10 +43,11 @@ time fractions.
 
 Rewards (the hide-and-seek game, ``game.py``): zero during the preparation phase; afterwards
 hiders get +1 when no hider is seen by any seeker, else -1, seekers the opposite
-(``envs/hide_and_seek.py: HideAndSeekRewardWrapper``, ``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty`` instead,
-and with ``objects_out_penalty`` every agent gets it while any box or ramp is outside
-(``wrappers/limit_mvmnt.py``). Episodes end by truncation at ``horizon`` steps, or early (also
-truncated) when the simulation diverges, with ``infos[agent]["physics_error"] = True``.
+(``envs/hide_and_seek.py: HideAndSeekRewardWrapper``, ``joint_zero_sum``). An agent outside
+the play area gets ``-out_of_bounds_penalty`` instead, and with ``objects_out_penalty`` every
+agent gets it while any box or ramp is outside (``wrappers/limit_mvmnt.py``). Episodes end by
+truncation at ``horizon`` steps, or early (also truncated) when the simulation diverges, with
+``infos[agent]["physics_error"] = True``.
 At the last step ``infos[agent]["episode_stats"]`` holds, as ``TrackStatWrapper`` records
 them, the largest distance of a box (ramp) from its start and the number locked at the end of
 the preparation phase (``max_box_move_prep``, ``num_box_lock_prep``, ``max_ramp_move_prep``,
@@ -106,6 +107,7 @@ from .rendering import ArenaRenderer, ArenaView, draw_scene
 ARENA_VERSION = 3
 READABLE_ARENA_VERSIONS = (2, 3)
 
+
 class HideAndSeekEnv(ParallelEnv):
     """Hiders against seekers in a MuJoCo world of rooms, boxes and ramps (see module doc)."""
 
@@ -135,8 +137,8 @@ class HideAndSeekEnv(ParallelEnv):
         # the arena's parts and arrays, shared (not copied): the environment's public state
         self.world_key, self.model, self.data, self.index = arena.world_key, arena.model, arena.data, arena.index
         self.senses, self.rules = arena.senses, arena.rules
-        self.n_agent_slots, self.n_box_slots, self.n_ramp_slots = arena.n_agent_slots, arena.n_box_slots, arena.n_ramp_slots
-        self.n_objects, self.n_entities = arena.n_objects, arena.n_entities
+        self.n_agent_slots, self.n_box_slots = arena.n_agent_slots, arena.n_box_slots
+        self.n_ramp_slots, self.n_objects, self.n_entities = arena.n_ramp_slots, arena.n_objects, arena.n_entities
         self.team, self.is_hider = arena.team, arena.is_hider
         self.agent_present, self.object_present, self.object_half = (arena.agent_present, arena.object_present,
                                                                       arena.object_half)
@@ -273,10 +275,6 @@ class HideAndSeekEnv(ParallelEnv):
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos
-
-    def object_statistics(self, suffix: str = "") -> dict[str, float]:
-        """The arena's behaviour statistics now (``Arena.object_statistics``), for the game."""
-        return self.arena.object_statistics(suffix)
 
     def episode_stats(self) -> dict[str, float]:
         """Statistics of the episode so far, as the game reports them at its last step."""

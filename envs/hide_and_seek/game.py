@@ -155,7 +155,7 @@ class HideAndSeekGame:
 
     def reset(self) -> None:
         """Clear the statistics (with no preparation phase, its end is now)."""
-        self._prep_stats = self.env.object_statistics("_prep") if self.prep_steps == 0 else {}
+        self._prep_stats = self.env.arena.object_statistics("_prep") if self.prep_steps == 0 else {}
         self._hidden_steps = 0
 
     def restart(self) -> None:
@@ -194,7 +194,7 @@ class HideAndSeekGame:
 
     def _count(self, in_prep: bool) -> None:
         if self.env.step_count == self.prep_steps:
-            self._prep_stats = self.env.object_statistics("_prep")
+            self._prep_stats = self.env.arena.object_statistics("_prep")
         if not in_prep and self.hidden:
             self._hidden_steps += 1
 
@@ -207,8 +207,8 @@ class HideAndSeekGame:
         no hider seen). An episode still in preparation reports the present state for both
         instants."""
         env = self.env
-        prep = self._prep_stats if env.step_count >= self.prep_steps else env.object_statistics("_prep")
-        stats = {**prep, **env.object_statistics("")}
+        prep = self._prep_stats if env.step_count >= self.prep_steps else env.arena.object_statistics("_prep")
+        stats = {**prep, **env.arena.object_statistics("")}
         after_prep = max(env.step_count - self.prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats

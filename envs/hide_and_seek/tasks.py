@@ -106,7 +106,7 @@ class TaskGame:
 
     def episode_stats(self) -> dict[str, float]:
         """The arena's object statistics now (the end of the episode when reported)."""
-        return self.env.object_statistics("")
+        return self.env.arena.object_statistics("")
 
     def replay_static(self) -> dict[str, np.ndarray]:
         """No statistics beyond the arena's."""
@@ -362,7 +362,8 @@ class BlueprintConstruction(ConstructionTask):
         mujoco.mj_kinematics(env.model, env.data)
 
     def _corners(self) -> tuple[np.ndarray, np.ndarray]:
-        """The box corners ``[4B, 2]`` (vertical edges, ``Boxes(mark_box_corners=True)``) and site corners ``[4S, 2]``."""
+        """The box corners ``[4B, 2]`` (vertical edges, ``Boxes(mark_box_corners=True)``) and site
+        corners ``[4S, 2]``."""
         env = self.env
         present = env.object_present[:env.n_box_slots]
         centre = self.box_xy()[present]
@@ -371,7 +372,8 @@ class BlueprintConstruction(ConstructionTask):
         signs = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float64)
         local = signs[None] * half[:, None]  # [B, 4, 2]
         c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-        box = centre[:, None] + np.stack([c * local[..., 0] - s * local[..., 1], s * local[..., 0] + c * local[..., 1]], -1)
+        rotated = np.stack([c * local[..., 0] - s * local[..., 1], s * local[..., 0] + c * local[..., 1]], -1)
+        box = centre[:, None] + rotated
         sites = self.site_xy[self.site_present]
         site = sites[:, None] + signs[None] * W.BOX_HALF
         return box.reshape(-1, 2), site.reshape(-1, 2)
