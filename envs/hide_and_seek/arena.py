@@ -200,10 +200,8 @@ class Arena:
         self._set_observers()
 
     def _set_observers(self) -> None:
-        """Which agents cast rays and which observer-target pairs count, by presence."""
-        present = np.concatenate([self.agent_present, self.object_present])
-        valid = self.agent_present[:, None] & present[None, :] & ~self.senses.self_target
-        self.senses.set_observers(self.agent_present, valid)
+        """Which agents cast rays: the present ones."""
+        self.senses.set_observers(self.agent_present)
 
     def _show_present(self) -> None:
         """Contacts and ray visibility of every entity's geoms by presence this episode."""

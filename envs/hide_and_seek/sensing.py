@@ -20,6 +20,7 @@ import numpy as np
 
 from .world import RAY_GROUPS
 
+
 class Senses:
     """Batched ray casting for a fixed number of agents and objects."""
 
@@ -47,8 +48,6 @@ class Senses:
         self._sight = self.vectors[:, L:]  # offsets from each eye to each target (unnormalised rays)
         self.geom_ids = np.full((A, n_rays), -1, dtype=np.int32)
         self.distances = np.full((A, n_rays), -1.0)
-        self.self_target = np.zeros((A, T), dtype=bool)
-        self.self_target[np.arange(A), np.arange(A)] = True
         self.observers: list[tuple] = []
         # results, rewritten in place by every call of ``sense``
         self.lidar = np.full((A, L), self.lidar_range)
@@ -58,14 +57,10 @@ class Senses:
         self._angle = np.zeros((A, T))
         self._hit_body = np.zeros((A, T), dtype=np.int32)
         self._miss = np.zeros((A, L), dtype=bool)
-        self._valid = np.zeros((A, T), dtype=bool)
 
-    def set_observers(self, agent_present: np.ndarray, valid: np.ndarray) -> None:
-        """Fix which agents cast rays this episode and which observer-target pairs count.
-
-        ``valid [A, T]`` marks pairs that both exist (and differ). Absent agents cast no rays;
-        their rows read as misses (lidar at its range, nothing seen).
-        """
+    def set_observers(self, agent_present: np.ndarray) -> None:
+        """Fix which agents cast rays this episode. Absent agents cast none; their rows read as
+        misses (lidar at its range, nothing seen)."""
         self.observers = [
             (self.agent_pose[i, :3], self.vectors[i].reshape(-1), int(self.agent_body[i]), self.geom_ids[i],
              self.distances[i])
@@ -74,7 +69,6 @@ class Senses:
         absent = ~agent_present
         self.geom_ids[absent] = -1
         self.distances[absent] = -1.0
-        self._valid[:] = valid
 
     def sense(self, target_pos: np.ndarray) -> None:
         """Cast every ray from the agents' current poses towards ``target_pos [T, 3]``.
@@ -110,8 +104,3 @@ class Senses:
         np.cos(angle, out=angle)
         np.greater_equal(angle, self.cos_half_cone, out=cone)
         in_sight &= cone
-
-    @property
-    def in_cone(self) -> np.ndarray:
-        """``[A, T]`` pairs that both exist and whose target lies inside the observer's cone."""
-        return self.cone & self._valid
