@@ -118,6 +118,12 @@ class HideAndSeekEnv(ParallelEnv):
         "is_parallelizable": True,
     }
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> HideAndSeekEnv:
+        # The constructor's arguments, for replays (``replay_settings``).
+        instance = super().__new__(cls)
+        instance._constructor_arguments = (args, kwargs)
+        return instance
+
     def __init__(self, preset: str | None = None, game: Callable[[ArenaConfig], Game] = HideAndSeekGame,
                  **kwargs: Any) -> None:
         """The arena of ``preset`` (and keyword overrides of :class:`ArenaConfig`) scored by ``game``,
@@ -308,9 +314,13 @@ class HideAndSeekEnv(ParallelEnv):
         }
 
     def replay_settings(self) -> tuple[str, dict[str, Any]]:
-        """This environment's id and the constructor arguments it was built with."""
-        args, kwargs = self._constructor_arguments
-        return self.metadata["name"], constructor_settings(self, args, kwargs)
+        """This environment's id and the keyword arguments that build it again: the game's own
+        (a transfer task's, as given to its module) or else the constructor's."""
+        settings = self.game.replay_settings()
+        if settings is None:
+            args, kwargs = self._constructor_arguments
+            settings = constructor_settings(self, args, kwargs)
+        return self.metadata["name"], settings
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """This step's poses and events (fixed shapes; see the module docstring)."""

@@ -9,7 +9,7 @@ Each transfer task (:mod:`envs.hide_and_seek.tasks`) is a game of its own beside
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from gymnasium import spaces
@@ -87,6 +87,11 @@ class Game(Protocol):
 
     def replay_static(self) -> dict[str, np.ndarray]:
         """The game's entries of a replay's static data (the statistics it declares)."""
+        ...
+
+    def replay_settings(self) -> dict[str, Any] | None:
+        """Keyword arguments that build the environment again (None: the environment's own
+        constructor arguments say it)."""
         ...
 
     def replay_frame(self) -> dict[str, np.ndarray]:
@@ -212,6 +217,10 @@ class HideAndSeekGame:
         after_prep = max(env.step_count - self.prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats
+
+    def replay_settings(self) -> dict[str, Any] | None:
+        """The environment's constructor arguments say how to build it again."""
+        return None
 
     def replay_static(self) -> dict[str, np.ndarray]:
         """Statistics of a replay: the preparation phase (``prep``), the fraction ``hidden`` and the

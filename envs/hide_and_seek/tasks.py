@@ -59,6 +59,8 @@ class TaskGame:
 
     def __init__(self, config: ArenaConfig) -> None:
         self.config = config
+        #: the keyword arguments given to ``make_task`` (replays record them, ``render_mode`` aside)
+        self.given: dict[str, Any] = {}
 
     @classmethod
     def settings(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +114,10 @@ class TaskGame:
         """No statistics beyond the arena's."""
         return {}
 
+    def replay_settings(self) -> dict[str, Any] | None:
+        """The task's arguments as given (``envs.make(name, **them)`` builds the task again)."""
+        return {key: value for key, value in self.given.items() if key != "render_mode"}
+
     def replay_frame(self) -> dict[str, np.ndarray]:
         """The arena's frame says it all."""
         return {}
@@ -132,9 +138,12 @@ class TaskGame:
 def make_task(task: type[TaskGame], **kwargs: Any) -> HideAndSeekEnv:
     """The arena scored by ``task``: its own keyword arguments go to the task, the rest (over the
     task's defaults) to :class:`ArenaConfig`."""
+    given = dict(kwargs)
     settings = task.settings(kwargs)
     arena = {"n_hiders": 1, "n_seekers": 0, "prep_fraction": 0.0, "play_area": 6.0, **task.defaults, **kwargs}
-    return HideAndSeekEnv(None, game=lambda config: task(config, **settings), **arena)
+    env = HideAndSeekEnv(None, game=lambda config: task(config, **settings), **arena)
+    env.game.given = given
+    return env
 
 
 def task_metadata(task: type[TaskGame]) -> dict[str, Any]:

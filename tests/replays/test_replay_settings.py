@@ -11,7 +11,7 @@ import replay_disc_env
 
 import envs
 from envs.hide_and_seek.environment import HideAndSeekEnv
-from envs.hide_and_seek.tasks import LockAndReturn
+from envs.hide_and_seek.tasks import LockAndReturn, make_task
 from envs.navigation import NavigationConfig, NavigationEnv
 from envs.scene import ReportsSettings, constructor_settings
 from marl.cli import main as marl_main
@@ -39,7 +39,7 @@ def test_the_outermost_constructor_is_reported_for_classes_and_tasks():
     assert arena.replay_settings() == ("hide_and_seek_v0", {"preset": "quadrant", "horizon": 40})
     assert HideAndSeekEnv().replay_settings() == ("hide_and_seek_v0", {})
     # A task passes its own settings on to the arena; the file must name the task's arguments.
-    task = LockAndReturn(horizon=30)
+    task = make_task(LockAndReturn, horizon=30)
     assert task.replay_settings() == ("lock_and_return_v0", {"horizon": 30})
     again = envs.make(*task.replay_settings()[:1], **task.replay_settings()[1])
     assert again.config == task.config
