@@ -25,6 +25,7 @@ from agents.groups import PolicyGroup
 from agents.models import ACTION_MASK_KEY, GroupModel
 from agents.plan import CollectionPlan, GroupPlan
 from agents.rollout import RolloutStorage
+from agents.turn_based import is_turn_based
 
 EPISODE_STATS_KEY = "episode_stats"
 
@@ -556,7 +557,12 @@ def build_collection(
     if reward_statistics is not None:
         shapes = [(n_envs, group.group.size) for group in plan.groups]
         scaler = RewardScaler(reward_statistics, shapes, plan.gamma)
-    collector = Collector(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
+    collector_class: type[Collector] = Collector
+    if is_turn_based(envs[0]):
+        from agents.turn_collection import TurnCollector  # one decision per turn (AEC games)
+
+        collector_class = TurnCollector
+    collector = collector_class(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
     storages = [
         RolloutStorage(
             n_steps,

@@ -3,8 +3,8 @@
 The learner speaks one protocol: the parallel API (``possible_agents``, ``agents``,
 ``observation_space(agent)``, ``action_space(agent)``, ``reset(seed)``, ``step(actions)``,
 optionally ``state()``). A Gymnasium environment becomes a one-agent parallel environment;
-an AEC environment is stepped agent by agent once per cycle. Ids are resolved in
-:mod:`agents.env_resolver`.
+an AEC environment is played one turn per step (:mod:`agents.turn_based`) unless it declares
+``is_parallelizable``. Ids are resolved in :mod:`agents.env_resolver`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any, Callable
 import gymnasium
 import numpy as np
 from pettingzoo import AECEnv, ParallelEnv
+
+from agents.turn_based import TurnBasedEnv
 
 SINGLE_AGENT_NAME = "agent"
 
@@ -65,78 +67,6 @@ class GymnasiumParallelEnv:
         self.env.close()
 
 
-class AECParallelEnv:
-    """An AEC environment stepped as a parallel one: each live agent acts once per cycle.
-
-    Rewards are summed over the cycle; observations are read when the cycle ends. Used for
-    AEC environments that do not declare ``is_parallelizable`` (those go through PettingZoo's
-    own converter).
-    """
-
-    def __init__(self, aec_env: Any) -> None:
-        self.aec_env = aec_env
-        self.possible_agents = list(aec_env.possible_agents)
-        self.agents: list[str] = []
-        self.metadata = dict(getattr(aec_env, "metadata", {}) or {})
-        self.render_mode = getattr(aec_env, "render_mode", None)
-
-    def observation_space(self, agent: str) -> gymnasium.Space:
-        """The AEC environment's observation space of ``agent``."""
-        return self.aec_env.observation_space(agent)
-
-    def action_space(self, agent: str) -> gymnasium.Space:
-        """The AEC environment's action space of ``agent``."""
-        return self.aec_env.action_space(agent)
-
-    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        """Reset and observe every agent."""
-        self.aec_env.reset(seed=seed, options=options)
-        self.agents = list(self.aec_env.agents)
-        observations = {agent: self.aec_env.observe(agent) for agent in self.agents}
-        infos = {agent: dict(self.aec_env.infos.get(agent, {})) for agent in self.agents}
-        return observations, infos
-
-    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        """Let every live agent act once (in the environment's order), then observe."""
-        env = self.aec_env
-        rewards = {agent: 0.0 for agent in self.agents}
-        terminations = {agent: False for agent in self.agents}
-        truncations = {agent: False for agent in self.agents}
-        infos: dict[str, dict] = {agent: {} for agent in self.agents}
-        acted: set[str] = set()
-        while env.agents:
-            agent = env.agent_selection
-            if agent in acted:
-                break
-            acted.add(agent)
-            done = env.terminations.get(agent, False) or env.truncations.get(agent, False)
-            env.step(None if done else actions.get(agent))
-            for name in list(rewards):
-                rewards[name] += float(env.rewards.get(name, 0.0))
-        for agent in list(rewards):
-            terminations[agent] = bool(env.terminations.get(agent, agent not in env.agents))
-            truncations[agent] = bool(env.truncations.get(agent, False))
-            infos[agent] = dict(env.infos.get(agent, {}))
-        # Agents whose episode ended in this cycle are stepped out with a None action.
-        while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
-            env.step(None)
-        observations = {agent: env.observe(agent) for agent in rewards}
-        self.agents = list(env.agents)
-        return observations, rewards, terminations, truncations, infos
-
-    def state(self) -> np.ndarray:
-        """The AEC environment's global state."""
-        return self.aec_env.state()
-
-    def render(self) -> Any:
-        """Render the AEC environment."""
-        return self.aec_env.render()
-
-    def close(self) -> None:
-        """Close the AEC environment."""
-        self.aec_env.close()
-
-
 def is_aec_env(env: Any) -> bool:
     """Whether ``env`` follows the PettingZoo AEC API."""
     return isinstance(env, AECEnv) or (hasattr(env, "possible_agents") and hasattr(env, "observe") and hasattr(env, "agent_iter"))
@@ -158,7 +88,7 @@ def to_parallel(env: Any) -> Any:
             from pettingzoo.utils.conversions import aec_to_parallel
 
             return aec_to_parallel(env)
-        return AECParallelEnv(env)
+        return TurnBasedEnv(env)
     if is_parallel_env(env):
         return env
     raise TypeError(

@@ -9,8 +9,8 @@ import pytest
 import torch
 from learner_scripted_envs import DyingAgentsEnv, TwoTeamsEnv
 
-from agents import IPPO, MAPPO, PPO
-from agents.environments import AECParallelEnv, GymnasiumParallelEnv, to_parallel
+from agents import IPPO, MAPPO
+from agents.environments import GymnasiumParallelEnv, to_parallel
 
 
 def losses_are_finite(metrics):
@@ -105,32 +105,6 @@ def test_gymnasium_env_is_a_one_agent_parallel_env():
         steps += 1
         done = terminations["agent"] or truncations["agent"]
     assert env.agents == [] and 5 < steps < 100
-
-
-def test_aec_env_without_parallel_support_is_stepped_once_per_cycle():
-    from pettingzoo.utils.conversions import parallel_to_aec
-
-    aec = parallel_to_aec(DyingAgentsEnv(noisy=False))
-    aec.metadata = {**aec.metadata, "is_parallelizable": False}
-    env = to_parallel(aec)
-    assert isinstance(env, AECParallelEnv)
-    observations, _ = env.reset(seed=0)
-    assert set(observations) == {"walker_0", "walker_1", "walker_2"}
-    _, rewards, terminations, _, _ = env.step({a: 0 for a in env.agents})
-    assert rewards == pytest.approx({"walker_0": 1.1, "walker_1": 2.1, "walker_2": 3.1})
-    _, _, terminations, _, _ = env.step({a: 0 for a in env.agents})
-    assert terminations["walker_0"] and "walker_0" not in env.agents
-    ppo = PPO(lambda: to_parallel(_unparallel(DyingAgentsEnv())), n_steps=12, n_epochs=1)
-    ppo.learn(12)
-    assert ppo.storages[0].alive[:, 0].sum(dim=0).tolist() == [4, 8, 12]  # lives of 2, 4 and 6 steps, twice
-
-
-def _unparallel(parallel):
-    from pettingzoo.utils.conversions import parallel_to_aec
-
-    aec = parallel_to_aec(parallel)
-    aec.metadata = {**aec.metadata, "is_parallelizable": False}
-    return aec
 
 
 @pytest.mark.parametrize("algorithm_name", ["trpo", "npg", "reinforce"])
