@@ -295,3 +295,26 @@ def stored_decisions(storage, name: str) -> torch.Tensor:
     """A storage field on the rows that hold decisions (the other rows keep stale data)."""
     value, alive = getattr(storage, name), storage.alive
     return value * alive.reshape(*alive.shape, *([1] * (value.dim() - alive.dim())))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rollout_workers_collect_turns_as_the_learner_does(workers):
+    """Workers (in this process) step the env copies with the same turn-based collector: one
+    worker gives the in-process rollout bit for bit, reward scaling included; two split the copies."""
+    from agents.backends import LocalWorkerPool, RemoteBackend
+
+    def make():
+        return IPPO("pettingzoo.classic.tictactoe_v3", seed=2, n_envs=4, n_steps=30, n_epochs=1, normalize_rewards=True)
+
+    reference = make()
+    reference.learn(240)
+    remote = make().use_backend(RemoteBackend(LocalWorkerPool(), workers))  # made after: same torch seed
+    remote.learn(240)
+    names = ("observations", "actions", "rewards", "alive", "terminated", "truncated", "bootstrap_values")
+    if workers == 1:
+        for name in names:
+            assert torch.equal(
+                stored_decisions(reference.storages[0], name), stored_decisions(remote.storages[0], name)
+            )
+    assert 120 - 4 <= int(remote.storages[0].alive.sum()) <= 120
+    remote.close()
