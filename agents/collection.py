@@ -103,6 +103,9 @@ class StepRecord:
 class Collector:
     """Steps N environment copies with the learner's group models and fills rollout storage."""
 
+    #: Whether this collector plays turn-based environments (see :mod:`agents.turn_collection`).
+    turn_based = False
+
     def __init__(
         self,
         envs: list[Any],
@@ -546,22 +549,24 @@ def build_collection(
     n_steps: int,
     generator: torch.Generator,
     reward_statistics: RunningMeanStd | None,
+    collector_class: type[Collector] = Collector,
 ) -> tuple[Collector, list[RolloutStorage]]:
     """A collector over ``envs`` and one rollout storage of ``n_steps`` steps per group.
 
     ``generator`` draws the reset seeds; ``reward_statistics`` (when rewards are normalised)
     is the running statistic of discounted returns the collector's reward scaler updates.
+    ``collector_class`` is :func:`agents.turn_collection.collector_for` the environments.
     """
+    if collector_class.turn_based != is_turn_based(envs[0]):
+        raise TypeError(
+            f"{collector_class.__name__} cannot collect from {type(envs[0]).__name__}; "
+            "choose the collector with agents.turn_collection.collector_for(env)"
+        )
     n_envs = len(envs)
     scaler = None
     if reward_statistics is not None:
         shapes = [(n_envs, group.group.size) for group in plan.groups]
         scaler = RewardScaler(reward_statistics, shapes, plan.gamma)
-    collector_class: type[Collector] = Collector
-    if is_turn_based(envs[0]):
-        from agents.turn_collection import TurnCollector  # one decision per turn (AEC games)
-
-        collector_class = TurnCollector
     collector = collector_class(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
     storages = [
         RolloutStorage(

@@ -37,6 +37,7 @@ from agents.models import Actor, Critic, GroupModel, encoder_normalizers
 from agents.plan import GroupPlan, plan_collection
 from agents.rollout import Minibatch, RolloutStorage, TrainingBatch, merge_env_agent
 from agents.rules.interface import Evaluation, Optimizers, UpdateRule
+from agents.turn_collection import collector_for
 from agents.update_threads import UpdateThreads
 
 Callback = Callable[[dict[str, float]], "bool | None"]
@@ -106,7 +107,7 @@ class Learner:
             self.statistics["discounted_return"] = reward_statistics
         optimizers = [self.rule.make_optimizers(config, model) for model in models]
         self.collector, storages = build_collection(
-            self.plan, self.envs, config.n_steps, self.generator, reward_statistics
+            self.plan, self.envs, config.n_steps, self.generator, reward_statistics, collector_for(self.envs[0])
         )
         self.groups = [
             GroupTraining(plan, model, group_optimizers, storage)

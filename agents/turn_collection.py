@@ -27,6 +27,7 @@ from agents.acting import action_mask, actor_inputs, check_observation
 from agents.collection import EPISODE_STATS_KEY, Collector
 from agents.models import ACTION_MASK_KEY, GroupModel
 from agents.rollout import RolloutStorage
+from agents.turn_based import is_turn_based
 
 #: The storage fields a decision writes when it is taken (its outcome comes later).
 DECISION_FIELDS = (
@@ -46,8 +47,15 @@ OUTCOME_FIELDS = ("alive", "rewards", "terminated", "truncated", "bootstrap_valu
 Slot = tuple[int, int]  # (group, index in group)
 
 
+def collector_for(env: Any) -> type[Collector]:
+    """The collector class for ``env``: :class:`TurnCollector` for a turn-based game."""
+    return TurnCollector if is_turn_based(env) else Collector
+
+
 class TurnCollector(Collector):
     """Steps N copies of a turn-based environment; one decision per env copy per step."""
+
+    turn_based = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

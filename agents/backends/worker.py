@@ -17,6 +17,7 @@ from agents.core.normalization import RunningMeanStd
 from agents.env_resolver import factory_from_id
 from agents.environments import to_parallel
 from agents.plan import CollectionPlan
+from agents.turn_collection import collector_for
 
 #: Storage arrays a fragment carries (advantages and returns are computed by the learner).
 FRAGMENT_FIELDS = (
@@ -113,7 +114,7 @@ class RolloutWorker:
         self.generator = torch.Generator()
         self.reward_statistics = RunningMeanStd((1,)) if spec.plan.normalize_rewards else None
         self.collector, self.storages = build_collection(
-            spec.plan, self.envs, spec.n_steps, self.generator, self.reward_statistics
+            spec.plan, self.envs, spec.n_steps, self.generator, self.reward_statistics, collector_for(self.envs[0])
         )
         if resume is not None:
             self.collector.load_state_dict(resume)
