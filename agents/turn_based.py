@@ -130,6 +130,11 @@ class TurnBasedEnv:
             self.agents = []
             return
         name = env.agent_selection
+        if name not in self.possible_agents:
+            raise ValueError(
+                f"agents [{name!r}] appeared in {type(env).__name__}.agents (its turn came) but are not in its "
+                f"possible_agents {self.possible_agents}; declare every agent that can appear in possible_agents"
+            )
         self._observation = env.observe(name)
         self._info = dict(env.infos.get(name, {}))
         observations[name] = self._observation

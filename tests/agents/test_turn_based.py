@@ -28,15 +28,17 @@ class ScriptedTurnGame(AECEnv):
     mask allowing actions ``turn % 3`` and ``(turn + 1) % 3`` of ``Discrete(3)`` (a mask read one
     turn early is wrong). After the move at turn ``t`` with action ``a`` the mover receives 1 and
     the waiting player ``10 (t + 1) + a``; the last move adds ``+100`` to the mover and ``-100``
-    to the other. The game raises on a move its current mask forbids, and logs every move.
+    to the other. The game raises on a move its current mask forbids, and logs every move. With
+    ``stranger_at``, an undeclared agent ``stranger`` takes the turn at that turn.
     """
 
     metadata = {"name": "scripted_turns_v0", "render_modes": [], "is_parallelizable": False}
 
-    def __init__(self, empty_mask_at: int | None = None, truncate: bool = False):
+    def __init__(self, empty_mask_at: int | None = None, truncate: bool = False, stranger_at: int | None = None):
         super().__init__()
         self.possible_agents = ["player_0", "player_1"]
         self.empty_mask_at = empty_mask_at
+        self.stranger_at = stranger_at
         self.truncate = truncate
         self.log: list[dict] = []
         self.episode = -1
@@ -103,6 +105,9 @@ class ScriptedTurnGame(AECEnv):
         self.last_action[agent] = int(action)
         self.turn += 1
         self.agent_selection = other
+        if self.turn == self.stranger_at:
+            self.agents.append("stranger")
+            self.agent_selection = "stranger"
         self._accumulate_rewards()
 
 
@@ -250,6 +255,20 @@ def test_an_acting_agent_whose_mask_allows_nothing_is_refused_by_name():
     learner = IPPO(lambda: ScriptedTurnGame(empty_mask_at=1), seed=0, n_steps=8, n_epochs=1, recurrent=False)
     with pytest.raises(ActionMaskError, match="agent 'player_1': the action mask allows no action"):
         learner.learn(8)
+
+
+def test_an_undeclared_agent_whose_turn_comes_is_refused_by_name():
+    learner = IPPO(lambda: ScriptedTurnGame(stranger_at=2), seed=0, n_steps=8, n_epochs=1, recurrent=False)
+    with pytest.raises(ValueError, match=r"agents \['stranger'\] appeared .* not in its possible_agents"):
+        learner.learn(8)
+
+
+def test_the_collector_must_match_the_environment():
+    from agents.collection import Collector, build_collection
+
+    learner = IPPO(ScriptedTurnGame, n_steps=8, recurrent=False)
+    with pytest.raises(TypeError, match="Collector cannot collect from TurnBasedEnv; choose .*collector_for"):
+        build_collection(learner.plan, learner.envs, 8, torch.Generator(), None, Collector)
 
 
 def test_agents_of_a_simultaneous_game_played_in_turns_keep_their_own_lives():
