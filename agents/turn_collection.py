@@ -98,7 +98,8 @@ class TurnCollector(Collector):
         slots = self.slots[g]
         plan = slots.plan
         check_observation(plan, agent, observations[agent])
-        slots.alive[e] = False
+        for group_slots in self.slots:
+            group_slots.alive[e] = False
         slots.alive[e, i] = True
         slots.observations[e, i] = plan.layout.flatten([observations[agent]])[0]
         if slots.action_masks is not None:

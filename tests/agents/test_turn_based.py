@@ -130,9 +130,10 @@ def expected_decisions(log: list[dict]) -> dict[str, list[dict]]:
 
 def stored_rows(learner, e: int, agent: str) -> list[dict]:
     """The living storage rows of ``agent`` in env copy ``e``, in order."""
-    plan = learner.plan.groups[0]
+    g = next(g for g, plan in enumerate(learner.plan.groups) if agent in plan.group.index)
+    plan = learner.plan.groups[g]
     i = plan.group.index[agent]
-    storage = learner.storages[0]
+    storage = learner.storages[g]
     rows = []
     for t in range(storage.alive.shape[0]):
         if storage.alive[t, e, i] > 0:
@@ -152,8 +153,11 @@ def stored_rows(learner, e: int, agent: str) -> list[dict]:
     return rows
 
 
-def test_each_agent_holds_its_own_decisions_masks_and_accumulated_rewards():
-    learner = IPPO(ScriptedTurnGame, seed=3, n_envs=3, n_steps=9, n_epochs=1, recurrent=False)
+@pytest.mark.parametrize("sharing", ["auto", "agent"])
+def test_each_agent_holds_its_own_decisions_masks_and_accumulated_rewards(sharing):
+    """Self-play with one policy for both seats (and a seat one-hot), or one policy per seat."""
+    learner = IPPO(ScriptedTurnGame, seed=3, n_envs=3, n_steps=9, n_epochs=1, recurrent=False, policy_sharing=sharing)
+    assert [plan.one_hot_size for plan in learner.plan.groups] == ([2] if sharing == "auto" else [0, 0])
     layout = learner.plan.groups[0].layout
     rollouts, to_act = [], []
     for _ in range(2):
