@@ -7,8 +7,8 @@ own board and action mask when its turn comes). After training, the greedy polic
 seats; the script prints wins, draws and losses (draws and losses count against the win
 rate), per seat and in total, with the training steps and wall-clock time.
 
-    python benchmarks/turn_based.py --env tictactoe --steps 60000 --seeds 0
-    python benchmarks/turn_based.py --env connect_four --steps 100000 --seeds 0
+    python benchmarks/turn_based.py --env tictactoe --games 400
+    python benchmarks/turn_based.py --env connect_four --games 400
 
 The hyperparameters are :data:`SETTINGS` (the ones the slow tests of
 ``tests/agents/test_turn_based_learning.py`` use); ``--steps`` overrides the step budget and
@@ -31,35 +31,29 @@ from benchmarks_common import machine  # noqa: E402
 from agents import ALGORITHMS  # noqa: E402
 from agents.turn_based_evaluation import play_against_random  # noqa: E402
 
-#: Environment id, default step budget and learner settings per game.
+#: Learner settings both games share: 8 copies of 128 turns, minibatches of 256, no GRU.
+COMMON = {
+    "n_envs": 8,
+    "n_steps": 128,
+    "minibatch_size": 256,
+    "recurrent": False,
+    "hidden_sizes": (128, 128),
+}
+
+#: Environment id, default step budget and learner settings per game. On tic-tac-toe a larger
+#: entropy bonus keeps the self-play opponent varied enough for the second seat to learn to win
+#: against weak play rather than settle for draws (seed 0, 400 games: connect four's settings won
+#: 83% to 88% at 30k to 150k steps; entropy 0.05 alone 90.0% at 80k; these settings 91.5%).
 SETTINGS: dict[str, dict[str, Any]] = {
     "tictactoe": {
         "env": "pettingzoo.classic.tictactoe_v3",
-        "steps": 60_000,
-        "hyperparameters": {
-            "n_envs": 8,
-            "n_steps": 128,
-            "n_epochs": 4,
-            "minibatch_size": 256,
-            "learning_rate": 1e-3,
-            "recurrent": False,
-            "entropy_coef": 0.01,
-            "hidden_sizes": (128, 128),
-        },
+        "steps": 80_000,
+        "hyperparameters": {**COMMON, "n_epochs": 10, "learning_rate": 5e-4, "entropy_coef": 0.05},
     },
     "connect_four": {
         "env": "pettingzoo.classic.connect_four_v3",
         "steps": 100_000,
-        "hyperparameters": {
-            "n_envs": 8,
-            "n_steps": 128,
-            "n_epochs": 4,
-            "minibatch_size": 256,
-            "learning_rate": 1e-3,
-            "recurrent": False,
-            "entropy_coef": 0.01,
-            "hidden_sizes": (128, 128),
-        },
+        "hyperparameters": {**COMMON, "n_epochs": 4, "learning_rate": 1e-3, "entropy_coef": 0.01},
     },
 }
 
@@ -92,7 +86,7 @@ def main() -> None:
     parser.add_argument("--env", choices=sorted(SETTINGS), default="tictactoe")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the game's budget)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--games", type=int, default=1000, help="games against the random player")
+    parser.add_argument("--games", type=int, default=400, help="games against the random player")
     parser.add_argument("--algorithm", default="ippo", choices=sorted(ALGORITHMS))
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="override a hyperparameter")
     args = parser.parse_args()
