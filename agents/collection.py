@@ -503,6 +503,10 @@ class Collector:
                 env_actions = self._convert_actions(flat_actions)
                 observations, _, _, _, infos = self.envs[e].step(self._env_actions(e, flat_actions, env_actions))
                 self._write_observations(e, observations, infos)
+        self._restore_running_state(state)
+
+    def _restore_running_state(self, state: dict[str, Any]) -> None:
+        """Episode returns and lengths, recurrent states and reward scaling as ``state_dict`` saved them."""
         self.tracker.returns[:] = state["returns"].numpy()
         self.tracker.lengths[:] = state["lengths"].numpy()
         for slots, actor_hidden, critic_hidden, starts in zip(

@@ -424,14 +424,4 @@ class TurnCollector(Collector):
                     if name not in self.carried[g]:
                         self.carried[g][name] = np.zeros((self.n_envs, *values.shape), dtype=values.numpy().dtype)
                     self.carried[g][name][e] = values.numpy()
-        self.tracker.returns[:] = state["returns"].numpy()
-        self.tracker.lengths[:] = state["lengths"].numpy()
-        for slots, actor_hidden, critic_hidden, starts in zip(
-            self.slots, state["actor_hidden"], state["critic_hidden"], state["episode_starts"]
-        ):
-            slots.actor_hidden = actor_hidden.clone() if actor_hidden is not None else None
-            slots.critic_hidden = critic_hidden.clone() if critic_hidden is not None else None
-            slots.episode_starts[:] = starts.numpy()
-        if self.reward_scaler is not None and state.get("discounted_returns") is not None:
-            for running, saved in zip(self.reward_scaler.returns, state["discounted_returns"]):
-                running[:] = saved.numpy()
+        self._restore_running_state(state)
