@@ -7,7 +7,6 @@ names: ``hider_0`` and ``hider_1`` form the team ``hider``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from agents.groups import team_of
 from marl.errors import UsageError
 
 EnvFactory = Callable[[], Any]
@@ -42,11 +42,6 @@ def is_single_agent(env: Any) -> bool:
     from agents.environments import GymnasiumParallelEnv
 
     return isinstance(env, GymnasiumParallelEnv)
-
-
-def team_of(agent: str) -> str:
-    """The team an agent belongs to: its name without the trailing ``_<index>``."""
-    return re.sub(r"_\d+$", "", agent)
 
 
 def teams_of(agents: list[str]) -> list[str]:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from marl.environments import EnvFactory, as_parallel, team_of, teams_of
+from agents.groups import team_of
+from marl.environments import EnvFactory, as_parallel, teams_of
 
 Policy = Callable[[dict[str, Any]], dict[str, Any]]
 

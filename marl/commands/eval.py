@@ -8,8 +8,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from agents.groups import team_of
 from marl.checkpoints import CheckpointError
-from marl.environments import team_of
 from marl.errors import UsageError, unknown_name_message
 from marl.evaluation import format_evaluation, learner_policy, random_policy, run_episodes, team_policy
 from marl.loading import LoadedRun, open_run
