@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from marl.evaluation import EvaluationResult, isolated_random_state, learner_policy, run_episodes, team_policy
-from marl.files import atomic_write_text
+from marl.files import atomic_write_text, save_figure
 from marl.loading import LoadedRun
 
 
@@ -157,9 +157,4 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
         axis.set_title(f"{name.split('/', 1)[1]}" + (" return" if name.startswith("return/") else ""))
     figure.suptitle(f"cross-play, {result.episodes} episodes per cell")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    temporary.replace(path)
-    return path
+    return save_figure(figure, path, dpi=100, bbox_inches="tight")

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -69,3 +69,16 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[IO[bytes]], None
     """Replace ``path`` atomically with the bytes ``write(handle)`` puts into a binary handle."""
     with atomic_open(path, "wb") as handle:
         write(handle)
+
+
+def save_figure(figure: Any, path: str | os.PathLike, **options: Any) -> Path:
+    """Write a matplotlib ``figure`` to ``path`` atomically (format from the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        image_format = path.suffix.lstrip(".") or "png"
+        atomic_write_with(path, lambda handle: figure.savefig(handle, format=image_format, **options))
+    finally:
+        plt.close(figure)
+    return path

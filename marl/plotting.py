@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from marl.config import read_yaml_mapping
+from marl.files import save_figure
 from marl.metrics import read_metrics
 from marl.run_folder import RunFolder
 from marl.stages import STAGE_LABELS, STAGE_PREFIX, STAGES
@@ -152,13 +153,7 @@ def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | 
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None) -> Path:
@@ -239,10 +234,4 @@ def plot_emergence(run: RunCurves, path: str | Path, smooth: int = 5, title: str
     axis.legend(fontsize="small", loc="lower left")
     axis.set_title(title or f"{run.group}: both teams over training, stages shaded")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
-    return path
+    return save_figure(figure, path, dpi=100)

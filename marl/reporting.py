@@ -23,7 +23,7 @@ import numpy as np
 
 from marl.config import read_yaml_mapping
 from marl.errors import UsageError
-from marl.files import atomic_write_text
+from marl.files import atomic_write_text, save_figure
 from marl.metrics import read_metrics
 from marl.run_folder import RunFolder
 from marl.run_index import EVAL_PREFIX, find_runs
@@ -271,15 +271,8 @@ def _figure(count: int, columns: int = 3) -> tuple[Any, Any]:
 
 
 def _save(figure: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def plot_report_curves(rows: Sequence[GroupRow], path: Path, resamples: int = 2_000) -> Path:
