@@ -13,6 +13,7 @@ import pickle
 import struct
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,9 @@ def saved_environment(state: dict[str, Any], path: str | Path, trust_code: bool 
     """
     env_id = state.get("env_id")
     if env_id is None:
-        raise CheckpointError(f"{path} was trained on an environment given as an object or factory; pass env= to load()")
+        raise CheckpointError(
+            f"{path} was trained on an environment given as an object or factory; pass env= to load()"
+        )
     if not isinstance(env_id, str) or not env_id:
         raise CheckpointError(f"checkpoint {path} is damaged: its env_id is {env_id!r}; pass env= to load()")
     reference = code_reference(env_id)
@@ -188,20 +191,50 @@ def saved_environment(state: dict[str, Any], path: str | Path, trust_code: bool 
     return env_id
 
 
+def _flatten(signature: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested space signature as ``{"agent/kind": value}``, in its own order."""
+    if not isinstance(signature, Mapping):
+        return {prefix: signature}
+    flat: dict[str, Any] = {}
+    for key, value in signature.items():
+        flat.update(_flatten(value, f"{prefix}/{key}" if prefix else str(key)))
+    return flat
+
+
+def compatibility_problem(
+    saved_algorithm: Any, saved_spaces: Any, algorithm: str, spaces: Mapping[str, Any], here: str
+) -> str | None:
+    """Why a state saved by ``saved_algorithm`` for ``saved_spaces`` cannot serve ``algorithm`` on ``spaces``.
+
+    Space signatures are mappings (nested or flat) in agent or group order; ``here`` names
+    where ``spaces`` come from in the message. None when the state fits.
+    """
+    if saved_algorithm != algorithm:
+        return f"it was trained with {saved_algorithm!r}, not {algorithm!r}"
+    saved, current = _flatten(saved_spaces), _flatten(spaces)
+    if list(saved.items()) == list(current.items()):
+        return None
+    details = [
+        f"{key}: checkpoint {saved.get(key)} vs {here} {current.get(key)}"
+        for key in dict.fromkeys([*saved, *current])
+        if saved.get(key) != current.get(key)
+    ]
+    if not details:
+        return f"its spaces are in the order {list(saved)} but the {here} has {list(current)}"
+    return "; ".join(details)
+
+
 def check_compatible(state: dict[str, Any], learner: Any, source: str) -> None:
     """Refuse a state whose algorithm or spaces differ from the learner's, naming both shapes."""
-    if state.get("algorithm") != type(learner).__name__:
-        raise CheckpointError(f"{source} holds a {state.get('algorithm')} state, not {type(learner).__name__}")
-    saved = state.get("spaces", {})
-    current = learner._space_signature()
-    if saved != current:
-        differing = sorted(set(saved) | set(current))
-        details = [
-            f"{key}: checkpoint {saved.get(key)} vs environment {current.get(key)}"
-            for key in differing
-            if saved.get(key) != current.get(key)
-        ]
-        raise CheckpointError(f"{source} does not match the environment's spaces: " + "; ".join(details))
+    problem = compatibility_problem(
+        state.get("algorithm"),
+        state.get("spaces", {}),
+        type(learner).__name__,
+        learner._space_signature(),
+        "environment",
+    )
+    if problem is not None:
+        raise CheckpointError(f"{source} does not fit this learner: {problem}")
 
 
 def clone_state(state: Any) -> Any:

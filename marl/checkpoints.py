@@ -18,8 +18,7 @@ from typing import Any
 
 import torch
 
-from agents.checkpoint import digest_problem, with_digest
-from marl.environments import space_mismatch
+from agents.checkpoint import compatibility_problem, digest_problem, with_digest
 from marl.errors import UsageError
 from marl.files import atomic_write_with
 
@@ -111,11 +110,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def check_compatible(payload: dict[str, Any], path: str | Path, algo: str, spaces: dict[str, dict[str, str]]) -> None:
     """Refuse a checkpoint made by another algorithm or for environments with other spaces."""
-    if payload["algo"] != algo:
-        raise CheckpointError(f"checkpoint {path} was trained with {payload['algo']!r}, the config asks for {algo!r}")
-    mismatch = space_mismatch(payload["spaces"], spaces)
-    if mismatch:
-        raise CheckpointError(f"checkpoint {path} does not fit the configured environment: {mismatch}")
+    problem = compatibility_problem(payload["algo"], payload["spaces"], algo, spaces, "config")
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} does not fit the config: {problem}")
 
 
 def restore_learner(learner: Any, payload: dict[str, Any], path: str | Path) -> None:

@@ -121,20 +121,6 @@ def inspect_environment(factory: EnvFactory) -> EnvironmentInfo:
         env.close()
 
 
-def space_mismatch(expected: dict[str, dict[str, str]], actual: dict[str, dict[str, str]]) -> str | None:
-    """Describe the first difference between two space signatures, or None when they match."""
-    if list(expected) != list(actual):
-        return f"agents {list(actual)} in the config but {list(expected)} in the checkpoint"
-    for agent, kinds in expected.items():
-        for kind, shape in kinds.items():
-            if actual[agent].get(kind) != shape:
-                return (
-                    f"agent {agent!r} {kind} space is {actual[agent].get(kind)} in the config "
-                    f"but {shape} in the checkpoint"
-                )
-    return None
-
-
 def _one_line(error: BaseException) -> str:
     """The first line of an exception message."""
     text = str(error).strip() or type(error).__name__
