@@ -251,12 +251,12 @@ class NavigationEnv(ParallelEnv):
             gymnasium.logger.warn("navigation_v0: render() called without a render_mode; pass render_mode='rgb_array'")
             return None
         if self._renderer is None:
-            from envs.navigation.rendering import SceneRenderer
+            from envs.rendering2d import SceneRenderer
 
-            self._renderer = SceneRenderer()
+            self._renderer = SceneRenderer(600, 600, margin=10)
         if self.render_mode == "rgb_array":
-            return self._renderer.to_array(self.scene())
-        self._renderer.show(self.scene(), self.metadata["render_fps"])
+            return self._renderer.render(self.scene())
+        self._renderer.show(self.scene(), self.metadata["render_fps"], title=self.metadata["name"])
         return None
 
     def close(self) -> None:

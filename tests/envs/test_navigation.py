@@ -242,11 +242,16 @@ def test_rgb_array_render_draws_agents_where_they_are():
                  [(1.5, -1.5)] * 3)
     image = env.render()
     assert image.shape == (600, 600, 3) and image.dtype == np.uint8
-    # The arena [-2, 2]^2 fills the 580-pixel square inside a 10-pixel margin: world (0, 0) is the centre.
-    assert tuple(image[300, 300]) == AGENT_COLOR
-    x, y = 10 + (1 + 2) * 580 / 4, 10 + (2 - 1) * 580 / 4  # world (1, 1); screen y points down
-    assert tuple(image[int(y), int(x)]) == AGENT_COLOR
-    assert tuple(image[int(10 + 3.5 * 145), int(10 + 0.5 * 145)]) != AGENT_COLOR  # empty floor at (-1.5, -1.5)
+    # Below a 22-pixel caption band and inside a 10-pixel margin, the arena [-2, 2]^2 fills a
+    # 558-pixel square, centred across the 580 usable columns: 139.5 pixels per metre.
+    scale, left, top = 558 / 4, 10 + (580 - 558) / 2, 22 + 10
+
+    def pixel(x: float, y: float) -> tuple[int, int]:  # screen y points down
+        return int(top + (2 - y) * scale), int(left + (x + 2) * scale)
+
+    assert tuple(image[pixel(0, 0)]) == AGENT_COLOR
+    assert tuple(image[pixel(1, 1)]) == AGENT_COLOR
+    assert tuple(image[pixel(-1.5, -1.5)]) != AGENT_COLOR  # empty floor
     env.close()
 
 
