@@ -52,6 +52,8 @@ import tempfile
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +208,23 @@ def episode_arrays(episode: Episode, float_dtype: str = "float32",
     return arrays
 
 
+@contextmanager
+def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write by name; on success it is fsynced
+    and renamed over ``path``, on failure removed, so ``path`` holds the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
 def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "float32",
                  quantized_keys: tuple[str, ...] = QUANTIZED_KEYS) -> Path:
     """Write ``episode`` to ``path`` atomically (temp file, fsync, rename) and return the path."""
@@ -213,18 +232,8 @@ def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "
     if path.suffix != ".npz":
         raise ValueError(f"replay path must end in .npz, got {str(path)!r}")
     arrays = episode_arrays(episode, float_dtype, quantized_keys)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
     return path
 
 

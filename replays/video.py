@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,7 +12,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 from replays.episode import Episode
-from replays.file_format import load_episode
+from replays.file_format import atomic_path, load_episode
 from replays.playback import EpisodePlayer
 
 VIDEO_FORMATS = ("mp4", "gif")
@@ -47,29 +46,20 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps!r}")
     target, fmt = choose_output(path, video_format)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".{fmt}")
-    os.close(descriptor)
     count = 0
-    try:
+    with atomic_path(target, suffix=f".{fmt}") as temporary:
         if fmt == "mp4":
-            writer = imageio.get_writer(temporary, format="FFMPEG", fps=fps, codec="libx264", quality=7,
+            writer = imageio.get_writer(str(temporary), format="FFMPEG", fps=fps, codec="libx264", quality=7,
                                         macro_block_size=1, pixelformat="yuv420p",
                                         ffmpeg_params=["-preset", "veryfast"])
         else:
-            writer = imageio.get_writer(temporary, format="GIF", mode="I", duration=1000.0 / fps, loop=0)
+            writer = imageio.get_writer(str(temporary), format="GIF", mode="I", duration=1000.0 / fps, loop=0)
         with writer:
             for frame in frames:
                 writer.append_data(np.asarray(frame, dtype=np.uint8))
                 count += 1
         if count == 0:
             raise ValueError("no frames to write")
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return target
 
 
