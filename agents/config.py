@@ -259,7 +259,7 @@ class REINFORCEConfig(CriticFitConfig):
     max_grad_norm: float | None = option(None, optional(positive()), "gradient clipping norm (None: off)")
 
 
-MAPPO_MPE_PRESET: dict[str, Any] = {
+MAPPO_MPE_HYPERPARAMETERS: dict[str, Any] = {
     # The MAPPO paper's MPE settings (train_mpe_spread.sh in the authors' code): 128 rollout
     # threads, 25-step episodes, lr 7e-4 for actor and critic, 10 epochs, one minibatch,
     # tanh (the script passes --use_ReLU, which switches ReLU off), recurrent policy.
@@ -272,29 +272,34 @@ MAPPO_MPE_PRESET: dict[str, Any] = {
     "activation": "tanh",
 }
 
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+#: Hyperparameter sets: named, published settings per config class, chosen with a learner's
+#: ``preset=`` keyword (kept under that name for users; not to be confused with ``marl``'s run
+#: presets or the arena settings of ``envs.hide_and_seek``).
+HYPERPARAMETER_SETS: dict[str, dict[str, dict[str, Any]]] = {
     # The authors' MPE runner gives the centralised critic all agents' observations joined.
-    "MAPPOConfig": {"mpe": {**MAPPO_MPE_PRESET, "critic_input": "joined"}},
-    "IPPOConfig": {"mpe": MAPPO_MPE_PRESET},
+    "MAPPOConfig": {"mpe": {**MAPPO_MPE_HYPERPARAMETERS, "critic_input": "joined"}},
+    "IPPOConfig": {"mpe": MAPPO_MPE_HYPERPARAMETERS},
 }
 
 
-def build_config(config_class: type[LearnerConfig], preset: str | None = None, **overrides: Any) -> LearnerConfig:
-    """Make a validated config from an optional named preset plus overrides.
+def build_config(
+    config_class: type[LearnerConfig], hyperparameter_set: str | None = None, **overrides: Any
+) -> LearnerConfig:
+    """Make a validated config from an optional named hyperparameter set plus overrides.
 
     Unknown hyperparameter names raise a ``ValueError`` listing the closest valid names.
     """
     names = [spec.name for spec in dataclasses.fields(config_class)]
     values: dict[str, Any] = {}
-    if preset is not None:
-        available = PRESETS.get(config_class.__name__, {})
-        if preset not in available:
-            close = difflib.get_close_matches(str(preset), list(available), n=3)
+    if hyperparameter_set is not None:
+        available = HYPERPARAMETER_SETS.get(config_class.__name__, {})
+        if hyperparameter_set not in available:
+            close = difflib.get_close_matches(str(hyperparameter_set), list(available), n=3)
             raise ValueError(
-                f"unknown preset {preset!r} for {config_class.__qualname__}; available: "
-                f"{sorted(available) or 'none'}" + (f" (did you mean {close}?)" if close else "")
+                f"unknown hyperparameter set (preset=) {hyperparameter_set!r} for {config_class.__qualname__}; "
+                f"available: {sorted(available) or 'none'}" + (f" (did you mean {close}?)" if close else "")
             )
-        values.update(available[preset])
+        values.update(available[hyperparameter_set])
     for name in overrides:
         if name not in names:
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)

@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.replot} has no 'seed N steps S time Ts return R' lines")
         plot(curves, args.plot, random_return)
         return 0
-    from agents.config import MAPPO_MPE_PRESET
+    from agents.config import MAPPO_MPE_HYPERPARAMETERS
 
-    measured_steps = args.ratio_updates * args.n_envs * MAPPO_MPE_PRESET["n_steps"]
+    measured_steps = args.ratio_updates * args.n_envs * MAPPO_MPE_HYPERPARAMETERS["n_steps"]
     if args.seeds and measured_steps > args.steps:
         parser.error(f"--ratio-updates {args.ratio_updates} needs --steps >= {measured_steps}")
     torch.set_num_threads(args.threads)

@@ -59,9 +59,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
 
 def tuned_hyperparameters(algorithm: str, env_id: str) -> dict[str, object]:
     """The hyperparameters of ``marl train``'s preset for ``env_id`` and ``algorithm``."""
-    from marl.presets import default_preset
+    from marl.presets import default_run_preset
 
-    preset = default_preset(env_id)
+    preset = default_run_preset(env_id)
     if preset is None or not preset.tuned_for(algorithm):
         raise SystemExit(f"--tuned: marl has no preset with {algorithm} settings for {env_id}")
     return dict(preset.hyperparameters[algorithm])

@@ -1,6 +1,12 @@
-"""Named starting points: an environment, its keyword arguments, and tuned hyperparameters.
+"""Run presets: named starting points of a run (an environment, its keyword arguments, tuned
+hyperparameters and the run length), chosen with ``marl train --preset NAME``.
 
-A preset gives, for one environment, the settings that are known to work for each algorithm
+Three things the project once all called "preset" have distinct names: a *run preset* (this
+module, the ``--preset`` option and the ``preset:`` key of a run config), a *hyperparameter
+set* (:data:`agents.config.HYPERPARAMETER_SETS`, the ``preset=`` keyword of a learner) and the
+*arena settings* (:mod:`envs.hide_and_seek.presets`, the ``preset=`` keyword of the arena).
+
+A run preset gives, for one environment, the settings that are known to work for each algorithm
 it lists (the hyperparameters are fields of that algorithm's ``Config``) and the run length.
 ``marl train ENV`` with no ``--preset`` uses the environment's default preset, so
 ``marl train hide_and_seek_v0`` trains MAPPO self-play on the quadrant game.
@@ -22,8 +28,8 @@ from marl.errors import UsageError, unknown_name_message
 
 
 @dataclass(frozen=True)
-class Preset:
-    """Settings for one environment; ``hyperparameters`` maps algorithm name -> Config fields."""
+class RunPreset:
+    """A run preset: settings for one environment; ``hyperparameters`` maps algorithm name -> Config fields."""
 
     name: str
     env: str
@@ -140,19 +146,19 @@ ARENA_MAPPO = {
     "chunk_length": 10,
 }
 
-PRESETS: dict[str, Preset] = {}
+RUN_PRESETS: dict[str, RunPreset] = {}
 
 
-def register(preset: Preset) -> Preset:
-    """Add a preset to the table (names are unique)."""
-    if preset.name in PRESETS:
+def register(preset: RunPreset) -> RunPreset:
+    """Add a run preset to the table (names are unique)."""
+    if preset.name in RUN_PRESETS:
         raise ValueError(f"preset {preset.name!r} is defined twice")
-    PRESETS[preset.name] = preset
+    RUN_PRESETS[preset.name] = preset
     return preset
 
 
 register(
-    Preset(
+    RunPreset(
         name="cartpole",
         env="CartPole-v1",
         description="CartPole-v1 with rl-zoo's tuned PPO (reaches 500 within 100k steps)",
@@ -181,7 +187,7 @@ register(
 
 for _name, _env in MUJOCO_TASKS.items():
     register(
-        Preset(
+        RunPreset(
             name=_name,
             env=_env,
             description=f"{_env}: PPO as in the PPO paper/CleanRL, TRPO and NPG as in rl-zoo, 1M steps",
@@ -192,7 +198,7 @@ for _name, _env in MUJOCO_TASKS.items():
     )
 
 register(
-    Preset(
+    RunPreset(
         name="mpe_spread",
         env="mpe2.simple_spread_v3",
         description="MPE simple spread (3 agents, 25 steps) with the MAPPO paper's hyperparameters",
@@ -206,7 +212,7 @@ register(
 )
 
 register(
-    Preset(
+    RunPreset(
         name="navigation",
         env="navigation_v0",
         description="cooperative navigation, 3 agents cover 3 landmarks: MAPPO with the MPE settings",
@@ -218,7 +224,7 @@ register(
 )
 
 register(
-    Preset(
+    RunPreset(
         name="hide_and_seek_quadrant",
         env="hide_and_seek_v0",
         description="the quadrant game, 2 hiders v 2 seekers, 2 boxes, 1 ramp: MAPPO self-play per team",
@@ -231,7 +237,7 @@ register(
 )
 
 register(
-    Preset(
+    RunPreset(
         name="hide_and_seek_full",
         env="hide_and_seek_v0",
         description="the full game: random rooms, 1-3 hiders v 1-3 seekers, 3-9 boxes, 2 ramps, 240 steps",
@@ -246,21 +252,21 @@ register(
 )
 
 
-def preset_names() -> list[str]:
-    """Every preset name."""
-    return sorted(PRESETS)
+def run_preset_names() -> list[str]:
+    """Every run preset name."""
+    return sorted(RUN_PRESETS)
 
 
-def get_preset(name: str) -> Preset:
-    """The preset called ``name``; an unknown name lists the closest ones."""
-    if name not in PRESETS:
-        raise UsageError(unknown_name_message("preset", name, PRESETS))
-    return PRESETS[name]
+def get_run_preset(name: str) -> RunPreset:
+    """The run preset called ``name``; an unknown name lists the closest ones."""
+    if name not in RUN_PRESETS:
+        raise UsageError(unknown_name_message("preset", name, RUN_PRESETS))
+    return RUN_PRESETS[name]
 
 
-def default_preset(env: str) -> Preset | None:
-    """The preset used for ``env`` when none is named (None if the environment has none)."""
-    for preset in PRESETS.values():
+def default_run_preset(env: str) -> RunPreset | None:
+    """The run preset used for ``env`` when none is named (None if the environment has none)."""
+    for preset in RUN_PRESETS.values():
         if preset.env == env and preset.default_for_env:
             return preset
     return None

@@ -19,7 +19,7 @@ from marl.algorithms import config_class
 from marl.config import RunConfig, read_yaml_mapping, run_config_from_dict
 from marl.errors import UsageError
 from marl.overrides import apply_overrides, merge_mappings
-from marl.presets import Preset, default_preset, get_preset
+from marl.presets import RunPreset, default_run_preset, get_run_preset
 from marl.trust import check_address_from_file, check_env_from_file
 
 
@@ -54,16 +54,16 @@ def notice(message: str) -> None:
     print(f"marl: {message}", file=sys.stderr)
 
 
-def choose_preset(request: TrainRequest, file_layer: dict[str, Any], set_layer: dict[str, Any]) -> Preset | None:
+def choose_run_preset(request: TrainRequest, file_layer: dict[str, Any], set_layer: dict[str, Any]) -> RunPreset | None:
     """The named preset, else the default preset of the requested environment."""
     name = set_layer.get("preset") or request.preset or file_layer.get("preset")
     env = set_layer.get("env") or request.env or file_layer.get("env")
     if name:
-        preset = get_preset(str(name))
+        preset = get_run_preset(str(name))
         if env and env != preset.env:
             raise UsageError(f"preset {preset.name!r} is for {preset.env}, not {env}; drop ENV or choose another preset")
         return preset
-    return default_preset(str(env)) if env else None
+    return default_run_preset(str(env)) if env else None
 
 
 def resolve_run_config(request: TrainRequest) -> RunConfig:
@@ -74,7 +74,7 @@ def resolve_run_config(request: TrainRequest) -> RunConfig:
         check_env_from_file(str(file_layer["env"]), request.config_file, request.trust_code)
     if "address" in file_layer and "address" not in set_layer and request.address is None:
         check_address_from_file(file_layer["address"], request.config_file, request.trust_code)
-    preset = choose_preset(request, file_layer, set_layer)
+    preset = choose_run_preset(request, file_layer, set_layer)
 
     env = set_layer.get("env") or request.env or file_layer.get("env") or (preset.env if preset else None)
     if not env:

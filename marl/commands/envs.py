@@ -25,11 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def print_presets() -> None:
     """One line per preset: name, environment, algorithm, run length, description."""
-    from marl.presets import PRESETS
+    from marl.presets import RUN_PRESETS
 
-    width = max(len(name) for name in PRESETS)
-    env_width = max(len(preset.env) for preset in PRESETS.values())
-    for name, preset in sorted(PRESETS.items()):
+    width = max(len(name) for name in RUN_PRESETS)
+    env_width = max(len(preset.env) for preset in RUN_PRESETS.values())
+    for name, preset in sorted(RUN_PRESETS.items()):
         default = "*" if preset.default_for_env else " "
         steps = preset.run.get("steps", "")
         print(f"{name:<{width}} {default} {preset.env:<{env_width}}  {preset.algo:<6} {steps:>10}  {preset.description}")

@@ -142,7 +142,7 @@ def test_bad_hyperparameters_fail_before_any_environment_is_built(algorithm, fie
 def test_unknown_hyperparameter_lists_closest_names():
     with pytest.raises(ValueError, match="unknown hyperparameter 'lerning_rate'.*closest: learning_rate"):
         PPO("CartPole-v1", lerning_rate=1e-3)
-    with pytest.raises(ValueError, match="unknown preset 'mpee'.*did you mean \\['mpe'\\]"):
+    with pytest.raises(ValueError, match="unknown hyperparameter set \\(preset=\\) 'mpee'.*did you mean \\['mpe'\\]"):
         MAPPO("mpe2.simple_spread_v3", preset="mpee")
 
 

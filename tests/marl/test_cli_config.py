@@ -20,7 +20,7 @@ from marl.config import (
 )
 from marl.errors import UsageError, closest_names
 from marl.overrides import apply_overrides, parse_assignment, parse_value
-from marl.presets import PRESETS, default_preset, get_preset
+from marl.presets import RUN_PRESETS, default_run_preset, get_run_preset
 from marl.resolution import TrainRequest, resolve_run_config
 
 
@@ -115,9 +115,9 @@ def test_run_config_fields_are_validated():
             run_config_from_dict(data, config_class)
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("name", sorted(RUN_PRESETS))
 def test_every_preset_is_valid_for_every_algorithm_it_tunes(name: str):
-    preset = PRESETS[name]
+    preset = RUN_PRESETS[name]
     assert preset.algo in preset.hyperparameters
     for algo, values in preset.hyperparameters.items():
         config = run_config_from_dict(preset.config_layer(algo), config_class)
@@ -128,11 +128,11 @@ def test_every_preset_is_valid_for_every_algorithm_it_tunes(name: str):
 
 
 def test_each_environment_has_at_most_one_default_preset():
-    defaults = [preset.env for preset in PRESETS.values() if preset.default_for_env]
+    defaults = [preset.env for preset in RUN_PRESETS.values() if preset.default_for_env]
     assert len(defaults) == len(set(defaults))
-    assert default_preset("hide_and_seek_v0").name == "hide_and_seek_quadrant"
+    assert default_run_preset("hide_and_seek_v0").name == "hide_and_seek_quadrant"
     with pytest.raises(UsageError, match="did you mean 'hide_and_seek_quadrant'"):
-        get_preset("hide_and_seek_quadrnt")
+        get_run_preset("hide_and_seek_quadrnt")
 
 
 def test_layers_preset_then_file_then_flags_then_set(tmp_path: Path):
@@ -141,7 +141,7 @@ def test_layers_preset_then_file_then_flags_then_set(tmp_path: Path):
     request = TrainRequest(env="CartPole-v1", config_file=file, seed=4, n_envs=3,
                            assignments=["algo.learning_rate=5e-4", "eval_episodes=2"])
     config = resolve_run_config(request)
-    cartpole = PRESETS["cartpole"].hyperparameters["ppo"]
+    cartpole = RUN_PRESETS["cartpole"].hyperparameters["ppo"]
     assert config.preset == "cartpole" and config.algo == "ppo"
     assert config.algo_config.n_steps == cartpole["n_steps"]  # from the preset
     assert config.steps == 5000 and config.algo_config.n_epochs == 7  # from the file
@@ -151,7 +151,7 @@ def test_layers_preset_then_file_then_flags_then_set(tmp_path: Path):
 
 def test_an_algorithm_the_preset_does_not_tune_keeps_its_defaults(capsys):
     config = resolve_run_config(TrainRequest(env="navigation_v0", algo="trpo"))
-    assert config.algo == "trpo" and config.env_kwargs == dict(PRESETS["navigation"].env_kwargs)
+    assert config.algo == "trpo" and config.env_kwargs == dict(RUN_PRESETS["navigation"].env_kwargs)
     assert config.algo_config == ALGORITHMS["trpo"].Config()
     assert "no tuned hyperparameters for trpo" in capsys.readouterr().err
     assert resolve_run_config(TrainRequest(env="Acrobot-v1")).algo == "ppo"
@@ -175,11 +175,11 @@ def test_a_saved_run_config_used_as_config_file_gives_the_same_config(tmp_path: 
     assert changed.seed == 6 and changed.algo_config == original.algo_config
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("name", sorted(RUN_PRESETS))
 def test_every_preset_builds_its_environment(name: str):
     from marl.environments import inspect_environment, make_env_factory
 
-    preset = PRESETS[name]
+    preset = RUN_PRESETS[name]
     info = inspect_environment(make_env_factory(preset.env, dict(preset.env_kwargs)))
     assert info.agents and info.teams
     multi_agent = preset.algo in ("mappo", "ippo")
