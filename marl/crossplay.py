@@ -81,8 +81,8 @@ def play_pair(row_run: LoadedRun, column_run: LoadedRun, episodes: int, seed: in
     import torch
 
     row_team = row_run.env_info.first_team
-    rows = learner_policy(row_run.learner, False, deterministic)
-    columns = learner_policy(column_run.learner, False, deterministic)
+    rows = learner_policy(row_run.learner, deterministic)
+    columns = learner_policy(column_run.learner, deterministic)
     with isolated_random_state():
         torch.manual_seed(seed)
         return run_episodes(row_run.env_factory, team_policy({row_team: rows}, default=columns), episodes, seed=seed)

@@ -80,29 +80,28 @@ def isolated_random_state() -> Iterator[None]:
 
 
 class LearnerPolicy:
-    """A dict-in, dict-out policy from a trained learner's ``act``; ``reset`` starts an episode."""
+    """A trained learner's own acting policy (:class:`agents.acting.Policy`) as a dict-in,
+    dict-out callable, with its greedy or sampling choice fixed; ``reset`` starts an episode.
 
-    def __init__(self, learner: Any, single_agent: bool, deterministic: bool = True) -> None:
-        self.learner = learner
-        self.single_agent = single_agent
+    Environments are seen through the parallel view, where a Gymnasium task's one agent is
+    called ``agent`` as in the learner, so observations go to the policy as they are.
+    """
+
+    def __init__(self, learner: Any, deterministic: bool = True) -> None:
+        self.policy = learner.policy
         self.deterministic = deterministic
 
     def reset(self) -> None:
         """Forget the recurrent state kept between steps (a new episode starts)."""
-        reset = getattr(self.learner, "reset_act_state", None)
-        if callable(reset):
-            reset()
+        self.policy.reset()
 
     def __call__(self, observations: dict[str, Any]) -> dict[str, Any]:
-        if self.single_agent:
-            ((agent, observation),) = observations.items()
-            return {agent: self.learner.act(observation, deterministic=self.deterministic)}
-        return dict(self.learner.act(observations, deterministic=self.deterministic))
+        return self.policy.act(observations, self.deterministic)
 
 
-def learner_policy(learner: Any, single_agent: bool, deterministic: bool = True) -> LearnerPolicy:
+def learner_policy(learner: Any, deterministic: bool = True) -> LearnerPolicy:
     """The policy of a trained learner (see :class:`LearnerPolicy`)."""
-    return LearnerPolicy(learner, single_agent, deterministic)
+    return LearnerPolicy(learner, deterministic)
 
 
 class TeamPolicy:

@@ -187,7 +187,7 @@ class Trainer:
 
     def evaluate(self) -> EvaluationResult:
         """Play the evaluation episodes without disturbing training's random streams."""
-        policy = learner_policy(self.learner, self.env_info.single_agent, self.config.eval_deterministic)
+        policy = learner_policy(self.learner, self.config.eval_deterministic)
         seed = EVALUATION_SEED_OFFSET + self.config.seed
         with isolated_random_state():
             result = run_episodes(self.env_factory, policy, self.config.eval_episodes, seed=seed)
@@ -233,7 +233,7 @@ class Trainer:
 
     def record_episodes(self, episodes: int, prefix: str) -> list[Path]:
         """Record episodes with the current (sampling) policy; switches recording off if impossible."""
-        policy = learner_policy(self.learner, self.env_info.single_agent, deterministic=False)
+        policy = learner_policy(self.learner, deterministic=False)
         try:
             with isolated_random_state():
                 return record_policy(policy, self.env_factory, episodes, self.folder.replays,

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     check_team_names(args.random, loaded.env_info.teams, "--random")
     if args.record:
         check_recordable(loaded.env_factory, loaded.config.env)
-    policy = learner_policy(loaded.learner, loaded.env_info.single_agent, args.deterministic)
+    policy = learner_policy(loaded.learner, args.deterministic)
     heading = f"{loaded.folder.root} ({loaded.config.algo} on {loaded.config.env}, {loaded.steps} steps)"
     if args.against is not None:
         if loaded.env_info.single_agent or len(loaded.env_info.teams) < 2:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         opponent = open_run(args.against, args.checkpoint if args.checkpoint in ("latest", "best") else "latest",
                             trust_code=args.trust_code)
         check_opponent_spaces(loaded, opponent)
-        opponent_policy = learner_policy(opponent.learner, False, args.deterministic)
+        opponent_policy = learner_policy(opponent.learner, args.deterministic)
         policy = team_policy({loaded.env_info.first_team: policy}, default=opponent_policy)
         others = ", ".join(team for team in loaded.env_info.teams if team != loaded.env_info.first_team)
         heading = (f"{loaded.env_info.first_team} from {loaded.folder.root} ({loaded.steps} steps) against "
