@@ -295,6 +295,19 @@ class Trunk(nn.Module):
         self.output_dim = recurrent_hidden_size if recurrent_hidden_size else self.mlp.output_dim
         self.hidden_size = recurrent_hidden_size or 0
 
+    @classmethod
+    def from_config(cls, layout: ObservationLayout, extra_dim: int, config) -> "Trunk":
+        """The trunk a learner config describes (sizes, activation, normalisation, recurrence)."""
+        return cls(
+            layout,
+            extra_dim,
+            config.hidden_sizes,
+            config.activation,
+            config.feature_normalization,
+            config.normalize_observations,
+            config.recurrent_hidden_size if config.recurrent else None,
+        )
+
     def forward(
         self, x: Tensor, extra: Tensor | None, hidden: Tensor | None, episode_starts: Tensor | None
     ) -> tuple[Tensor, Tensor | None]:
@@ -315,15 +328,7 @@ class Actor(nn.Module):
 
     def __init__(self, layout: ObservationLayout, action_space: spaces.Space, extra_dim: int, config) -> None:
         super().__init__()
-        self.trunk = Trunk(
-            layout,
-            extra_dim,
-            config.hidden_sizes,
-            config.activation,
-            config.feature_normalization,
-            config.normalize_observations,
-            config.recurrent_hidden_size if config.recurrent else None,
-        )
+        self.trunk = Trunk.from_config(layout, extra_dim, config)
         self.head = make_action_head(action_space, self.trunk.output_dim)
 
     def forward(self, x, extra=None, hidden=None, episode_starts=None, action_mask=None):
@@ -339,15 +344,7 @@ class Critic(nn.Module):
 
     def __init__(self, layout: ObservationLayout, extra_dim: int, config) -> None:
         super().__init__()
-        self.trunk = Trunk(
-            layout,
-            extra_dim,
-            config.hidden_sizes,
-            config.activation,
-            config.feature_normalization,
-            config.normalize_observations,
-            config.recurrent_hidden_size if config.recurrent else None,
-        )
+        self.trunk = Trunk.from_config(layout, extra_dim, config)
         self.value = nn.Linear(self.trunk.output_dim, 1)
         orthogonal_init(self.value, 1.0)
 
