@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from replays.file_format import replacement_file_mode
+
 
 def _fsync_directory(directory: Path) -> None:
     """Make a rename inside ``directory`` durable (a no-op where directories cannot be opened)."""
@@ -24,16 +26,6 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def _file_mode(path: Path) -> int:
-    """The mode the new file should get: the replaced file's, else what ``open`` would give."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success fsync it and rename it over ``path``.
@@ -44,7 +36,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(descriptor, _file_mode(path))
+        os.fchmod(descriptor, replacement_file_mode(path))
         with os.fdopen(descriptor, mode) as handle:
             yield handle
             handle.flush()

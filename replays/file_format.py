@@ -208,12 +208,24 @@ def episode_arrays(episode: Episode, float_dtype: str = "float32",
     return arrays
 
 
+def replacement_file_mode(path: Path) -> int:
+    """The permission bits a file written over ``path`` should get: those of ``path`` if it exists,
+    else those ``open`` gives a new file under the umask (``mkstemp`` alone would make it 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary file beside ``path`` for the block to write by name; on success it is fsynced
     and renamed over ``path``, on failure removed, so ``path`` holds the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.fchmod(descriptor, replacement_file_mode(path))
     os.close(descriptor)
     try:
         yield Path(temporary)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -37,3 +39,20 @@ def test_a_video_without_frames_leaves_the_previous_video(tmp_path):
         write_video([], path, fps=10, video_format="gif")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["episode.gif"]
+
+
+def test_a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.bin"
+        with atomic_path(fresh) as temporary:
+            temporary.write_bytes(b"new")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # what open() gives, not mkstemp's private 0600
+        kept = tmp_path / "kept.bin"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        with atomic_path(kept) as temporary:
+            temporary.write_bytes(b"new")
+        assert kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
