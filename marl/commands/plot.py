@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from marl.errors import UsageError
+from marl.files import atomic_write_with
 from marl.plotting import load_curves, plot_emergence, plot_episode_statistics, plot_learning_curves
 from marl.run_folder import RunFolder, check_creatable
 
@@ -80,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     written = list(figures)
     for destination in destinations[1:]:
         for figure, copy in zip(figures, destination):
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            copy.write_bytes(figure.read_bytes())
+            picture = figure.read_bytes()
+            atomic_write_with(copy, lambda handle, picture=picture: handle.write(picture))
             written.append(copy)
     for path in written:
         print(path)
