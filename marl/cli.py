@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from marl import __version__
 from marl.errors import UsageError, os_error_message
 
 #: Sub-commands in the order ``marl --help`` lists them; missing modules are skipped.
@@ -48,6 +49,7 @@ def build_parser(modules: dict[str, ModuleType] | None = None) -> argparse.Argum
         prog="marl",
         description="Train, evaluate, replay and compare multi-agent reinforcement learning runs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in modules.values():
         module.add_parser(subparsers)
