@@ -10,9 +10,10 @@ export PYOPENGL_PLATFORM ?= egl
 export SDL_VIDEODRIVER ?= dummy
 
 #: Code checked by ruff (lint and format) this round; mypy's files are listed in pyproject.toml.
-LINT_PATHS := agents tests/agents tests/core tests/test_design.py
+LINT_PATHS := agents tests/agents tests/core tests/test_design.py docs/repository_site.py tests/test_docs_site.py \
+	tests/test_packaging.py
 
-.PHONY: install lint test test-slow train clean
+.PHONY: install lint docs dist test test-slow train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
-test: lint
+docs: $(STAMP)
+	# The documentation site in site/, from README.md, docs/, benchmarks/README.md and CHANGELOG.md
+	# (mkdocs.yml); strict, so a relative link or anchor that leads nowhere stops the build.
+	$(BIN)/mkdocs build --strict
+
+dist: $(STAMP)
+	# The sdist and the wheel in dist/, built in an isolated environment as a release is.
+	$(BIN)/python -m build --outdir dist
+
+test: lint docs
 	$(BIN)/python -m pytest -q -n 2 --timeout 900
 
 test-slow: $(STAMP)
@@ -44,4 +54,4 @@ train: $(STAMP)
 	$(BIN)/marl train hide_and_seek_v0 --out runs/quadrant --overwrite --video
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build dist site *.egg-info

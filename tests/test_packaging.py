@@ -158,7 +158,7 @@ def test_every_extra_the_docs_install_exists(distributions: Distributions):
     assert declared == provided
     ray_requirements = [
         requirement
-        for requirement in wheel_metadata(distributions.wheel).get_all("Requires-Dist")
+        for requirement in wheel_metadata(distributions.wheel).get_all("Requires-Dist") or []
         if requirement.endswith('extra == "ray"')
     ]
     assert [requirement.split(">=")[0] for requirement in ray_requirements] == ["ray[default]"]
