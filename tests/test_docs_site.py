@@ -100,6 +100,7 @@ def write_repository(root: Path, guide_links: str) -> Path:
     settings = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     settings["hooks"] = [str(HOOKS)]
     settings["nav"] = [{"Home": "README.md"}, {"Guide": "docs/guide.md"}]
+    settings.pop("watch", None)  # the project's pages outside docs/, which this repository does not have
     (root / "docs").mkdir()
     (root / "benchmarks").mkdir()
     (root / "mkdocs.yml").write_text(yaml.safe_dump(settings), encoding="utf-8")
