@@ -75,7 +75,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """The site's files: the pages at their repository paths and every other repository file they link to."""
+    """The site's files: the pages at their repository paths and every other repository file they
+    link to, in place of MkDocs' own list of everything under ``docs/``."""
     root = Path(config.config_file_path).resolve().parent
     docs = Path(config.docs_dir).resolve()
 
