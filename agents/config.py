@@ -93,6 +93,9 @@ def option(default: Any, check: Check, help: str = "") -> Any:
     return field(default=default, metadata={"check": check, "help": help})
 
 
+#: Where the update may run (``auto``: ``cuda`` when torch sees a GPU, else ``cpu``); see :mod:`agents.device`.
+DEVICES = ("auto", "cpu", "cuda")
+
 CRITIC_INPUT_HELP = (
     "what the critic sees: the agent's observation, the environment's state() (all observations joined "
     "when there is none), or all agents' observations joined"
@@ -136,6 +139,11 @@ class LearnerConfig:
     )
     torch_threads: int | None = option(
         1, optional(positive_int()), "torch threads (small networks run fastest on one; None: leave torch's setting)"
+    )
+    device: str = option(
+        "auto",
+        one_of(*DEVICES),
+        "where the update runs ('auto': cuda when torch sees a GPU, else cpu); rollouts always run on the CPU",
     )
 
     def __post_init__(self) -> None:

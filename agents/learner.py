@@ -5,6 +5,10 @@ rule from :mod:`agents.rules`. The learner owns the environment copies, the poli
 and their models, collection, advantage estimation, checkpoints and the public API
 (``learn``, ``act``, ``save``, ``load``, ``state_dict``). Single-agent training is
 multi-agent training with one agent named ``agent``.
+
+Collection and ``act`` run on the CPU with the acting copy of the networks (``acting_models``);
+the update runs on ``config.device`` with the learner copy (``models``) and its optimisers, which
+are the acting copy itself on the CPU (see :mod:`agents.device`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -29,6 +33,7 @@ from agents.config import LearnerConfig, build_config
 from agents.core.finite import NonFiniteLossError
 from agents.core.gae import compute_gae
 from agents.core.normalization import RunningMeanStd, ValueNorm
+from agents.device import copy_weights, learner_copy, resolve_device, state_on_cpu, to_device
 from agents.diagnostics import CollapseWatch, explained_variance, rule_diagnostics
 from agents.env_resolver import resolve_env
 from agents.environments import SINGLE_AGENT_NAME, notice
@@ -73,6 +78,8 @@ class Learner:
 
     def __init__(self, env: Any, seed: int = 0, preset: str | None = None, **hyperparameters: Any) -> None:
         self.config = build_config(self.Config, preset, **hyperparameters)
+        #: Where the update runs (rollouts always run on the CPU).
+        self.device = resolve_device(self.config.device)
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         self.seed = seed
@@ -97,9 +104,12 @@ class Learner:
         self.possible_agents = list(self.envs[0].possible_agents)
         self.plan = plan_collection(self.envs[0], config)
         self.critic_mode = self.plan.critic_mode
-        models = [self._group_model(group) for group in self.plan.groups]
-        # All groups' modules as one, for state dicts and parameter iteration.
-        self.models = nn.ModuleList(models)
+        # The acting copy (CPU: collection and act) and the learner copy the update trains, with
+        # its optimisers (the same modules when the device is the CPU). Both as one ModuleList of
+        # all groups, for state dicts and parameter iteration.
+        self.acting_models = nn.ModuleList([self._group_model(group) for group in self.plan.groups])
+        self.models = learner_copy(self.acting_models, self.device)
+        models = cast(list[GroupModel], list(self.models))
         # Running statistics that are not part of a group's networks (saved with them).
         self.statistics = nn.ModuleDict()
         reward_statistics = RunningMeanStd((1,)) if config.normalize_rewards else None
@@ -113,7 +123,7 @@ class Learner:
             GroupTraining(plan, model, group_optimizers, storage)
             for plan, model, group_optimizers, storage in zip(self.plan.groups, models, optimizers, storages)
         ]
-        self.policy = Policy(self.plan, models, self.possible_agents)
+        self.policy = Policy(self.plan, cast(list[GroupModel], list(self.acting_models)), self.possible_agents)
         # Where collection runs: the learner's own env copies unless use_backend() says otherwise.
         self.backend: RolloutBackend = InProcessBackend()
         self.backend.bind(self._backend_setup(self.collector.state_dict(), collector_current=True))
@@ -131,7 +141,7 @@ class Learner:
             n_envs=self.config.n_envs,
             n_steps=self.config.n_steps,
             seed=self.seed,
-            models=self.models,
+            models=self.acting_models,
             generator=self.generator,
             collector=self.collector,
             resume=resume,
@@ -166,7 +176,7 @@ class Learner:
         batch_steps = self.config.n_envs * self.config.n_steps
         while self.steps < target:
             started = time.perf_counter()
-            self.backend.collect(self.models, self.statistics, self.storages, self.config.n_steps, self.updates)
+            self.backend.collect(self.acting_models, self.statistics, self.storages, self.config.n_steps, self.updates)
             collected = time.perf_counter()
             self.steps += batch_steps
             snapshot = self._snapshot()
@@ -189,7 +199,8 @@ class Learner:
                 ) from None
             # Observation statistics change only between updates, so a rollout is collected and
             # trained on with the same normalisation (the ratio starts at exactly 1).
-            self._update_observation_statistics()
+            self._update_observation_statistics(batches)
+            copy_weights(self.models, self.acting_models)
             self.updates += 1
             finished = time.perf_counter()
             metrics = self._metrics(stats, batch_steps, finished - started, collected - started)
@@ -213,18 +224,15 @@ class Learner:
                 metrics[f"train/{name}/collapse_warning"] = 1.0
                 notice(warning)
 
-    def _update_observation_statistics(self) -> None:
-        for group in self.groups:
-            storage = group.storage
-            living = storage.alive.reshape(-1) > 0
+    def _update_observation_statistics(self, batches: list[TrainingBatch]) -> None:
+        """Merge each group's living observations of the rollout just trained on into the running
+        statistics of its encoders (read from the batches, on the learner's device)."""
+        for group, batch in zip(self.groups, batches):
+            living = batch.alive.reshape(-1) > 0
             for encoder, normalizer in encoder_normalizers(group.model.actor):
-                normalizer.update(
-                    encoder.select(storage.observations.reshape(-1, storage.observations.shape[-1])[living])
-                )
+                normalizer.update(encoder.select(batch.observations.reshape(-1, batch.observations.shape[-1])[living]))
             for encoder, normalizer in encoder_normalizers(group.model.critic):
-                source = (
-                    storage.critic_observations if storage.critic_observations is not None else storage.observations
-                )
+                source = batch.critic_observations if batch.critic_observations is not None else batch.observations
                 normalizer.update(encoder.select(source.reshape(-1, source.shape[-1])[living]))
 
     def _snapshot(self) -> dict[str, Any]:
@@ -239,11 +247,14 @@ class Learner:
         self.statistics.load_state_dict(snapshot["statistics"])
         for group, state in zip(self.groups, snapshot["optimizers"]):
             load_optimizers_state(group.optimizers, state)
+        copy_weights(self.models, self.acting_models)
 
     def prepare_batch(self, g: int) -> TrainingBatch:
-        """GAE per agent with death masking, advantage normalisation over living agents."""
+        """GAE per agent with death masking, advantage normalisation over living agents, on the
+        learner's device: everything the update reads comes from the rollout moved there here."""
         config = self.config
-        storage, model, plan = self.groups[g].storage, self.groups[g].model, self.groups[g].plan
+        storage = to_device(self.groups[g].storage, self.device)
+        model, plan = self.groups[g].model, self.groups[g].plan
         alive = storage.alive
         with torch.no_grad():
             if self.uses_critic:
@@ -281,7 +292,7 @@ class Learner:
         one_hot = None
         if plan.one_hot_size:
             size = plan.one_hot_size
-            one_hot = torch.eye(size).expand(config.n_steps, config.n_envs, size, size)
+            one_hot = torch.eye(size, device=self.device).expand(config.n_steps, config.n_envs, size, size)
         # Each batch shuffles with its own stream, drawn here, so groups can update in any order.
         shuffle_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         return TrainingBatch(
@@ -390,9 +401,10 @@ class Learner:
             "env_id": self.env_id,
             "steps": self.steps,
             "updates": self.updates,
-            "models": self.models.state_dict(),
+            # The acting copy holds the learner copy's weights, on the CPU: a checkpoint loads anywhere.
+            "models": self.acting_models.state_dict(),
             "statistics": self.statistics.state_dict(),
-            "optimizers": [optimizers_state(group.optimizers) for group in self.groups],
+            "optimizers": state_on_cpu([optimizers_state(group.optimizers) for group in self.groups]),
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
             "collector": self.backend.state_dict(),
@@ -403,8 +415,10 @@ class Learner:
         """Restore a state from :meth:`state_dict` (same algorithm, same spaces)."""
         checkpoint.check_compatible(state, self, source)
         self.models.load_state_dict(state["models"])
+        copy_weights(self.models, self.acting_models)
         self.statistics.load_state_dict(state.get("statistics", {}))
         for group, saved in zip(self.groups, state["optimizers"]):
+            # Optimizer.load_state_dict puts the state on its parameters' device.
             load_optimizers_state(group.optimizers, saved)
         self.steps = int(state["steps"])
         self.updates = int(state["updates"])
@@ -428,9 +442,11 @@ class Learner:
         return checkpoint.save(self.state_dict(), path)
 
     @classmethod
-    def load(cls, path: str | Path, env: Any = None, trust_code: bool = False) -> "Learner":
+    def load(cls, path: str | Path, env: Any = None, trust_code: bool = False, device: str | None = None) -> "Learner":
         """Rebuild a learner from a checkpoint; ``env`` is needed unless it was made from an id
-        (a ``module:factory`` id the file names is made only with ``trust_code=True``)."""
+        (a ``module:factory`` id the file names is made only with ``trust_code=True``).
+        ``device`` (``auto``, ``cpu``, ``cuda``) replaces the saved one: checkpoints hold CPU
+        tensors, so one trained on a GPU loads on any machine."""
         state = checkpoint.load(path)
         if state.get("algorithm") != cls.__name__ and cls is not Learner:
             raise ValueError(f"{path} holds a {state.get('algorithm')} checkpoint, not {cls.__name__}")
@@ -438,6 +454,8 @@ class Learner:
             env = checkpoint.saved_environment(state, path, trust_code)
         algorithm = cls if cls is not Learner else _algorithm_class(state["algorithm"])
         config: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
+        if device is not None:
+            config["device"] = device
         learner = algorithm(env, seed=int(state["seed"]), **config)
         learner.load_state_dict(state, source=str(path))
         return learner

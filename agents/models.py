@@ -151,10 +151,19 @@ class EntityEncoder(nn.Module):
             orthogonal_init(layer, math.sqrt(2))
         self.output_dim = 2 * embed_dim
         # Columns of the agent's own features and of every entity mask, gathered in one
-        # indexing operation each (plain tensors, not buffers: the state dict is unchanged).
-        self.self_columns = torch.tensor([i for a, b in self.self_slices for i in range(a, b)], dtype=torch.long)
-        self.mask_columns = torch.tensor(
-            [i for _, mask in self.entities for i in range(mask.start, mask.stop)], dtype=torch.long
+        # indexing operation each (buffers that move with the module but are not saved: the
+        # state dict is unchanged).
+        self.self_columns: Tensor
+        self.mask_columns: Tensor
+        self.register_buffer(
+            "self_columns",
+            torch.tensor([i for a, b in self.self_slices for i in range(a, b)], dtype=torch.long),
+            persistent=False,
+        )
+        self.register_buffer(
+            "mask_columns",
+            torch.tensor([i for _, mask in self.entities for i in range(mask.start, mask.stop)], dtype=torch.long),
+            persistent=False,
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -164,14 +173,16 @@ class EntityEncoder(nn.Module):
         if self.self_slices:
             own = x[:, self.self_columns]
         else:
-            own = torch.zeros(batch, 1, dtype=x.dtype)
+            own = torch.zeros(batch, 1, dtype=x.dtype, device=x.device)
         own_token = torch.relu(F.linear(own, self.self_embed.weight, self.self_embed.bias)).unsqueeze(1)
         tokens = [own_token]
         for (data, _), embed in zip(self.entities, self.entity_embeds):
             values = x[:, data.start : data.stop].reshape(batch, *data.shape)
             tokens.append(torch.relu(F.linear(values, embed.weight, embed.bias)))
         sequence = torch.cat(tokens, dim=1)
-        present = torch.cat([torch.ones(batch, 1, dtype=torch.bool), x[:, self.mask_columns] > 0.5], dim=1)
+        present = torch.cat(
+            [torch.ones(batch, 1, dtype=torch.bool, device=x.device), x[:, self.mask_columns] > 0.5], dim=1
+        )
         attended = self._attend(sequence, ~present)
         norm = self.norm
         sequence = F.layer_norm(sequence + attended, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
@@ -201,7 +212,8 @@ class EntityEncoder(nn.Module):
             .permute(2, 0, 3, 1, 4)
             .reshape(3, batch * heads, tokens, head_dim)
         )
-        padding = torch.zeros(batch, 1, tokens, dtype=sequence.dtype).masked_fill_(absent.unsqueeze(1), float("-inf"))
+        padding = torch.zeros(batch, 1, tokens, dtype=sequence.dtype, device=sequence.device)
+        padding = padding.masked_fill_(absent.unsqueeze(1), float("-inf"))
         padding = padding.expand(batch, heads, tokens).reshape(batch * heads, 1, tokens)
         scores = torch.baddbmm(padding, q, k.transpose(1, 2), alpha=head_dim**-0.5)  # [B * H, S, S_keys]
         weights = torch.softmax(scores.view(-1, tokens).t(), dim=0).t().view(batch * heads, tokens, tokens)

@@ -110,7 +110,7 @@ class TrainingBatch:
         living = torch.nonzero(self.alive.reshape(-1) > 0).squeeze(-1)
         if living.numel() == 0:
             return
-        order = living[torch.randperm(living.numel(), generator=generator)]
+        order = living[torch.randperm(living.numel(), generator=generator).to(living.device)]
         size = living.numel() if minibatch_size is None else minibatch_size
         # One gather per epoch; each minibatch is then a slice of the shuffled rollout (the
         # same rows as gathering per minibatch, for a fraction of the indexing work).
@@ -157,7 +157,8 @@ class TrainingBatch:
     def _chunks(self, pairs: Tensor, chunk_length: int) -> Minibatch:
         """Gather chunks (start, sequence) into ``[L, B, ...]``, padding past the rollout end."""
         steps = self.alive.shape[0]
-        offsets = torch.arange(chunk_length).unsqueeze(1)
+        pairs = pairs.to(self.alive.device)  # drawn on the CPU; gathered where the batch lives
+        offsets = torch.arange(chunk_length, device=pairs.device).unsqueeze(1)
         time = pairs[:, 0].unsqueeze(0) + offsets
         valid = (time < steps).to(self.alive.dtype)
         time = time.clamp(max=steps - 1)
