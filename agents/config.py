@@ -141,7 +141,7 @@ class LearnerConfig:
         1, optional(positive_int()), "torch threads (small networks run fastest on one; None: leave torch's setting)"
     )
     device: str = option(
-        "auto",
+        "cpu",
         one_of(*DEVICES),
         "where the update runs ('auto': cuda when torch sees a GPU, else cpu); rollouts always run on the CPU",
     )

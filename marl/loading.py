@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ def open_run(run_dir: str | Path, which: str = "latest", config: RunConfig | Non
     info = inspect_environment(factory)
     check_compatible(payload, path, config.algo, info.spaces)
     check_rollout_memory(config, info)
-    learner = build_algorithm(config.algo, factory, config.seed, config.algo_config)
+    # Only a resumed run trains; evaluation acts on the CPU, so a run trained on a GPU opens anywhere.
+    algo_config = config.algo_config if resuming else replace(config.algo_config, device="cpu")
+    learner = build_algorithm(config.algo, factory, config.seed, algo_config)
     restore_learner(learner, payload, path)
     return LoadedRun(folder, config, factory, info, learner, payload, path, applied)

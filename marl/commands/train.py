@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from marl.algorithms import build_algorithm
+from marl.algorithms import build_algorithm, config_class
 from marl.checkpoints import load_checkpoint
-from marl.config import RunConfig, write_run_config
+from marl.config import RunConfig, load_run_config, write_run_config
 from marl.distributed import BACKENDS, check_backend_options
 from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError, os_error_message
@@ -36,6 +37,7 @@ EXAMPLES = """examples:
   marl train --resume runs/CartPole-v1-ppo-20250101-120000 --steps 200000
   marl train hide_and_seek_v0 --envs 8 --backend subprocess --workers 2
   marl train hide_and_seek_v0 --envs 64 --backend ray --workers 16 --address auto
+  marl train hide_and_seek_v0 --device cuda       # the update on the GPU, rollouts on the CPU
   marl train CartPole-v1 --seeds 0 1 2 3 --parallel 2 --out runs/cartpole-seeds   # marl report reads them
 """
 
@@ -75,6 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="rollout workers of the subprocess or ray backend, each holding --envs/N copies")
     parser.add_argument("--address", metavar="auto|HOST:PORT",
                         help="Ray cluster to join (default: start a local Ray instance)")
+    parser.add_argument("--device", metavar="auto|cpu|cuda",
+                        help="where the update runs: cpu (default), cuda, or auto (cuda when torch sees a GPU); "
+                        "rollouts always run on the CPU")
     parser.add_argument("--video", action="store_true",
                         help="at the end, record an episode of the trained policy and render it to an MP4 "
                         "(environments with replays: the suite's own)")
@@ -183,6 +188,18 @@ def apply_backend_flags(config: RunConfig, args: argparse.Namespace) -> None:
     check_backend_options(config.backend, config.workers, config.address, int(config.algo_config.n_envs))
 
 
+def apply_device_flag(config: RunConfig, args: argparse.Namespace) -> None:
+    """Set ``--device`` in the algorithm config and refuse a device this machine lacks, before any work."""
+    from agents.device import resolve_device
+
+    try:
+        if getattr(args, "device", None) is not None:
+            config.algo_config = dataclasses.replace(config.algo_config, device=args.device)
+        resolve_device(config.algo_config.device)
+    except ValueError as error:
+        raise UsageError(f"{error} (--device)") from None
+
+
 def resume(args: argparse.Namespace) -> int:
     """Continue a run from its latest checkpoint."""
     changed = [flag for flag, value in (
@@ -195,8 +212,9 @@ def resume(args: argparse.Namespace) -> int:
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
             "(only --steps can); start a new run instead"
         )
-    loaded = open_run(args.resume, "latest", trust_code=args.trust_code, resuming=True)
-    config = loaded.config
+    config = load_run_config(RunFolder.open(args.resume).config, config_class)
+    apply_device_flag(config, args)
+    loaded = open_run(args.resume, "latest", config=config, trust_code=args.trust_code, resuming=True)
     if args.address is None:
         check_address_from_file(config.address, loaded.folder.config, args.trust_code)
     if args.steps is not None:
@@ -235,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
                            list(args.assignments), trust_code=args.trust_code, address=args.address)
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
+    apply_device_flag(config, args)
     target = args.out or default_run_path(config.env, config.algo)
     RunFolder(target).check_available(args.overwrite)
     env_factory = make_env_factory(config.env, config.env_kwargs)
@@ -252,7 +271,7 @@ def child_arguments(args: argparse.Namespace, seed: int, folder: Path, progress:
     arguments = ["train"] + ([args.env] if args.env else [])
     for flag, value in (("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
                         ("--steps", args.steps), ("--envs", args.n_envs), ("--backend", args.backend),
-                        ("--workers", args.workers), ("--address", args.address)):
+                        ("--workers", args.workers), ("--address", args.address), ("--device", args.device)):
         if value is not None:
             arguments += [flag, str(value)]
     for assignment in args.assignments:
@@ -295,6 +314,7 @@ def train_seeds(args: argparse.Namespace) -> int:
                            list(args.assignments), trust_code=args.trust_code, address=args.address)
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
+    apply_device_flag(config, args)
     out = args.out or default_run_path(config.env, config.algo)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; the runs of several seeds go into a folder")
