@@ -210,7 +210,7 @@ def resume(args: argparse.Namespace) -> int:
     if changed:
         raise UsageError(
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
-            "(only --steps can); start a new run instead"
+            "(only --steps, --device and the backend flags can); start a new run instead"
         )
     config = load_run_config(RunFolder.open(args.resume).config, config_class)
     apply_device_flag(config, args)
