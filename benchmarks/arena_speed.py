@@ -8,9 +8,10 @@ For each preset (the quadrant game 2 v 2 and the full game) this measures, in on
   saved state is then restored in its episode's world (same compiled model, same layout) and
   stepped ``substeps`` times with ``mj_step``, timed: no sensing, no observations, no rules;
 - sensing alone: ``env.senses.sense`` (lidar, vision cone and line of sight) on the states the
-  full steps reach, and its ``mj_multiRay`` calls alone (one per agent), so the share of the
-  step that goes to ray casting is known; the rest of the full step (actions, grab and lock,
-  rewards, statistics, observations) is the full step less physics and sensing;
+  full steps reach, and its ``mj_multiRay`` calls alone (``env.senses.cast_rays``, one call per
+  agent, with the rays that sensing just aimed), so the share of the step that goes to ray
+  casting is known; the rest of the full step (actions, grab and lock, rewards, statistics,
+  observations) is the full step less physics and sensing;
 - reset cost in milliseconds and the number of model compilations during the resets.
 
 Each round is one episode (its own seed): its full steps, their physics alone and sensing
@@ -36,7 +37,6 @@ import mujoco
 import numpy as np
 
 from envs.hide_and_seek import world
-from envs.hide_and_seek.world import RAY_GROUPS
 from envs.hide_and_seek_v0 import parallel_env
 
 PRESETS = ("quadrant", "full_game")
@@ -141,7 +141,6 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
     senses = env.senses
     sites = env.index.entity_site
     targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
-    model, data = env.model, env.data
     cpu = wall = ray_cpu = ray_wall = 0.0
     episode = 0
     for done in range(steps):
@@ -155,9 +154,7 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
         wall += time.perf_counter() - start_wall
         cpu += time.thread_time() - start_cpu
         start_cpu, start_wall = time.thread_time(), time.perf_counter()
-        for origin, vectors, body, geom_ids, distances in senses.observers:
-            mujoco.mj_multiRay(model, data, origin, vectors, RAY_GROUPS, 1, body, geom_ids, distances, None,
-                               senses.n_rays, senses.cutoff)
+        senses.cast_rays()
         ray_wall += time.perf_counter() - start_wall
         ray_cpu += time.thread_time() - start_cpu
     return cpu / steps, wall / steps, ray_cpu / steps, ray_wall / steps
@@ -177,7 +174,8 @@ def reset_cost(env, resets: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4800, help="environment steps per preset, in rounds of one episode")
+    parser.add_argument("--steps", type=int, default=4800,
+                        help="environment steps per preset, in rounds of one episode")
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
     args = parser.parse_args()
     if args.steps < 1 or args.resets < 1:

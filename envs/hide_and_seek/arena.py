@@ -21,7 +21,7 @@ from .layouts import Layout, PlacementError, place, spot_in_metres
 from .mechanics import NO_TEAM, ObjectRules
 from .presets import ArenaConfig
 from .scenarios import Scenario, SpawnRequest
-from .sensing import Senses
+from .sensing_fast import ConeSenses
 
 PLACEMENT_ATTEMPTS = 50
 _PHYSICS_WARNINGS = (
@@ -46,6 +46,9 @@ class Arena:
     Agent slots are hiders then seekers (``team`` 0 and 1); object slots are boxes then ramps.
     Arrays are allocated once and rewritten in place, so views of them stay valid.
     """
+
+    #: the sensing in use: ``sensing.Senses`` gives the same results, casting more rays
+    senses_class = ConeSenses
 
     def __init__(self, config: ArenaConfig, scenario: Scenario, world_key: W.WorldKey) -> None:
         c = self.config = config
@@ -73,8 +76,9 @@ class Arena:
         self.controls = self.data.ctrl.reshape(A, 3)
         target_body = np.concatenate([self.index.agent_body, self.index.object_body])
         sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
-        self.senses = Senses(self.model, self.data, self.index.agent_body, target_body, self.index.geom_body,
-                             c.lidar_rays, c.lidar_range, c.vision_cone_degrees, sight_range)
+        self.senses = self.senses_class(self.model, self.data, self.index.agent_body, target_body,
+                                        self.index.geom_body, c.lidar_rays, c.lidar_range, c.vision_cone_degrees,
+                                        sight_range)
         self.in_sight = self.senses.in_sight  # [A, A + O], rewritten by every sensing
         self.lidar = self.senses.lidar
         sites = self.index.entity_site

@@ -6,7 +6,9 @@ takes one origin per call, so one call per agent is the fewest possible.) Rays a
 entity's aim site (its centre; a point inside a ramp's wedge), whose world positions MuJoCo's
 kinematics computes. A target is in line of sight when the first geom the ray meets belongs to
 the target itself. The vision cone is a vectorised angle test over all observer-target pairs.
-No Python loop runs over rays.
+No Python loop runs over rays. This is the plain version; the arena uses its fast path,
+``sensing_fast.ConeSenses``, which gives the same results and casts a sight ray only where the
+cone lets the target be seen.
 
 Every array of a step lives in a buffer allocated once: ray directions, hit geoms and
 distances, and the results (``lidar``, ``in_sight``, ``cone``), which callers read and copy
@@ -78,29 +80,43 @@ class Senses:
         parked entities are hidden from rays and an agent's ray to itself is a zero vector, so
         ``in_sight`` holds only valid pairs.
         """
-        L = self.lidar_rays
-        agent_pose = self.agent_pose
         sight = self._sight
         # a ray needs no unit length: the hit geom is all line of sight asks (an agent's ray to
         # itself is a zero vector, which finds nothing)
-        np.subtract(target_pos, agent_pose[:, None, :3], out=sight)
+        np.subtract(target_pos, self.agent_pose[:, None, :3], out=sight)
+        self.cast_rays()
+        self._read_lidar()
+        self._line_of_sight()
+        self._vision_cone(sight)
+        self.in_sight &= self.cone
+
+    def cast_rays(self) -> None:
+        """One ``mj_multiRay`` call per observing agent: its lidar and sight rays (``vectors``)
+        into ``geom_ids`` and ``distances``."""
         model, data, cutoff, n_rays, groups = self.model, self.data, self.cutoff, self.n_rays, RAY_GROUPS
         multi_ray = mujoco.mj_multiRay
         for origin, vectors, body, geom_ids, distances in self.observers:
             multi_ray(model, data, origin, vectors, groups, 1, body, geom_ids, distances, None, n_rays, cutoff)
+
+    def _read_lidar(self) -> None:
+        """``lidar``: each lidar ray's distance, the range where it meets nothing nearer."""
+        L = self.lidar_rays
         if L:
             lidar = self.lidar
             np.minimum(self.distances[:, :L], self.lidar_range, out=lidar)
             np.less(self.geom_ids[:, :L], 0, out=self._miss)
             np.copyto(lidar, self.lidar_range, where=self._miss)
-        # line of sight: the first body each ray meets is its target's
-        in_sight, cone = self.in_sight, self.cone
-        np.take(self.geom_body, self.geom_ids[:, L:], out=self._hit_body)
-        np.equal(self._hit_body, self.target_body, out=in_sight)
-        # the cone: the planar angle from the heading to the target, within half the cone
+
+    def _line_of_sight(self) -> None:
+        """``in_sight`` before the cone: the first body each sight ray meets is its target's."""
+        np.take(self.geom_body, self.geom_ids[:, self.lidar_rays:], out=self._hit_body)
+        np.equal(self._hit_body, self.target_body, out=self.in_sight)
+
+    def _vision_cone(self, offset: np.ndarray) -> None:
+        """``cone``: the planar angle from each heading to each target (``offset [A, T, 3]`` from
+        the eye) within half the cone."""
         angle = self._angle
-        np.arctan2(sight[..., 1], sight[..., 0], out=angle)
-        angle -= agent_pose[:, 3:4]
+        np.arctan2(offset[..., 1], offset[..., 0], out=angle)
+        angle -= self.agent_pose[:, 3:4]
         np.cos(angle, out=angle)
-        np.greater_equal(angle, self.cos_half_cone, out=cone)
-        in_sight &= cone
+        np.greater_equal(angle, self.cos_half_cone, out=self.cone)
