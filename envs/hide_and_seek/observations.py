@@ -231,6 +231,9 @@ class ArenaObservations:
         self._agent_column = np.arange(A)[:, None]
         self._team_column = arena.team[:, None]
         self._heading = np.zeros(A)
+        self._qpos = arena.pose.reshape(-1)  # views of the simulation state, read without MjData's accessors
+        self._qvel = arena.velocity.reshape(-1)
+        self._physics_error = False  # whether the last observation read a diverged simulation
         self._agent_yaw = arena.agent_pose[:, 3]
         self._object_yaw = arena.object_pose[:, 3]
         self._lock_flags_stale = True
@@ -244,7 +247,8 @@ class ArenaObservations:
         assembler.size[:] = 2.0 * arena.object_half
         assembler.select_rows(live_slots)
         n = live_slots.size  # fields of two or more dimensions are reshaped from the block's columns
-        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices]
+        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None)
+                             for _, where, shape in self._field_slices]
         self._lock_flags_stale = True
 
     def observe(self, agents: list[str], step: int, prep_steps: int, horizon: int,
@@ -252,8 +256,8 @@ class ArenaObservations:
         """Every live agent's observation now (``agents`` in the order of ``new_episode``'s slots)."""
         arena, assembler = self.arena, self.assembler
         rules = arena.rules
-        assembler.pose[:] = arena.data.qpos
-        assembler.velocity[:] = arena.data.qvel
+        np.copyto(assembler.pose, self._qpos)
+        np.copyto(assembler.velocity, self._qvel)
         heading = self._heading  # wrapped to [-pi, pi)
         np.add(self._agent_yaw, np.pi, out=heading)
         np.remainder(heading, 2.0 * np.pi, out=heading)
@@ -277,6 +281,7 @@ class ArenaObservations:
         for key, value in extras.items():
             assembler.extras[key][:] = value.ravel()
         block = assembler.gather()
+        self._physics_error = physics_error
         if physics_error:
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         if self.flat:
@@ -287,5 +292,12 @@ class ArenaObservations:
         return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
 
     def state(self) -> np.ndarray:
-        """The whole world, unmasked, as one flat float32 vector, as the last observation read it."""
-        return np.nan_to_num(self.assembler.state(), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        """The whole world, unmasked, as one flat float32 vector, as the last observation read it.
+
+        Only a diverged simulation leaves non-finite numbers to clear: a NaN or huge position or
+        velocity is what the arena calls divergence, and every other entry derives from them or is fixed for the episode.
+        """
+        state = self.assembler.state()
+        if self._physics_error:
+            np.nan_to_num(state, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return state
