@@ -36,9 +36,9 @@ class ObservationAssembler:
 
     def __init__(self, others: np.ndarray, n_boxes: int, n_ramps: int, lidar_rays: int,
                  extra_sizes: dict[str, int], field_order: list[str]) -> None:
-        A, K = others.shape[0], others.shape[1]
+        A = others.shape[0]
         B, R, L = n_boxes, n_ramps, lidar_rays
-        O = B + R
+        O = B + R  # noqa: E741
         T = A + O
         self.n_agents, self.n_objects, self.n_targets = A, O, T
         E = A + O
@@ -295,7 +295,8 @@ class ArenaObservations:
         """The whole world, unmasked, as one flat float32 vector, as the last observation read it.
 
         Only a diverged simulation leaves non-finite numbers to clear: a NaN or huge position or
-        velocity is what the arena calls divergence, and every other entry derives from them or is fixed for the episode.
+        velocity is what the arena calls divergence, and every other entry derives from them or
+        is fixed for the episode.
         """
         state = self.assembler.state()
         if self._physics_error:
