@@ -24,6 +24,7 @@ import yaml
 
 from marl.errors import UsageError, closest_names
 from marl.files import atomic_write_text
+from marl.loggers import DEFAULT_LOGGERS, normalize_loggers
 
 ConfigClassResolver = Callable[[str], type]
 
@@ -37,7 +38,8 @@ class RunConfig:
     ``snapshot_interval`` keeps a copy of the checkpoint every that many steps
     (``checkpoints/step_<steps>.pt``, for ``marl crossplay``).
     ``backend``, ``workers`` and ``address`` choose where rollouts are collected
-    (:mod:`marl.distributed`).
+    (:mod:`marl.distributed`). ``loggers`` names where metrics go besides ``metrics.csv``, which is
+    always written (:mod:`marl.loggers`).
     """
 
     env: str
@@ -55,7 +57,7 @@ class RunConfig:
     record_interval: int = 0
     record_episodes: int = 1
     best_team: str | None = None
-    tensorboard: bool = True
+    loggers: list[str] = field(default_factory=lambda: list(DEFAULT_LOGGERS))
     backend: str = "inprocess"
     workers: int = 1
     address: str | None = None
@@ -83,6 +85,7 @@ class RunConfig:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}{hint}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1 (rollout workers of the backend), got {self.workers}")
+        self.loggers = normalize_loggers(self.loggers)
 
 
 #: Keys of :class:`RunConfig` that hold nested mappings rather than one value.
@@ -265,9 +268,21 @@ def run_config_from_dict(data: Mapping[str, Any], config_class_for: ConfigClassR
     if not isinstance(algo_config, config_class):
         algo_config = dataclass_from_dict(config_class, algo_config, "algo_config")
     data["env_kwargs"] = data.get("env_kwargs") or {}
+    translate_tensorboard_key(data)
     config = dataclass_from_dict(RunConfig, data)
     config.algo_config = algo_config
     return config
+
+
+def translate_tensorboard_key(data: dict[str, Any]) -> None:
+    """Read the ``tensorboard: true|false`` of configs written before ``loggers`` existed:
+    ``false`` takes TensorBoard out of ``loggers``, ``true`` leaves ``loggers`` (default: with it)."""
+    if "tensorboard" not in data:
+        return
+    enabled = coerce_value(data.pop("tensorboard"), bool, "tensorboard")
+    if not enabled:
+        loggers = coerce_value(data.get("loggers", list(DEFAULT_LOGGERS)), list[str], "loggers")
+        data["loggers"] = [name for name in loggers if name != "tensorboard"]
 
 
 def run_config_to_dict(config: RunConfig) -> dict[str, Any]:

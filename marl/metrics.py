@@ -1,4 +1,4 @@
-"""Metrics sinks: a CSV file (one row per logged step) and TensorBoard event files.
+"""Metrics: a CSV file (one row per logged step), copied to the tracking sinks of :mod:`marl.loggers`.
 
 Metric names can appear late (a team's return exists only once an episode ends), so the CSV
 header is the union of every name seen; when a new name arrives the file is rewritten
@@ -10,18 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from marl.errors import UsageError
-
 from marl.files import atomic_write_text
+from marl.loggers import BOOKKEEPING_COLUMNS, MetricsSink, finite_metrics, first_line
 
-LEADING_COLUMNS = ("steps", "wall_time")
+LEADING_COLUMNS = BOOKKEEPING_COLUMNS
 
 
 def numeric_items(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -111,16 +112,19 @@ class CSVMetrics:
 
 
 class MetricsLogger:
-    """Sends every logged dict to the CSV file and, when enabled, to TensorBoard.
+    """Sends every logged dict to the CSV file and to the tracking sinks (:mod:`marl.loggers`).
+
+    A sink that fails (an unreachable tracking server) is dropped with a one-line warning;
+    training and the CSV go on.
 
     ``resume_steps`` continues an existing run: CSV rows logged after that step (by a run
-    that went on past its last checkpoint) are dropped, and TensorBoard purges those events.
+    that went on past its last checkpoint) are dropped (TensorBoard purges those events itself).
     """
 
     def __init__(
         self,
         csv_path: str | Path,
-        tensorboard_dir: str | Path | None = None,
+        sinks: Sequence[MetricsSink] = (),
         resume_steps: int | None = None,
     ) -> None:
         rows: list[dict[str, float]] = []
@@ -131,13 +135,7 @@ class MetricsLogger:
                 self.elapsed_before = max(row.get("wall_time", 0.0) for row in rows)
         self.csv = CSVMetrics(csv_path, rows)
         self.started = time.perf_counter()
-        self.writer = None
-        if tensorboard_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(
-                log_dir=str(tensorboard_dir), purge_step=resume_steps if resume_steps else None
-            )
+        self.sinks = list(sinks)
 
     def elapsed(self) -> float:
         """Wall-clock seconds of training so far, including before a resume."""
@@ -148,15 +146,19 @@ class MetricsLogger:
         row = {"steps": float(steps), "wall_time": round(self.elapsed(), 3)}
         row.update({key: value for key, value in numeric_items(metrics).items() if key not in row})
         self.csv.append(row)
-        if self.writer is not None:
-            for key, value in row.items():
-                if key not in LEADING_COLUMNS and math.isfinite(value):
-                    self.writer.add_scalar(key, value, global_step=int(steps))
+        if self.sinks:
+            tracked = finite_metrics(row)
+            for sink in list(self.sinks):
+                try:
+                    sink.log(int(steps), tracked)
+                except Exception as error:  # a tracking server that went away must not stop training
+                    self.sinks.remove(sink)
+                    print(f"marl: warning: {type(sink).__name__} stopped logging: {first_line(error)}; "
+                          f"{self.csv.path} keeps every row", file=sys.stderr)
         return row
 
     def close(self) -> None:
-        """Flush and close TensorBoard."""
-        if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
-            self.writer = None
+        """Flush and close every sink (each once)."""
+        sinks, self.sinks = self.sinks, []
+        for sink in sinks:
+            sink.close()

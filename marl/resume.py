@@ -16,11 +16,11 @@ from marl.config import RunConfig, run_config_to_dict, to_plain
 from marl.errors import UsageError
 
 #: Run-config fields that change how long a run goes, how it is observed and saved, or where its
-#: rollouts are collected or its update runs (which ``--steps``, ``--backend``, ``--workers`` and
-#: ``--device`` may change on resume too).
+#: rollouts are collected or its update runs (which ``--steps``, ``--logger``, ``--backend``, ``--workers`` and
+#: ``--device`` may change on resume too); ``tensorboard`` is the key that ``loggers`` replaced.
 SAFE_FIELDS = (
     "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "snapshot_interval",
-    "record_interval", "record_episodes", "best_team", "tensorboard", "backend", "workers", "address",
+    "record_interval", "record_episodes", "best_team", "tensorboard", "loggers", "backend", "workers", "address",
     "algo_config.device",
 )
 

@@ -9,6 +9,8 @@
         checkpoints/         latest.pt, best.pt (by evaluation score)
         replays/             recorded episodes
         plots/               learning curves
+        wandb/               W&B run files (with the wandb logger)
+        CARD.md              the model card (marl card)
         .marl-run            marker: marl created this folder (only such folders are overwritten)
 """
 
@@ -29,7 +31,8 @@ DEFAULT_ROOT = Path("runs")
 MARKER_NAME = ".marl-run"
 MARKER_TEXT = "This folder was created by marl train; marl train --overwrite may replace it.\n"
 #: What marl itself puts at the top of a run folder (anything else is the user's and is kept).
-LAYOUT_NAMES = frozenset({MARKER_NAME, "config.yaml", "metrics.csv", "tensorboard", "checkpoints", "replays", "plots"})
+LAYOUT_NAMES = frozenset({MARKER_NAME, "config.yaml", "metrics.csv", "tensorboard", "checkpoints", "replays", "plots",
+                          "wandb", "CARD.md"})
 #: Temporary files of interrupted atomic writes older than this are removed when a run is opened.
 STALE_TEMPORARY_SECONDS = 60.0
 

@@ -27,6 +27,7 @@ from marl.environments import EnvFactory, EnvironmentInfo
 from marl.errors import UsageError, unknown_name_message
 from marl.evaluation import (EvaluationResult, isolated_random_state, learner_policy, random_policy, run_episodes,
                              team_policy)
+from marl.loggers import make_sinks
 from marl.metrics import MetricsLogger
 from marl.progress import ProgressBar
 from marl.recording import behaviour_statistics, record_policy
@@ -251,11 +252,9 @@ class Trainer:
         checkpoints = Interval(config.checkpoint_interval, self.start_steps)
         snapshots = Interval(config.snapshot_interval, self.start_steps)
         recordings = Interval(config.record_interval, self.start_steps)
-        self.logger = MetricsLogger(
-            self.folder.metrics,
-            self.folder.tensorboard if config.tensorboard else None,
-            resume_steps=self.start_steps if self.start_steps > 0 else None,
-        )
+        resume_steps = self.start_steps if self.start_steps > 0 else None
+        sinks = make_sinks(config.loggers, self.folder.root, run_config_to_dict(config), resume_steps)
+        self.logger = MetricsLogger(self.folder.metrics, sinks, resume_steps=resume_steps)
         self.progress = ProgressBar(config.steps, self.start_steps, enabled=self.show_progress,
                                     description=f"{config.env} {config.algo}")
 

@@ -15,6 +15,7 @@ from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError, os_error_message
 from marl.evaluation import format_evaluation
 from marl.loading import open_run
+from marl.loggers import LOGGER_CHOICES, check_logger_extras, normalize_loggers
 from marl.memory import check_rollout_memory
 from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
 from marl.recording import render_video
@@ -80,6 +81,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", metavar="auto|cpu|cuda",
                         help="where the update runs: cpu (default), cuda, or auto (cuda when torch sees a GPU); "
                         "rollouts always run on the CPU")
+    parser.add_argument("--logger", nargs="+", choices=LOGGER_CHOICES, metavar="NAME",
+                        help="where metrics go: csv (metrics.csv, always written), tensorboard, wandb, mlflow "
+                        "(default: the config's loggers, csv and tensorboard)")
     parser.add_argument("--video", action="store_true",
                         help="at the end, record an episode of the trained policy and render it to an MP4 "
                         "(environments with replays: the suite's own)")
@@ -180,12 +184,15 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
 
 
 def apply_backend_flags(config: RunConfig, args: argparse.Namespace) -> None:
-    """Set the backend options given on the command line and check them before any work."""
+    """Set the backend and logger options given on the command line and check them before any work."""
     for name in ("backend", "workers", "address"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(config, name, value)
     check_backend_options(config.backend, config.workers, config.address, int(config.algo_config.n_envs))
+    if getattr(args, "logger", None):
+        config.loggers = normalize_loggers(args.logger)
+    check_logger_extras(config.loggers)
 
 
 def apply_device_flag(config: RunConfig, args: argparse.Namespace) -> None:
@@ -210,7 +217,7 @@ def resume(args: argparse.Namespace) -> int:
     if changed:
         raise UsageError(
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
-            "(only --steps, --device and the backend flags can); start a new run instead"
+            "(only --steps, --device, --logger and the backend flags can); start a new run instead"
         )
     config = load_run_config(RunFolder.open(args.resume).config, config_class)
     apply_device_flag(config, args)
@@ -276,6 +283,8 @@ def child_arguments(args: argparse.Namespace, seed: int, folder: Path, progress:
             arguments += [flag, str(value)]
     for assignment in args.assignments:
         arguments += ["--set", assignment]
+    if args.logger:
+        arguments += ["--logger", *args.logger]
     for flag, on in (("--overwrite", args.overwrite), ("--trust-code", args.trust_code), ("--video", args.video),
                      ("--no-progress", not progress)):
         if on:
