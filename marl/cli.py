@@ -18,14 +18,17 @@ from marl import __version__
 from marl.errors import UsageError, os_error_message
 
 #: Sub-commands in the order ``marl --help`` lists them; missing modules are skipped.
-COMMANDS = ("train", "tune", "eval", "crossplay", "replay", "plot", "report", "runs", "envs", "bench")
+COMMANDS = ("train", "tune", "eval", "crossplay", "replay", "plot", "report", "runs", "card", "export", "import",
+            "envs", "bench")
+#: Command modules whose file name is not the command's (``import`` is a Python keyword).
+MODULE_NAMES = {"import": "import_"}
 
 
 def load_commands() -> dict[str, ModuleType]:
     """The importable command modules by name (``replay`` is optional)."""
     modules = {}
     for name in COMMANDS:
-        module_name = f"marl.commands.{name}"
+        module_name = f"marl.commands.{MODULE_NAMES.get(name, name)}"
         try:
             modules[name] = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
