@@ -29,6 +29,8 @@ DEFAULT_LOGGERS = ("csv", "tensorboard")
 OPTIONAL_MODULES = {"wandb": ("wandb", "wandb"), "mlflow": ("mlflow", "mlflow")}
 #: Project (W&B) and experiment (MLflow) used when their environment variables do not name one.
 DEFAULT_PROJECT = "marl-arena"
+#: The most parameters one MLflow ``log_batch`` call may carry.
+MLFLOW_PARAMS_PER_BATCH = 100
 #: Columns of every CSV row that are bookkeeping rather than metrics.
 BOOKKEEPING_COLUMNS = ("steps", "wall_time")
 
@@ -118,6 +120,7 @@ class MLflowSink:
 
     def __init__(self, run_dir: str | Path, run_config: Mapping[str, Any], resume_steps: int | None = None) -> None:
         import_optional("mlflow")
+        from mlflow.entities import Param
         from mlflow.tracking import MlflowClient
 
         name = Path(run_dir).name + (f" (resumed at step {resume_steps})" if resume_steps else "")
@@ -129,8 +132,9 @@ class MLflowSink:
                              else self.client.create_experiment(experiment_name))
             tags = {"env": str(run_config.get("env")), "algo": str(run_config.get("algo"))}
             self.run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
-            for key, value in flat_params(run_config).items():
-                self.client.log_param(self.run_id, key, value)
+            params = [Param(key, value) for key, value in flat_params(run_config).items()]
+            for start in range(0, len(params), MLFLOW_PARAMS_PER_BATCH):
+                self.client.log_batch(self.run_id, params=params[start:start + MLFLOW_PARAMS_PER_BATCH])
         except Exception as error:  # MLflow raises its own types for a bad URI or an unreachable server
             raise UsageError(f"MLflow could not start a run: {first_line(error)}; check MLFLOW_TRACKING_URI") from None
 

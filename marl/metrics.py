@@ -153,12 +153,19 @@ class MetricsLogger:
                     sink.log(int(steps), tracked)
                 except Exception as error:  # a tracking server that went away must not stop training
                     self.sinks.remove(sink)
-                    print(f"marl: warning: {type(sink).__name__} stopped logging: {first_line(error)}; "
-                          f"{self.csv.path} keeps every row", file=sys.stderr)
+                    self.warn(sink, "stopped logging", error)
         return row
 
+    def warn(self, sink: MetricsSink, what: str, error: Exception) -> None:
+        """One line on stderr about a failed sink; the CSV has everything."""
+        print(f"marl: warning: {type(sink).__name__} {what}: {first_line(error)}; {self.csv.path} keeps every row",
+              file=sys.stderr)
+
     def close(self) -> None:
-        """Flush and close every sink (each once)."""
+        """Flush and close every sink (each once); a sink that fails to close is reported, not raised."""
         sinks, self.sinks = self.sinks, []
         for sink in sinks:
-            sink.close()
+            try:
+                sink.close()
+            except Exception as error:  # the run and its checkpoints are saved; only the sink's tail is lost
+                self.warn(sink, "did not close", error)

@@ -207,7 +207,7 @@ def test_an_old_run_with_the_tensorboard_key_resumes_and_may_change_its_loggers(
 
 
 class FailingSink:
-    """A tracking sink whose server goes away after the first row."""
+    """A tracking sink whose server goes away after the first row (and cannot be closed)."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, dict[str, float]]] = []
@@ -218,7 +218,7 @@ class FailingSink:
         self.rows.append((steps, dict(metrics)))
 
     def close(self) -> None:
-        pass
+        raise TimeoutError("no answer")
 
 
 def test_a_failing_sink_is_dropped_with_one_warning_and_the_csv_goes_on(tmp_path, capsys):
@@ -228,9 +228,12 @@ def test_a_failing_sink_is_dropped_with_one_warning_and_the_csv_goes_on(tmp_path
     logger = MetricsLogger(tmp_path / "metrics.csv", [sink])
     for step in (1, 2, 3):
         logger.log(step, {"loss": step / 2, "nan": float("nan")})
-    logger.close()
     assert sink.rows == [(1, {"loss": 0.5})]  # bookkeeping columns and NaN are not sent
+    closing = FailingSink()
+    logger.sinks.append(closing)
+    logger.close()
     warnings = capsys.readouterr().err.strip().splitlines()
-    assert warnings == [f"marl: warning: FailingSink stopped logging: server closed the connection; "
-                        f"{tmp_path / 'metrics.csv'} keeps every row"]
+    kept = f"{tmp_path / 'metrics.csv'} keeps every row"
+    assert warnings == [f"marl: warning: FailingSink stopped logging: server closed the connection; {kept}",
+                        f"marl: warning: FailingSink did not close: no answer; {kept}"]
     assert [row["loss"] for row in read_metrics_rows(tmp_path / "metrics.csv")] == [0.5, 1.0, 1.5]
