@@ -4,7 +4,8 @@ A model repository holds the archive as ``marl-run.zip`` and the run's model car
 ``README.md``. Pulling downloads ``marl-run.zip`` and imports it through exactly the checks of a
 local archive (:func:`marl.archive.import_archive`). The client is ``huggingface_hub.HfApi``
 (the optional extra ``hub``; it finds the token of ``huggingface-cli login`` or ``HF_TOKEN``);
-any object with its ``create_repo``, ``upload_file`` and ``hf_hub_download`` methods will do.
+any object with its ``create_repo``, ``create_branch``, ``upload_file`` and ``hf_hub_download`` methods
+will do.
 """
 
 from __future__ import annotations
@@ -51,10 +52,13 @@ def hub_call(what: str, call: Any, **arguments: Any) -> Any:
 
 
 def push_run(client: Any, repo_id: str, archive: Path, card: Path, revision: str | None = None) -> str:
-    """Create the model repository if needed and upload the archive and the card; returns the repo id."""
+    """Create the model repository (and the branch ``revision``) if needed and upload the archive and the card."""
     check_repo_id(repo_id)
     hub_call(f"creation of {repo_id}", client.create_repo, repo_id=repo_id, repo_type="model",
              exist_ok=True)
+    if revision is not None:
+        hub_call(f"creation of the branch {revision} of {repo_id}", client.create_branch, repo_id=repo_id,
+                 branch=revision, repo_type="model", exist_ok=True)
     for source, name in ((archive, HUB_ARCHIVE_NAME), (card, HUB_CARD_NAME)):
         hub_call(f"upload of {name} to {repo_id}", client.upload_file, path_or_fileobj=str(source),
                  path_in_repo=name, repo_id=repo_id, repo_type="model", revision=revision,

@@ -104,7 +104,7 @@ class WandbSink:
                                   tags=[str(run_config.get("env")), str(run_config.get("algo"))])
         except Exception as error:  # wandb raises its own types for a missing login, a bad mode, ...
             raise UsageError(f"W&B could not start a run: {first_line(error)}; log in with `wandb login` or "
-                             "set WANDB_MODE=offline") from None
+                             f"set WANDB_MODE=offline, then {how_to_retry(run_dir, resume_steps)}") from None
 
     def log(self, steps: int, metrics: Mapping[str, float]) -> None:
         """Log ``metrics`` at W&B step ``steps`` (rows at the same step are merged)."""
@@ -136,7 +136,8 @@ class MLflowSink:
             for start in range(0, len(params), MLFLOW_PARAMS_PER_BATCH):
                 self.client.log_batch(self.run_id, params=params[start:start + MLFLOW_PARAMS_PER_BATCH])
         except Exception as error:  # MLflow raises its own types for a bad URI or an unreachable server
-            raise UsageError(f"MLflow could not start a run: {first_line(error)}; check MLFLOW_TRACKING_URI") from None
+            raise UsageError(f"MLflow could not start a run: {first_line(error)}; check MLFLOW_TRACKING_URI, then "
+                             f"{how_to_retry(run_dir, resume_steps)}") from None
 
     def log(self, steps: int, metrics: Mapping[str, float]) -> None:
         """Log ``metrics`` in one batch at MLflow step ``steps``."""
@@ -151,6 +152,13 @@ class MLflowSink:
     def close(self) -> None:
         """Mark the MLflow run finished."""
         self.client.set_terminated(self.run_id)
+
+
+def how_to_retry(run_dir: str | Path, resume_steps: int | None) -> str:
+    """What to run again once a sink can start: nothing was trained, only the config was written."""
+    if resume_steps:
+        return f"resume with marl train --resume {run_dir}"
+    return f"run the same command with --overwrite (nothing was trained; {run_dir} holds only its config)"
 
 
 def import_optional(module: str) -> Any:

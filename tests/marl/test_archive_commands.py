@@ -4,6 +4,8 @@ the Hugging Face Hub calls are checked on a fake client (no network)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import inspect
 import json
 import zipfile
 from pathlib import Path
@@ -97,22 +99,36 @@ def test_export_refuses_what_is_not_an_exportable_run_in_one_line(tmp_path, caps
 
 
 class FakeHub:
-    """Records the calls ``huggingface_hub.HfApi`` would get; downloads serve what was uploaded."""
+    """Records the calls ``huggingface_hub.HfApi`` would get; downloads serve what was uploaded.
+
+    When huggingface_hub is installed, every call's arguments are bound to the real method's
+    signature, so a misspelt or missing argument fails here as it would against the Hub.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.calls: list[tuple[str, dict]] = []
         self.files: dict[tuple[str, str], bytes] = {}
 
+    def record(self, name: str, arguments: dict) -> None:
+        self.calls.append((name, arguments))
+        if importlib.util.find_spec("huggingface_hub") is not None:
+            from huggingface_hub import HfApi
+
+            inspect.signature(getattr(HfApi, name)).bind(HfApi, **arguments)
+
     def create_repo(self, **arguments):
-        self.calls.append(("create_repo", arguments))
+        self.record("create_repo", arguments)
+
+    def create_branch(self, **arguments):
+        self.record("create_branch", arguments)
 
     def upload_file(self, **arguments):
-        self.calls.append(("upload_file", arguments))
+        self.record("upload_file", arguments)
         self.files[(arguments["repo_id"], arguments["path_in_repo"])] = Path(arguments["path_or_fileobj"]).read_bytes()
 
     def hf_hub_download(self, **arguments):
-        self.calls.append(("hf_hub_download", arguments))
+        self.record("hf_hub_download", arguments)
         key = (arguments["repo_id"], arguments["filename"])
         if key not in self.files:
             raise FileNotFoundError(f"404 Client Error: {arguments['filename']} not found in {arguments['repo_id']}")
@@ -136,6 +152,11 @@ def test_hub_push_and_pull_make_the_expected_calls_and_the_same_run(navigation_r
     local = tmp_path / "local.zip"
     assert run_marl(capsys, "export", navigation_run, local)[0] == 0
     assert hub.files[("alice/nav-ippo", HUB_ARCHIVE_NAME)] == local.read_bytes()
+    code, out, err = run_marl(capsys, "export", navigation_run, "--hub", "alice/nav-ippo", "--revision", "v1")
+    assert code == 0, err
+    assert hub.calls[-3] == ("create_branch", {"repo_id": "alice/nav-ippo", "branch": "v1", "repo_type": "model",
+                                               "exist_ok": True})
+    assert [call["revision"] for _, call in hub.calls[-2:]] == ["v1", "v1"]
 
     code, out, err = run_marl(capsys, "import", "--hub", "alice/nav-ippo", "--revision", "v1",
                               "--out", tmp_path / "got")

@@ -237,3 +237,34 @@ def test_a_failing_sink_is_dropped_with_one_warning_and_the_csv_goes_on(tmp_path
     assert warnings == [f"marl: warning: FailingSink stopped logging: server closed the connection; {kept}",
                         f"marl: warning: FailingSink did not close: no answer; {kept}"]
     assert [row["loss"] for row in read_metrics_rows(tmp_path / "metrics.csv")] == [0.5, 1.0, 1.5]
+
+
+def test_a_sink_that_cannot_start_is_one_line_that_says_how_to_go_on(tmp_path, capsys, monkeypatch):
+    wandb = pytest.importorskip("wandb")
+    # W&B reads its settings once per process (each marl command is a process of its own): start afresh.
+    wandb.teardown()
+    for name in ("CONFIG", "CACHE", "DATA"):
+        monkeypatch.setenv(f"WANDB_{name}_DIR", str(tmp_path / f"wandb-{name.lower()}"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_MODE", "sideways")  # not a mode W&B knows: its settings refuse it
+    run = tmp_path / "run"
+    code = main(["train", "CartPole-v1", "--steps", "64", "--out", str(run), "--logger", "wandb", *TINY])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "W&B could not start a run" in err[0] and "run the same command with --overwrite" in err[0]
+    assert not (run / "checkpoints" / "latest.pt").exists()
+    wandb.teardown()
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert main(["train", "CartPole-v1", "--steps", "64", "--out", str(run), "--logger", "wandb", "--overwrite",
+                 *TINY]) == 0
+    assert list((run / "wandb").glob("offline-run-*/run-*.wandb"))
+
+
+def test_seed_runs_pass_the_logger_choice_to_each_child():
+    from marl.cli import build_parser
+    from marl.commands.train import child_arguments
+
+    args = build_parser().parse_args(["train", "CartPole-v1", "--seeds", "0", "1", "--logger", "csv", "mlflow"])
+    arguments = child_arguments(args, 1, Path("out/seed_1"), progress=False)
+    assert arguments[arguments.index("--logger"):arguments.index("--logger") + 3] == ["--logger", "csv", "mlflow"]
+    assert build_parser().parse_args(arguments).logger == ["csv", "mlflow"]
