@@ -336,7 +336,10 @@ def import_archive(path: str | Path, out: str | Path, overwrite: bool = False) -
                     handle.flush()
                     os.fsync(handle.fileno())
             RunFolder(staging).make_directories()
-            check_imported(staging)
+            try:
+                check_imported(staging)
+            except UsageError as error:  # name the member, not the temporary folder that is about to go
+                raise ArchiveError(f"{path}: " + str(error).replace(f"{staging}{os.sep}", "")) from None
             move_into_place(staging, target.root, replace)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -357,8 +360,3 @@ def move_into_place(staging: Path, target: Path, replace: bool) -> None:
         os.rename(aside / target.name, target)
         raise
     shutil.rmtree(aside, ignore_errors=True)
-
-
-def manifest_summary(members: list[Member]) -> str:
-    """``config.yaml, checkpoints/latest.pt, ... (N bytes)`` for messages."""
-    return f"{', '.join(member.name for member in members)} ({sum(member.size for member in members)} bytes)"
