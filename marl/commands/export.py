@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hub", metavar="USER/REPO",
                         help="also upload the archive and CARD.md (as README.md) to this Hugging Face model "
                         "repository (needs pip install 'marl-arena[hub]' and a login)")
-    parser.add_argument("--revision", metavar="BRANCH", help="with --hub: the branch to upload to, created if needed (default main)")
+    parser.add_argument("--revision", metavar="BRANCH",
+                        help="with --hub: the branch to upload to, created if needed (default main)")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
 
 
