@@ -320,6 +320,77 @@ class Arena:
         }
 
     # ----------------------------------------------------------------------------------------
+    # saved states (starting an episode from the middle of another)
+    def save_state(self) -> dict[str, np.ndarray]:
+        """Everything the next physics step, grab, lock and sensing depend on, as plain arrays.
+
+        Besides poses and velocities: MuJoCo's warm start of the constraint solver (the next
+        step's result depends on it), the weld constraints of grabs and locks (active flags and
+        the relative poses written when they began), who holds and who locked what, and where
+        the objects began (their statistics count from there). Presence, box sizes and walls
+        come along so that a restore can check it rebuilt the same layout.
+        """
+        d, rules = self.data, self.rules
+        walls = self.layout.walls if self.layout is not None else np.zeros((0, 5))
+        return {
+            "qpos": d.qpos.copy(),
+            "qvel": d.qvel.copy(),
+            "qacc_warmstart": d.qacc_warmstart.copy(),
+            "time": np.array(d.time),
+            "eq_active": d.eq_active.copy(),
+            "eq_data": self.model.eq_data.copy(),
+            "grabbed": rules.grabbed.copy(),
+            "lock_team": rules.lock_team.copy(),
+            "locker": rules.locker.copy(),
+            "last_locker": rules.last_locker.copy(),
+            "object_start": self._object_start.copy(),
+            "agent_present": self.agent_present.copy(),
+            "object_present": self.object_present.copy(),
+            "object_half": self.object_half.copy(),
+            "walls": walls.copy(),
+        }
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state` (walls: any number of ``[W, 5]`` rows)."""
+        d, A, O = self.data, self.n_agent_slots, self.n_objects  # noqa: E741
+        return {"qpos": d.qpos.shape, "qvel": d.qvel.shape, "qacc_warmstart": d.qacc_warmstart.shape, "time": (),
+                "eq_active": d.eq_active.shape, "eq_data": self.model.eq_data.shape, "grabbed": (A,),
+                "lock_team": (O,), "locker": (O,), "last_locker": (O,), "object_start": (O, 3),
+                "agent_present": (A,), "object_present": (O,), "object_half": (O, 3), "walls": (-1, 5)}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Continue from ``saved`` (:meth:`save_state`) after :meth:`new_episode` rebuilt its layout.
+
+        Raises ``ValueError`` when the rebuilt layout (presence, box sizes, walls) is not the
+        saved one: the state was saved by an arena of another configuration.
+        """
+        walls = self.layout.walls if self.layout is not None else np.zeros((0, 5))
+        for name, rebuilt in (("agent_present", self.agent_present), ("object_present", self.object_present),
+                              ("object_half", self.object_half), ("walls", walls)):
+            if np.shape(saved[name]) != rebuilt.shape or not np.array_equal(saved[name], rebuilt):
+                raise ValueError(f"saved state: its layout seed rebuilt another layout ({name} differ): the state was "
+                                 "saved by an arena of another configuration; restore it into one built alike")
+        m, d, rules = self.model, self.data, self.rules
+        d.qpos[:] = saved["qpos"]
+        d.qvel[:] = saved["qvel"]
+        d.time = float(saved["time"])
+        d.eq_active[:] = saved["eq_active"]
+        m.eq_data[:] = saved["eq_data"]
+        rules.grabbed[:] = saved["grabbed"]
+        rules.lock_team[:] = saved["lock_team"]
+        rules.locker[:] = saved["locker"]
+        rules.last_locker[:] = saved["last_locker"]
+        rules.count()
+        rules.changed = True
+        self.color_locks()
+        mujoco.mj_forward(m, d)
+        d.qacc_warmstart[:] = saved["qacc_warmstart"]  # after the forward pass, which may write it
+        self._warning_count = self._count_warnings()
+        self.mark_start()
+        self._object_start[:] = saved["object_start"]
+        self.sense()
+
+    # ----------------------------------------------------------------------------------------
     # replays
     def replay_static(self) -> dict[str, np.ndarray]:
         """Teams, presence, sizes and the wall segments of this episode."""

@@ -75,12 +75,22 @@ Replay frames (``envs.scene.Replayable``), with A agent slots, B box slots, R ra
 
 ``hidden``, ``prep`` and the ``statistics_*`` entries but ``statistics_objects`` come from the
 hide-and-seek game; a transfer task's replays carry neither (its game adds what it declares).
+
+Saved states: ``save_state()`` returns the running episode as a dict of plain numeric arrays
+(the random stream its layout was drawn from, poses, velocities, the solver's warm start,
+grabs, locks, step, the game's statistics so far and the random stream ahead), and
+``reset(seed=..., options={"state": saved})`` rebuilds that layout and continues from there,
+so that the same actions give the same observations, rewards and endings. A state from an
+arena of another configuration, or with missing or misshapen arrays, is one ``ValueError``.
+Replay frames, by contrast, hold what drawing needs and are not for stepping.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +116,24 @@ from .rendering import ArenaRenderer, ArenaView, draw_scene
 #: replays still restore; version 1 ones are refused.
 ARENA_VERSION = 3
 READABLE_ARENA_VERSIONS = (2, 3)
+#: Version of the arrays of :meth:`HideAndSeekEnv.save_state`.
+STATE_VERSION = 1
+_UINT64_MASK = (1 << 64) - 1
+
+
+def _encode_generator_state(state: dict[str, Any]) -> np.ndarray:
+    """A PCG64 generator's state as six uint64 (128-bit state and increment in halves, the
+    cached 32-bit flag and value), so that a saved state is plain arrays."""
+    inner = state["state"]
+    return np.array([inner["state"] >> 64, inner["state"] & _UINT64_MASK, inner["inc"] >> 64,
+                     inner["inc"] & _UINT64_MASK, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
+
+
+def _decode_generator_state(encoded: np.ndarray) -> dict[str, Any]:
+    """The PCG64 state :func:`_encode_generator_state` encoded."""
+    high, low, inc_high, inc_low, has_uint32, uinteger = (int(v) for v in np.asarray(encoded, dtype=np.uint64))
+    return {"bit_generator": "PCG64", "state": {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low},
+            "has_uint32": has_uint32, "uinteger": uinteger}
 
 
 class HideAndSeekEnv(ParallelEnv):
@@ -169,6 +197,7 @@ class HideAndSeekEnv(ParallelEnv):
         self._episode_over = True
         self.step_count = 0
         self._physics_error = False
+        self._episode_rng_state: dict[str, Any] = self._rng.bit_generator.state
         self.game.attach(self)
 
     def _world_key(self) -> W.WorldKey:
@@ -194,18 +223,44 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # episode setup
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        """Sample counts, layout and placements; returns observations and empty infos."""
+        """Sample counts, layout and placements; returns observations and empty infos.
+
+        With ``options={"state": saved}`` (a :meth:`save_state`) the episode continues from that
+        state instead: its layout is rebuilt and play goes on from its step. ``seed`` then seeds
+        the random stream of what follows (lock ties); without one the saved stream continues.
+        """
+        saved = (options or {}).get("state")
+        if saved is not None:
+            self._check_saved_state(saved)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
             for i, agent in enumerate(self.possible_agents):
                 self.action_spaces[agent].seed(int(seed) + i)
-        self.arena.new_episode(self._rng, self.game)
+        if saved is not None:
+            if seed is None:
+                self._rng.bit_generator.state = _decode_generator_state(saved["rng"])
+            layout_rng = np.random.default_rng()
+            layout_rng.bit_generator.state = _decode_generator_state(saved["episode_rng"])
+        else:
+            layout_rng = self._rng
+        self._episode_rng_state = layout_rng.bit_generator.state
+        self._episode_over = True  # until the episode is fully set up
+        self.arena.new_episode(layout_rng, self.game)
+        if saved is not None:
+            self.arena.restore_state(saved)
         self._set_presence_cache()
-        self.step_count = 0
+        self.step_count = int(saved["step"]) if saved is not None else 0
         self._episode_over = False
         self._physics_error = False
         self.game.sensed()
         self.game.reset()
+        if saved is not None:
+            self.game.restore_state({key[len("game_"):]: value for key, value in saved.items()
+                                     if key.startswith("game_")})
+            # the observations write the preparation fraction only while it changes (up to the end
+            # of preparation): one look at the last step that changed it sets it for a later step
+            self.observations.observe(self.agents, min(self.step_count, self.game.prep_steps), self.game.prep_steps,
+                                      self.config.horizon, self.game.observations(), False)
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
@@ -296,6 +351,71 @@ class HideAndSeekEnv(ParallelEnv):
         """The whole world, unmasked, as one flat float32 vector (see the module docstring): the
         observations' features of every slot, as the last observation read them."""
         return self.observations.state()
+
+    # ----------------------------------------------------------------------------------------
+    # saved states
+    def save_state(self) -> dict[str, np.ndarray]:
+        """The running episode as plain arrays, to continue later with
+        ``reset(options={"state": saved})`` (in this or another environment built alike).
+
+        It holds the random stream the episode's layout was drawn from (the layout is rebuilt
+        from it rather than stored), the world's dynamic state (:meth:`Arena.save_state`), the
+        step number, the game's own state (``game_*``), the random stream of what follows, and
+        a digest of the configuration a restore checks.
+        """
+        if self._episode_over:
+            raise RuntimeError("save_state() needs a running episode; call reset() first")
+        game_state = getattr(self.game, "save_state", None)
+        if game_state is None:
+            raise ValueError(f"the game {self.game.name!r} cannot save its state (it has no save_state())")
+        return {
+            "state_version": np.array(STATE_VERSION),
+            "configuration": self._configuration_digest(),
+            "episode_rng": _encode_generator_state(self._episode_rng_state),
+            "rng": _encode_generator_state(self._rng.bit_generator.state),
+            "step": np.array(self.step_count),
+            **self.arena.save_state(),
+            **{f"game_{key}": value for key, value in game_state().items()},
+        }
+
+    def _configuration_digest(self) -> np.ndarray:
+        """16 bytes naming the game and every setting of play (not the rendering or the
+        observation and action encodings, which a saved state does not depend on)."""
+        settings = [(f.name, getattr(self.config, f.name)) for f in dataclasses.fields(self.config)
+                    if not f.name.startswith(("render_", "flat_", "continuous_"))]
+        text = repr((self.game.name, settings)).encode()
+        return np.frombuffer(hashlib.blake2b(text, digest_size=16).digest(), dtype=np.uint8).copy()
+
+    def _check_saved_state(self, saved: Any) -> None:
+        """Refuse, with one ``ValueError``, a saved state this environment cannot continue."""
+        if not isinstance(saved, dict):
+            raise ValueError(f"options['state'] must be the dict of arrays save_state() returns, got "
+                             f"{type(saved).__name__}")
+        shapes: dict[str, tuple[int, ...]] = {
+            "state_version": (), "configuration": (16,), "episode_rng": (6,), "rng": (6,), "step": (),
+            **self.arena.state_shapes(),
+        }
+        game_shapes = getattr(self.game, "state_shapes", None)
+        if game_shapes is None:
+            raise ValueError(f"the game {self.game.name!r} cannot restore a saved state (it has no state_shapes())")
+        shapes.update({f"game_{key}": shape for key, shape in game_shapes().items()})
+        missing = sorted(set(shapes) - set(saved))
+        if missing:
+            raise ValueError(f"saved state lacks {', '.join(missing)}: pass the dict save_state() returns")
+        if int(np.asarray(saved["state_version"])) != STATE_VERSION:
+            raise ValueError(f"saved state has version {int(np.asarray(saved['state_version']))}; this arena "
+                             f"restores version {STATE_VERSION}: save the state again")
+        if not np.array_equal(np.asarray(saved["configuration"]).reshape(-1)[:16], self._configuration_digest()):
+            raise ValueError("saved state comes from an arena of another configuration (game or settings of play "
+                             "differ): restore it into an environment built with the same arguments")
+        for key, shape in shapes.items():
+            found = np.shape(saved[key])
+            if len(found) != len(shape) or any(want not in (-1, got) for want, got in zip(shape, found)):
+                raise ValueError(f"saved state: {key} has shape {found}, expected {shape} (-1: any): pass the dict "
+                                 "save_state() returns, unchanged")
+        if not 0 <= int(np.asarray(saved["step"])) < self.config.horizon:
+            raise ValueError(f"saved state: step {int(np.asarray(saved['step']))} lies outside the episode "
+                             f"[0, {self.config.horizon})")
 
     # ----------------------------------------------------------------------------------------
     # replays

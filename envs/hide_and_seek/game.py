@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from .environment import HideAndSeekEnv
 
 
+#: The arena statistics a game takes at the end of the preparation phase, in a saved state's order.
+_PREP_STATISTICS = ("max_box_move_prep", "num_box_lock_prep", "max_ramp_move_prep", "num_ramp_lock_prep")
+
+
 class Game(Protocol):
     """What the environment asks of the game it wires to the arena."""
 
@@ -217,6 +221,23 @@ class HideAndSeekGame:
         after_prep = max(env.step_count - self.prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0
         return stats
+
+    def save_state(self) -> dict[str, np.ndarray]:
+        """What the statistics carry between steps: the steps counted hidden and the preparation
+        phase's statistics once taken (``prep_stats_taken`` 0 before)."""
+        prep = [self._prep_stats.get(key, 0.0) for key in _PREP_STATISTICS]
+        return {"hidden_steps": np.array(self._hidden_steps), "prep_stats": np.array(prep, dtype=np.float64),
+                "prep_stats_taken": np.array(bool(self._prep_stats))}
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state`."""
+        return {"hidden_steps": (), "prep_stats": (len(_PREP_STATISTICS),), "prep_stats_taken": ()}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Continue the statistics of :meth:`save_state` (after :meth:`reset` and sensing)."""
+        self._hidden_steps = int(saved["hidden_steps"])
+        taken = bool(saved["prep_stats_taken"])
+        self._prep_stats = dict(zip(_PREP_STATISTICS, np.asarray(saved["prep_stats"]).tolist())) if taken else {}
 
     def replay_settings(self) -> dict[str, Any] | None:
         """The environment's constructor arguments say how to build it again."""
