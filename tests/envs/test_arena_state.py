@@ -30,7 +30,8 @@ def quadrant_episode_with_a_held_and_locked_box(seed: int = 4):
     return env, observations
 
 
-def assert_same_continuation(env, restored, rng: np.random.Generator, current: dict, restored_observations: dict) -> int:
+def assert_same_continuation(env, restored, rng: np.random.Generator, current: dict, restored_observations: dict
+                             ) -> int:
     """The restored copy observes what the original last observed; then both step with the same
     actions to the end of the episode. Returns the number of steps compared."""
     for agent, observation in current.items():
