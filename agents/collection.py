@@ -7,11 +7,16 @@ are gone, and bootstraps truncated agents from the value of their final observat
 Exact resume: per env copy the collector keeps the seed of its last reset and the flat
 actions taken since; :meth:`Collector.load_state_dict` resets with that seed and replays
 those actions, which restores the environment exactly for deterministic environments.
+
+With a subgame curriculum (:mod:`agents.curriculum`) the collector offers visited states to it
+while stepping and asks it at each reset whether to start from a stored state; the saved start
+state of each env copy is part of the resume data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,6 +26,7 @@ from torch import Tensor
 from agents.acting import action_mask, actor_inputs, one_hot_rows
 from agents.core.distributions import ActionCodec
 from agents.core.normalization import RunningMeanStd
+from agents.curriculum import SavedState, SubgameCurriculum, decode_state, encode_state
 from agents.groups import PolicyGroup
 from agents.models import ACTION_MASK_KEY, GroupModel
 from agents.plan import CollectionPlan, GroupPlan
@@ -28,6 +34,8 @@ from agents.rollout import RolloutStorage
 from agents.turn_based import is_turn_based
 
 EPISODE_STATS_KEY = "episode_stats"
+#: Episode statistic: 1 for an episode the curriculum started from a stored state, else 0.
+CURRICULUM_START_KEY = "curriculum_start"
 
 
 @dataclass
@@ -114,6 +122,7 @@ class Collector:
         hidden_size: int,
         generator: torch.Generator,
         reward_scaler: RewardScaler | None = None,
+        curriculum: SubgameCurriculum | None = None,
     ) -> None:
         self.envs = envs
         self.n_envs = len(envs)
@@ -133,14 +142,21 @@ class Collector:
         self.final_critic_inputs: dict[tuple[int, int, int], np.ndarray] = {}
         self.hidden_size = hidden_size
         self.reward_scaler = reward_scaler
+        self.curriculum = curriculum
+        # Per env copy, the saved state its episode started from (None: a normal reset).
+        self.start_states: list[SavedState | None] = [None] * self.n_envs
         self.started = False
 
     # ----------------------------------------------------------------------------- resets
     def _draw_seed(self) -> int:
         return int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator).item())
 
-    def _reset_env(self, e: int, seed: int) -> None:
-        observations, infos = self.envs[e].reset(seed=seed)
+    def _reset_env(self, e: int, seed: int, start_state: SavedState | None = None) -> None:
+        if start_state is None:
+            observations, infos = self.envs[e].reset(seed=seed)
+        else:
+            observations, infos = self.envs[e].reset(seed=seed, options={"state": start_state})
+        self.start_states[e] = start_state
         self.reset_seeds[e] = seed
         self.histories[e] = []
         for slots in self.slots:
@@ -292,9 +308,13 @@ class Collector:
         """
         if not self.started:
             self.start()
+        if self.curriculum is not None:
+            self.curriculum.begin_rollout(self._draw_seed(), partial(self.critic_values, models))
         for t in range(n_steps):
             outputs = self.policy_step(models)
             step = self._store_step(storages, outputs, t)
+            if self.curriculum is not None:
+                self._offer_states(self.curriculum)
             env_actions = self._convert_actions(step.actions)
             for e in range(self.n_envs):
                 self._step_env(e, step, env_actions)
@@ -306,6 +326,8 @@ class Collector:
                     self._bootstrap(g, models[g], storage, t, step.bootstrap_requests[g])
         for storage, values in zip(storages, self.current_values(models)):
             storage.final_value_outputs.copy_(values)
+        if self.curriculum is not None:
+            self.curriculum.end_rollout(partial(self.critic_values, models))
 
     def _store_step(self, storages: list[RolloutStorage], outputs: list[dict[str, Tensor]], t: int) -> StepRecord:
         """Store step ``t``'s inputs and outputs of every group; clear the rows the environments fill."""
@@ -359,7 +381,7 @@ class Collector:
             self._record_final(e, step.bootstrap_requests, observations)
         if episode_over:
             self._finish_episode(e)
-            self._reset_env(e, self._draw_seed())
+            self._reset_env(e, self._draw_seed(), self.curriculum.start_state() if self.curriculum else None)
 
     def _store_rewards(self, e: int, rewards: dict[str, float], was_alive: list[np.ndarray], step: StepRecord) -> None:
         """Rewards of the agents that acted; others (dead, undeclared) are ignored."""
@@ -448,6 +470,38 @@ class Collector:
             values = [tracker.returns[e, self.agent_index[agent]] for agent in slots.group.agents]
             tracker.finished_returns.setdefault(slots.group.name, []).append(float(np.mean(values)))
         tracker.finished_lengths.append(int(tracker.lengths[e]))
+        if self.curriculum is not None:
+            started_from_state = float(self.start_states[e] is not None)
+            tracker.finished_stats.setdefault(CURRICULUM_START_KEY, []).append(started_from_state)
+
+    # --------------------------------------------------------------------------- curriculum
+    def _offer_states(self, curriculum: SubgameCurriculum) -> None:
+        """Offer the states the env copies stand in now (chosen at the curriculum's rate) with
+        what the critic sees there: the global state, or every agent's observation joined."""
+        for e in range(self.n_envs):
+            if not curriculum.wants_candidate():
+                continue
+            inputs = [
+                (s.critic_observations if s.critic_observations is not None else s.observations)[e] for s in self.slots
+            ]
+            features = (
+                inputs[0][0] if self.critic_mode != "observation" else np.concatenate([x.reshape(-1) for x in inputs])
+            )
+            curriculum.offer(self.envs[e].save_state(), features.copy(), inputs, [s.alive[e] for s in self.slots])
+
+    @torch.no_grad()
+    def critic_values(self, models: list[GroupModel], inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Critic values on the return scale of per-group inputs ``[N, A_g, C_g]`` (with a fresh
+        recurrent state): per group ``[N, A_g]``."""
+        values = []
+        for slots, model, x in zip(self.slots, models, inputs):
+            n, a = x.shape[0], x.shape[1]
+            flat = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(1, n * a, -1))
+            extra = slots.one_hot[:a].repeat(n, 1).unsqueeze(0) if slots.one_hot is not None else None
+            hidden = torch.zeros(n * a, self.hidden_size) if self.hidden_size else None
+            output, _ = model.critic(flat, extra, hidden, torch.ones(1, n * a))
+            values.append(model.denormalize(output).reshape(n, a).numpy().astype(np.float64))
+        return values
 
     # ----------------------------------------------------------------------------- resume
     def state_dict(self) -> dict[str, Any]:
@@ -469,6 +523,7 @@ class Collector:
         return {
             "started": self.started,
             "reset_seeds": torch.from_numpy(self.reset_seeds.copy()),
+            "start_states": [None if saved is None else encode_state(saved) for saved in self.start_states],
             "histories": histories,
             "returns": torch.from_numpy(self.tracker.returns.copy()),
             "lengths": torch.from_numpy(self.tracker.lengths.copy()),
@@ -487,9 +542,14 @@ class Collector:
         self.started = bool(state["started"])
         if not self.started:
             return
+        start_states = state.get("start_states") or [None] * self.n_envs
         for e in range(self.n_envs):
             seed = int(state["reset_seeds"][e])
-            self._reset_env(e, seed)
+            saved = start_states[e]
+            if saved is None:
+                self._reset_env(e, seed)
+            else:
+                self._reset_env(e, seed, decode_state(saved))
             history = state["histories"][e]
             for s in range(history["actions"].shape[0]):
                 flat_actions = []
@@ -571,7 +631,10 @@ def build_collection(
     if reward_statistics is not None:
         shapes = [(n_envs, group.group.size) for group in plan.groups]
         scaler = RewardScaler(reward_statistics, shapes, plan.gamma)
-    collector = collector_class(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler)
+    curriculum = None
+    if plan.curriculum is not None:
+        curriculum = SubgameCurriculum(plan.curriculum, n_envs, n_steps)
+    collector = collector_class(envs, plan.groups, plan.critic_mode, plan.hidden_size, generator, scaler, curriculum)
     storages = [
         RolloutStorage(
             n_steps,

@@ -145,6 +145,14 @@ class LearnerConfig:
         one_of(*DEVICES),
         "where the update runs ('auto': cuda when torch sees a GPU, else cpu); rollouts always run on the CPU",
     )
+    # Subgame curriculum for self-play (agents.curriculum: SACL, Chen, Xu et al., AAAI 2024).
+    curriculum: str = option(
+        "none", one_of("none", "sacl"), "start a share of episodes from visited states whose values still move"
+    )
+    curriculum_probability: float = option(
+        0.7, unit_closed(), "share of resets that start from a buffer state (SACL's prob_curriculum)"
+    )
+    curriculum_buffer_size: int = option(1000, positive_int(), "visited states the curriculum keeps per collector")
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

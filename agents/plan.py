@@ -18,6 +18,7 @@ from gymnasium import spaces
 
 from agents.config import LearnerConfig
 from agents.core.distributions import ActionCodec, UnsupportedSpaceError
+from agents.curriculum import CurriculumSettings, check_resettable
 from agents.environments import has_state, notice
 from agents.groups import PolicyGroup, build_policy_groups
 from agents.models import ACTION_MASK_KEY, ObservationLayout, Part
@@ -60,6 +61,8 @@ class CollectionPlan:
     hidden_size: int
     gamma: float
     normalize_rewards: bool
+    #: The subgame curriculum's settings (None: every episode starts with a normal reset).
+    curriculum: CurriculumSettings | None = None
 
     @property
     def policy_groups(self) -> list[PolicyGroup]:
@@ -70,8 +73,9 @@ class CollectionPlan:
 def plan_collection(probe: Any, config: LearnerConfig) -> CollectionPlan:
     """The plan for ``config`` on the environment ``probe`` (a parallel environment).
 
-    Refuses an unsupported observation or action space naming the agent; a centralised critic
-    asked for ``state`` that the environment lacks sees all observations joined (with a notice).
+    Refuses an unsupported observation or action space naming the agent, and a curriculum on an
+    environment that cannot start from a saved state; a centralised critic asked for ``state``
+    that the environment lacks sees all observations joined (with a notice).
     """
     policy_groups = build_policy_groups(
         list(probe.possible_agents), probe.observation_space, probe.action_space, config.policy_sharing
@@ -103,7 +107,11 @@ def plan_collection(probe: Any, config: LearnerConfig) -> CollectionPlan:
         for group, layout in zip(policy_groups, layouts)
     ]
     hidden_size = config.recurrent_hidden_size if config.recurrent else 0
-    return CollectionPlan(groups, critic_mode, hidden_size, config.gamma, config.normalize_rewards)
+    curriculum = None
+    if config.curriculum == "sacl":
+        check_resettable(probe)
+        curriculum = CurriculumSettings(config.curriculum_probability, config.curriculum_buffer_size)
+    return CollectionPlan(groups, critic_mode, hidden_size, config.gamma, config.normalize_rewards, curriculum)
 
 
 def _state_works(env: Any) -> bool:

@@ -29,6 +29,7 @@ def split_collector_state(
             "started": state["started"],
             "reset_seeds": state["reset_seeds"][start:stop].clone(),
             "histories": state["histories"][start:stop],
+            "start_states": (state.get("start_states") or [None] * len(state["histories"]))[start:stop],
             "returns": state["returns"][start:stop].clone(),
             "lengths": state["lengths"][start:stop].clone(),
         }
@@ -49,6 +50,9 @@ def merge_collector_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "started": all(part["started"] for part in parts),
         "reset_seeds": torch.cat([part["reset_seeds"] for part in parts]),
         "histories": [history for part in parts for history in part["histories"]],
+        "start_states": [
+            saved for part in parts for saved in (part.get("start_states") or [None] * len(part["histories"]))
+        ],
         "returns": torch.cat([part["returns"] for part in parts]),
         "lengths": torch.cat([part["lengths"] for part in parts]),
     }
