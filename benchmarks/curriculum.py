@@ -3,9 +3,9 @@ equal steps and seeds.
 
 For every seed, two ``marl train`` runs of the ``hide_and_seek_quadrant`` preset (MAPPO, one
 policy per team) differ only in ``algo.curriculum``: ``none`` or ``sacl``. Each keeps a snapshot
-every ``--snapshot`` steps. Then every snapshot step that all runs reached (at multiples of ``--eval-every``) is evaluated with
-``marl eval --json`` on the same episode seeds, with normal resets only (evaluation never starts
-from curriculum states):
+every ``--snapshot`` steps. Then the snapshot steps that all runs reached, at multiples of
+``--eval-every``, are evaluated with ``marl eval --json`` on the same episode seeds, with normal
+resets only (evaluation never starts from curriculum states):
 
 - the trained hiders against uniformly random seekers (``--random seeker``): the fraction of
   steps after preparation with no hider seen (``hidden_fraction``) and boxes locked by the end
