@@ -18,7 +18,7 @@ The output is one table per comparison (means over seeds, and per seed), and a J
 with ``--json-out``. ``--phase train`` only trains (runs whose ``checkpoints/latest.pt`` exists
 are kept), ``--phase evaluate`` only evaluates what is there.
 
-    python benchmarks/curriculum.py --seeds 0 1 --steps 153600 --envs 8 --parallel 4 --out runs/curriculum
+    python benchmarks/curriculum.py --seeds 0 1 --steps 102400 --envs 8 --parallel 4 --out runs/curriculum
 
 The machine's load changes wall time, not the results: each run is seeded, and evaluation
 plays fixed episode seeds.
@@ -167,7 +167,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--steps", type=int, default=153_600, help="environment steps per run")
+    parser.add_argument("--steps", type=int, default=102_400, help="environment steps per run")
     parser.add_argument("--envs", type=int, default=8, help="env copies per run")
     parser.add_argument("--snapshot", type=int, default=25_600, help="steps between snapshots (and evaluations)")
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes per cell")
