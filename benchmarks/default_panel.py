@@ -76,7 +76,8 @@ PANEL: dict[str, PanelEnv] = {
     # render_ratio 8 (the default is 2) draws the screen at 120 x 70 pixels: the learner stores
     # observations as float32, and 480 x 280 images would take gigabytes per rollout.
     "cooperative_pong": PanelEnv(
-        "pettingzoo.butterfly.cooperative_pong_v6", "2 paddles keep a ball in play, image observations",
+        "pettingzoo.butterfly.cooperative_pong_v6",
+        "2 paddles keep a ball in play, image observations",
         kwargs={"render_ratio": 8},
     ),
     "tictactoe": PanelEnv("pettingzoo.classic.tictactoe_v3", "self-play, win rate against random", game=True),
@@ -182,9 +183,7 @@ def team_sizes(factory: Callable[[], Any]) -> dict[str, int]:
     return sizes
 
 
-def run_one(
-    name: str, algo: str, seed: int, settings: dict[str, Any], args: argparse.Namespace
-) -> dict[str, Any]:
+def run_one(name: str, algo: str, seed: int, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Train one learner with ``settings`` on top of its defaults for the budget and score it."""
     from agents import ALGORITHMS
 
@@ -258,9 +257,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes per score")
     parser.add_argument("--games", type=int, default=200, help="games against the random player")
     parser.add_argument("--no-tuned", action="store_true", help="skip the runs with the tuned presets")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="train with these instead of defaults")
-    parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results" / "default_panel.json")
-    parser.add_argument("--table", type=Path, metavar="FILE", help="print the table of an earlier run's JSON, train nothing")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="train with these instead of defaults"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path(__file__).resolve().parent / "results" / "default_panel.json"
+    )
+    parser.add_argument(
+        "--table", type=Path, metavar="FILE", help="print the table of an earlier run's JSON, train nothing"
+    )
     args = parser.parse_args(argv)
     if args.budget_s <= 0:
         parser.error(f"--budget-s must be > 0, got {args.budget_s}")
