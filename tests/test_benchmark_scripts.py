@@ -57,3 +57,32 @@ def test_interleaved_throughput_times_training_and_the_environment_alone_apart()
     assert summary["collection_seconds"] == pytest.approx(1.5) and summary["update_seconds"] == pytest.approx(3.0)
     with pytest.raises(ValueError, match="more than 1 updates"):
         InterleavedThroughput(step_alone).summary()
+
+
+def test_default_panel_trains_scores_and_tabulates_a_small_subset(tmp_path, capsys):
+    import json
+
+    import default_panel
+
+    output = tmp_path / "panel.json"
+    argv = ["--envs", "navigation", "tictactoe", "--algos", "mappo", "--seeds", "0", "--budget-s", "0.01"]
+    assert default_panel.main([*argv, "--episodes", "3", "--games", "4", "--output", str(output)]) == 0
+    results = json.loads(output.read_text())
+    runs = {(run["env"], run["settings"]): run for run in results["runs"]}
+    # navigation_v0 has a tuned MAPPO preset in marl/presets.py; tic-tac-toe has none.
+    assert set(runs) == {("navigation", "default"), ("navigation", "tuned"), ("tictactoe", "default")}
+    for run in runs.values():
+        assert run["updates"] == 1 and run["steps"] > 0  # the budget ends training after the first update
+    # Rewards of navigation_v0 are negative distances; a win rate is a share of 4 games.
+    assert results["random"]["navigation"]["all"] < 0
+    assert runs[("navigation", "default")]["scores"]["all"] < 0
+    assert runs[("tictactoe", "default")]["scores"]["win_rate"] in {0.0, 0.25, 0.5, 0.75, 1.0}
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("| navigation | mappo |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert float(cells[3]) == pytest.approx(runs[("navigation", "default")]["scores"]["all"], rel=1e-2)
+    assert float(cells[4]) == pytest.approx(results["random"]["navigation"]["all"], rel=1e-2)
+    assert float(cells[5]) == pytest.approx(runs[("navigation", "tuned")]["scores"]["all"], rel=1e-2)
+    # Several seeds: the median with the range; a cell with no run says so.
+    assert default_panel.summary([3.0, 1.0, 2.0]) == "2 (1 to 3)"
+    assert default_panel.summary([]) == "not run"
