@@ -22,7 +22,7 @@ tuned preset's median.
     python benchmarks/default_panel.py --envs simple_spread tictactoe --algos mappo --seeds 0 --budget-s 10
 
 ``--set NAME=VALUE ...`` trains with those hyperparameters on top of the defaults (to compare
-candidate defaults); ``--table FILE.json`` prints the table of an earlier run again.
+candidate defaults); ``--table FILE.json ...`` prints the table of earlier runs again (several files: one table).
 """
 
 from __future__ import annotations
@@ -247,6 +247,18 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results of several runs of the script (say one per algorithm) as one."""
+    names = {name for part in parts for name in part["envs"]}
+    algos = {algo for part in parts for algo in part["algos"]}
+    return {
+        "envs": [name for name in PANEL if name in names],
+        "algos": [algo for algo in ALGOS if algo in algos],
+        "random": {name: scores for part in parts for name, scores in part["random"].items()},
+        "runs": [run for part in parts for run in part["runs"]],
+    }
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", choices=sorted(PANEL), default=list(PANEL))
@@ -264,7 +276,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output", type=Path, default=Path(__file__).resolve().parent / "results" / "default_panel.json"
     )
     parser.add_argument(
-        "--table", type=Path, metavar="FILE", help="print the table of an earlier run's JSON, train nothing"
+        "--table",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="print the table of earlier runs' JSON files, train nothing",
     )
     args = parser.parse_args(argv)
     if args.budget_s <= 0:
@@ -276,8 +292,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.table is not None:
-        print(table(json.loads(args.table.read_text(encoding="utf-8"))))
+    if args.table:
+        print(table(merge([json.loads(path.read_text(encoding="utf-8")) for path in args.table])))
         return 0
     overrides = parse_overrides(args.set)
     command = " ".join(["python", "benchmarks/default_panel.py", *(argv if argv is not None else sys.argv[1:])])
