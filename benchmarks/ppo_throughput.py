@@ -25,7 +25,7 @@ def ours(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[float, float,
     """Our PPO: steps per wall-clock second, per CPU second, and the recent mean return."""
     from agents import PPO
 
-    algo = PPO(env_id, seed=seed, n_envs=n_envs)
+    algo = PPO(env_id, seed=seed, preset="sb3", n_envs=n_envs)  # SB3's own defaults
     returns: list[float] = []
 
     def record(metrics: dict[str, float]) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.config import MAPPO_PAPER_HYPERPARAMETERS, PPO_PAPER_HYPERPARAMETERS
 from marl.errors import UsageError, unknown_name_message
 
 
@@ -63,6 +64,7 @@ class RunPreset:
 
 # Single-agent MuJoCo locomotion (CleanRL ppo_continuous_action / the PPO paper; rl-zoo TRPO).
 MUJOCO_PPO = {
+    **PPO_PAPER_HYPERPARAMETERS,
     "n_envs": 1,
     "n_steps": 2048,
     "learning_rate": 3e-4,
@@ -116,6 +118,7 @@ MUJOCO_TASKS = {
 # The MAPPO paper's MPE settings (train_mpe_spread.sh): 25-step episodes, lr 7e-4 for actor and
 # critic, 10 epochs, one minibatch, recurrent policy; 32 parallel copies instead of 128.
 MPE_MAPPO = {
+    **MAPPO_PAPER_HYPERPARAMETERS,
     "n_envs": 32,
     "n_steps": 25,
     "learning_rate": 7e-4,
@@ -131,6 +134,7 @@ MPE_MAPPO = {
 # OpenAI hide-and-seek (Baker et al. 2020, table of hyperparameters): gamma 0.998, GAE lambda
 # 0.95, entropy 0.01, clip 0.2, Adam 3e-4, a recurrent policy, one policy per team.
 ARENA_MAPPO = {
+    **MAPPO_PAPER_HYPERPARAMETERS,
     "n_envs": 8,
     "n_steps": 160,
     "learning_rate": 3e-4,
@@ -165,6 +169,7 @@ register(
         algo="ppo",
         hyperparameters={
             "ppo": {
+                **PPO_PAPER_HYPERPARAMETERS,
                 "n_envs": 8,
                 "n_steps": 32,
                 "minibatch_size": 256,
