@@ -312,13 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     print("command:", command)
     print("machine:", results["machine"], flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    for name in args.envs:
-        panel_env = PANEL[name]
-        results["random"][name] = score(None, panel_env, episodes_of(panel_env, args), 10_000)
-        print(f"{name}: random {results['random'][name]}", flush=True)
-        for algo in args.algos:
-            tuned = None if args.no_tuned or overrides else tuned_settings(panel_env, algo)
-            for seed in args.seeds:
+    # Seeds outermost: a run cut short still has every environment with its first seeds.
+    for seed in args.seeds:
+        for name in args.envs:
+            panel_env = PANEL[name]
+            if name not in results["random"]:
+                results["random"][name] = score(None, panel_env, episodes_of(panel_env, args), 10_000)
+                print(f"{name}: random {results['random'][name]}", flush=True)
+            for algo in args.algos:
+                tuned = None if args.no_tuned or overrides else tuned_settings(panel_env, algo)
                 variants = [("default", overrides)] + ([("tuned", tuned)] if tuned is not None else [])
                 for label, settings in variants:
                     record = run_one(name, algo, seed, settings, args)
