@@ -77,6 +77,12 @@ def boolean() -> Check:
     return Check(lambda v: isinstance(v, bool), "True or False")
 
 
+def boolean_or(*choices: str) -> Check:
+    """True, False or one of the given strings."""
+    names = ", ".join(repr(c) for c in choices)
+    return Check(lambda v: isinstance(v, bool) or v in choices, f"True, False or {names}")
+
+
 def sizes() -> Check:
     """A non-empty sequence of integers >= 1."""
     return Check(
@@ -114,7 +120,9 @@ class LearnerConfig:
     hidden_sizes: tuple[int, ...] = option((64, 64), sizes(), "hidden layer sizes of actor and critic")
     activation: str = option("tanh", one_of("tanh", "relu"), "hidden activation")
     feature_normalization: bool = option(False, boolean(), "LayerNorm on the network inputs and hidden layers")
-    normalize_observations: bool = option(False, boolean(), "running mean/std normalisation of observations")
+    normalize_observations: bool | str = option(
+        False, boolean_or("auto"), "running mean/std normalisation of observations ('auto': of unbounded Box inputs)"
+    )
     normalize_rewards: bool = option(
         False, boolean(), "divide rewards by the running std of the discounted return (as Gymnasium's NormalizeReward)"
     )
@@ -187,13 +195,16 @@ class PPOConfig(LearnerConfig):
 
     The defaults were chosen by measuring candidates on PettingZoo environments nobody tuned
     for (docs/agents.md, "Defaults"): 8 copies of 128 steps, minibatches of 256, observations
-    normalised, and a KL limit that stops an update's epochs early as a guard against collapse.
+    normalised where a Box is unbounded, and a KL limit that stops an update's epochs early as
+    a guard against collapse.
     The PPO paper's / Stable-Baselines3's settings are the hyperparameter set ``"sb3"``.
     """
 
     n_envs: int = option(8, positive_int(), "copies of the environment stepped in lockstep")
     n_steps: int = option(128, positive_int(), "steps per environment copy between updates (horizon)")
-    normalize_observations: bool = option(True, boolean(), "running mean/std normalisation of observations")
+    normalize_observations: bool | str = option(
+        "auto", boolean_or("auto"), "running mean/std normalisation of observations ('auto': of unbounded Box inputs)"
+    )
     learning_rate: float = option(
         3e-4, positive(), "Adam learning rate of the actor (and critic unless critic_learning_rate)"
     )

@@ -235,9 +235,9 @@ def entity_keys_of(layout: ObservationLayout) -> list[str]:
     return keys
 
 
-def make_encoder(layout: ObservationLayout, normalize: bool, layer_norm: bool) -> nn.Module:
+def make_encoder(layout: ObservationLayout, normalize: bool | str, layer_norm: bool) -> nn.Module:
     """Choose the encoder for a layout: CNNs for images, then the entity encoder or the flat
-    vector for the other parts."""
+    vector for the other parts (normalised as :func:`normalizes` says)."""
     inputs = [p for p in layout.parts if p.key != ACTION_MASK_KEY]
     images = [p for p in inputs if _is_image(p.shape)]
     if len(images) == 1 and len(inputs) == 1:
@@ -247,13 +247,26 @@ def make_encoder(layout: ObservationLayout, normalize: bool, layer_norm: bool) -
     if entity_keys:
         rest: nn.Module | None = EntityEncoder(layout, entity_keys, exclude=image_keys)
     elif len(images) < len(inputs):
-        rest = FlatEncoder(layout, (ACTION_MASK_KEY, *image_keys), normalize, layer_norm)
+        exclude = (ACTION_MASK_KEY, *image_keys)
+        rest = FlatEncoder(layout, exclude, normalizes(layout, exclude, normalize), layer_norm)
     else:
         rest = None
     if not images:
         assert rest is not None
         return rest
     return MixedEncoder([_image_encoder(layout, p) for p in images], rest)
+
+
+def normalizes(layout: ObservationLayout, exclude: tuple[str, ...], setting: bool | str) -> bool:
+    """Whether the flat parts (all but ``exclude``) get running normalisation: as ``setting``
+    says, or with ``"auto"`` when one of them is a Box with an infinite bound."""
+    if setting != "auto":
+        return bool(setting)
+    parts = [layout.subspace(part) for part in layout.parts if part.key not in exclude]
+    return any(
+        isinstance(space, spaces.Box) and not (np.isfinite(space.low).all() and np.isfinite(space.high).all())
+        for space in parts
+    )
 
 
 def _image_encoder(layout: ObservationLayout, part: Part) -> ImageEncoder:
@@ -290,7 +303,7 @@ class Trunk(nn.Module):
         hidden_sizes: tuple[int, ...],
         activation: str,
         layer_norm: bool,
-        normalize: bool,
+        normalize: bool | str,
         recurrent_hidden_size: int | None,
     ) -> None:
         super().__init__()
