@@ -209,3 +209,18 @@ def test_first_minibatch_ratio_is_one_with_observation_normalisation():
     algo.rule = CheckingRule
     algo.learn(3 * 64)
     assert len(gaps) == 3 and max(gaps) < 1e-5
+
+
+def test_auto_observation_normalisation_covers_unbounded_boxes_only():
+    def normalised(space, setting="auto"):
+        encoder = make_encoder(ObservationLayout(space), setting, layer_norm=False)
+        return isinstance(encoder, FlatEncoder) and encoder.normalizer is not None
+
+    assert normalised(spaces.Box(-np.inf, np.inf, (4,)))
+    assert normalised(spaces.Box(np.array([0.0, -np.inf]), np.array([1.0, 1.0])))  # one unbounded entry suffices
+    assert not normalised(spaces.Box(0.0, 1.0, (4,)))
+    assert not normalised(spaces.Discrete(5))
+    board = spaces.Box(0, 1, (3, 3, 2), np.int8)
+    assert not normalised(spaces.Dict({"observation": board, "action_mask": spaces.Box(0, 1, (9,), np.int8)}))
+    assert normalised(spaces.Dict({"position": spaces.Box(-np.inf, np.inf, (2,)), "flag": spaces.Discrete(2)}))
+    assert normalised(spaces.Box(0.0, 1.0, (4,)), True) and not normalised(spaces.Box(-np.inf, np.inf, (4,)), False)
