@@ -31,13 +31,14 @@ from benchmarks_common import machine  # noqa: E402
 from agents import ALGORITHMS  # noqa: E402
 from agents.turn_based_evaluation import play_against_random  # noqa: E402
 
-#: Learner settings both games share: 8 copies of 128 turns, minibatches of 256, no GRU.
+#: Learner settings both games share: 8 copies of 128 turns, minibatches of 256, no GRU, no KL limit.
 COMMON = {
     "n_envs": 8,
     "n_steps": 128,
     "minibatch_size": 256,
     "recurrent": False,
     "hidden_sizes": (128, 128),
+    "target_kl": None,  # the settings were measured before the default KL limit
 }
 
 #: Environment id, default step budget and learner settings per game. On tic-tac-toe a larger
