@@ -173,7 +173,11 @@ class Collector:
         self.started = True
 
     # ------------------------------------------------------------------------ observations
-    def _write_observations(self, e: int, observations: dict, infos: dict) -> None:
+    def _write_observations(self, e: int, observations: dict, infos: dict, critic: bool = True) -> None:
+        """Write env copy ``e``'s observations (and action masks) into the group slots, and the
+        critic inputs unless ``critic`` is false: after an episode that ended without a truncated
+        agent to bootstrap, the critic input is never read, and some environments (multiwalker)
+        cannot give a ``state()`` once their episode is over."""
         living = set(self.envs[e].agents)
         if not living <= self.declared:
             self._refuse_undeclared(e, living)
@@ -192,7 +196,8 @@ class Collector:
                 slots.alive[e, present] = True
             if slots.action_masks is not None:
                 self._write_action_masks(slots, e, present, infos)
-        self._write_critic_observations(e)
+        if critic:
+            self._write_critic_observations(e)
 
     def _refuse_undeclared(self, e: int, living: set[str]) -> None:
         """An agent in ``env.agents`` that ``possible_agents`` does not declare has no policy."""
@@ -376,7 +381,7 @@ class Collector:
         self._store_rewards(e, rewards, was_alive, step)
         truncated_here = self._store_endings(e, terminations, truncations, infos, was_alive, step)
         episode_over = not env.agents
-        self._write_observations(e, observations, infos)
+        self._write_observations(e, observations, infos, critic=truncated_here or not episode_over)
         if truncated_here:
             self._record_final(e, step.bootstrap_requests, observations)
         if episode_over:

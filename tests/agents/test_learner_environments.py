@@ -121,3 +121,22 @@ def test_every_update_rule_trains_teams_with_masks_deaths_and_recurrence(algorit
     before = [p.detach().clone() for p in dying.models[0].actor.parameters()]
     dying.learn(48)  # the environment raises on masked actions or actions for dead agents
     assert any(not torch.equal(a, b) for a, b in zip(before, dying.models[0].actor.parameters()))
+
+
+class StatelessAfterTheEndEnv(DyingAgentsEnv):
+    """Every agent terminates by step 3, after which ``state()`` fails (as multiwalker's does
+    once its walkers are gone)."""
+
+    def __init__(self):
+        super().__init__(death_steps=(2, 3, 3))
+
+    def state(self):
+        if not self.agents:
+            raise AttributeError("the walkers are gone")
+        return super().state()
+
+
+def test_a_state_critic_never_asks_for_the_state_of_an_episode_that_terminated():
+    learner = MAPPO(StatelessAfterTheEndEnv, seed=0, n_envs=2, n_steps=8, critic_input="state")
+    learner.learn(32)
+    assert learner.steps == 32
