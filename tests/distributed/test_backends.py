@@ -37,7 +37,7 @@ def cartpole(**overrides) -> PPO:
 
 def spread(**overrides) -> MAPPO:
     """Recurrent MAPPO with a state critic and every running normaliser switched on."""
-    settings = dict(n_envs=4, n_steps=12, n_epochs=2, recurrent_hidden_size=16, hidden_sizes=(32,),
+    settings = dict(n_envs=4, n_steps=12, n_epochs=2, recurrent=True, recurrent_hidden_size=16, hidden_sizes=(32,),
                     normalize_observations=True, normalize_rewards=True)
     return MAPPO("mpe2.simple_spread_v3", seed=5, **{**settings, **overrides})
 
