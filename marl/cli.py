@@ -62,11 +62,16 @@ def build_parser(modules: dict[str, ModuleType] | None = None) -> argparse.Argum
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``marl`` command; returns the exit code (2 for usage errors, 130 for Ctrl-C)."""
     command = "marl"
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        # answered before the sub-commands (and torch with them) are imported
+        print(f"marl {__version__}")
+        return 0
     try:
         modules = load_commands()
         parser = build_parser(modules)
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(arguments)
         except SystemExit as exit_request:
             return int(exit_request.code or 0) if not isinstance(exit_request.code, str) else 2
         command = f"marl {args.command}"
