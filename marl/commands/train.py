@@ -97,7 +97,8 @@ def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video
     if outcome.evaluation is not None:
         print("last evaluation: " + format_evaluation(outcome.evaluation).replace("\n", "\n  "))
     print(f"checkpoints: {folder.latest}" + (f", {folder.best}" if folder.best.exists() else ""))
-    print(f"metrics:     {folder.metrics} (tensorboard --logdir {folder.tensorboard})")
+    viewer = f" (tensorboard --logdir {folder.tensorboard})" if any(folder.tensorboard.glob("events.*")) else ""
+    print(f"metrics:     {folder.metrics}{viewer}")
     if plot is not None:
         print(f"curves:      {plot}")
     replays = sorted(folder.replays.rglob("*.npz"), key=lambda path: path.stat().st_mtime)
