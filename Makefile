@@ -13,7 +13,7 @@ export SDL_VIDEODRIVER ?= dummy
 LINT_PATHS := agents tests/agents tests/core tests/test_design.py docs/repository_site.py tests/test_docs_site.py \
 	tests/test_packaging.py
 
-.PHONY: install lint docs dist test test-slow train clean
+.PHONY: install lint docs dist test test-slow train demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ test-slow: $(STAMP)
 train: $(STAMP)
 	# A short self-play MAPPO run on the arena's quadrant game, then a video of the trained teams.
 	$(BIN)/marl train hide_and_seek_v0 --out runs/quadrant --overwrite --video
+
+demo: $(STAMP)
+	# Fresh episodes of the shipped quadrant policy, rendered to MP4 in runs/demo/videos/. The
+	# policy plays in a copy of pretrained/quadrant, so the shipped folder is never written to.
+	rm -rf runs/demo && mkdir -p runs && cp -r pretrained/quadrant runs/demo && rm -rf runs/demo/replays
+	$(BIN)/marl eval runs/demo --record --episodes 2 --seed 1000
+	$(BIN)/marl replay runs/demo --renderer 3d --out runs/demo/videos/
 
 clean:
 	rm -rf $(VENV) runs build dist site *.egg-info
