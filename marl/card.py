@@ -114,9 +114,11 @@ def evaluation_tables(scenarios: list[Scenario], teams: Sequence[str]) -> list[s
 
 
 def reproduce_command(loaded: LoadedRun) -> str:
-    """The command that trains the run again from its config.yaml."""
+    """The command that trains the run again from its config.yaml, up to the card's checkpoint
+    (``--steps`` when the checkpoint stopped short of the config's budget)."""
     trust = " --trust-code" if code_named_by(loaded.config.env) is not None else ""
-    return f"marl train --config config.yaml --out runs/{loaded.folder.root.name}-again{trust}"
+    steps = f" --steps {loaded.steps}" if 0 < loaded.steps < loaded.config.steps else ""
+    return f"marl train --config config.yaml --out runs/{loaded.folder.root.name}-again{steps}{trust}"
 
 
 def media_lines(folder: Path) -> list[str]:

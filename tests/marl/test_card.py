@@ -95,3 +95,16 @@ def test_card_refusals_are_one_line(pick_run, capsys, tmp_path):
                               ((tmp_path,), "not a run folder")):
         code, _, err = cli(capsys, "card", *arguments)
         assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_command_stops_where_the_cards_checkpoint_stopped():
+    from types import SimpleNamespace
+
+    from marl.card import reproduce_command
+
+    def run(steps: int, budget: int):
+        return SimpleNamespace(steps=steps, config=SimpleNamespace(env="navigation_v0", steps=budget),
+                               folder=SimpleNamespace(root=Path("runs/nav")))
+
+    assert reproduce_command(run(40, 100)) == "marl train --config config.yaml --out runs/nav-again --steps 40"
+    assert reproduce_command(run(100, 100)) == "marl train --config config.yaml --out runs/nav-again"
