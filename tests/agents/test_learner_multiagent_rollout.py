@@ -262,3 +262,21 @@ def test_reward_normalisation_divides_by_the_std_of_discounted_returns():
     # Reported returns stay on the environment's scale.
     finished, _, _ = algo.collector.tracker.drain()
     assert finished["walker"][0] == pytest.approx(raw[0:6, 0].sum(axis=0).mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", [MAPPO, IPPO])
+@pytest.mark.parametrize("pass_rows", [8192, 7])
+def test_values_computed_after_the_rollout_equal_a_critic_pass_per_step(monkeypatch, algorithm, pass_rows):
+    monkeypatch.setattr("agents.collection.VALUE_PASS_ROWS", pass_rows)
+    algo = algorithm(lambda: DyingAgentsEnv(), n_envs=2, n_steps=9, recurrent=False)
+    storage = collect(algo)
+    critic = algo.models[0].critic
+    source = storage.critic_observations if storage.critic_observations is not None else storage.observations
+    with torch.no_grad():
+        for step in range(9):
+            for e in range(2):
+                for agent in range(3):
+                    one_hot = torch.eye(3)[agent].reshape(1, 1, 3)
+                    value, _ = critic(source[step, e, agent].reshape(1, 1, -1), one_hot)
+                    assert storage.value_outputs[step, e, agent] == pytest.approx(value.item(), abs=1e-5)
+    assert storage.value_outputs.abs().sum() > 0
