@@ -1,6 +1,8 @@
 """The ``marl`` command: one sub-command per module in ``marl/commands``.
 
-Each module exposes ``add_parser(subparsers)`` and ``run(args) -> int``. A mistake in the
+Each module exposes ``add_parser(subparsers)`` and ``run(args) -> int``. A command module imports
+only light modules at its top and the heavy ones (torch, the learners, the arena, scipy) inside
+``run``, so that ``marl --help`` and a mistaken flag answer at once. A mistake in the
 user's input (:class:`marl.errors.UsageError`), a bad argument, or a file that cannot be
 written (a full disk, a path without permission) is printed as one line and exits with code 2;
 Ctrl-C exits with code 130 and one line. Nothing ends in a traceback.
@@ -63,10 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``marl`` command; returns the exit code (2 for usage errors, 130 for Ctrl-C)."""
     command = "marl"
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments == ["--version"]:
-        # answered before the sub-commands (and torch with them) are imported
-        print(f"marl {__version__}")
-        return 0
     try:
         modules = load_commands()
         parser = build_parser(modules)

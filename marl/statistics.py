@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
 #: Bootstrap resamples per interval; rliable's default is 2,000 for curves and 50,000 for tables.
 DEFAULT_RESAMPLES = 10_000
 CONFIDENCE = 0.95
+
+
+def _scipy_stats() -> Any:
+    """``scipy.stats``, imported on first use: it takes about a second to import, which every
+    ``marl`` command would otherwise pay at its start."""
+    from scipy import stats
+
+    return stats
 
 
 def interquartile_mean(scores: np.ndarray, axis: int | None = None) -> np.ndarray | float:
@@ -25,7 +33,7 @@ def interquartile_mean(scores: np.ndarray, axis: int | None = None) -> np.ndarra
 
     With fewer than four runs nothing is trimmed and the IQM equals the mean.
     """
-    return stats.trim_mean(scores, proportiontocut=0.25, axis=axis)
+    return _scipy_stats().trim_mean(scores, proportiontocut=0.25, axis=axis)
 
 
 def mean(scores: np.ndarray, axis: int | None = None) -> np.ndarray | float:
@@ -86,7 +94,7 @@ def stratified_bootstrap(
         constant = np.broadcast_to(fixed, resampled[0].shape[:-1] + fixed.shape)
         return np.asarray(statistic(np.concatenate([*resampled, constant], axis=-1), axis=-1))
 
-    result = stats.bootstrap(
+    result = _scipy_stats().bootstrap(
         varying,
         pooled_statistic,
         n_resamples=resamples,
@@ -116,7 +124,7 @@ def pointwise_bootstrap(
     value = np.asarray(statistic(curves, axis=0), dtype=float)
     if curves.shape[0] < 2:
         return value, value.copy(), value.copy()
-    result = stats.bootstrap(
+    result = _scipy_stats().bootstrap(
         (curves,),
         statistic,
         n_resamples=resamples,

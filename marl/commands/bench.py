@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marl.algorithms import build_algorithm
-from marl.environments import EnvFactory, as_parallel, inspect_environment, make_env_factory
 from marl.errors import UsageError
-from marl.memory import check_rollout_memory
-from marl.resolution import TrainRequest, resolve_run_config
 from marl.trust import add_trust_flag
+
+if TYPE_CHECKING:
+    from marl.environments import EnvFactory
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def environment_throughput(factory: EnvFactory, steps: int, seed: int) -> tuple[float, int]:
     """Steps per second of one environment copy with uniformly random actions; and episodes run."""
+    from marl.environments import as_parallel
     env = as_parallel(factory())
     try:
         for agent in env.possible_agents:
@@ -76,6 +77,9 @@ def training_throughput(learner: Any, steps: int) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print both figures and their ratio."""
+    from marl.environments import inspect_environment, make_env_factory
+    from marl.memory import check_rollout_memory
+    from marl.resolution import TrainRequest, resolve_run_config
     for flag, value in (("--env-steps", args.env_steps), ("--train-steps", args.train_steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from marl.card import write_card
 from marl.errors import UsageError
-from marl.loading import open_run
 from marl.trust import add_trust_flag
 
 EXAMPLES = """examples:
@@ -37,6 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate the run and write its card."""
+    from marl.card import write_card
+    from marl.loading import open_run
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     loaded = open_run(args.run_dir, args.checkpoint, trust_code=args.trust_code)

@@ -6,12 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
 from marl.errors import UsageError
-from marl.loading import open_run
 from marl.run_folder import RunFolder, check_creatable
 from marl.snapshots import list_snapshots
-from marl.training import EVALUATION_SEED_OFFSET
 from marl.trust import add_trust_flag
 
 EXAMPLES = """examples:
@@ -48,6 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the input, play every pair of checkpoints, write the figure and the numbers."""
+    from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
+    from marl.loading import open_run
+    from marl.training import EVALUATION_SEED_OFFSET
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.checkpoints < 2:

@@ -6,7 +6,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from marl.archive import check_exportable, export_run
 from marl.archive_hub import check_repo_id, hub_client, push_run
 from marl.errors import UsageError
 
@@ -39,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the run to FILE.zip and/or the Hub; every check comes before any file is written."""
+    from marl.archive import check_exportable, export_run
     if args.archive is None and args.hub is None:
         raise UsageError("give the archive to write (FILE.zip), --hub USER/REPO, or both")
     client = None

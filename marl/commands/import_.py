@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from marl.archive import default_import_path, import_archive
 from marl.archive_hub import check_repo_id, hub_client, pull_archive
 from marl.errors import UsageError
 
@@ -41,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import the archive; a bad one is refused in one line before anything is written."""
+    from marl.archive import default_import_path, import_archive
     if (args.archive is None) == (args.hub is None):
         raise UsageError("give either an archive (FILE.zip) or --hub USER/REPO")
     if args.hub is not None:

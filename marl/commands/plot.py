@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 
 from marl.errors import UsageError
-from marl.files import atomic_write_with
-from marl.plotting import load_curves, plot_emergence, plot_episode_statistics, plot_learning_curves
 from marl.run_folder import RunFolder, check_creatable
 
 EXAMPLES = """examples:
@@ -55,6 +53,8 @@ def figure_paths(out: Path | None, folders: list[RunFolder]) -> list[tuple[Path,
 
 def run(args: argparse.Namespace) -> int:
     """Draw the figure and print where it went."""
+    from marl.files import atomic_write_with
+    from marl.plotting import load_curves, plot_emergence, plot_episode_statistics, plot_learning_curves
     if args.smooth < 1:
         raise UsageError(f"--smooth must be >= 1, got {args.smooth}")
     if args.out is not None and args.out.suffix.lower() != ".png":

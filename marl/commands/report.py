@@ -7,16 +7,6 @@ import sys
 from pathlib import Path
 
 from marl.errors import UsageError
-from marl.reporting import (
-    DEFAULT_LAST_EVALUATIONS,
-    collect_runs,
-    differing_settings,
-    format_table,
-    group_rows,
-    plot_performance_profile,
-    plot_report_curves,
-    write_report_files,
-)
 from marl.run_folder import check_creatable
 
 EXAMPLES = """examples:
@@ -27,6 +17,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``marl report``."""
+    from marl.reporting import DEFAULT_LAST_EVALUATIONS
     parser = subparsers.add_parser(
         "report",
         help="final returns over seeds: mean, median and IQM with 95%% bootstrap intervals",
@@ -59,6 +50,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report and write its files."""
+    from marl.reporting import (
+        collect_runs,
+        differing_settings,
+        format_table,
+        group_rows,
+        plot_performance_profile,
+        plot_report_curves,
+        write_report_files,
+    )
     if args.resamples < 100:
         raise UsageError(f"--resamples must be >= 100 for a 95% interval, got {args.resamples}")
     runs = collect_runs(args.paths)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from marl.errors import UsageError
 from marl.run_folder import DEFAULT_ROOT
-from marl.run_index import find_runs, format_runs, summarize_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table of runs."""
+    from marl.run_index import find_runs, format_runs, summarize_run
     if not args.directory.is_dir():
         raise UsageError(f"{args.directory} is not a folder; train a run first (marl train ...) or pass DIR")
     folders = find_runs(args.directory)

@@ -6,24 +6,19 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from marl.algorithms import build_algorithm, config_class
-from marl.checkpoints import load_checkpoint
-from marl.config import RunConfig, load_run_config, write_run_config
 from marl.distributed import BACKENDS, check_backend_options
-from marl.environments import inspect_environment, make_env_factory
 from marl.errors import UsageError, os_error_message
-from marl.evaluation import format_evaluation
-from marl.loading import open_run
 from marl.loggers import LOGGER_CHOICES, check_logger_extras, normalize_loggers
-from marl.memory import check_rollout_memory
-from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
-from marl.recording import render_video
-from marl.resolution import TrainRequest, resolve_run_config
 from marl.run_folder import RunFolder, check_creatable, default_run_path
 from marl.seeds import SeedJob, describe_exit, python_command, run_jobs
-from marl.training import Trainer, TrainingOutcome
 from marl.trust import add_trust_flag, check_address_from_file
+
+if TYPE_CHECKING:
+    from marl.config import RunConfig
+    from marl.training import Trainer, TrainingOutcome
 
 INTERRUPTED_EXIT_CODE = 130
 TRAINING_FAILED_EXIT_CODE = 1
@@ -92,6 +87,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video: Path | None = None) -> None:
     """Tell the user where everything went."""
+    from marl.evaluation import format_evaluation
     print(f"run folder:  {folder.root}")
     print(f"steps:       {outcome.steps}")
     if outcome.evaluation is not None:
@@ -112,6 +108,7 @@ def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video
 
 def draw_curves(folder: RunFolder) -> Path | None:
     """Write plots/learning_curves.png (and episode_statistics.png); None when there is nothing to draw."""
+    from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
     curves = [load_curves(folder)]
     plot_episode_statistics(curves, folder.plots / "episode_statistics.png")
     try:
@@ -123,6 +120,7 @@ def draw_curves(folder: RunFolder) -> Path | None:
 
 def final_video(trainer: Trainer, outcome: TrainingOutcome) -> Path | None:
     """Record one episode of the trained policy and render it; None when that is not possible."""
+    from marl.recording import render_video
     if outcome.interrupted:
         return None
     files = trainer.record_episodes(1, f"final_{outcome.steps:010d}_")
@@ -149,6 +147,7 @@ def wrap_up(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> tuple[Pa
 
 def kept_checkpoint(folder: RunFolder) -> str:
     """`` (latest.pt: step N)`` for the checkpoint on disk, or an empty string when there is none."""
+    from marl.checkpoints import load_checkpoint
     if not folder.latest.exists():
         return ""
     try:
@@ -164,6 +163,7 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
     is still intact (exit code 1). Ctrl-C at any point ends with the line that says how to
     continue, never with a traceback.
     """
+    from marl.checkpoints import load_checkpoint
     folder = trainer.folder
     try:
         outcome = trainer.run()
@@ -210,6 +210,9 @@ def apply_device_flag(config: RunConfig, args: argparse.Namespace) -> None:
 
 def resume(args: argparse.Namespace) -> int:
     """Continue a run from its latest checkpoint."""
+    from marl.config import load_run_config, write_run_config
+    from marl.loading import open_run
+    from marl.training import Trainer
     changed = [flag for flag, value in (
         ("ENV", args.env), ("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
         ("--set", args.assignments), ("--envs", args.n_envs), ("--seed", args.seed), ("--out", args.out),
@@ -250,6 +253,11 @@ def resume(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train a new run, or resume one with ``--resume``."""
+    from marl.config import write_run_config
+    from marl.environments import inspect_environment, make_env_factory
+    from marl.memory import check_rollout_memory
+    from marl.resolution import TrainRequest, resolve_run_config
+    from marl.training import Trainer
     if args.resume is not None:
         return resume(args)
     if args.seeds is not None or args.parallel is not None:
@@ -316,6 +324,7 @@ def train_seeds(args: argparse.Namespace) -> int:
 
     The config and every run folder are checked here, before any child starts.
     """
+    from marl.resolution import TrainRequest, resolve_run_config
     parallel = check_seed_flags(args)
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:

@@ -5,33 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from marl.config import RunConfig, write_run_config
 from marl.errors import UsageError
-from marl.files import atomic_write_text
-from marl.resolution import TrainRequest, resolve_run_config
 from marl.run_folder import DEFAULT_ROOT, RunFolder, check_creatable, slug
 from marl.trust import add_trust_flag
-from marl.tuning import (
-    BEST_CONFIG_FILE,
-    PRUNER_STARTUP_TRIALS,
-    PRUNER_WARMUP_FRACTION,
-    SPACE_FILE,
-    STUDY_FILE,
-    STUDY_NAME,
-    TRIALS_FOLDER,
-    Dimension,
-    build_trial_trainer,
-    check_space,
-    differing_setting,
-    load_space,
-    study_settings,
-    trial_score,
-    with_values,
-)
+
+if TYPE_CHECKING:
+    from marl.config import RunConfig
+    from marl.tuning import Dimension
 
 INTERRUPTED_EXIT_CODE = 130
 
@@ -99,6 +83,7 @@ def import_optuna() -> Any:
 
 def open_study(optuna: Any, out: Path, settings: str, seed: int, steps: int) -> Any:
     """Create the study in OUT/study.db, or load it; a study of other settings is refused."""
+    from marl.tuning import PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_FRACTION, STUDY_FILE, STUDY_NAME, differing_setting
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=STUDY_NAME,
@@ -145,6 +130,8 @@ def finished_trials(optuna: Any, study: Any) -> int:
 
 def write_best(study: Any, base: RunConfig, out: Path) -> Path | None:
     """Write the best complete trial's config as OUT/best.yaml; None while no trial is complete."""
+    from marl.config import write_run_config
+    from marl.tuning import BEST_CONFIG_FILE, with_values
     try:
         best = study.best_trial
     except ValueError:
@@ -163,6 +150,8 @@ def describe(values: dict[str, Any]) -> str:
 
 def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], out: Path, show_progress: bool) -> bool:
     """Sample, train and score one trial; returns True when Ctrl-C stopped it (its values are queued again)."""
+    from marl.config import write_run_config
+    from marl.tuning import TRIALS_FOLDER, build_trial_trainer, trial_score, with_values
     states = optuna.trial.TrialState
     trial = study.ask()
     values = {dimension.key: dimension.suggest(trial) for dimension in space}
@@ -207,6 +196,7 @@ def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], 
 
 def resolve_base(args: argparse.Namespace) -> RunConfig:
     """The config every trial starts from, resolved as marl train resolves its flags."""
+    from marl.resolution import TrainRequest, resolve_run_config
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs), ("--trials", args.trials)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
@@ -226,6 +216,8 @@ def resolve_base(args: argparse.Namespace) -> RunConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Run trials until the study holds --trials of them, then print the best."""
+    from marl.files import atomic_write_text
+    from marl.tuning import SPACE_FILE, STUDY_FILE, check_space, load_space, study_settings
     base = resolve_base(args)
     space = load_space(args.space, base.algo)
     check_space(base, space, str(args.space or f"the default space of {base.algo}"))

@@ -366,3 +366,16 @@ def test_a_non_finite_loss_stops_with_one_line_and_keeps_the_last_checkpoint(tmp
     payload = load_checkpoint(run / "checkpoints" / "latest.pt")
     assert payload["steps"] == 256
     assert all(torch.isfinite(tensor).all() for tensor in payload["state"]["models"].values())
+
+
+def test_the_parser_loads_without_torch_scipy_or_mujoco():
+    """``marl --help`` and flag errors must not pay for the learners' imports."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, marl.cli; marl.cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'scipy', 'mujoco', 'matplotlib', 'pettingzoo') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

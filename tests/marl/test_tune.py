@@ -188,12 +188,12 @@ def test_without_optuna_the_command_says_how_to_install_it(tmp_path: Path, capsy
 def test_ctrl_c_during_a_trial_exits_130_and_the_same_command_runs_its_values_first(
     tmp_path: Path, capsys, monkeypatch
 ):
-    import marl.commands.tune
+    import marl.tuning
 
     out, space = tmp_path / "search", tmp_path / "space.yaml"
     space.write_text(SMALL_SPACE)
     command = ["tune", "CartPole-v1", "--trials", 1, "--space", space, "--out", out, *TINY]
-    real_builder = marl.commands.tune.build_trial_trainer
+    real_builder = marl.tuning.build_trial_trainer
 
     def interrupted_trainer(*arguments, **keywords):
         trainer = real_builder(*arguments, **keywords)
@@ -204,14 +204,14 @@ def test_ctrl_c_during_a_trial_exits_130_and_the_same_command_runs_its_values_fi
         trainer.run = press_ctrl_c
         return trainer
 
-    monkeypatch.setattr(marl.commands.tune, "build_trial_trainer", interrupted_trainer)
+    monkeypatch.setattr(marl.tuning, "build_trial_trainer", interrupted_trainer)
     code, stdout, _ = cli(capsys, *command)
     assert code == 130 and "continue the search with the same command" in stdout
     assert not (out / "best.yaml").exists()
     stopped = load_study(out).trials[0]
     assert stopped.state == optuna.trial.TrialState.FAIL
 
-    monkeypatch.setattr(marl.commands.tune, "build_trial_trainer", real_builder)
+    monkeypatch.setattr(marl.tuning, "build_trial_trainer", real_builder)
     code, stdout, err = cli(capsys, *command)
     assert code == 0, err
     study = load_study(out)
