@@ -42,6 +42,22 @@ VALUE_PASS_ROWS = 8192
 
 
 @dataclass
+class PolicyOutput:
+    """One group's acting pass over every (env, agent) slot: sampled actions, their
+    log-probabilities, the critic's values (None when they are computed after the rollout), the
+    action masks used, and the recurrent states before and after (None without a GRU)."""
+
+    actions: Tensor
+    log_probs: Tensor
+    values: Tensor | None
+    masks: Tensor | None
+    actor_hidden_in: Tensor | None
+    critic_hidden_in: Tensor | None
+    actor_hidden_out: Tensor | None
+    critic_hidden_out: Tensor | None
+
+
+@dataclass
 class GroupSlots:
     """Runtime state of one policy group across the env copies: [E, A] arrays."""
 
@@ -211,7 +227,10 @@ class Collector:
         )
 
     def _write_action_masks(self, slots: GroupSlots, e: int, present: list[int], infos: dict) -> None:
-        slots.action_masks[e] = 1.0
+        masks = slots.action_masks
+        if masks is None:
+            return
+        masks[e] = 1.0
         for i in present:
             agent = slots.group.agents[i]
             given = infos.get(agent, {}).get(ACTION_MASK_KEY)
@@ -219,7 +238,7 @@ class Collector:
                 continue
             mask = action_mask(slots.plan, agent, slots.observations[e, i], given)
             if mask is not None:
-                slots.action_masks[e, i] = mask
+                masks[e, i] = mask
                 slots.uses_masks = True
 
     def _write_critic_observations(self, e: int) -> None:
@@ -230,7 +249,8 @@ class Collector:
         else:
             state = np.concatenate([slots.observations[e].reshape(-1) for slots in self.slots])
         for slots in self.slots:
-            slots.critic_observations[e] = state
+            if slots.critic_observations is not None:
+                slots.critic_observations[e] = state
 
     # ------------------------------------------------------------------------------ forward
     def _critic_input(self, slots: GroupSlots) -> Tensor:
@@ -238,7 +258,7 @@ class Collector:
         return torch.from_numpy(source.reshape(1, -1, source.shape[-1]))
 
     @torch.inference_mode()
-    def policy_step(self, models: list[GroupModel], with_values: bool = True) -> list[dict[str, Tensor | None]]:
+    def policy_step(self, models: list[GroupModel], with_values: bool = True) -> list[PolicyOutput]:
         """One batched forward pass per group over every (env, agent) slot: sampled actions,
         their log-probabilities, values (unless ``with_values`` is False), and the recurrent
         states before and after."""
@@ -248,7 +268,7 @@ class Collector:
             inputs = actor_inputs(
                 slots.observations.reshape(n, -1),
                 slots.one_hot,
-                slots.action_masks.reshape(n, -1) if slots.uses_masks else None,
+                slots.action_masks.reshape(n, -1) if slots.uses_masks and slots.action_masks is not None else None,
                 slots.actor_hidden,
                 slots.episode_starts.reshape(n) if self.hidden_size else None,
             )
@@ -263,16 +283,16 @@ class Collector:
                     self._critic_input(slots), inputs.one_hot, slots.critic_hidden, inputs.episode_starts
                 )
             outputs.append(
-                {
-                    "actions": actions,
-                    "log_probs": log_probs,
-                    "values": values.reshape(-1) if values is not None else None,
-                    "masks": inputs.action_masks,
-                    "actor_hidden_in": slots.actor_hidden,
-                    "critic_hidden_in": slots.critic_hidden,
-                    "actor_hidden_out": actor_hidden,
-                    "critic_hidden_out": critic_hidden,
-                }
+                PolicyOutput(
+                    actions=actions,
+                    log_probs=log_probs,
+                    values=values.reshape(-1) if values is not None else None,
+                    masks=inputs.action_masks,
+                    actor_hidden_in=slots.actor_hidden,
+                    critic_hidden_in=slots.critic_hidden,
+                    actor_hidden_out=actor_hidden,
+                    critic_hidden_out=critic_hidden,
+                )
             )
         return outputs
 
@@ -365,7 +385,7 @@ class Collector:
         if self.curriculum is not None:
             self.curriculum.end_rollout(partial(self.critic_values, models))
 
-    def _store_step(self, storages: list[RolloutStorage], outputs: list[dict[str, Tensor]], t: int) -> StepRecord:
+    def _store_step(self, storages: list[RolloutStorage], outputs: list[PolicyOutput], t: int) -> StepRecord:
         """Store step ``t``'s inputs and outputs of every group; clear the rows the environments fill."""
         step = StepRecord([], [], [], [], [[] for _ in self.slots])
         for slots, storage, out in zip(self.slots, storages, outputs):
@@ -374,20 +394,21 @@ class Collector:
             arrays["observations"][t] = slots.observations
             if slots.critic_observations is not None:
                 arrays["critic_observations"][t] = slots.critic_observations
-            actions = out["actions"].numpy().reshape(*shape, -1)
+            actions = out.actions.numpy().reshape(*shape, -1)
             arrays["actions"][t] = actions
-            arrays["log_probs"][t] = out["log_probs"].numpy().reshape(shape)
-            if out["values"] is not None:
-                arrays["value_outputs"][t] = out["values"].numpy().reshape(shape)
+            arrays["log_probs"][t] = out.log_probs.numpy().reshape(shape)
+            if out.values is not None:
+                arrays["value_outputs"][t] = out.values.numpy().reshape(shape)
             arrays["alive"][t] = slots.alive
             arrays["episode_starts"][t] = slots.episode_starts
-            if out["masks"] is not None:
+            if out.masks is not None:
                 arrays["action_masks"][t] = slots.action_masks
-            if storage.actor_hidden is not None:
-                storage.actor_hidden[t] = out["actor_hidden_in"].reshape(*shape, -1)
-                storage.critic_hidden[t] = out["critic_hidden_in"].reshape(*shape, -1)
-                slots.actor_hidden = out["actor_hidden_out"]
-                slots.critic_hidden = out["critic_hidden_out"]
+            if storage.actor_hidden is not None and storage.critic_hidden is not None:
+                assert out.actor_hidden_in is not None and out.critic_hidden_in is not None
+                storage.actor_hidden[t] = out.actor_hidden_in.reshape(*shape, -1)
+                storage.critic_hidden[t] = out.critic_hidden_in.reshape(*shape, -1)
+                slots.actor_hidden = out.actor_hidden_out
+                slots.critic_hidden = out.critic_hidden_out
             slots.episode_starts[:] = False
             step.actions.append(actions)
             for name, rows in (
@@ -466,9 +487,10 @@ class Collector:
                     continue
                 if self.critic_mode == "observation":
                     critic_input = slots.plan.layout.flatten([observations[slots.group.agents[i]]])[0]
-                elif self.critic_mode == "state":
+                elif self.critic_mode == "state" and slots.critic_observations is not None:
                     critic_input = slots.critic_observations[e, i].copy()
                 else:
+                    assert joined is not None
                     critic_input = joined
                 self.final_critic_inputs[(g, e, i)] = critic_input
 
@@ -493,7 +515,7 @@ class Collector:
         index = torch.tensor([e * slots.group.size + i for e, i in requests])
         extra = slots.one_hot[index].unsqueeze(0) if slots.one_hot is not None else None
         hidden = None
-        if storage.critic_hidden is not None:
+        if storage.critic_hidden is not None and slots.critic_hidden is not None:
             # Hidden state after this step's critic pass, before any reset by the next episode.
             hidden = slots.critic_hidden[index]
         starts = torch.zeros(1, len(requests))
