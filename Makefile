@@ -10,7 +10,7 @@ export PYOPENGL_PLATFORM ?= egl
 export SDL_VIDEODRIVER ?= dummy
 
 #: Code checked by ruff (lint and format) this round; mypy's files are listed in pyproject.toml.
-LINT_PATHS := agents tests/agents tests/core tests/test_design.py docs/repository_site.py tests/test_docs_site.py \
+LINT_PATHS := agents marl replays tests/agents tests/core tests/test_design.py docs/repository_site.py tests/test_docs_site.py \
 	tests/test_packaging.py
 
 .PHONY: install lint docs dist test test-slow train demo clean

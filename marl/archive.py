@@ -89,8 +89,9 @@ def check_exportable(run_dir: str | Path) -> RunFolder:
             load_checkpoint(path)
     for name, path in run_members(folder):
         if path.stat().st_size > MEMBER_LIMITS[name]:
-            raise UsageError(f"{path} is larger than the {MEMBER_LIMITS[name] // MEBIBYTE} MiB a run archive "
-                             "holds for it")
+            raise UsageError(
+                f"{path} is larger than the {MEMBER_LIMITS[name] // MEBIBYTE} MiB a run archive holds for it"
+            )
     return folder
 
 
@@ -183,8 +184,9 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as error:
-        raise ArchiveError(f"{path} is not a readable zip archive (truncated or another kind of file): "
-                           f"{first_line(error)}") from None
+        raise ArchiveError(
+            f"{path} is not a readable zip archive (truncated or another kind of file): {first_line(error)}"
+        ) from None
 
 
 def first_line(error: BaseException) -> str:
@@ -227,27 +229,44 @@ def parse_manifest(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) 
     try:
         with archive.open(info) as handle:
             manifest = json.loads(handle.read(MANIFEST_LIMIT + 1).decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError,
-            NotImplementedError, RuntimeError) as error:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
         raise ArchiveError(f"{path}: {MANIFEST_NAME} cannot be read: {first_line(error)}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
         raise ArchiveError(f"{path}: {MANIFEST_NAME} is not a marl run archive manifest (no {ARCHIVE_FORMAT!r} format)")
     if manifest.get("version") != ARCHIVE_VERSION:
-        raise ArchiveError(f"{path} is a run archive of version {manifest.get('version')!r}; this marl reads "
-                           f"version {ARCHIVE_VERSION}")
+        raise ArchiveError(
+            f"{path} is a run archive of version {manifest.get('version')!r}; this marl reads version {ARCHIVE_VERSION}"
+        )
     members = manifest.get("members")
     if not isinstance(members, dict):
         raise ArchiveError(f"{path}: {MANIFEST_NAME} has no mapping of members")
     for name, entry in members.items():
         if name not in MEMBER_LIMITS:
-            raise ArchiveError(f"{path}: the manifest lists {str(name)[:80]!r}, which a run archive never holds "
-                               f"(only {', '.join(MEMBER_LIMITS)})")
-        if (not isinstance(entry, dict) or not isinstance(entry.get("size"), int) or isinstance(entry["size"], bool)
-                or not isinstance(entry.get("sha256"), str) or not SHA256_PATTERN.fullmatch(entry["sha256"])):
+            raise ArchiveError(
+                f"{path}: the manifest lists {str(name)[:80]!r}, which a run archive never holds "
+                f"(only {', '.join(MEMBER_LIMITS)})"
+            )
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("size"), int)
+            or isinstance(entry["size"], bool)
+            or not isinstance(entry.get("sha256"), str)
+            or not SHA256_PATTERN.fullmatch(entry["sha256"])
+        ):
             raise ArchiveError(f"{path}: the manifest entry of {name} needs an integer size and a sha256 hex digest")
         if not 0 <= entry["size"] <= MEMBER_LIMITS[name]:
-            raise ArchiveError(f"{path}: {name} is {entry['size']} bytes by the manifest; at most "
-                               f"{MEMBER_LIMITS[name]} are allowed")
+            raise ArchiveError(
+                f"{path}: {name} is {entry['size']} bytes by the manifest; at most {MEMBER_LIMITS[name]} are allowed"
+            )
     for name in REQUIRED_MEMBERS:
         if name not in members:
             raise ArchiveError(f"{path} has no {name}; a run archive needs {' and '.join(REQUIRED_MEMBERS)}")
@@ -261,11 +280,14 @@ def check_member_header(path: Path, info: zipfile.ZipInfo, member: Member) -> No
     if info.flag_bits & 0x1:
         raise ArchiveError(f"{path}: {member.name} is encrypted; a run archive is not")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ArchiveError(f"{path}: {member.name} uses compression method {info.compress_type}; run archives use "
-                           "deflate")
+        raise ArchiveError(
+            f"{path}: {member.name} uses compression method {info.compress_type}; run archives use deflate"
+        )
     if info.file_size != member.size:
-        raise ArchiveError(f"{path}: {member.name} is {info.file_size} bytes in the zip but {member.size} by the "
-                           "manifest; the archive was altered")
+        raise ArchiveError(
+            f"{path}: {member.name} is {info.file_size} bytes in the zip but {member.size} by the "
+            "manifest; the archive was altered"
+        )
 
 
 def read_member(path: Path, archive: zipfile.ZipFile, member: Member, target: IO[bytes] | None) -> None:
@@ -281,8 +303,10 @@ def read_member(path: Path, archive: zipfile.ZipFile, member: Member, target: IO
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
         raise ArchiveError(f"{path}: {member.name} is damaged: {first_line(error)}") from None
     if size != member.size or sha256 != member.sha256:
-        raise ArchiveError(f"{path}: {member.name} does not match the sha256 its manifest lists; the archive is "
-                           "corrupt or was altered, and nothing was imported")
+        raise ArchiveError(
+            f"{path}: {member.name} does not match the sha256 its manifest lists; the archive is "
+            "corrupt or was altered, and nothing was imported"
+        )
 
 
 def verify_archive(path: str | Path) -> list[Member]:

@@ -27,8 +27,10 @@ REPO_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-
 def check_repo_id(repo_id: str) -> str:
     """Refuse anything but ``user/name`` (no ``..``, no ``--``, no trailing ``.``)."""
     if not REPO_ID_PATTERN.fullmatch(repo_id) or ".." in repo_id or "--" in repo_id or repo_id.endswith("."):
-        raise UsageError(f"--hub {repo_id!r} is not a Hugging Face repository id; write it as user/name, e.g. "
-                         "alice/hide-and-seek-mappo")
+        raise UsageError(
+            f"--hub {repo_id!r} is not a Hugging Face repository id; write it as user/name, e.g. "
+            "alice/hide-and-seek-mappo"
+        )
     return repo_id
 
 
@@ -54,21 +56,39 @@ def hub_call(what: str, call: Any, **arguments: Any) -> Any:
 def push_run(client: Any, repo_id: str, archive: Path, card: Path, revision: str | None = None) -> str:
     """Create the model repository (and the branch ``revision``) if needed and upload the archive and the card."""
     check_repo_id(repo_id)
-    hub_call(f"creation of {repo_id}", client.create_repo, repo_id=repo_id, repo_type="model",
-             exist_ok=True)
+    hub_call(f"creation of {repo_id}", client.create_repo, repo_id=repo_id, repo_type="model", exist_ok=True)
     if revision is not None:
-        hub_call(f"creation of the branch {revision} of {repo_id}", client.create_branch, repo_id=repo_id,
-                 branch=revision, repo_type="model", exist_ok=True)
+        hub_call(
+            f"creation of the branch {revision} of {repo_id}",
+            client.create_branch,
+            repo_id=repo_id,
+            branch=revision,
+            repo_type="model",
+            exist_ok=True,
+        )
     for source, name in ((archive, HUB_ARCHIVE_NAME), (card, HUB_CARD_NAME)):
-        hub_call(f"upload of {name} to {repo_id}", client.upload_file, path_or_fileobj=str(source),
-                 path_in_repo=name, repo_id=repo_id, repo_type="model", revision=revision,
-                 commit_message=f"marl export: {name}")
+        hub_call(
+            f"upload of {name} to {repo_id}",
+            client.upload_file,
+            path_or_fileobj=str(source),
+            path_in_repo=name,
+            repo_id=repo_id,
+            repo_type="model",
+            revision=revision,
+            commit_message=f"marl export: {name}",
+        )
     return repo_id
 
 
 def pull_archive(client: Any, repo_id: str, revision: str | None = None) -> Path:
     """Download the repository's ``marl-run.zip`` (into the Hub's cache); returns its local path."""
     check_repo_id(repo_id)
-    local = hub_call(f"download of {HUB_ARCHIVE_NAME} from {repo_id}", client.hf_hub_download, repo_id=repo_id,
-                     filename=HUB_ARCHIVE_NAME, repo_type="model", revision=revision)
+    local = hub_call(
+        f"download of {HUB_ARCHIVE_NAME} from {repo_id}",
+        client.hf_hub_download,
+        repo_id=repo_id,
+        filename=HUB_ARCHIVE_NAME,
+        repo_type="model",
+        revision=revision,
+    )
     return Path(local)

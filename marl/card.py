@@ -25,8 +25,14 @@ from marl.training import EVALUATION_SEED_OFFSET
 from marl.trust import code_named_by
 
 CARD_NAME = "CARD.md"
-ALGORITHM_NAMES = {"ppo": "PPO", "ippo": "IPPO", "mappo": "MAPPO", "trpo": "TRPO", "npg": "NPG",
-                   "reinforce": "REINFORCE"}
+ALGORITHM_NAMES = {
+    "ppo": "PPO",
+    "ippo": "IPPO",
+    "mappo": "MAPPO",
+    "trpo": "TRPO",
+    "npg": "NPG",
+    "reinforce": "REINFORCE",
+}
 
 
 @dataclass
@@ -93,22 +99,34 @@ def mean_std(values: Sequence[float]) -> str:
 
 def evaluation_tables(scenarios: list[Scenario], teams: Sequence[str]) -> list[str]:
     """The returns table (one row per scenario) and the episode statistics table (one column per scenario)."""
-    lines = ["| scenario | random | " + " | ".join(f"return {team}" for team in teams) + " | length |",
-             "|---|---|" + "---|" * len(teams) + "---|"]
+    lines = [
+        "| scenario | random | " + " | ".join(f"return {team}" for team in teams) + " | length |",
+        "|---|---|" + "---|" * len(teams) + "---|",
+    ]
     for scenario in scenarios:
         assert scenario.result is not None
-        returns = [mean_std(scenario.result.returns[team]) if scenario.result.returns.get(team) else "-"
-                   for team in teams]
-        lines.append(f"| {scenario.label} | {', '.join(scenario.random_teams) or '-'} | " + " | ".join(returns)
-                     + f" | {np.mean(scenario.result.lengths):.1f} |")
+        returns = [
+            mean_std(scenario.result.returns[team]) if scenario.result.returns.get(team) else "-" for team in teams
+        ]
+        lines.append(
+            f"| {scenario.label} | {', '.join(scenario.random_teams) or '-'} | "
+            + " | ".join(returns)
+            + f" | {np.mean(scenario.result.lengths):.1f} |"
+        )
     names = sorted({name for scenario in scenarios if scenario.result for name in scenario.result.stats})
     if names:
-        lines += ["", "Episode statistics (mean ± std over the episodes):", "",
-                  "| statistic | " + " | ".join(scenario.label for scenario in scenarios) + " |",
-                  "|---|" + "---|" * len(scenarios)]
+        lines += [
+            "",
+            "Episode statistics (mean ± std over the episodes):",
+            "",
+            "| statistic | " + " | ".join(scenario.label for scenario in scenarios) + " |",
+            "|---|" + "---|" * len(scenarios),
+        ]
         for name in names:
-            cells = [mean_std(scenario.result.stats[name]) if scenario.result and name in scenario.result.stats
-                     else "-" for scenario in scenarios]
+            cells = [
+                mean_std(scenario.result.stats[name]) if scenario.result and name in scenario.result.stats else "-"
+                for scenario in scenarios
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -132,19 +150,25 @@ def media_lines(folder: Path) -> list[str]:
     if videos:
         lines.append(f"Video of the trained policy: [replays/{videos[-1].name}](replays/{videos[-1].name})")
     elif episodes:
-        lines.append(f"Recorded episode: `replays/{episodes[-1].name}` (render it with "
-                     f"`marl replay replays/{episodes[-1].name}`)")
+        lines.append(
+            f"Recorded episode: `replays/{episodes[-1].name}` (render it with "
+            f"`marl replay replays/{episodes[-1].name}`)"
+        )
     return lines
 
 
-def build_card(loaded: LoadedRun, scenarios: list[Scenario], episodes: int, seed: int, deterministic: bool,
-               checkpoint_name: str) -> str:
+def build_card(
+    loaded: LoadedRun, scenarios: list[Scenario], episodes: int, seed: int, deterministic: bool, checkpoint_name: str
+) -> str:
     """The Markdown of the card, from the loaded run and its evaluated scenarios."""
     config = loaded.config
     algo = ALGORITHM_NAMES.get(config.algo, config.algo)
     teams = loaded.env_info.teams
-    kwargs = yaml.safe_dump(config.env_kwargs, default_flow_style=True, sort_keys=True).strip() if config.env_kwargs \
+    kwargs = (
+        yaml.safe_dump(config.env_kwargs, default_flow_style=True, sort_keys=True).strip()
+        if config.env_kwargs
         else "defaults"
+    )
     tags = ["reinforcement-learning", "multi-agent-reinforcement-learning", "marl-arena", config.env, config.algo]
     lines = [
         "---",

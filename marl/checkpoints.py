@@ -90,12 +90,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             )
         payload = {key: value for key, value in payload.items() if key != "digest"}
     elif version in UNCHECKED_VERSIONS:
-        print(f"marl: warning: checkpoint {path} is of version {version}, written before checkpoints carried "
-              "digests, so it cannot be checked for corruption; the next save adds one", file=sys.stderr)
-    else:
-        raise CheckpointError(
-            f"checkpoint {path} has format version {version!r}; this marl reads version {VERSION}"
+        print(
+            f"marl: warning: checkpoint {path} is of version {version}, written before checkpoints carried "
+            "digests, so it cannot be checked for corruption; the next save adds one",
+            file=sys.stderr,
         )
+    else:
+        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this marl reads version {VERSION}")
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
         raise CheckpointError(f"checkpoint {path} is incomplete: missing {', '.join(missing)}")

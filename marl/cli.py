@@ -20,8 +20,21 @@ from marl import __version__
 from marl.errors import UsageError, os_error_message
 
 #: Sub-commands in the order ``marl --help`` lists them; missing modules are skipped.
-COMMANDS = ("train", "tune", "eval", "crossplay", "replay", "plot", "report", "runs", "card", "export", "import",
-            "envs", "bench")
+COMMANDS = (
+    "train",
+    "tune",
+    "eval",
+    "crossplay",
+    "replay",
+    "plot",
+    "report",
+    "runs",
+    "card",
+    "export",
+    "import",
+    "envs",
+    "bench",
+)
 #: Command modules whose file name is not the command's (``import`` is a Python keyword).
 MODULE_NAMES = {"import": "import_"}
 

@@ -226,8 +226,10 @@ def dataclass_from_dict(cls: type, data: Mapping[str, Any], context: str = "") -
     if unknown:
         key = unknown[0]
         close = closest_names(str(key), fields)
-        hint = ("did you mean " + " or ".join(f"{prefix}{name}" for name in close) + "?") if close else (
-            "valid keys: " + ", ".join(sorted(fields))
+        hint = (
+            ("did you mean " + " or ".join(f"{prefix}{name}" for name in close) + "?")
+            if close
+            else ("valid keys: " + ", ".join(sorted(fields)))
         )
         raise UsageError(f"unknown config key {prefix}{key}; {hint}")
     values = {key: coerce_value(value, hints.get(key, Any), f"{prefix}{key}") for key, value in data.items()}
@@ -335,12 +337,15 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path} must hold a mapping of config keys, found {type(data).__name__}")
     size = plain_size(data)
     if size > MAX_CONFIG_VALUES:
-        raise UsageError(f"{path} holds more than {MAX_CONFIG_VALUES} values once its YAML aliases are expanded; "
-                         "a run config is far smaller")
+        raise UsageError(
+            f"{path} holds more than {MAX_CONFIG_VALUES} values once its YAML aliases are expanded; "
+            "a run config is far smaller"
+        )
     odd = first_non_plain(data)
     if odd is not None:
-        raise UsageError(f"{path}: {odd[0]} is a {odd[1]}; a config holds only text, numbers, true/false, null, "
-                         "lists and mappings")
+        raise UsageError(
+            f"{path}: {odd[0]} is a {odd[1]}; a config holds only text, numbers, true/false, null, lists and mappings"
+        )
     return data
 
 

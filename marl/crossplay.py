@@ -75,8 +75,9 @@ def choose_evenly(items: Sequence[Any], count: int) -> list[Any]:
     return [items[index] for index in indices]
 
 
-def play_pair(row_run: LoadedRun, column_run: LoadedRun, episodes: int, seed: int,
-              deterministic: bool) -> EvaluationResult:
+def play_pair(
+    row_run: LoadedRun, column_run: LoadedRun, episodes: int, seed: int, deterministic: bool
+) -> EvaluationResult:
     """The row run's first team against the column run's other teams, torch seeded with ``seed``."""
     import torch
 
@@ -88,17 +89,29 @@ def play_pair(row_run: LoadedRun, column_run: LoadedRun, episodes: int, seed: in
         return run_episodes(row_run.env_factory, team_policy({row_team: rows}, default=columns), episodes, seed=seed)
 
 
-def crossplay(runs: Sequence[LoadedRun], episodes: int, seed: int, deterministic: bool = False,
-              progress: Callable[[str], None] | None = None) -> CrossplayResult:
+def crossplay(
+    runs: Sequence[LoadedRun],
+    episodes: int,
+    seed: int,
+    deterministic: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> CrossplayResult:
     """Play the first team of every checkpoint in ``runs`` against the other teams of every one."""
     first = runs[0].env_info
-    result = CrossplayResult(first.first_team, [team for team in first.teams if team != first.first_team],
-                             [run.steps for run in runs], episodes, seed)
+    result = CrossplayResult(
+        first.first_team,
+        [team for team in first.teams if team != first.first_team],
+        [run.steps for run in runs],
+        episodes,
+        seed,
+    )
     for row, row_run in enumerate(runs):
         for column, column_run in enumerate(runs):
             if progress is not None:
-                progress(f"{result.row_team} of step {row_run.steps} against "
-                         f"{', '.join(result.column_teams)} of step {column_run.steps}")
+                progress(
+                    f"{result.row_team} of step {row_run.steps} against "
+                    f"{', '.join(result.column_teams)} of step {column_run.steps}"
+                )
             result.cells[(row, column)] = play_pair(row_run, column_run, episodes, seed, deterministic)
     return result
 
@@ -137,8 +150,9 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
 
     names = heatmap_metrics(result)
     size = len(result.steps)
-    figure, axes = plt.subplots(1, len(names), figsize=((1.0 * size + 3.5) * len(names), 0.9 * size + 3.0),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(names), figsize=((1.0 * size + 3.5) * len(names), 0.9 * size + 3.0), squeeze=False
+    )
     labels = [f"{steps:,}" for steps in result.steps]
     opponents = ", ".join(result.column_teams)
     for axis, name in zip(axes.flat, names):
@@ -148,8 +162,15 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
         for row in range(size):
             for column in range(size):
                 bright = image.norm(values[row, column]) > 0.6  # viridis is light at its top
-                axis.text(column, row, f"{values[row, column]:.2f}", ha="center", va="center",
-                          color="black" if bright else "white", fontsize="small")
+                axis.text(
+                    column,
+                    row,
+                    f"{values[row, column]:.2f}",
+                    ha="center",
+                    va="center",
+                    color="black" if bright else "white",
+                    fontsize="small",
+                )
         axis.set_xticks(range(size), labels, rotation=45, ha="right")
         axis.set_yticks(range(size), labels)
         axis.set_xlabel(f"{opponents}: checkpoint (steps)")

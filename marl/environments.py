@@ -115,7 +115,9 @@ def inspect_environment(factory: EnvFactory) -> EnvironmentInfo:
             }
             for agent in agents
         }
-        sizes = {agent: (flat_size(env.observation_space(agent)), flat_size(env.action_space(agent))) for agent in agents}
+        sizes = {
+            agent: (flat_size(env.observation_space(agent)), flat_size(env.action_space(agent))) for agent in agents
+        }
         return EnvironmentInfo(agents, teams_of(agents), is_single_agent(env), signature, sizes)
     finally:
         env.close()

@@ -36,8 +36,10 @@ def os_error_message(error: OSError) -> str:
     """One line for a file-system failure: what failed, on which path, and what to do."""
     where = f" {error.filename}" if error.filename else ""
     if error.errno == errno.ENOSPC:
-        return f"no space left on the device while writing{where}; free some space and run again (files already " \
-               "saved are intact)"
+        return (
+            f"no space left on the device while writing{where}; free some space and run again (files already "
+            "saved are intact)"
+        )
     lines = str(error).splitlines()
     reason = error.strerror or (lines[0] if lines else type(error).__name__)
     return f"cannot access{where}: {reason}"

@@ -54,7 +54,8 @@ class EvaluationResult:
         """``{"episodes", "teams": {team: {"return_mean", "return_std"}}, "episode_stats": {name: mean}}``."""
         teams = {
             team: {"return_mean": float(np.mean(values)), "return_std": float(np.std(values))}
-            for team, values in self.returns.items() if values
+            for team, values in self.returns.items()
+            if values
         }
         stats = {name: float(np.mean(values)) for name, values in sorted(self.stats.items())}
         return {"episodes": self.episodes, "teams": teams, "episode_stats": stats}

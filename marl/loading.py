@@ -45,8 +45,13 @@ def checkpoint_path(folder: RunFolder, which: str) -> Path:
     return Path(which)
 
 
-def open_run(run_dir: str | Path, which: str = "latest", config: RunConfig | None = None,
-             trust_code: bool = False, resuming: bool = False) -> LoadedRun:
+def open_run(
+    run_dir: str | Path,
+    which: str = "latest",
+    config: RunConfig | None = None,
+    trust_code: bool = False,
+    resuming: bool = False,
+) -> LoadedRun:
     """Load ``run_dir``'s config and checkpoint, check they fit, and restore the learner.
 
     Every check (the environment id names no code unless ``trust_code``, the file is an intact
@@ -59,9 +64,8 @@ def open_run(run_dir: str | Path, which: str = "latest", config: RunConfig | Non
     check_env_from_file(config.env, folder.config, trust_code)
     path = checkpoint_path(folder, which)
     if not path.is_file():
-        raise CheckpointError(
-            f"{path} does not exist; the run has no {'checkpoint' if which not in ('latest', 'best') else which + ' checkpoint'} yet"
-        )
+        kind = which + " checkpoint" if which in ("latest", "best") else "checkpoint"
+        raise CheckpointError(f"{path} does not exist; the run has no {kind} yet")
     payload = load_checkpoint(path)
     applied = check_resume_config(config, payload, folder.config, path) if resuming else []
     factory = make_env_factory(config.env, config.env_kwargs)

@@ -59,8 +59,11 @@ def check_logger_extras(names: Sequence[str]) -> None:
 
 def finite_metrics(row: Mapping[str, float]) -> dict[str, float]:
     """The metrics of a CSV row that a tracking sink receives: finite values, no bookkeeping columns."""
-    return {key: float(value) for key, value in row.items()
-            if key not in BOOKKEEPING_COLUMNS and math.isfinite(float(value))}
+    return {
+        key: float(value)
+        for key, value in row.items()
+        if key not in BOOKKEEPING_COLUMNS and math.isfinite(float(value))
+    }
 
 
 class MetricsSink(Protocol):
@@ -99,12 +102,19 @@ class WandbSink:
         wandb = import_optional("wandb")
         name = Path(run_dir).name + (f" (resumed at step {resume_steps})" if resume_steps else "")
         try:
-            self.run = wandb.init(project=os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT, name=name,
-                                  dir=str(run_dir), config=dict(run_config), job_type="train",
-                                  tags=[str(run_config.get("env")), str(run_config.get("algo"))])
+            self.run = wandb.init(
+                project=os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT,
+                name=name,
+                dir=str(run_dir),
+                config=dict(run_config),
+                job_type="train",
+                tags=[str(run_config.get("env")), str(run_config.get("algo"))],
+            )
         except Exception as error:  # wandb raises its own types for a missing login, a bad mode, ...
-            raise UsageError(f"W&B could not start a run: {first_line(error)}; log in with `wandb login` or "
-                             f"set WANDB_MODE=offline, then {how_to_retry(run_dir, resume_steps)}") from None
+            raise UsageError(
+                f"W&B could not start a run: {first_line(error)}; log in with `wandb login` or "
+                f"set WANDB_MODE=offline, then {how_to_retry(run_dir, resume_steps)}"
+            ) from None
 
     def log(self, steps: int, metrics: Mapping[str, float]) -> None:
         """Log ``metrics`` at W&B step ``steps`` (rows at the same step are merged)."""
@@ -128,16 +138,19 @@ class MLflowSink:
         try:
             self.client = MlflowClient()
             experiment = self.client.get_experiment_by_name(experiment_name)
-            experiment_id = (experiment.experiment_id if experiment is not None
-                             else self.client.create_experiment(experiment_name))
+            experiment_id = (
+                experiment.experiment_id if experiment is not None else self.client.create_experiment(experiment_name)
+            )
             tags = {"env": str(run_config.get("env")), "algo": str(run_config.get("algo"))}
             self.run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
             params = [Param(key, value) for key, value in flat_params(run_config).items()]
             for start in range(0, len(params), MLFLOW_PARAMS_PER_BATCH):
-                self.client.log_batch(self.run_id, params=params[start:start + MLFLOW_PARAMS_PER_BATCH])
+                self.client.log_batch(self.run_id, params=params[start : start + MLFLOW_PARAMS_PER_BATCH])
         except Exception as error:  # MLflow raises its own types for a bad URI or an unreachable server
-            raise UsageError(f"MLflow could not start a run: {first_line(error)}; check MLFLOW_TRACKING_URI, then "
-                             f"{how_to_retry(run_dir, resume_steps)}") from None
+            raise UsageError(
+                f"MLflow could not start a run: {first_line(error)}; check MLFLOW_TRACKING_URI, then "
+                f"{how_to_retry(run_dir, resume_steps)}"
+            ) from None
 
     def log(self, steps: int, metrics: Mapping[str, float]) -> None:
         """Log ``metrics`` in one batch at MLflow step ``steps``."""
@@ -185,8 +198,9 @@ def flat_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return params
 
 
-def make_sinks(names: Sequence[str], run_dir: str | Path, run_config: Mapping[str, Any],
-               resume_steps: int | None = None) -> list[MetricsSink]:
+def make_sinks(
+    names: Sequence[str], run_dir: str | Path, run_config: Mapping[str, Any], resume_steps: int | None = None
+) -> list[MetricsSink]:
     """The sinks ``names`` asks for besides the CSV, opened for the run folder ``run_dir``."""
     check_logger_extras(names)
     sinks: list[MetricsSink] = []

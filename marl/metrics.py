@@ -59,8 +59,9 @@ def read_metrics_rows(path: str | Path) -> list[dict[str, float]]:
                 if "steps" in row:
                     rows.append(row)
     except (csv.Error, UnicodeDecodeError) as error:
-        raise UsageError(f"{path} is not a readable metrics file ({str(error).splitlines()[0]}); move it away "
-                         "to start a fresh one") from None
+        raise UsageError(
+            f"{path} is not a readable metrics file ({str(error).splitlines()[0]}); move it away to start a fresh one"
+        ) from None
     return rows
 
 
@@ -158,8 +159,10 @@ class MetricsLogger:
 
     def warn(self, sink: MetricsSink, what: str, error: Exception) -> None:
         """One line on stderr about a failed sink; the CSV has everything."""
-        print(f"marl: warning: {type(sink).__name__} {what}: {first_line(error)}; {self.csv.path} keeps every row",
-              file=sys.stderr)
+        print(
+            f"marl: warning: {type(sink).__name__} {what}: {first_line(error)}; {self.csv.path} keeps every row",
+            file=sys.stderr,
+        )
 
     def close(self) -> None:
         """Flush and close every sink (each once); a sink that fails to close is reported, not raised."""

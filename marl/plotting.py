@@ -43,8 +43,8 @@ class RunCurves:
         teams: list[str] = []
         for key in self.columns:
             for prefix in (TRAIN_PREFIX, EVAL_PREFIX):
-                if key.startswith(prefix) and key[len(prefix):] not in teams:
-                    teams.append(key[len(prefix):])
+                if key.startswith(prefix) and key[len(prefix) :] not in teams:
+                    teams.append(key[len(prefix) :])
         return teams
 
     def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,13 +103,22 @@ def statistic_names(runs: Sequence[RunCurves]) -> list[str]:
     """Names of the environment's episode statistics logged in training (``env/<name>``)."""
     names: list[str] = []
     for run in runs:
-        names.extend(key[len(STAT_PREFIX):] for key in run.columns
-                     if key.startswith(STAT_PREFIX) and key[len(STAT_PREFIX):] not in names)
+        names.extend(
+            key[len(STAT_PREFIX) :]
+            for key in run.columns
+            if key.startswith(STAT_PREFIX) and key[len(STAT_PREFIX) :] not in names
+        )
     return names
 
 
-def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | Path, smooth: int = 5,
-                title: str | None = None, columns: int = 3) -> Path:
+def draw_panels(
+    runs: Sequence[RunCurves],
+    panels: Sequence[Panel],
+    path: str | Path,
+    smooth: int = 5,
+    title: str | None = None,
+    columns: int = 3,
+) -> Path:
     """Draw each panel for every group of runs (mean, and a min-max band over several runs)."""
     import matplotlib
 
@@ -123,7 +132,7 @@ def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | 
     rows = -(-len(panels) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.0 * rows), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for axis in axes.flat[len(panels):]:
+    for axis in axes.flat[len(panels) :]:
         axis.set_visible(False)
     for axis, panel in zip(axes.flat, panels):
         for index, (group, members) in enumerate(groups.items()):
@@ -140,8 +149,15 @@ def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | 
             evaluation = [(x, y) for x, y in evaluation if x.size]
             if evaluation:
                 grid, mean, low, high = group_band(evaluation, points=50)
-                axis.plot(grid, mean, color=color, linestyle="--", marker="o", markersize=3,
-                          label=f"{group} evaluation{suffix}")
+                axis.plot(
+                    grid,
+                    mean,
+                    color=color,
+                    linestyle="--",
+                    marker="o",
+                    markersize=3,
+                    label=f"{group} evaluation{suffix}",
+                )
                 if len(evaluation) > 1:
                     axis.fill_between(grid, low, high, color=color, alpha=0.1, linewidth=0)
         axis.set_title(panel.title)
@@ -156,7 +172,9 @@ def draw_panels(runs: Sequence[RunCurves], panels: Sequence[Panel], path: str | 
     return save_figure(figure, path, dpi=100)
 
 
-def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None) -> Path:
+def plot_learning_curves(
+    runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None
+) -> Path:
     """Every team's return against environment steps, one panel per team, into a PNG at ``path``."""
     teams: list[str] = []
     for run in runs:
@@ -167,8 +185,9 @@ def plot_learning_curves(runs: Sequence[RunCurves], path: str | Path, smooth: in
     return draw_panels(runs, panels, path, smooth, title, columns=len(panels))
 
 
-def plot_episode_statistics(runs: Sequence[RunCurves], path: str | Path, smooth: int = 5,
-                            title: str | None = None) -> Path | None:
+def plot_episode_statistics(
+    runs: Sequence[RunCurves], path: str | Path, smooth: int = 5, title: str | None = None
+) -> Path | None:
     """The environment's episode statistics over training (box locks, time hidden, ...); None if none."""
     names = statistic_names(runs)
     if not names:
@@ -217,17 +236,37 @@ def plot_emergence(run: RunCurves, path: str | Path, smooth: int = 5, title: str
         axis.plot(steps, moving_average(values, smooth), color=colors[index], label=f"{team} reward per episode")
         eval_steps, eval_values = run.curve(EVAL_PREFIX + team)
         if eval_steps.size:
-            axis.plot(eval_steps, eval_values, color=colors[index], linestyle="--", marker="o", markersize=3,
-                      label=f"{team} evaluation")
+            axis.plot(
+                eval_steps,
+                eval_values,
+                color=colors[index],
+                linestyle="--",
+                marker="o",
+                markersize=3,
+                label=f"{team} evaluation",
+            )
     stage_colors = plt.get_cmap("tab10")
     for index, (name, ranges) in enumerate(stage_spans(run).items()):
         color = stage_colors(STAGES.index(name) + 4)
         for number, (start, stop) in enumerate(ranges):
-            axis.axvspan(start, max(stop, start), color=color, alpha=0.15, linewidth=0,
-                         label=STAGE_LABELS[name] if number == 0 else None)
+            axis.axvspan(
+                start,
+                max(stop, start),
+                color=color,
+                alpha=0.15,
+                linewidth=0,
+                label=STAGE_LABELS[name] if number == 0 else None,
+            )
             axis.axvline(start, color=color, linestyle=":", linewidth=1)
-        axis.annotate(STAGE_LABELS[name], xy=(ranges[0][0], 1.0), xycoords=("data", "axes fraction"),
-                      xytext=(3, -12 - 11 * index), textcoords="offset points", fontsize="small", color=color)
+        axis.annotate(
+            STAGE_LABELS[name],
+            xy=(ranges[0][0], 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12 - 11 * index),
+            textcoords="offset points",
+            fontsize="small",
+            color=color,
+        )
     axis.set_xlabel("environment steps")
     axis.set_ylabel("reward per episode")
     axis.grid(alpha=0.3)

@@ -180,10 +180,22 @@ register(
                 "clip_range": 0.2,
                 "entropy_coef": 0.0,
             },
-            "trpo": {"n_envs": 2, "n_steps": 512, "gamma": 0.99, "gae_lambda": 0.98, "critic_learning_rate": 1e-3,
-                     "critic_epochs": 20},
-            "npg": {"n_envs": 2, "n_steps": 512, "gamma": 0.99, "gae_lambda": 0.98, "critic_learning_rate": 1e-3,
-                    "critic_epochs": 20},
+            "trpo": {
+                "n_envs": 2,
+                "n_steps": 512,
+                "gamma": 0.99,
+                "gae_lambda": 0.98,
+                "critic_learning_rate": 1e-3,
+                "critic_epochs": 20,
+            },
+            "npg": {
+                "n_envs": 2,
+                "n_steps": 512,
+                "gamma": 0.99,
+                "gae_lambda": 0.98,
+                "critic_learning_rate": 1e-3,
+                "critic_epochs": 20,
+            },
             "reinforce": {"n_envs": 4, "n_steps": 500, "learning_rate": 1e-3, "gamma": 0.99},
         },
         run={"steps": 100_000, "eval_interval": 10_000, "eval_episodes": 10},
@@ -236,8 +248,14 @@ register(
         algo="mappo",
         env_kwargs={"preset": "quadrant"},
         hyperparameters={"mappo": ARENA_MAPPO, "ippo": ARENA_MAPPO},
-        run={"steps": 102_400, "eval_interval": 12_800, "eval_episodes": 10, "checkpoint_interval": 12_800,
-             "record_interval": 25_600, "record_episodes": 1},
+        run={
+            "steps": 102_400,
+            "eval_interval": 12_800,
+            "eval_episodes": 10,
+            "checkpoint_interval": 12_800,
+            "record_interval": 25_600,
+            "record_episodes": 1,
+        },
     )
 )
 
@@ -248,10 +266,18 @@ register(
         description="the full game: random rooms, 1-3 hiders v 1-3 seekers, 3-9 boxes, 2 ramps, 240 steps",
         algo="mappo",
         env_kwargs={"preset": "full_game"},
-        hyperparameters={"mappo": {**ARENA_MAPPO, "n_steps": 240, "minibatch_size": 1920},
-                         "ippo": {**ARENA_MAPPO, "n_steps": 240, "minibatch_size": 1920}},
-        run={"steps": 20_000_000, "eval_interval": 200_000, "eval_episodes": 10, "checkpoint_interval": 200_000,
-             "record_interval": 1_000_000, "record_episodes": 2},
+        hyperparameters={
+            "mappo": {**ARENA_MAPPO, "n_steps": 240, "minibatch_size": 1920},
+            "ippo": {**ARENA_MAPPO, "n_steps": 240, "minibatch_size": 1920},
+        },
+        run={
+            "steps": 20_000_000,
+            "eval_interval": 200_000,
+            "eval_episodes": 10,
+            "checkpoint_interval": 200_000,
+            "record_interval": 1_000_000,
+            "record_episodes": 2,
+        },
         default_for_env=False,
     )
 )

@@ -16,7 +16,7 @@ def latest_returns(previous: Mapping[str, float], metrics: Mapping[str, Any]) ->
     returns = dict(previous)
     for key, value in metrics.items():
         if key.startswith(RETURN_PREFIX):
-            returns[key[len(RETURN_PREFIX):]] = float(value)
+            returns[key[len(RETURN_PREFIX) :]] = float(value)
     return returns
 
 

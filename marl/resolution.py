@@ -61,7 +61,9 @@ def choose_run_preset(request: TrainRequest, file_layer: dict[str, Any], set_lay
     if name:
         preset = get_run_preset(str(name))
         if env and env != preset.env:
-            raise UsageError(f"preset {preset.name!r} is for {preset.env}, not {env}; drop ENV or choose another preset")
+            raise UsageError(
+                f"preset {preset.name!r} is for {preset.env}, not {env}; drop ENV or choose another preset"
+            )
         return preset
     return default_run_preset(str(env)) if env else None
 

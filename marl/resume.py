@@ -19,8 +19,20 @@ from marl.errors import UsageError
 #: rollouts are collected or its update runs (which ``--steps``, ``--logger``, ``--backend``, ``--workers`` and
 #: ``--device`` may change on resume too); ``tensorboard`` is the key that ``loggers`` replaced.
 SAFE_FIELDS = (
-    "steps", "eval_interval", "eval_episodes", "eval_deterministic", "checkpoint_interval", "snapshot_interval",
-    "record_interval", "record_episodes", "best_team", "tensorboard", "loggers", "backend", "workers", "address",
+    "steps",
+    "eval_interval",
+    "eval_episodes",
+    "eval_deterministic",
+    "checkpoint_interval",
+    "snapshot_interval",
+    "record_interval",
+    "record_episodes",
+    "best_team",
+    "tensorboard",
+    "loggers",
+    "backend",
+    "workers",
+    "address",
     "algo_config.device",
 )
 
@@ -66,8 +78,9 @@ def config_changes(config: RunConfig, checkpoint: dict[str, Any]) -> list[tuple[
     return changes
 
 
-def check_resume_config(config: RunConfig, checkpoint: dict[str, Any], config_path: str | Path,
-                        checkpoint_path: str | Path) -> list[str]:
+def check_resume_config(
+    config: RunConfig, checkpoint: dict[str, Any], config_path: str | Path, checkpoint_path: str | Path
+) -> list[str]:
     """Refuse unsafe differences between ``config`` and the checkpoint; return the safe ones applied."""
     changes = config_changes(config, checkpoint)
     unsafe = [change for change in changes if change[0] not in SAFE_FIELDS]

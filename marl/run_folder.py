@@ -31,8 +31,9 @@ DEFAULT_ROOT = Path("runs")
 MARKER_NAME = ".marl-run"
 MARKER_TEXT = "This folder was created by marl train; marl train --overwrite may replace it.\n"
 #: What marl itself puts at the top of a run folder (anything else is the user's and is kept).
-LAYOUT_NAMES = frozenset({MARKER_NAME, "config.yaml", "metrics.csv", "tensorboard", "checkpoints", "replays", "plots",
-                          "wandb", "CARD.md"})
+LAYOUT_NAMES = frozenset(
+    {MARKER_NAME, "config.yaml", "metrics.csv", "tensorboard", "checkpoints", "replays", "plots", "wandb", "CARD.md"}
+)
 #: Temporary files of interrupted atomic writes older than this are removed when a run is opened.
 STALE_TEMPORARY_SECONDS = 60.0
 

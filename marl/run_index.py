@@ -85,7 +85,7 @@ def summarize_run(folder: RunFolder) -> RunSummary:
             if key.startswith(prefix):
                 value = _last_finite(values)
                 if value is not None:
-                    target[key[len(prefix):]] = value
+                    target[key[len(prefix) :]] = value
     if "wall_time" in columns:
         summary.wall_time = _last_finite(columns["wall_time"])
     return summary

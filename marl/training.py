@@ -25,8 +25,14 @@ from marl.config import RunConfig, run_config_to_dict
 from marl.distributed import make_backend
 from marl.environments import EnvFactory, EnvironmentInfo
 from marl.errors import UsageError, unknown_name_message
-from marl.evaluation import (EvaluationResult, isolated_random_state, learner_policy, random_policy, run_episodes,
-                             team_policy)
+from marl.evaluation import (
+    EvaluationResult,
+    isolated_random_state,
+    learner_policy,
+    random_policy,
+    run_episodes,
+    team_policy,
+)
 from marl.loggers import make_sinks
 from marl.metrics import MetricsLogger
 from marl.progress import ProgressBar
@@ -172,9 +178,14 @@ class Trainer:
         learner's current state, or from ``snapshot``; Ctrl-C waits until the files are written."""
         if snapshot is None:
             snapshot = TrainingSnapshot(self.steps, self.learner.state_dict(), self.best_score)
-        arguments = dict(algo=self.config.algo, steps=snapshot.steps, spaces=self.env_info.spaces,
-                         state=snapshot.state, best_score=snapshot.best_score,
-                         run_config=run_config_to_dict(self.config))
+        arguments = dict(
+            algo=self.config.algo,
+            steps=snapshot.steps,
+            spaces=self.env_info.spaces,
+            state=snapshot.state,
+            best_score=snapshot.best_score,
+            run_config=run_config_to_dict(self.config),
+        )
         with interrupts_deferred():
             save_checkpoint(self.folder.latest, **arguments)
             if best:
@@ -207,8 +218,9 @@ class Trainer:
         episodes = self.config.eval_episodes
         with isolated_random_state():
             if self.random_play is None:
-                self.random_play = run_episodes(self.env_factory, random_policy(self.env_factory, seed), episodes,
-                                                seed=seed)
+                self.random_play = run_episodes(
+                    self.env_factory, random_policy(self.env_factory, seed), episodes, seed=seed
+                )
             random_hiders = team_policy({HIDER_TEAM: random_policy(self.env_factory, seed)}, default=policy)
             against_trained = run_episodes(self.env_factory, random_hiders, episodes, seed=seed)
         return {**self.random_play.summary("eval/random/"), **against_trained.summary("eval/random_hiders/")}
@@ -237,9 +249,16 @@ class Trainer:
         policy = learner_policy(self.learner, deterministic=False)
         try:
             with isolated_random_state():
-                return record_policy(policy, self.env_factory, episodes, self.folder.replays,
-                                     seed=EVALUATION_SEED_OFFSET + self.config.seed + self.steps,
-                                     env_id=self.config.env, env_kwargs=self.config.env_kwargs, prefix=prefix)
+                return record_policy(
+                    policy,
+                    self.env_factory,
+                    episodes,
+                    self.folder.replays,
+                    seed=EVALUATION_SEED_OFFSET + self.config.seed + self.steps,
+                    env_id=self.config.env,
+                    env_kwargs=self.config.env_kwargs,
+                    prefix=prefix,
+                )
         except (TypeError, RuntimeError) as error:
             self.say(f"recording switched off: {str(error).splitlines()[0]}")
             self.recording_enabled = False
@@ -255,8 +274,9 @@ class Trainer:
         resume_steps = self.start_steps if self.start_steps > 0 else None
         sinks = make_sinks(config.loggers, self.folder.root, run_config_to_dict(config), resume_steps)
         self.logger = MetricsLogger(self.folder.metrics, sinks, resume_steps=resume_steps)
-        self.progress = ProgressBar(config.steps, self.start_steps, enabled=self.show_progress,
-                                    description=f"{config.env} {config.algo}")
+        self.progress = ProgressBar(
+            config.steps, self.start_steps, enabled=self.show_progress, description=f"{config.env} {config.algo}"
+        )
 
         def callback(metrics: dict[str, Any]) -> bool:
             self.steps = int(metrics.get("steps", self.steps))

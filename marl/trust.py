@@ -16,8 +16,10 @@ from pathlib import Path
 
 from marl.errors import UsageError
 
-TRUST_HELP = ("let environment ids of the form package.module:factory read from files (configs, run folders, "
-              "replays) import and run that code; off by default")
+TRUST_HELP = (
+    "let environment ids of the form package.module:factory read from files (configs, run folders, "
+    "replays) import and run that code; off by default"
+)
 
 
 def add_trust_flag(parser: argparse.ArgumentParser) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "numeric_statistics",
     "record_episode",
     "record_episodes",
+    "save_episode",
     "render_episode",
     "ReplayViewer",
     "EpisodePlayer",

@@ -56,8 +56,9 @@ def fit_picture(image: np.ndarray, width: int, height: int) -> np.ndarray:
 class CameraRenderer:
     """Renders the current state of ``env`` (whose Replayable part is ``replayable``) in 3D."""
 
-    def __init__(self, env: Any, replayable: Any, width: int = 640, height: int = 480,
-                 multisamples: int | None = 0) -> None:
+    def __init__(
+        self, env: Any, replayable: Any, width: int = 640, height: int = 480, multisamples: int | None = 0
+    ) -> None:
         if multisamples is not None and not (isinstance(multisamples, int) and 0 <= multisamples <= 16):
             raise ValueError(f"multisamples must be None or an integer in [0, 16], got {multisamples!r}")
         self.env = env

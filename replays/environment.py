@@ -10,7 +10,8 @@ refused, since it cannot describe the recorded world (and could ask for any amou
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -105,8 +106,13 @@ def recorded_extent(agents: list[str], arrays: list[np.ndarray], frames: list[np
     return extent
 
 
-def check_count_settings(env_kwargs: dict[str, Any], agents: list[str], static: dict[str, np.ndarray],
-                         frames: dict[str, np.ndarray], source: str) -> None:
+def check_count_settings(
+    env_kwargs: dict[str, Any],
+    agents: list[str],
+    static: dict[str, np.ndarray],
+    frames: dict[str, np.ndarray],
+    source: str,
+) -> None:
     """Refuse a count setting (``n_*``) larger than everything the file records (ValueError)."""
     extent = recorded_extent(agents, list(static.values()), list(frames.values()))
     for name, value in env_kwargs.items():
@@ -119,8 +125,13 @@ def check_count_settings(env_kwargs: dict[str, Any], agents: list[str], static: 
                     )
 
 
-def make_environment(env_id: str, env_kwargs: dict[str, Any] | None = None, trust_code: bool = True,
-                     source: str = "the episode", **overrides: Any) -> Any:
+def make_environment(
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    trust_code: bool = True,
+    source: str = "the episode",
+    **overrides: Any,
+) -> Any:
     """Build the environment ``env_id`` with ``env_kwargs`` and ``overrides`` (e.g. ``render_mode``).
 
     Goes through the suite's registry, so suite ids, Gymnasium ids and PettingZoo module paths

@@ -79,4 +79,5 @@ class Episode:
     def describe(self) -> str:
         """A one-line summary for listings."""
         name = self.source or "episode"
-        return f"{name}: {self.env_id or 'unknown env'}, seed {self.seed}, {self.num_steps} steps, {len(self.agents)} agents"
+        env = self.env_id or "unknown env"
+        return f"{name}: {env}, seed {self.seed}, {self.num_steps} steps, {len(self.agents)} agents"

@@ -171,8 +171,9 @@ def dequantize(codes: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return (float(scale[0]) + codes.astype(np.float64) * float(scale[1])).astype(np.float32)
 
 
-def episode_arrays(episode: Episode, float_dtype: str = "float32",
-                   quantized_keys: tuple[str, ...] = QUANTIZED_KEYS) -> dict[str, np.ndarray]:
+def episode_arrays(
+    episode: Episode, float_dtype: str = "float32", quantized_keys: tuple[str, ...] = QUANTIZED_KEYS
+) -> dict[str, np.ndarray]:
     """The arrays that make up the file of ``episode`` (key -> array).
 
     Frame arrays named in ``quantized_keys`` are stored as uint8 codes with their scale under
@@ -237,8 +238,12 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
             os.unlink(temporary)
 
 
-def save_episode(episode: Episode, path: str | os.PathLike, float_dtype: str = "float32",
-                 quantized_keys: tuple[str, ...] = QUANTIZED_KEYS) -> Path:
+def save_episode(
+    episode: Episode,
+    path: str | os.PathLike,
+    float_dtype: str = "float32",
+    quantized_keys: tuple[str, ...] = QUANTIZED_KEYS,
+) -> Path:
     """Write ``episode`` to ``path`` atomically (temp file, fsync, rename) and return the path."""
     path = Path(path)
     if path.suffix != ".npz":
@@ -262,15 +267,21 @@ def _member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(member)
             header_bytes = member.tell()
         if dtype.hasobject:
-            raise ReplayFormatError(f"{path}: member {info.filename} holds Python objects; replays hold plain arrays only")
+            raise ReplayFormatError(
+                f"{path}: member {info.filename} holds Python objects; replays hold plain arrays only"
+            )
         size = math.prod(shape) * dtype.itemsize
         if header_bytes + size != info.file_size:
-            raise ReplayFormatError(f"{path}: member {info.filename} declares {size} bytes but holds "
-                                    f"{info.file_size - header_bytes}; the file is corrupt or truncated")
+            raise ReplayFormatError(
+                f"{path}: member {info.filename} declares {size} bytes but holds "
+                f"{info.file_size - header_bytes}; the file is corrupt or truncated"
+            )
         total += size
         if total > MAX_REPLAY_BYTES:
-            raise ReplayFormatError(f"{path}: its arrays would take more than {MAX_REPLAY_BYTES // 1024**3} GiB of "
-                                    "memory; replays of this toolkit are far smaller, so it is refused")
+            raise ReplayFormatError(
+                f"{path}: its arrays would take more than {MAX_REPLAY_BYTES // 1024**3} GiB of "
+                "memory; replays of this toolkit are far smaller, so it is refused"
+            )
 
 
 def _read_all(path: Path) -> dict[str, np.ndarray]:
@@ -283,8 +294,19 @@ def _read_all(path: Path) -> dict[str, np.ndarray]:
         raise
     except ReplayFormatError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
-            NotImplementedError, OverflowError, TypeError, MemoryError) as error:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        KeyError,
+        RuntimeError,
+        NotImplementedError,
+        OverflowError,
+        TypeError,
+        MemoryError,
+    ) as error:
         raise ReplayFormatError(
             f"{path}: not a readable replay file ({type(error).__name__}: {str(error)[:200]}); "
             "the file is corrupt or truncated; record the episode again"
@@ -295,7 +317,7 @@ def _frames(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     frames = {}
     for name, value in arrays.items():
         if name.startswith(FRAME_PREFIX):
-            key = name[len(FRAME_PREFIX):]
+            key = name[len(FRAME_PREFIX) :]
             scale = arrays.get(QUANTIZED_PREFIX + key)
             frames[key] = value if scale is None else dequantize(value, scale)
     return frames
@@ -317,8 +339,10 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, kind: str) -> Any:
     """The 0-d array ``key`` as a Python value, refused unless its dtype is of ``kind`` ("U", "i", "f")."""
     array = arrays[key]
     if array.shape != () or array.dtype.kind not in kind:
-        raise ValueError(f"{key} must be a single {'text' if kind == 'U' else 'number'}, got a {array.dtype} "
-                         f"array of shape {array.shape}")
+        raise ValueError(
+            f"{key} must be a single {'text' if kind == 'U' else 'number'}, got a {array.dtype} "
+            f"array of shape {array.shape}"
+        )
     return array.item()
 
 
@@ -337,14 +361,23 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
         raise ValueError(f"fps must be in (0, 1000], got {fps}")
     agents = arrays["agents"]
     if agents.ndim != 1 or agents.dtype.kind != "U" or not 1 <= len(agents) <= MAX_AGENTS:
-        raise ValueError(f"agents must be a list of 1 to {MAX_AGENTS} names, got shape {agents.shape} of {agents.dtype}")
+        raise ValueError(
+            f"agents must be a list of 1 to {MAX_AGENTS} names, got shape {agents.shape} of {agents.dtype}"
+        )
     if len(set(agents.tolist())) != len(agents):
         raise ValueError("agents lists a name twice")
     actions = arrays["actions"]
     if actions.ndim != 3 or actions.shape[1] != len(agents) or actions.dtype.kind != "f":
-        raise ValueError(f"actions must be floats of shape [steps, {len(agents)}, width], got {actions.shape} of {actions.dtype}")
+        raise ValueError(
+            f"actions must be floats of shape [steps, {len(agents)}, width], got {actions.shape} of {actions.dtype}"
+        )
     dims = arrays["action_dims"]
-    if dims.shape != (len(agents),) or dims.dtype.kind not in "iu" or (dims < 0).any() or (dims > actions.shape[2]).any():
+    if (
+        dims.shape != (len(agents),)
+        or dims.dtype.kind not in "iu"
+        or (dims < 0).any()
+        or (dims > actions.shape[2]).any()
+    ):
         raise ValueError(f"action_dims must be {len(agents)} integers in [0, {actions.shape[2]}]")
     steps = actions.shape[0]
     for key in ("rewards", "terminations", "truncations", "active"):
@@ -356,13 +389,14 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
         raise ValueError("rewards must be finite numbers")
     for name, array in arrays.items():
         if name.startswith(QUANTIZED_PREFIX):
-            frame = arrays.get(FRAME_PREFIX + name[len(QUANTIZED_PREFIX):])
+            frame = arrays.get(FRAME_PREFIX + name[len(QUANTIZED_PREFIX) :])
             if array.shape != (2,) or not np.isfinite(array).all() or frame is None or frame.dtype != np.uint8:
                 raise ValueError(f"{name} must be a finite [offset, step] for a uint8 frame array")
         if name.startswith(FRAME_PREFIX):
             if array.ndim == 0 or array.shape[0] != steps + 1:
-                raise ValueError(f"{name} must have {steps + 1} rows (the reset frame plus one per step), "
-                                 f"got shape {array.shape}")
+                raise ValueError(
+                    f"{name} must have {steps + 1} rows (the reset frame plus one per step), got shape {array.shape}"
+                )
             if array.dtype.kind not in "biuf":
                 raise ValueError(f"{name} must hold numbers, got {array.dtype}")
             if array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -395,11 +429,17 @@ def load_episode(path: str | os.PathLike, trust_code: bool = False) -> Episode:
     if version == FORMAT_VERSION:
         digest = arrays.get(DIGEST_KEY)
         if digest is None or digest.shape != () or str(digest) != arrays_digest(arrays):
-            raise ReplayFormatError(f"{path}: corrupt: its arrays do not match the sha256 digest it carries; "
-                                    "it was not used; record the episode again")
+            raise ReplayFormatError(
+                f"{path}: corrupt: its arrays do not match the sha256 digest it carries; "
+                "it was not used; record the episode again"
+            )
     elif version in UNCHECKED_VERSIONS:
-        warnings.warn(f"{path}: replay format version {version}, written before replays carried digests, so it "
-                      "could not be checked for corruption", UncheckedReplayWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: replay format version {version}, written before replays carried digests, so it "
+            "could not be checked for corruption",
+            UncheckedReplayWarning,
+            stacklevel=2,
+        )
     else:
         raise ReplayFormatError(
             f"{path}: replay format version {version}; this version of the toolkit reads versions "
@@ -416,7 +456,7 @@ def load_episode(path: str | os.PathLike, trust_code: bool = False) -> Episode:
             env_kwargs=env_kwargs,
             seed=None if seed < 0 else seed,
             agents=[str(name) for name in arrays["agents"]],
-            static={k[len(STATIC_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATIC_PREFIX)},
+            static={k[len(STATIC_PREFIX) :]: v for k, v in arrays.items() if k.startswith(STATIC_PREFIX)},
             frames=_frames(arrays),
             actions=arrays["actions"],
             action_dims=arrays["action_dims"],
@@ -430,5 +470,7 @@ def load_episode(path: str | os.PathLike, trust_code: bool = False) -> Episode:
             code_trusted=trust_code,
         )
     except (ValueError, TypeError, IndexError, RecursionError, json.JSONDecodeError) as error:
-        raise ReplayFormatError(f"{path}: inconsistent replay file ({str(error)[:300]}); record the episode again") from None
+        raise ReplayFormatError(
+            f"{path}: inconsistent replay file ({str(error)[:300]}); record the episode again"
+        ) from None
     return episode

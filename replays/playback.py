@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -43,14 +43,18 @@ def _accepts_render_mode(factory: Callable[..., Any]) -> bool:
 
 def _shape_problem(replayable: Any, episode: Episode, source: str) -> str | None:
     """The first array the environment records that the episode lacks or holds in another shape."""
-    for kind, expected, recorded in (("static", replayable.replay_static(), episode.static),
-                                     ("frame", replayable.replay_frame(), episode.frame(0))):
+    for kind, expected, recorded in (
+        ("static", replayable.replay_static(), episode.static),
+        ("frame", replayable.replay_frame(), episode.frame(0)),
+    ):
         for key, value in expected.items():
             if key not in recorded:
                 return f"{source} has no {kind} array {key!r}, which its environment records; the file is incomplete"
             if np.shape(recorded[key]) != np.shape(value):
-                return (f"{source}: {kind} array {key!r} has shape {np.shape(recorded[key])} but its environment "
-                        f"records {np.shape(value)}")
+                return (
+                    f"{source}: {kind} array {key!r} has shape {np.shape(recorded[key])} but its environment "
+                    f"records {np.shape(value)}"
+                )
     return None
 
 
@@ -84,9 +88,16 @@ class EpisodePlayer:
     for 3D with ``render_mode="rgb_array"``).
     """
 
-    def __init__(self, episode: Episode, renderer: str = "2d", width: int = 640, height: int = 480,
-                 overlays: Any = None, camera: str | None = None,
-                 env_fn: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        episode: Episode,
+        renderer: str = "2d",
+        width: int = 640,
+        height: int = 480,
+        overlays: Any = None,
+        camera: str | None = None,
+        env_fn: Callable[..., Any] | None = None,
+    ) -> None:
         if renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
         if camera is not None and renderer != "3d":
@@ -116,8 +127,9 @@ class EpisodePlayer:
         if not episode.env_id:
             raise ValueError(f"{source} does not name its environment; pass env_fn to rebuild it")
         check_count_settings(episode.env_kwargs, episode.agents, episode.static, episode.frames, source)
-        return make_environment(episode.env_id, episode.env_kwargs, trust_code=episode.code_trusted, source=source,
-                                **extra)
+        return make_environment(
+            episode.env_id, episode.env_kwargs, trust_code=episode.code_trusted, source=source, **extra
+        )
 
     @property
     def cameras(self) -> tuple[str, ...]:
@@ -148,8 +160,9 @@ class EpisodePlayer:
             return []
         points = np.asarray(positions[index], dtype=np.float64).reshape(len(positions[index]), -1)[:, :2]
         present = np.asarray(self.episode.static.get("agent_exists", np.ones(len(points), bool))).astype(bool)
-        return [((float(x), float(y)), name)
-                for (x, y), name, shown in zip(points, self.episode.agents, present) if shown]
+        return [
+            ((float(x), float(y)), name) for (x, y), name, shown in zip(points, self.episode.agents, present) if shown
+        ]
 
     def frame_3d(self, index: int, camera: str | None = None) -> np.ndarray:
         """3D picture of frame ``index`` from ``camera`` (default: the player's camera)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -159,8 +160,11 @@ def episode_paths(path: str | os.PathLike, n_episodes: int, prefix: str = "episo
             raise ValueError(f"path {str(path)!r} names one file but n_episodes is {n_episodes}; give a folder")
         return [path]
     pattern = re.compile(re.escape(prefix) + r"(\d+)\.npz$")
-    taken = [int(match.group(1)) for entry in (path.iterdir() if path.is_dir() else ())
-             if (match := pattern.match(entry.name))]
+    taken = [
+        int(match.group(1))
+        for entry in (path.iterdir() if path.is_dir() else ())
+        if (match := pattern.match(entry.name))
+    ]
     start = max(taken) + 1 if taken else 0
     return [path / f"{prefix}{index:04d}.npz" for index in range(start, start + n_episodes)]
 

@@ -102,7 +102,7 @@ def _distance_statistics(episode: Episode, names: list[str], prep_end: int) -> d
     if not first.shape[1] or not second.shape[1]:
         return {}
     nearest = np.linalg.norm(first[:, :, None] - second[:, None], axis=-1).min(axis=2)  # [frames, team 0]
-    window = nearest[prep_end + 1:] if prep_end + 1 < len(nearest) else nearest[-1:]
+    window = nearest[prep_end + 1 :] if prep_end + 1 < len(nearest) else nearest[-1:]
     prefix = f"{names[0]}_{names[1]}_distance"
     return {
         f"{prefix}_mean": float(window.mean()),
@@ -113,8 +113,8 @@ def _distance_statistics(episode: Episode, names: list[str], prep_end: int) -> d
 
 def _flag_statistics(episode: Episode, flag: str, phase: str, prep_end: int) -> dict[str, float]:
     held = np.asarray(episode.frames[flag]).reshape(episode.num_frames, -1).all(axis=1)
-    after = held[prep_end + 1:]
-    during = held[1: prep_end + 1]
+    after = held[prep_end + 1 :]
+    during = held[1 : prep_end + 1]
     return {
         f"{flag}_fraction": float(after.mean()) if after.size else 0.0,
         f"{flag}_fraction_{phase}": float(during.mean()) if during.size else 0.0,
@@ -144,9 +144,15 @@ def grab_events(episode: Episode) -> list[dict[str, Any]]:
             name = episode.agents[agent] if agent < len(episode.agents) else f"agent {agent}"
             for kind, target in (("release", before), ("grab", now)):
                 if target >= 0:
-                    events.append({"step": step, "kind": kind, "agent": name,
-                                   "team": int(team[agent]) if team is not None else -1,
-                                   "object": objects[target] if target < len(objects) else f"object {target}"})
+                    events.append(
+                        {
+                            "step": step,
+                            "kind": kind,
+                            "agent": name,
+                            "team": int(team[agent]) if team is not None else -1,
+                            "object": objects[target] if target < len(objects) else f"object {target}",
+                        }
+                    )
     return events
 
 
@@ -174,8 +180,7 @@ def episode_statistics(path_or_episode: Episode | str | os.PathLike) -> dict[str
     episode = path_or_episode if isinstance(path_or_episode, Episode) else load_episode(path_or_episode)
     prep_end = preparation_end(episode)
     phase = (_declared(episode, "statistics_phase") or ["prep"])[0]
-    stats: dict[str, Any] = {"episode_length": float(episode.num_steps),
-                             "preparation_steps": float(prep_end)}
+    stats: dict[str, Any] = {"episode_length": float(episode.num_steps), "preparation_steps": float(prep_end)}
     took_part = episode.active.any(axis=0) if episode.num_steps else np.zeros(len(episode.agents), bool)
     for (agent, total), present in zip(episode.returns().items(), took_part):
         if present:  # agent slots unused in this episode have no return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import imageio.v2 as imageio
 import numpy as np
@@ -40,8 +40,9 @@ def choose_output(path: str | os.PathLike, video_format: str | None = None) -> t
     return path.with_suffix("." + fmt), fmt
 
 
-def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float,
-                video_format: str | None = None) -> Path:
+def write_video(
+    frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float, video_format: str | None = None
+) -> Path:
     """Encode ``frames`` (``[H, W, 3]`` uint8) to ``path`` atomically; returns the file written."""
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps!r}")
@@ -49,9 +50,16 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     count = 0
     with atomic_path(target, suffix=f".{fmt}") as temporary:
         if fmt == "mp4":
-            writer = imageio.get_writer(str(temporary), format="FFMPEG", fps=fps, codec="libx264", quality=7,
-                                        macro_block_size=1, pixelformat="yuv420p",
-                                        ffmpeg_params=["-preset", "veryfast"])
+            writer = imageio.get_writer(
+                str(temporary),
+                format="FFMPEG",
+                fps=fps,
+                codec="libx264",
+                quality=7,
+                macro_block_size=1,
+                pixelformat="yuv420p",
+                ffmpeg_params=["-preset", "veryfast"],
+            )
         else:
             writer = imageio.get_writer(str(temporary), format="GIF", mode="I", duration=1000.0 / fps, loop=0)
         with writer:
@@ -63,10 +71,18 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     return target
 
 
-def render_episode(episode: Episode | str | os.PathLike, out: str | os.PathLike, renderer: str = "2d",
-                   camera: str | None = None, overlays: Any = None, width: int = 640, height: int = 480,
-                   fps: float | None = None, video_format: str | None = None,
-                   env_fn: Callable[..., Any] | None = None) -> Path:
+def render_episode(
+    episode: Episode | str | os.PathLike,
+    out: str | os.PathLike,
+    renderer: str = "2d",
+    camera: str | None = None,
+    overlays: Any = None,
+    width: int = 640,
+    height: int = 480,
+    fps: float | None = None,
+    video_format: str | None = None,
+    env_fn: Callable[..., Any] | None = None,
+) -> Path:
     """Render a recorded episode (object or file) to a video of one picture per recorded frame."""
     if not isinstance(episode, Episode):
         episode = load_episode(episode)

@@ -35,9 +35,17 @@ _OVERLAY_KEYS = {pygame.K_1 + index: layer for index, layer in enumerate(TOGGLEA
 class ReplayViewer:
     """Plays a list of episodes in a pygame window; see the module docstring for the keys."""
 
-    def __init__(self, episodes: Sequence[Episode], width: int = 640, height: int = 480, overlays: Any = None,
-                 renderer: str = "2d", camera: str | None = None, display_fps: float = 30.0,
-                 env_fn: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        episodes: Sequence[Episode],
+        width: int = 640,
+        height: int = 480,
+        overlays: Any = None,
+        renderer: str = "2d",
+        camera: str | None = None,
+        display_fps: float = 30.0,
+        env_fn: Callable[..., Any] | None = None,
+    ) -> None:
         if not episodes:
             raise ValueError("the viewer needs at least one episode")
         if not display_fps > 0:
@@ -92,8 +100,9 @@ class ReplayViewer:
         if key not in self._players:
             for old in [k for k in self._players if k[0] != self.episode_index]:
                 self._players.pop(old).close()
-            self._players[key] = EpisodePlayer(self.episode, kind, self.width, self.height, self.overlays,
-                                               env_fn=self.env_fn)
+            self._players[key] = EpisodePlayer(
+                self.episode, kind, self.width, self.height, self.overlays, env_fn=self.env_fn
+            )
         return self._players[key]
 
     def _discover_cameras(self) -> None:
@@ -216,14 +225,20 @@ class ReplayViewer:
         fraction = self.frame_index / max(self.episode.num_frames - 1, 1)
         knob = 10 + fraction * (self.width - 20)
         pygame.draw.circle(self.window, (240, 200, 60), (round(knob), bar_top + 8), 6)
-        status = (f"{'play' if self.playing else 'pause'} x{self.speed:g}  frame {self.frame_index}/"
-                  f"{self.episode.num_frames - 1}  episode {self.episode_index + 1}/{len(self.episodes)}  "
-                  f"view {self.view}  overlays {','.join(sorted(self.overlays)) or 'none'}  {self.message}")
+        status = (
+            f"{'play' if self.playing else 'pause'} x{self.speed:g}  frame {self.frame_index}/"
+            f"{self.episode.num_frames - 1}  episode {self.episode_index + 1}/{len(self.episodes)}  "
+            f"view {self.view}  overlays {','.join(sorted(self.overlays)) or 'none'}  {self.message}"
+        )
         self.window.blit(self._font.render(status, True, (230, 230, 230)), (10, bar_top + 15))
         pygame.display.flip()
 
-    def run(self, max_frames: int | None = None, realtime: bool = True,
-            on_frame: Callable[[ReplayViewer, int], None] | None = None) -> int:
+    def run(
+        self,
+        max_frames: int | None = None,
+        realtime: bool = True,
+        on_frame: Callable[[ReplayViewer, int], None] | None = None,
+    ) -> int:
         """Show frames until quit (or ``max_frames``); returns the number of frames shown.
 
         ``realtime=False`` advances by exactly ``1 / display_fps`` per frame (for tests);

@@ -27,13 +27,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--algo", help="algorithm to train (default as for marl train)")
     parser.add_argument("--preset", help="named settings")
     parser.add_argument("--config", help="a run config in YAML")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key (repeatable)",
+    )
     parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies while training")
-    parser.add_argument("--env-steps", type=int, default=5_000, metavar="N",
-                        help="steps of the environment-only measurement (default 5000)")
-    parser.add_argument("--train-steps", type=int, default=10_000, metavar="N",
-                        help="environment steps of the training measurement (default 10000)")
+    parser.add_argument(
+        "--env-steps",
+        type=int,
+        default=5_000,
+        metavar="N",
+        help="steps of the environment-only measurement (default 5000)",
+    )
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="environment steps of the training measurement (default 10000)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     add_trust_flag(parser)
 
@@ -41,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def environment_throughput(factory: EnvFactory, steps: int, seed: int) -> tuple[float, int]:
     """Steps per second of one environment copy with uniformly random actions; and episodes run."""
     from marl.environments import as_parallel
+
     env = as_parallel(factory())
     try:
         for agent in env.possible_agents:
@@ -80,11 +97,21 @@ def run(args: argparse.Namespace) -> int:
     from marl.environments import inspect_environment, make_env_factory
     from marl.memory import check_rollout_memory
     from marl.resolution import TrainRequest, resolve_run_config
+
     for flag, value in (("--env-steps", args.env_steps), ("--train-steps", args.train_steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(args.env, args.algo, args.preset, args.config, None, args.n_envs, args.seed,
-                           list(args.assignments), trust_code=args.trust_code)
+    request = TrainRequest(
+        args.env,
+        args.algo,
+        args.preset,
+        args.config,
+        None,
+        args.n_envs,
+        args.seed,
+        list(args.assignments),
+        trust_code=args.trust_code,
+    )
     config = resolve_run_config(request)
     factory = make_env_factory(config.env, config.env_kwargs)
     check_rollout_memory(config, inspect_environment(factory))
@@ -93,12 +120,18 @@ def run(args: argparse.Namespace) -> int:
     training = training_throughput(learner, args.train_steps)
     busy = training["collection_seconds"] + training["update_seconds"]
     print(f"{config.env}, {config.algo}, {config.algo_config.n_envs} env copies while training")
-    print(f"environment alone (random actions, one copy): {alone:10.0f} steps/s   ({args.env_steps} steps, "
-          f"{episodes} episodes)")
-    print(f"training ({config.algo}):                         {training['steps_per_second']:10.0f} steps/s   "
-          f"({training['steps']} steps in {training['seconds']:.1f} s)")
+    print(
+        f"environment alone (random actions, one copy): {alone:10.0f} steps/s   ({args.env_steps} steps, "
+        f"{episodes} episodes)"
+    )
+    print(
+        f"training ({config.algo}):                         {training['steps_per_second']:10.0f} steps/s   "
+        f"({training['steps']} steps in {training['seconds']:.1f} s)"
+    )
     print(f"training / environment alone: {training['steps_per_second'] / alone:.2f}")
     if busy > 0:
-        print(f"time spent collecting {100 * training['collection_seconds'] / busy:.0f}%, "
-              f"updating {100 * training['update_seconds'] / busy:.0f}%")
+        print(
+            f"time spent collecting {100 * training['collection_seconds'] / busy:.0f}%, "
+            f"updating {100 * training['update_seconds'] / busy:.0f}%"
+        )
     return 0

@@ -28,8 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
     parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes per scenario (default 10)")
-    parser.add_argument("--checkpoint", default="latest", choices=("latest", "best"),
-                        help="which checkpoint plays (default latest)")
+    parser.add_argument(
+        "--checkpoint", default="latest", choices=("latest", "best"), help="which checkpoint plays (default latest)"
+    )
     add_trust_flag(parser)
 
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the run and write its card."""
     from marl.card import write_card
     from marl.loading import open_run
+
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     loaded = open_run(args.run_dir, args.checkpoint, trust_code=args.trust_code)

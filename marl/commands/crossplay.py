@@ -32,14 +32,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
     parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes per cell (default 10)")
-    parser.add_argument("--checkpoints", type=int, default=5, metavar="K",
-                        help="use K checkpoints spread evenly from the first to the last (default 5)")
+    parser.add_argument(
+        "--checkpoints",
+        type=int,
+        default=5,
+        metavar="K",
+        help="use K checkpoints spread evenly from the first to the last (default 5)",
+    )
     parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
-    parser.add_argument("--seed", type=int, help="seed of every cell's first episode (default: the training "
-                        "evaluation's seeds)")
-    parser.add_argument("--out", type=Path, metavar="FILE.png",
-                        help="where to draw the matrix; the numbers go beside it as FILE.csv and FILE.json "
-                        "(default RUN_DIR/plots/crossplay.png)")
+    parser.add_argument(
+        "--seed", type=int, help="seed of every cell's first episode (default: the training evaluation's seeds)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.png",
+        help="where to draw the matrix; the numbers go beside it as FILE.csv and FILE.json "
+        "(default RUN_DIR/plots/crossplay.png)",
+    )
     add_trust_flag(parser)
 
 
@@ -48,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
     from marl.loading import open_run
     from marl.training import EVALUATION_SEED_OFFSET
+
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.checkpoints < 2:
@@ -60,21 +71,33 @@ def run(args: argparse.Namespace) -> int:
     paths = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
     latest = open_run(folder.root, "latest", trust_code=args.trust_code)
     if latest.env_info.single_agent or len(latest.env_info.teams) < 2:
-        raise UsageError(f"cross-play needs an environment with two teams; {latest.config.env} has "
-                         f"{', '.join(latest.env_info.teams)}")
+        raise UsageError(
+            f"cross-play needs an environment with two teams; {latest.config.env} has "
+            f"{', '.join(latest.env_info.teams)}"
+        )
     paths.pop(latest.steps, None)
     chosen = choose_evenly([*sorted(paths.items()), (latest.steps, None)], args.checkpoints)
     if len(chosen) < 2:
-        raise UsageError(f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
-                         "earlier in training: train with --set snapshot_interval=N (environment steps)")
-    runs = [latest if path is None else open_run(folder.root, str(path), trust_code=args.trust_code)
-            for _, path in chosen]
+        raise UsageError(
+            f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
+            "earlier in training: train with --set snapshot_interval=N (environment steps)"
+        )
+    runs = [
+        latest if path is None else open_run(folder.root, str(path), trust_code=args.trust_code) for _, path in chosen
+    ]
     seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + latest.config.seed
-    print(f"{len(runs)} checkpoints ({', '.join(str(run.steps) for run in runs)} steps), {args.episodes} episodes "
-          f"per cell, seeds {seed}..{seed + args.episodes - 1}", file=sys.stderr)
-    result = crossplay(runs, args.episodes, seed, args.deterministic,
-                       progress=lambda message: print(f"  {message}", file=sys.stderr))
-    for path in (draw_crossplay(result, out), write_csv(result, out.with_suffix(".csv")),
-                 write_json(result, out.with_suffix(".json"))):
+    print(
+        f"{len(runs)} checkpoints ({', '.join(str(run.steps) for run in runs)} steps), {args.episodes} episodes "
+        f"per cell, seeds {seed}..{seed + args.episodes - 1}",
+        file=sys.stderr,
+    )
+    result = crossplay(
+        runs, args.episodes, seed, args.deterministic, progress=lambda message: print(f"  {message}", file=sys.stderr)
+    )
+    for path in (
+        draw_crossplay(result, out),
+        write_csv(result, out.with_suffix(".csv")),
+        write_json(result, out.with_suffix(".json")),
+    ):
         print(path)
     return 0

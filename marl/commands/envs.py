@@ -16,10 +16,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "PettingZoo module path (pettingzoo.sisl.multiwalker_v9, mpe2.simple_spread_v3) or "
         "package.module:factory works too.",
     )
-    parser.add_argument("env_ids", nargs="*", metavar="ENV",
-                        help="describe these ids (any id marl train accepts) instead of the suite")
-    parser.add_argument("--spaces", action="store_true",
-                        help="also build each environment and show its agents and spaces (slower)")
+    parser.add_argument(
+        "env_ids", nargs="*", metavar="ENV", help="describe these ids (any id marl train accepts) instead of the suite"
+    )
+    parser.add_argument(
+        "--spaces", action="store_true", help="also build each environment and show its agents and spaces (slower)"
+    )
     parser.add_argument("--presets", action="store_true", help="list the named presets instead")
 
 
@@ -32,7 +34,9 @@ def print_presets() -> None:
     for name, preset in sorted(RUN_PRESETS.items()):
         default = "*" if preset.default_for_env else " "
         steps = preset.run.get("steps", "")
-        print(f"{name:<{width}} {default} {preset.env:<{env_width}}  {preset.algo:<6} {steps:>10}  {preset.description}")
+        print(
+            f"{name:<{width}} {default} {preset.env:<{env_width}}  {preset.algo:<6} {steps:>10}  {preset.description}"
+        )
     print("(* the default preset of its environment; marl train --preset NAME uses another)")
 
 
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     for env_id, description in descriptions:
         print(f"{env_id:<{width}}  {description}")
     if not args.env_ids:
-        print("\nAlso: any Gymnasium id (CartPole-v1, Hopper-v5), PettingZoo module (mpe2.simple_spread_v3), "
-              "or package.module:factory. Presets: marl envs --presets")
+        print(
+            "\nAlso: any Gymnasium id (CartPole-v1, Hopper-v5), PettingZoo module (mpe2.simple_spread_v3), "
+            "or package.module:factory. Presets: marl envs --presets"
+        )
     return 0

@@ -37,16 +37,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder to evaluate")
     parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes to play (default 10)")
     parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
-    parser.add_argument("--checkpoint", default="latest", metavar="latest|best|FILE",
-                        help="which checkpoint to load (default latest)")
-    parser.add_argument("--against", type=Path, metavar="OTHER_RUN",
-                        help="this run's first team (the hiders) plays against the other run's other teams (the seekers)")
-    parser.add_argument("--random", metavar="TEAMS", type=parse_teams, default=[],
-                        help="comma-separated teams (e.g. hider,seeker) that act uniformly at random, within their "
-                        "action masks, instead of with the trained policy")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object on stdout (episodes, each team's return mean and std, the "
-                        "mean of every episode statistic); everything else goes to stderr")
+    parser.add_argument(
+        "--checkpoint", default="latest", metavar="latest|best|FILE", help="which checkpoint to load (default latest)"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="OTHER_RUN",
+        help="this run's first team (the hiders) plays against the other run's other teams (the seekers)",
+    )
+    parser.add_argument(
+        "--random",
+        metavar="TEAMS",
+        type=parse_teams,
+        default=[],
+        help="comma-separated teams (e.g. hider,seeker) that act uniformly at random, within their "
+        "action masks, instead of with the trained policy",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (episodes, each team's return mean and std, the "
+        "mean of every episode statistic); everything else goes to stderr",
+    )
     parser.add_argument("--record", action="store_true", help="also record the episodes into RUN_DIR/replays/")
     parser.add_argument("--seed", type=int, help="seed of the first episode (default: the training evaluation's seeds)")
     add_trust_flag(parser)
@@ -74,6 +87,7 @@ def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
     """The opponent's non-first-team agents must have the spaces this run's environment gives them."""
     from agents.groups import team_of
     from marl.checkpoints import CheckpointError
+
     first_team = run.env_info.first_team
     for agent, spaces in run.env_info.spaces.items():
         if team_of(agent) == first_team:
@@ -97,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from marl.loading import open_run
     from marl.recording import check_recordable, episode_recorder, record_policy
     from marl.training import EVALUATION_SEED_OFFSET
+
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.record and episode_recorder() is None:
@@ -109,16 +124,23 @@ def run(args: argparse.Namespace) -> int:
     heading = f"{loaded.folder.root} ({loaded.config.algo} on {loaded.config.env}, {loaded.steps} steps)"
     if args.against is not None:
         if loaded.env_info.single_agent or len(loaded.env_info.teams) < 2:
-            raise UsageError(f"--against needs an environment with two teams; {loaded.config.env} has "
-                             f"{', '.join(loaded.env_info.teams)}")
-        opponent = open_run(args.against, args.checkpoint if args.checkpoint in ("latest", "best") else "latest",
-                            trust_code=args.trust_code)
+            raise UsageError(
+                f"--against needs an environment with two teams; {loaded.config.env} has "
+                f"{', '.join(loaded.env_info.teams)}"
+            )
+        opponent = open_run(
+            args.against,
+            args.checkpoint if args.checkpoint in ("latest", "best") else "latest",
+            trust_code=args.trust_code,
+        )
         check_opponent_spaces(loaded, opponent)
         opponent_policy = learner_policy(opponent.learner, args.deterministic)
         policy = team_policy({loaded.env_info.first_team: policy}, default=opponent_policy)
         others = ", ".join(team for team in loaded.env_info.teams if team != loaded.env_info.first_team)
-        heading = (f"{loaded.env_info.first_team} from {loaded.folder.root} ({loaded.steps} steps) against "
-                   f"{others} from {opponent.folder.root} ({opponent.steps} steps)")
+        heading = (
+            f"{loaded.env_info.first_team} from {loaded.folder.root} ({loaded.steps} steps) against "
+            f"{others} from {opponent.folder.root} ({opponent.steps} steps)"
+        )
     seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + loaded.config.seed
     if args.random:
         chance = random_policy(loaded.env_factory, seed)
@@ -135,10 +157,20 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         prefix = f"eval_{datetime.now():%Y%m%d-%H%M%S}_"
         try:
-            paths = record_policy(policy, loaded.env_factory, args.episodes, loaded.folder.replays, seed=seed,
-                                  env_id=loaded.config.env, env_kwargs=loaded.config.env_kwargs, prefix=prefix)
+            paths = record_policy(
+                policy,
+                loaded.env_factory,
+                args.episodes,
+                loaded.folder.replays,
+                seed=seed,
+                env_id=loaded.config.env,
+                env_kwargs=loaded.config.env_kwargs,
+                prefix=prefix,
+            )
         except TypeError as error:
             raise UsageError(f"cannot record {loaded.config.env}: {str(error).splitlines()[0]}") from None
-        print(f"recorded {len(paths)} episodes: {paths[0]}" + (f" ... {paths[-1].name}" if len(paths) > 1 else ""),
-              file=report)
+        print(
+            f"recorded {len(paths)} episodes: {paths[0]}" + (f" ... {paths[-1].name}" if len(paths) > 1 else ""),
+            file=report,
+        )
     return 0

@@ -28,17 +28,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder to export")
     parser.add_argument("archive", type=Path, nargs="?", metavar="FILE.zip", help="the archive to write")
-    parser.add_argument("--hub", metavar="USER/REPO",
-                        help="also upload the archive and CARD.md (as README.md) to this Hugging Face model "
-                        "repository (needs pip install 'marl-arena[hub]' and a login)")
-    parser.add_argument("--revision", metavar="BRANCH",
-                        help="with --hub: the branch to upload to, created if needed (default main)")
+    parser.add_argument(
+        "--hub",
+        metavar="USER/REPO",
+        help="also upload the archive and CARD.md (as README.md) to this Hugging Face model "
+        "repository (needs pip install 'marl-arena[hub]' and a login)",
+    )
+    parser.add_argument(
+        "--revision", metavar="BRANCH", help="with --hub: the branch to upload to, created if needed (default main)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
 
 
 def run(args: argparse.Namespace) -> int:
     """Export the run to FILE.zip and/or the Hub; every check comes before any file is written."""
     from marl.archive import check_exportable, export_run
+
     if args.archive is None and args.hub is None:
         raise UsageError("give the archive to write (FILE.zip), --hub USER/REPO, or both")
     client = None
@@ -47,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         client = hub_client()
         card = check_exportable(args.run_dir).root / "CARD.md"
         if not card.is_file():
-            raise UsageError(f"{args.run_dir} has no CARD.md for the model repository; write it with "
-                             f"marl card {args.run_dir}, then export again")
+            raise UsageError(
+                f"{args.run_dir} has no CARD.md for the model repository; write it with "
+                f"marl card {args.run_dir}, then export again"
+            )
     if args.archive is not None:
         manifest = export_run(args.run_dir, args.archive, args.overwrite)
         print(f"{args.archive}: {', '.join(manifest['members'])}")

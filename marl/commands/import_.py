@@ -28,19 +28,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("archive", type=Path, nargs="?", metavar="FILE.zip", help="the archive to import")
-    parser.add_argument("--hub", metavar="USER/REPO",
-                        help="download the archive from this Hugging Face model repository instead "
-                        "(needs pip install 'marl-arena[hub]')")
+    parser.add_argument(
+        "--hub",
+        metavar="USER/REPO",
+        help="download the archive from this Hugging Face model repository instead "
+        "(needs pip install 'marl-arena[hub]')",
+    )
     parser.add_argument("--revision", metavar="REVISION", help="with --hub: a branch, tag or commit (default main)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="the run folder to create (default runs/<archive name>)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace DIR if it is a run folder marl created (as marl train --overwrite)")
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="the run folder to create (default runs/<archive name>)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR if it is a run folder marl created (as marl train --overwrite)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Import the archive; a bad one is refused in one line before anything is written."""
     from marl.archive import default_import_path, import_archive
+
     if (args.archive is None) == (args.hub is None):
         raise UsageError("give either an archive (FILE.zip) or --hub USER/REPO")
     if args.hub is not None:

@@ -27,13 +27,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
-    parser.add_argument("--out", type=Path, metavar="FILE.png",
-                        help="where to write the figure; the statistics go to FILE_statistics.png (default: "
-                        "RUN_DIR/plots/learning_curves.png and episode_statistics.png for one run, "
-                        "plots/comparison.png and comparison_statistics.png in each run for several; one run of a "
-                        "two-team game also gets FILE_emergence.png or plots/emergence.png)")
-    parser.add_argument("--smooth", type=int, default=5, metavar="N",
-                        help="moving average over N logged points of training returns (default 5; 1 = none)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.png",
+        help="where to write the figure; the statistics go to FILE_statistics.png (default: "
+        "RUN_DIR/plots/learning_curves.png and episode_statistics.png for one run, "
+        "plots/comparison.png and comparison_statistics.png in each run for several; one run of a "
+        "two-team game also gets FILE_emergence.png or plots/emergence.png)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=int,
+        default=5,
+        metavar="N",
+        help="moving average over N logged points of training returns (default 5; 1 = none)",
+    )
     parser.add_argument("--title", help="figure title")
 
 
@@ -55,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Draw the figure and print where it went."""
     from marl.files import atomic_write_with
     from marl.plotting import load_curves, plot_emergence, plot_episode_statistics, plot_learning_curves
+
     if args.smooth < 1:
         raise UsageError(f"--smooth must be >= 1, got {args.smooth}")
     if args.out is not None and args.out.suffix.lower() != ".png":
@@ -73,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if statistics is not None:
         figures.append(statistics)
     if len(curves) == 1:
-        emergence_path = (args.out.with_name(f"{args.out.stem}_emergence.png") if args.out is not None
-                          else folders[0].plots / "emergence.png")
+        emergence_path = (
+            args.out.with_name(f"{args.out.stem}_emergence.png")
+            if args.out is not None
+            else folders[0].plots / "emergence.png"
+        )
         emergence = plot_emergence(curves[0], emergence_path, smooth=args.smooth, title=args.title)
         if emergence is not None:
             figures.append(emergence)

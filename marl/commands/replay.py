@@ -36,14 +36,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="FILE_OR_RUN", help="episode file, folder of episodes, or run folder")
-    parser.add_argument("--out", help="video file (.mp4 or .gif); with several episodes a folder or a name "
-                                      "that gets the episode's name appended")
+    parser.add_argument(
+        "--out",
+        help="video file (.mp4 or .gif); with several episodes a folder or a name "
+        "that gets the episode's name appended",
+    )
     parser.add_argument("--renderer", choices=RENDERERS, default="2d", help="top-down 2D or the environment's 3D view")
     parser.add_argument("--camera", help="3D camera: one the environment lists (the arena: overhead, oblique, track)")
-    parser.add_argument("--episodes", default="all",
-                        help="which episodes of a folder, by position in recording order: 'all', '0', '0,2', '1-3', '-1' (the newest)")
-    parser.add_argument("--overlays", default="all",
-                        help="2D overlays: all, none, or a comma list of lidar, vision, sight, grab, lock, label")
+    parser.add_argument(
+        "--episodes",
+        default="all",
+        help="which episodes of a folder, by position in recording order: 'all', '0', '0,2', '1-3', '-1' (the newest)",
+    )
+    parser.add_argument(
+        "--overlays",
+        default="all",
+        help="2D overlays: all, none, or a comma list of lidar, vision, sight, grab, lock, label",
+    )
     parser.add_argument("--stats", action="store_true", help="print behaviour statistics instead of rendering")
     parser.add_argument("--json", action="store_true", help="with --stats: print JSON")
     parser.add_argument("--view", action="store_true", help="open the interactive viewer")
@@ -97,11 +106,15 @@ def select_episodes(files: list[Path], spec: str) -> list[Path]:
             else:
                 indices = [int(part)]
         except ValueError:
-            raise UsageError(f"--episodes {spec!r}: {part!r} is not an index or range; use e.g. 'all', '0', '0,2', '1-3'")
+            raise UsageError(
+                f"--episodes {spec!r}: {part!r} is not an index or range; use e.g. 'all', '0', '0,2', '1-3'"
+            ) from None
         for index in indices:
             if not -len(files) <= index < len(files):
-                raise UsageError(f"--episodes {spec!r}: index {index} is out of range; there are {len(files)} episodes "
-                                 f"(0 to {len(files) - 1})")
+                raise UsageError(
+                    f"--episodes {spec!r}: index {index} is out of range; there are {len(files)} episodes "
+                    f"(0 to {len(files) - 1})"
+                )
             chosen.append(files[index])
     return chosen
 
@@ -130,8 +143,11 @@ def load_episodes(files: list[Path], trust_code: bool, notes: list[str]) -> list
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UncheckedReplayWarning)
             episodes.append(load_episode(path, trust_code=trust_code))
-        notes.extend(f"marl replay: warning: {str(warning.message).splitlines()[0]}" for warning in caught
-                     if issubclass(warning.category, UncheckedReplayWarning))
+        notes.extend(
+            f"marl replay: warning: {str(warning.message).splitlines()[0]}"
+            for warning in caught
+            if issubclass(warning.category, UncheckedReplayWarning)
+        )
     return episodes
 
 
@@ -151,8 +167,10 @@ def file_values_checked(path: Path) -> Iterator[None]:
         raise
     except VALUE_FAULTS as error:
         reason = (str(error).splitlines() or [""])[0][:160]
-        raise UsageError(f"{path}: its recorded values are out of the range its environment gives them "
-                         f"({type(error).__name__}: {reason}); record the episode again") from None
+        raise UsageError(
+            f"{path}: its recorded values are out of the range its environment gives them "
+            f"({type(error).__name__}: {reason}); record the episode again"
+        ) from None
 
 
 def _print_statistics(files: list[Path], as_json: bool, notes: list[str]) -> None:
@@ -186,8 +204,17 @@ def _render(args: argparse.Namespace, files: list[Path], notes: list[str]) -> No
     for path, episode in zip(files, episodes):
         target = video_path(args.out, path, len(files) > 1, args.format)
         with file_values_checked(path):
-            written = render_episode(episode, target, renderer=args.renderer, camera=args.camera, overlays=args.overlays,
-                                     width=args.width, height=args.height, fps=args.fps, video_format=args.format)
+            written = render_episode(
+                episode,
+                target,
+                renderer=args.renderer,
+                camera=args.camera,
+                overlays=args.overlays,
+                width=args.width,
+                height=args.height,
+                fps=args.fps,
+                video_format=args.format,
+            )
         print(f"wrote {written}")
 
 
@@ -195,11 +222,14 @@ def _view(args: argparse.Namespace, files: list[Path], notes: list[str]) -> None
     from replays.viewer import ReplayViewer
 
     if os.environ.get("SDL_VIDEODRIVER") == "dummy" and args.max_frames is None:
-        raise UsageError("--view needs a display (DISPLAY is not set or SDL_VIDEODRIVER=dummy); "
-                         "write a video instead with --out clip.mp4")
+        raise UsageError(
+            "--view needs a display (DISPLAY is not set or SDL_VIDEODRIVER=dummy); "
+            "write a video instead with --out clip.mp4"
+        )
 
-    viewer = ReplayViewer(load_episodes(files, args.trust_code, notes), args.width, args.height, args.overlays,
-                          args.renderer, args.camera)
+    viewer = ReplayViewer(
+        load_episodes(files, args.trust_code, notes), args.width, args.height, args.overlays, args.renderer, args.camera
+    )
     try:
         with file_values_checked(files[0] if len(files) == 1 else Path(args.source)):
             viewer.run(max_frames=args.max_frames)

@@ -18,6 +18,7 @@ EXAMPLES = """examples:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``marl report``."""
     from marl.reporting import DEFAULT_LAST_EVALUATIONS
+
     parser = subparsers.add_parser(
         "report",
         help="final returns over seeds: mean, median and IQM with 95%% bootstrap intervals",
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         plot_report_curves,
         write_report_files,
     )
+
     if args.resamples < 100:
         raise UsageError(f"--resamples must be >= 100 for a 95% interval, got {args.resamples}")
     runs = collect_runs(args.paths)

@@ -17,13 +17,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="List the run folders under DIR (default ./runs): environment, algorithm, seed, steps "
         "done of planned, training time, last training return and last evaluation return of each team.",
     )
-    parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_ROOT, metavar="DIR",
-                        help="folder holding runs (default runs)")
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_ROOT,
+        metavar="DIR",
+        help="folder holding runs (default runs)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the table of runs."""
     from marl.run_index import find_runs, format_runs, summarize_run
+
     if not args.directory.is_dir():
         raise UsageError(f"{args.directory} is not a folder; train a run first (marl train ...) or pass DIR")
     folders = find_runs(args.directory)

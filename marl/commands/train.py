@@ -48,46 +48,83 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("env", nargs="?", metavar="ENV",
-                        help="environment id (marl envs lists them), a Gymnasium id, or package.module:factory")
-    parser.add_argument("--algo", help="ppo, ippo, mappo, trpo, npg or reinforce (default: the preset's, "
-                        "else ppo for Gymnasium tasks and mappo for multi-agent environments)")
+    parser.add_argument(
+        "env",
+        nargs="?",
+        metavar="ENV",
+        help="environment id (marl envs lists them), a Gymnasium id, or package.module:factory",
+    )
+    parser.add_argument(
+        "--algo",
+        help="ppo, ippo, mappo, trpo, npg or reinforce (default: the preset's, "
+        "else ppo for Gymnasium tasks and mappo for multi-agent environments)",
+    )
     parser.add_argument("--preset", help="named settings (marl envs --presets lists them); default: ENV's preset")
     parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="a run config in YAML (any subset of keys)")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key, e.g. algo.learning_rate=1e-4 or env.n_agents=4 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. algo.learning_rate=1e-4 or env.n_agents=4 (repeatable)",
+    )
     parser.add_argument("--steps", type=int, help="total environment steps")
     parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
     parser.add_argument("--seed", type=int, help="random seed")
-    parser.add_argument("--seeds", type=int, nargs="+", metavar="S",
-                        help="one run per seed, each in --out/seed_S (default --out runs/<env>-<algo>-<timestamp>)")
-    parser.add_argument("--parallel", type=int, metavar="N",
-                        help="with --seeds: how many runs train side by side (default 1: in turn)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="S",
+        help="one run per seed, each in --out/seed_S (default --out runs/<env>-<algo>-<timestamp>)",
+    )
+    parser.add_argument(
+        "--parallel", type=int, metavar="N", help="with --seeds: how many runs train side by side (default 1: in turn)"
+    )
     parser.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/<env>-<algo>-<timestamp>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
-    parser.add_argument("--backend", metavar="NAME",
-                        help=f"where rollouts are collected: {', '.join(BACKENDS)} (default inprocess)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="rollout workers of the subprocess or ray backend, each holding --envs/N copies")
-    parser.add_argument("--address", metavar="auto|HOST:PORT",
-                        help="Ray cluster to join (default: start a local Ray instance)")
-    parser.add_argument("--device", metavar="auto|cpu|cuda",
-                        help="where the update runs: cpu (default), cuda, or auto (cuda when torch sees a GPU); "
-                        "rollouts always run on the CPU")
-    parser.add_argument("--logger", nargs="+", choices=LOGGER_CHOICES, metavar="NAME",
-                        help="where metrics go: csv (metrics.csv, always written), tensorboard, wandb, mlflow "
-                        "(default: the config's loggers, csv and tensorboard)")
-    parser.add_argument("--video", action="store_true",
-                        help="at the end, record an episode of the trained policy and render it to an MP4 "
-                        "(environments with replays: the suite's own)")
+    parser.add_argument(
+        "--backend", metavar="NAME", help=f"where rollouts are collected: {', '.join(BACKENDS)} (default inprocess)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="rollout workers of the subprocess or ray backend, each holding --envs/N copies",
+    )
+    parser.add_argument(
+        "--address", metavar="auto|HOST:PORT", help="Ray cluster to join (default: start a local Ray instance)"
+    )
+    parser.add_argument(
+        "--device",
+        metavar="auto|cpu|cuda",
+        help="where the update runs: cpu (default), cuda, or auto (cuda when torch sees a GPU); "
+        "rollouts always run on the CPU",
+    )
+    parser.add_argument(
+        "--logger",
+        nargs="+",
+        choices=LOGGER_CHOICES,
+        metavar="NAME",
+        help="where metrics go: csv (metrics.csv, always written), tensorboard, wandb, mlflow "
+        "(default: the config's loggers, csv and tensorboard)",
+    )
+    parser.add_argument(
+        "--video",
+        action="store_true",
+        help="at the end, record an episode of the trained policy and render it to an MP4 "
+        "(environments with replays: the suite's own)",
+    )
     add_trust_flag(parser)
 
 
 def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video: Path | None = None) -> None:
     """Tell the user where everything went."""
     from marl.evaluation import format_evaluation
+
     print(f"run folder:  {folder.root}")
     print(f"steps:       {outcome.steps}")
     if outcome.evaluation is not None:
@@ -109,6 +146,7 @@ def report(folder: RunFolder, outcome: TrainingOutcome, plot: Path | None, video
 def draw_curves(folder: RunFolder) -> Path | None:
     """Write plots/learning_curves.png (and episode_statistics.png); None when there is nothing to draw."""
     from marl.plotting import load_curves, plot_episode_statistics, plot_learning_curves
+
     curves = [load_curves(folder)]
     plot_episode_statistics(curves, folder.plots / "episode_statistics.png")
     try:
@@ -121,6 +159,7 @@ def draw_curves(folder: RunFolder) -> Path | None:
 def final_video(trainer: Trainer, outcome: TrainingOutcome) -> Path | None:
     """Record one episode of the trained policy and render it; None when that is not possible."""
     from marl.recording import render_video
+
     if outcome.interrupted:
         return None
     files = trainer.record_episodes(1, f"final_{outcome.steps:010d}_")
@@ -140,14 +179,17 @@ def wrap_up(trainer: Trainer, outcome: TrainingOutcome, video: bool) -> tuple[Pa
         plot = draw_curves(trainer.folder)
         video_file = final_video(trainer, outcome) if video else None
     except KeyboardInterrupt:
-        print(f"marl: interrupted; curves and video skipped (marl plot {trainer.folder.root} draws the curves)",
-              file=sys.stderr)
+        print(
+            f"marl: interrupted; curves and video skipped (marl plot {trainer.folder.root} draws the curves)",
+            file=sys.stderr,
+        )
     return plot, video_file
 
 
 def kept_checkpoint(folder: RunFolder) -> str:
     """`` (latest.pt: step N)`` for the checkpoint on disk, or an empty string when there is none."""
     from marl.checkpoints import load_checkpoint
+
     if not folder.latest.exists():
         return ""
     try:
@@ -164,6 +206,7 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
     continue, never with a traceback.
     """
     from marl.checkpoints import load_checkpoint
+
     folder = trainer.folder
     try:
         outcome = trainer.run()
@@ -177,8 +220,10 @@ def train_and_report(trainer: Trainer, video: bool) -> int:
         print(f"interrupted{kept_checkpoint(folder)}; continue with: marl train --resume {folder.root}")
         return INTERRUPTED_EXIT_CODE
     except OSError as error:  # a full disk or a lost mount while writing metrics or checkpoints
-        raise UsageError(f"{os_error_message(error)}; the last checkpoint is intact{kept_checkpoint(folder)}; "
-                         f"continue with: marl train --resume {folder.root}") from None
+        raise UsageError(
+            f"{os_error_message(error)}; the last checkpoint is intact{kept_checkpoint(folder)}; "
+            f"continue with: marl train --resume {folder.root}"
+        ) from None
     plot, video_file = wrap_up(trainer, outcome, video)
     report(folder, outcome, plot, video_file)
     return INTERRUPTED_EXIT_CODE if outcome.interrupted else 0
@@ -213,11 +258,24 @@ def resume(args: argparse.Namespace) -> int:
     from marl.config import load_run_config, write_run_config
     from marl.loading import open_run
     from marl.training import Trainer
-    changed = [flag for flag, value in (
-        ("ENV", args.env), ("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
-        ("--set", args.assignments), ("--envs", args.n_envs), ("--seed", args.seed), ("--out", args.out),
-        ("--overwrite", args.overwrite), ("--seeds", args.seeds), ("--parallel", args.parallel),
-    ) if value]
+
+    changed = [
+        flag
+        for flag, value in (
+            ("ENV", args.env),
+            ("--algo", args.algo),
+            ("--preset", args.preset),
+            ("--config", args.config),
+            ("--set", args.assignments),
+            ("--envs", args.n_envs),
+            ("--seed", args.seed),
+            ("--out", args.out),
+            ("--overwrite", args.overwrite),
+            ("--seeds", args.seeds),
+            ("--parallel", args.parallel),
+        )
+        if value
+    ]
     if changed:
         raise UsageError(
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
@@ -239,13 +297,22 @@ def resume(args: argparse.Namespace) -> int:
             f"pass a larger --steps to train on"
         )
     for change in loaded.applied_changes:
-        print(f"marl: config.yaml changed {change} since the checkpoint; applied (a setting a resume may change)",
-              file=sys.stderr)
+        print(
+            f"marl: config.yaml changed {change} since the checkpoint; applied (a setting a resume may change)",
+            file=sys.stderr,
+        )
     for path in loaded.folder.remove_stale_temporaries():
         print(f"marl: removed {path}, left by an interrupted write", file=sys.stderr)
-    trainer = Trainer(config, loaded.folder, loaded.learner, loaded.env_factory, loaded.env_info,
-                      start_steps=loaded.steps, best_score=loaded.checkpoint.get("best_score"),
-                      show_progress=args.progress)
+    trainer = Trainer(
+        config,
+        loaded.folder,
+        loaded.learner,
+        loaded.env_factory,
+        loaded.env_info,
+        start_steps=loaded.steps,
+        best_score=loaded.checkpoint.get("best_score"),
+        show_progress=args.progress,
+    )
     write_run_config(config, loaded.folder.config)
     print(f"resuming {loaded.folder.root} at step {loaded.steps} of {config.steps}", file=sys.stderr)
     return train_and_report(trainer, args.video)
@@ -258,6 +325,7 @@ def run(args: argparse.Namespace) -> int:
     from marl.memory import check_rollout_memory
     from marl.resolution import TrainRequest, resolve_run_config
     from marl.training import Trainer
+
     if args.resume is not None:
         return resume(args)
     if args.seeds is not None or args.parallel is not None:
@@ -265,8 +333,18 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
-                           list(args.assignments), trust_code=args.trust_code, address=args.address)
+    request = TrainRequest(
+        args.env,
+        args.algo,
+        args.preset,
+        args.config,
+        args.steps,
+        args.n_envs,
+        args.seed,
+        list(args.assignments),
+        trust_code=args.trust_code,
+        address=args.address,
+    )
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
     apply_device_flag(config, args)
@@ -285,17 +363,29 @@ def run(args: argparse.Namespace) -> int:
 def child_arguments(args: argparse.Namespace, seed: int, folder: Path, progress: bool) -> list[str]:
     """The ``marl train`` arguments of one seed's run: the user's flags with ``--seed`` and ``--out``."""
     arguments = ["train"] + ([args.env] if args.env else [])
-    for flag, value in (("--algo", args.algo), ("--preset", args.preset), ("--config", args.config),
-                        ("--steps", args.steps), ("--envs", args.n_envs), ("--backend", args.backend),
-                        ("--workers", args.workers), ("--address", args.address), ("--device", args.device)):
+    for flag, value in (
+        ("--algo", args.algo),
+        ("--preset", args.preset),
+        ("--config", args.config),
+        ("--steps", args.steps),
+        ("--envs", args.n_envs),
+        ("--backend", args.backend),
+        ("--workers", args.workers),
+        ("--address", args.address),
+        ("--device", args.device),
+    ):
         if value is not None:
             arguments += [flag, str(value)]
     for assignment in args.assignments:
         arguments += ["--set", assignment]
     if args.logger:
         arguments += ["--logger", *args.logger]
-    for flag, on in (("--overwrite", args.overwrite), ("--trust-code", args.trust_code), ("--video", args.video),
-                     ("--no-progress", not progress)):
+    for flag, on in (
+        ("--overwrite", args.overwrite),
+        ("--trust-code", args.trust_code),
+        ("--video", args.video),
+        ("--no-progress", not progress),
+    ):
         if on:
             arguments.append(flag)
     return arguments + ["--seed", str(seed), "--out", str(folder)]
@@ -325,12 +415,23 @@ def train_seeds(args: argparse.Namespace) -> int:
     The config and every run folder are checked here, before any child starts.
     """
     from marl.resolution import TrainRequest, resolve_run_config
+
     parallel = check_seed_flags(args)
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seeds[0],
-                           list(args.assignments), trust_code=args.trust_code, address=args.address)
+    request = TrainRequest(
+        args.env,
+        args.algo,
+        args.preset,
+        args.config,
+        args.steps,
+        args.n_envs,
+        args.seeds[0],
+        list(args.assignments),
+        trust_code=args.trust_code,
+        address=args.address,
+    )
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
     apply_device_flag(config, args)
@@ -345,9 +446,15 @@ def train_seeds(args: argparse.Namespace) -> int:
         RunFolder(folder).check_available(args.overwrite)
     side_by_side = parallel > 1 and len(args.seeds) > 1
     progress = args.progress and not side_by_side
-    jobs = [SeedJob(seed, folder, python_command() + child_arguments(args, seed, folder, progress),
-                    log=out / "logs" / f"seed_{seed}.log" if side_by_side else None)
-            for seed, folder in zip(args.seeds, folders)]
+    jobs = [
+        SeedJob(
+            seed,
+            folder,
+            python_command() + child_arguments(args, seed, folder, progress),
+            log=out / "logs" / f"seed_{seed}.log" if side_by_side else None,
+        )
+        for seed, folder in zip(args.seeds, folders)
+    ]
     out.mkdir(parents=True, exist_ok=True)
     interrupted = run_jobs(jobs, parallel, say=lambda line: print(f"marl train: {line}", file=sys.stderr))
     return report_seeds(jobs, out, interrupted)

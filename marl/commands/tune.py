@@ -84,6 +84,7 @@ def import_optuna() -> Any:
 def open_study(optuna: Any, out: Path, settings: str, seed: int, steps: int) -> Any:
     """Create the study in OUT/study.db, or load it; a study of other settings is refused."""
     from marl.tuning import PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_FRACTION, STUDY_FILE, STUDY_NAME, differing_setting
+
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=STUDY_NAME,
@@ -132,6 +133,7 @@ def write_best(study: Any, base: RunConfig, out: Path) -> Path | None:
     """Write the best complete trial's config as OUT/best.yaml; None while no trial is complete."""
     from marl.config import write_run_config
     from marl.tuning import BEST_CONFIG_FILE, with_values
+
     try:
         best = study.best_trial
     except ValueError:
@@ -152,6 +154,7 @@ def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], 
     """Sample, train and score one trial; returns True when Ctrl-C stopped it (its values are queued again)."""
     from marl.config import write_run_config
     from marl.tuning import TRIALS_FOLDER, build_trial_trainer, trial_score, with_values
+
     states = optuna.trial.TrialState
     trial = study.ask()
     values = {dimension.key: dimension.suggest(trial) for dimension in space}
@@ -197,6 +200,7 @@ def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], 
 def resolve_base(args: argparse.Namespace) -> RunConfig:
     """The config every trial starts from, resolved as marl train resolves its flags."""
     from marl.resolution import TrainRequest, resolve_run_config
+
     for flag, value in (("--steps", args.steps), ("--envs", args.n_envs), ("--trials", args.trials)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
@@ -218,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
     """Run trials until the study holds --trials of them, then print the best."""
     from marl.files import atomic_write_text
     from marl.tuning import SPACE_FILE, STUDY_FILE, check_space, load_space, study_settings
+
     base = resolve_base(args)
     space = load_space(args.space, base.algo)
     check_space(base, space, str(args.space or f"the default space of {base.algo}"))

@@ -77,4 +77,12 @@ def make_backend(backend: str, workers: int, address: str | None = None) -> Any:
     raise UsageError(unknown_name_message("backend", backend, BACKENDS))
 
 
-__all__ = ["BACKENDS", "RAY_INSTALL_HINT", "check_backend_options", "check_reachable", "make_backend", "ray_available", "valid_address"]
+__all__ = [
+    "BACKENDS",
+    "RAY_INSTALL_HINT",
+    "check_backend_options",
+    "check_reachable",
+    "make_backend",
+    "ray_available",
+    "valid_address",
+]
