@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.acting import action_mask, actor_inputs, one_hot_rows
+from agents.acting import action_mask, actor_inputs, check_observation, one_hot_rows
 from agents.core.distributions import ActionCodec
 from agents.core.normalization import RunningMeanStd
 from agents.curriculum import SavedState, SubgameCurriculum, decode_state, encode_state
@@ -210,13 +210,25 @@ class Collector:
             slots.alive[e] = False
             slots.observations[e] = 0.0
             if present:
-                flat = slots.plan.layout.flatten([observations[names[i]] for i in present])
+                flat = self._flatten_checked(slots, [names[i] for i in present], observations)
                 slots.observations[e, present] = flat
                 slots.alive[e, present] = True
             if slots.action_masks is not None:
                 self._write_action_masks(slots, e, present, infos)
         if critic:
             self._write_critic_observations(e)
+
+    @staticmethod
+    def _flatten_checked(slots: GroupSlots, agents: list[str], observations: dict) -> np.ndarray:
+        """The agents' observations flattened by the group's layout; one that does not fit its
+        space is refused naming the agent and the space (checked only when flattening fails, so
+        the check costs nothing while observations are well formed)."""
+        try:
+            return slots.plan.layout.flatten([observations[agent] for agent in agents])
+        except (ValueError, TypeError, IndexError):
+            for agent in agents:
+                check_observation(slots.plan, agent, observations[agent])
+            raise
 
     def _refuse_undeclared(self, e: int, living: set[str]) -> None:
         """An agent in ``env.agents`` that ``possible_agents`` does not declare has no policy."""

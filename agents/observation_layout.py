@@ -109,7 +109,10 @@ class ObservationLayout:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.discrete_n is not None:
             out = np.zeros((n, self.discrete_n), dtype=np.float32)
-            out[np.arange(n), np.asarray(observations, dtype=np.int64) - self.discrete_start] = 1.0
+            index = np.asarray(observations, dtype=np.int64) - self.discrete_start
+            if index.min() < 0 or index.max() >= self.discrete_n:
+                raise ValueError(f"{self.owner}: a Discrete observation is outside its {self.discrete_n} values")
+            out[np.arange(n), index] = 1.0
             return out
         if self.parts[0].key is None:
             return np.asarray(observations, dtype=np.float32).reshape(n, self.dim)

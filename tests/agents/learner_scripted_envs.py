@@ -15,7 +15,8 @@ class DyingAgentsEnv(ParallelEnv):
     Observation: ``[t / 10, i, 1, noise]``. With ``masked=True`` observations are dicts with an
     ``action_mask`` that forbids action ``t % 3`` (every action of agent ``empty_mask[0]`` at
     step ``empty_mask[1]``). With ``stranger_at``, an agent ``stranger`` that ``possible_agents``
-    does not declare joins ``agents`` at that step. The environment raises if it receives an
+    does not declare joins ``agents`` at that step. With ``bad_observation=(agent, t, array)`` that
+    agent observes ``array`` (as its vector) at step ``t``. The environment raises if it receives an
     action for an agent that is not alive or a masked action.
     """
 
@@ -30,8 +31,10 @@ class DyingAgentsEnv(ParallelEnv):
         noisy: bool = True,
         empty_mask: tuple[str, int] | None = None,
         stranger_at: int | None = None,
+        bad_observation: tuple[str, int, np.ndarray] | None = None,
     ):
         self.empty_mask = empty_mask
+        self.bad_observation = bad_observation
         self.stranger_at = stranger_at
         self.noisy = noisy
         self.possible_agents = ["walker_0", "walker_1", "walker_2"]
@@ -57,6 +60,8 @@ class DyingAgentsEnv(ParallelEnv):
     def _observe(self, agent):
         i = self.possible_agents.index(agent)
         vector = np.array([self.t / 10, i, 1.0, self.rng.normal() if self.noisy else 0.0], dtype=np.float32)
+        if self.bad_observation is not None and self.bad_observation[:2] == (agent, self.t):
+            vector = self.bad_observation[2]
         if not self.masked:
             return vector
         mask = np.ones(3, dtype=np.int8)

@@ -85,3 +85,30 @@ def test_an_agent_that_possible_agents_does_not_declare_stops_collection_naming_
         algo.learn(8)
     with pytest.raises(ValueError, match=r"unknown agents \['stranger'\]"):
         algo.act({"stranger": np.zeros(4, np.float32)})
+
+
+@pytest.mark.parametrize(
+    ("observation", "problem"),
+    [
+        (np.zeros(5, np.float32), r"has shape \(5,\), expected \(4,\)"),
+        (np.array(["a", "b", "c", "d"]), "has dtype <U1, not a number type"),
+    ],
+)
+def test_learn_refuses_an_observation_outside_its_space_naming_agent_and_space(observation, problem):
+    algo = MAPPO(lambda: DyingAgentsEnv(bad_observation=("walker_2", 3, observation)), n_envs=1, n_steps=8)
+    with pytest.raises(ValueError, match=rf"agent 'walker_2': observation {problem}; its observation space is Box"):
+        algo.learn(8)
+    assert algo.updates == 0
+
+
+def test_learn_refuses_a_discrete_observation_out_of_range():
+    class OutOfRange(DyingAgentsEnv):
+        def observation_space(self, agent):
+            return spaces.Discrete(7)
+
+        def _observe(self, agent):
+            return -1 if self.t == 2 else self.t
+
+    algo = PPO(lambda: OutOfRange(), n_envs=1, n_steps=8)
+    with pytest.raises(ValueError, match=r"agent 'walker_\d': observation is -1, not an integer in \[0, 7\)"):
+        algo.learn(8)
