@@ -115,8 +115,10 @@ class TaskGame:
         return None
 
     def prep_observation(self, step: int) -> float:
-        """1: a task has no preparation phase (the original's tasks add no ``PreparationPhase``)."""
-        return 1.0
+        """0: a task has no preparation phase, and its published config observes a constant
+        ``prep_obs: [[0]]`` (``additional_obs`` of ``examples/lock_and_return.jsonnet``,
+        ``sequential_lock.jsonnet``, ``blueprint.jsonnet``, ``shelter.jsonnet``)."""
+        return 0.0
 
     def observations(self) -> dict[str, np.ndarray]:
         """No keys beyond the arena's."""

@@ -85,6 +85,18 @@ def test_a_whole_number_of_preparation_steps_takes_the_statistics_one_step_after
     assert env.game._prep_stats and observations["hider_0"]["self"][9] == 1.0
 
 
+@pytest.mark.parametrize("task", ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0",
+                                  "shelter_construction_v0"])
+def test_a_transfer_task_observes_the_constant_preparation_fraction_of_its_published_config(task):
+    # examples/*.jsonnet: additional_obs prep_obs [[0]] (the tasks add no PreparationPhase)
+    env = envs.make(task)
+    observations, _ = env.reset(seed=0)
+    assert observations["agent_0"]["self"][9] == 0.0 and env.state()[-2] == 0.0
+    for _ in range(3):
+        observations, *_ = env.step({"agent_0": STILL})
+        assert observations["agent_0"]["self"][9] == 0.0
+
+
 # ------------------------------------------------------------------------------------------------
 # spawning
 
