@@ -17,7 +17,9 @@ configs (``examples/lock_and_return.jsonnet``, ``sequential_lock.jsonnet``,
 ``blueprint.jsonnet``, ``shelter.jsonnet`` of multi-agent-emergence-environments), not
 ``make_env``'s defaults. Task-specific keyword arguments (rewards, thresholds) are listed on
 each class; everything else goes to :class:`envs.hide_and_seek.ArenaConfig`. A task's
-``episode_stats`` are the arena's object statistics at the end of the episode.
+``episode_stats`` are the arena's object statistics at the end of the episode. Every task
+saves what it carries between steps with the arena's state (``env.save_state()``,
+``env.reset(options={"state": saved})``).
 """
 
 from __future__ import annotations
