@@ -42,13 +42,13 @@ def play(env, seed: int) -> tuple[dict[str, float], dict[str, float], bool]:
     returns: dict[str, float] = {}
     hidden_first = False
     stats: dict[str, float] = {}
-    prep_steps = int(round(env.config.prep_fraction * env.config.horizon))
+    prep_steps = env.game.prep_steps
     while env.agents:
         _, rewards, _, _, infos = env.step({agent: random_action(rng) for agent in env.agents})
         for agent, reward in rewards.items():
             returns[agent] = returns.get(agent, 0.0) + reward
         if env.step_count == prep_steps + 1:
-            hidden_first = bool(env.replay_frame()["hidden"])
+            hidden_first = bool(env.replay_frame().get("hidden", False))  # tasks record no "hidden"
         for info in infos.values():
             stats = info.get("episode_stats", stats)
     return stats, returns, hidden_first

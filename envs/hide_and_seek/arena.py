@@ -159,7 +159,7 @@ class Arena:
                     request = SpawnRequest("agent", slot, size, bool(self.is_hider[slot]), first, anchors)
                     anchors[slot] = place(occupied, self.scenario.spawn_region(c, layout, request), size, rng)
                     x, y = spot_in_metres(anchors[slot], size, agent_extent, cell, rng)
-                    poses[slot] = (x, y, W.AGENT_RADIUS, rng.uniform(-np.pi, np.pi))
+                    poses[slot] = (x, y, W.AGENT_RADIUS, W.SPAWN_YAW)
                 for b in np.flatnonzero(self.object_present[:B]).tolist():
                     extent = (2 * box_half[b, 0], 2 * box_half[b, 1])
                     size = (c.footprint_cells(extent[0]), c.footprint_cells(extent[1]))
@@ -170,7 +170,7 @@ class Arena:
                     size = (c.footprint_cells(ramp_extent[0]),) * 2
                     region = self.scenario.spawn_region(c, layout, SpawnRequest("ramp", r, size))
                     x, y = spot_in_metres(place(occupied, region, size, rng), size, ramp_extent, cell, rng)
-                    poses[A + B + r] = (x, y, W.RAMP_HALF, rng.integers(4) * np.pi / 2)
+                    poses[A + B + r] = (x, y, W.RAMP_HALF, W.SPAWN_YAW)
                 placer.place_after_entities(occupied, rng)
             except PlacementError:
                 continue

@@ -257,10 +257,6 @@ class HideAndSeekEnv(ParallelEnv):
         if saved is not None:
             self.game.restore_state({key[len("game_"):]: value for key, value in saved.items()
                                      if key.startswith("game_")})
-            # the observations write the preparation fraction only while it changes (up to the end
-            # of preparation): one look at the last step that changed it sets it for a later step
-            self.observations.observe(self.agents, min(self.step_count, self.game.prep_steps), self.game.prep_steps,
-                                      self.config.horizon, self.game.observations(), False)
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
@@ -344,8 +340,8 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # observations and state
     def _observe(self) -> dict:
-        return self.observations.observe(self.agents, self.step_count, self.game.prep_steps, self.config.horizon,
-                                         self.game.observations(), self._physics_error)
+        return self.observations.observe(self.agents, self.step_count, self.game.prep_observation(self.step_count),
+                                         self.config.horizon, self.game.observations(), self._physics_error)
 
     def state(self) -> np.ndarray:
         """The whole world, unmasked, as one flat float32 vector (see the module docstring): the

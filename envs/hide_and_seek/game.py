@@ -9,6 +9,7 @@ Each transfer task (:mod:`envs.hide_and_seek.tasks`) is a game of its own beside
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 #: The arena statistics a game takes at the end of the preparation phase, in a saved state's order.
 _PREP_STATISTICS = ("max_box_move_prep", "num_box_lock_prep", "max_ramp_move_prep", "num_ramp_lock_prep")
+#: What ``wrappers/prep_phase.py: PreparationPhase.observation`` adds to the preparation time
+#: before dividing by it: the observed fraction is ``min(1, step / (prep_time + 1e-5))``.
+PREP_TIME_EPSILON = 1e-5
 
 
 class Game(Protocol):
@@ -77,6 +81,10 @@ class Game(Protocol):
         """Agent slots whose actions this step ignores (None: none)."""
         ...
 
+    def prep_observation(self, step: int) -> float:
+        """The preparation fraction every agent observes at ``step`` (steps taken so far)."""
+        ...
+
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """Reward of every agent slot for the step just taken, and whether the game ended it."""
         ...
@@ -111,12 +119,17 @@ class HideAndSeekGame:
     """Hiders against seekers (``envs/hide_and_seek.py``).
 
     Preparation: the first ``prep_fraction`` of the episode, during which seekers stand still
-    and nobody is rewarded (``HideAndSeekRewardWrapper``, ``MaskPrepPhaseAction``). Afterwards
+    and nobody is rewarded (``HideAndSeekRewardWrapper``, ``MaskPrepPhaseAction``). As
+    ``wrappers/prep_phase.py: PreparationPhase``, the preparation time is ``prep_fraction *
+    horizon`` unrounded, a step is in preparation while fewer steps than that were taken before
+    it, and every agent observes ``min(1, step / (prep_time + 1e-5))``. Afterwards
     hiders get +1 when no hider is seen by any seeker, else -1, seekers the opposite
     (``joint_zero_sum``). An agent outside the play area gets ``-out_of_bounds_penalty``
     instead, and with ``objects_out_penalty`` every agent gets it while any box or ramp is
     outside (``wrappers/limit_mvmnt.py: RestrictAgentsRect``). Statistics as
-    ``TrackStatWrapper``: the arena's object statistics at the end of preparation and of the
+    ``TrackStatWrapper``: the arena's object statistics after the first step whose observed
+    preparation fraction is 1 (the wrapper's ``prep_obs == 1.0``: one step after the last
+    preparation step when the preparation time is a whole number of steps) and at the end of the
     episode, and ``hidden_fraction``.
     """
 
@@ -126,7 +139,10 @@ class HideAndSeekGame:
 
     def __init__(self, config: ArenaConfig) -> None:
         self.config = config
-        self.prep_steps = int(round(config.prep_fraction * config.horizon))
+        # wrappers/prep_phase.py: prep_time = prep_fraction * horizon; steps 0, 1, ... are in
+        # preparation while step_counter < prep_time, so there are ceil(prep_time) of them
+        self.prep_time = config.prep_fraction * config.horizon
+        self.prep_steps = math.ceil(self.prep_time)
         self.hidden = False  # no hider seen by any seeker, as sensed last
         self._hidden_steps = 0
         self._prep_stats: dict[str, float] = {}
@@ -163,8 +179,8 @@ class HideAndSeekGame:
         """Nothing of its own to place."""
 
     def reset(self) -> None:
-        """Clear the statistics (with no preparation phase, its end is now)."""
-        self._prep_stats = self.env.arena.object_statistics("_prep") if self.prep_steps == 0 else {}
+        """Clear the statistics."""
+        self._prep_stats = {}
         self._hidden_steps = 0
 
     def restart(self) -> None:
@@ -178,6 +194,11 @@ class HideAndSeekGame:
     def idle_slots(self, in_prep: bool) -> np.ndarray | None:
         """Seekers during preparation (``wrappers/prep_phase.py: MaskPrepPhaseAction``)."""
         return self._seekers if in_prep else None
+
+    def prep_observation(self, step: int) -> float:
+        """``min(1, step / (prep_time + 1e-5))`` (``wrappers/prep_phase.py: PreparationPhase.observation``):
+        below 1 at the last preparation step when ``prep_time`` is a whole number."""
+        return min(1.0, step / (self.prep_time + PREP_TIME_EPSILON))
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """Zero in preparation, else +-1 by team, ``-out_of_bounds_penalty`` where out; never ends the game."""
@@ -202,7 +223,9 @@ class HideAndSeekGame:
         return reward, False
 
     def _count(self, in_prep: bool) -> None:
-        if self.env.step_count == self.prep_steps:
+        # envs/hide_and_seek.py: TrackStatWrapper.step takes the "_prep" statistics once, at the
+        # first step whose observation has prep_obs == 1.0
+        if not self._prep_stats and self.prep_observation(self.env.step_count) == 1.0:
             self._prep_stats = self.env.arena.object_statistics("_prep")
         if not in_prep and self.hidden:
             self._hidden_steps += 1
@@ -213,10 +236,10 @@ class HideAndSeekGame:
 
     def episode_stats(self) -> dict[str, float]:
         """``TrackStatWrapper``'s statistics and ``hidden_fraction`` (steps after preparation with
-        no hider seen). An episode still in preparation reports the present state for both
-        instants."""
+        no hider seen). Before the preparation statistics are taken (an episode that ends that
+        early, where the original fails), the present state stands for both instants."""
         env = self.env
-        prep = self._prep_stats if env.step_count >= self.prep_steps else env.arena.object_statistics("_prep")
+        prep = self._prep_stats or env.arena.object_statistics("_prep")
         stats = {**prep, **env.arena.object_statistics("")}
         after_prep = max(env.step_count - self.prep_steps, 0)
         stats["hidden_fraction"] = self._hidden_steps / after_prep if after_prep else 0.0

@@ -251,9 +251,10 @@ class ArenaObservations:
                              for _, where, shape in self._field_slices]
         self._lock_flags_stale = True
 
-    def observe(self, agents: list[str], step: int, prep_steps: int, horizon: int,
+    def observe(self, agents: list[str], step: int, prep: float, horizon: int,
                 extras: dict[str, np.ndarray], physics_error: bool) -> dict:
-        """Every live agent's observation now (``agents`` in the order of ``new_episode``'s slots)."""
+        """Every live agent's observation now (``agents`` in the order of ``new_episode``'s slots),
+        at ``step`` of ``horizon`` with the preparation fraction ``prep`` the game gives."""
         arena, assembler = self.arena, self.assembler
         rules = arena.rules
         np.copyto(assembler.pose, self._qpos)
@@ -262,8 +263,7 @@ class ArenaObservations:
         np.add(self._agent_yaw, np.pi, out=heading)
         np.remainder(heading, 2.0 * np.pi, out=heading)
         np.subtract(heading, np.pi, out=assembler.heading)
-        if step <= prep_steps:  # the preparation fraction, constant (1) afterwards
-            assembler.prep[0] = step / prep_steps if prep_steps else 1.0
+        assembler.prep[0] = prep
         if arena.n_objects:
             np.cos(self._object_yaw, out=assembler.cos)
             np.sin(self._object_yaw, out=assembler.sin)

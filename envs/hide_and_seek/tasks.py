@@ -17,7 +17,9 @@ configs (``examples/lock_and_return.jsonnet``, ``sequential_lock.jsonnet``,
 ``blueprint.jsonnet``, ``shelter.jsonnet`` of multi-agent-emergence-environments), not
 ``make_env``'s defaults. Task-specific keyword arguments (rewards, thresholds) are listed on
 each class; everything else goes to :class:`envs.hide_and_seek.ArenaConfig`. A task's
-``episode_stats`` are the arena's object statistics at the end of the episode.
+``episode_stats`` are the arena's object statistics at the end of the episode. Every task
+saves what it carries between steps with the arena's state (``env.save_state()``,
+``env.reset(options={"state": saved})``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def _pop_float(kwargs: dict[str, Any], name: str, default: float, low: float, hi
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= float(value) <= high):
         raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     return float(value)
+
+
+def shelter_ray_starts(floor_size: float, cell_size: float, rays_per_side: int) -> np.ndarray:
+    """``[4 * rays_per_side, 3]`` start points of the shelter rays, on the floor (z = 0), evenly spaced
+    along each edge 1.01 cells inside it, in the original's order (``ShelterRewardWrapper``)."""
+    low, high = 1.01 * cell_size, floor_size - 1.01 * cell_size
+    starts = []
+    for i in range(rays_per_side):
+        offset = i / rays_per_side * (high - low)
+        starts += [(low + offset, low, 0.0), (high, low + offset, 0.0), (high - offset, high, 0.0),
+                   (low, high - offset, 0.0)]
+    return np.array(starts)
 
 
 class TaskGame:
@@ -102,6 +116,12 @@ class TaskGame:
         """The agent always acts."""
         return None
 
+    def prep_observation(self, step: int) -> float:
+        """0: a task has no preparation phase, and its published config observes a constant
+        ``prep_obs: [[0]]`` (``additional_obs`` of ``examples/lock_and_return.jsonnet``,
+        ``sequential_lock.jsonnet``, ``blueprint.jsonnet``, ``shelter.jsonnet``)."""
+        return 0.0
+
     def observations(self) -> dict[str, np.ndarray]:
         """No keys beyond the arena's."""
         return {}
@@ -109,6 +129,18 @@ class TaskGame:
     def episode_stats(self) -> dict[str, float]:
         """The arena's object statistics now (the end of the episode when reported)."""
         return self.env.arena.object_statistics("")
+
+    def save_state(self) -> dict[str, np.ndarray]:
+        """What the task carries from step to step beyond the arena's state (the environment's
+        ``save_state`` adds it as ``game_*``): nothing unless a task says otherwise."""
+        return {}
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state`."""
+        return {}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`save_state`'s arrays (after :meth:`reset` on the rebuilt layout)."""
 
     def replay_static(self) -> dict[str, np.ndarray]:
         """No statistics beyond the arena's."""
@@ -217,6 +249,29 @@ class LockTask(TaskGame):
         distances = np.linalg.norm(self.box_xy()[unlocked] - self.agent_xy(), axis=1)
         index = 0 if self.ordered else int(np.argmin(distances))
         return unlocked[index], float(distances[index])
+
+    def save_state(self) -> dict[str, np.ndarray]:
+        """The boxes counted locked, the spawn point, the current target (-1: none) and the
+        distances the next step's shaping compares against."""
+        return {"locked": self._locked.copy(), "spawn": self._spawn.copy(),
+                "target": np.array(-1 if self._target is None else self._target),
+                "target_distance": np.array(self._target_distance),
+                "spawn_distance": np.array(self._spawn_distance)}
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state`."""
+        return {"locked": (self.env.n_box_slots,), "spawn": (2,), "target": (), "target_distance": (),
+                "spawn_distance": ()}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Continue the bookkeeping of :meth:`save_state`; only the next box in order stays lockable."""
+        self._locked = np.asarray(saved["locked"], dtype=bool).copy()
+        self._spawn = np.asarray(saved["spawn"], dtype=np.float64).copy()
+        target = int(np.asarray(saved["target"]))
+        self._target = None if target < 0 else target
+        self._target_distance = float(np.asarray(saved["target_distance"]))
+        self._spawn_distance = float(np.asarray(saved["spawn_distance"]))
+        self._update_lockable()
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """The lock, unlock, shaping and success terms; the episode runs to its horizon."""
@@ -340,15 +395,24 @@ class BlueprintConstruction(ConstructionTask):
         }
 
     def place_after_entities(self, occupied: np.ndarray, rng: np.random.Generator) -> None:
-        """Sites on free cells of the middle 85% of the floor (``ConstructionSites``)."""
+        """Sites on free cells of the middle 85% of the floor (``modules/construction_sites.py:
+        ConstructionSites`` with ``uniform_placement_middle(0.85)``).
+
+        ``rejection_placement`` (``modules/util.py``) takes a block of cells and returns its
+        jittered corner as a fraction of ``floor_size - site_size`` (how worldgen places an
+        object), but ``ConstructionSites._mark_site_square`` marks the site at that fraction of
+        the whole floor (``Obj.mark``'s ``relative_xyz``): the mark's centre is the corner times
+        ``floor_size / (floor_size - site_size)``, up to 0.26 m from the centre of the cells it takes.
+        """
         c = self.config
         count = int(rng.integers(self.n_sites[0], self.n_sites[1] + 1))
-        extent = (2 * W.BOX_HALF, 2 * W.BOX_HALF)
-        size = (c.footprint_cells(extent[0]),) * 2
+        side = 2 * W.BOX_HALF  # site_size = box_size
+        size = (c.footprint_cells(side),) * 2
         sites = []
         for _ in range(count):
             at = place(occupied, middle_region(c.grid_size, 0.85, size), size, rng)
-            sites.append(spot_in_metres(at, size, extent, c.cell_size, rng))
+            corner = np.array(spot_in_metres(at, size, (side, side), c.cell_size, rng)) - side / 2
+            sites.append(corner * c.floor_size / (c.floor_size - side))
         self._placed_sites = np.array(sites).reshape(-1, 2)
 
     def reset(self) -> None:
@@ -358,6 +422,18 @@ class BlueprintConstruction(ConstructionTask):
         xy[:len(self._placed_sites)] = self._placed_sites
         present[:len(self._placed_sites)] = True
         self.place_sites(xy, present)
+
+    def save_state(self) -> dict[str, np.ndarray]:
+        """The sites (rebuilt with the layout, but a scripted scene may have moved them)."""
+        return {"site_xy": self.site_xy.copy(), "site_present": self.site_present.copy()}
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state`."""
+        return {"site_xy": (self.n_sites[1], 2), "site_present": (self.n_sites[1],)}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Put the sites where :meth:`save_state` found them."""
+        self.place_sites(np.asarray(saved["site_xy"]), np.asarray(saved["site_present"]))
 
     def place_sites(self, xy: np.ndarray, present: np.ndarray) -> None:
         """Move the site marks (for scripted scenes as well as resets)."""
@@ -370,32 +446,39 @@ class BlueprintConstruction(ConstructionTask):
         env.model.geom_group[geoms] = np.where(self.site_present, W.GROUP_DECOR, W.GROUP_PARKED)
         mujoco.mj_kinematics(env.model, env.data)
 
+    def _site_centres(self) -> np.ndarray:
+        """The sites in use ``[S, 3]``: marked at ``site_height`` = half a box above the floor."""
+        sites = self.site_xy[self.site_present]
+        return np.concatenate([sites, np.full((len(sites), 1), W.BOX_HALF)], axis=1)
+
     def _corners(self) -> tuple[np.ndarray, np.ndarray]:
-        """The box corners ``[4B, 2]`` (vertical edges, ``Boxes(mark_box_corners=True)``) and site
-        corners ``[4S, 2]``."""
+        """The box corners ``[4B, 3]`` (the middles of the vertical edges, ``Boxes(mark_box_corners=True)``)
+        and site corners ``[4S, 3]`` (``_mark_site_square``), in 3D as the original measures them."""
         env = self.env
         present = env.object_present[:env.n_box_slots]
-        centre = self.box_xy()[present]
+        centre = env.object_pose[:env.n_box_slots, :3][present]
         yaw = env.object_pose[:env.n_box_slots, 3][present]
         half = env.object_half[:env.n_box_slots][present, :2]
         signs = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float64)
         local = signs[None] * half[:, None]  # [B, 4, 2]
         c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-        rotated = np.stack([c * local[..., 0] - s * local[..., 1], s * local[..., 0] + c * local[..., 1]], -1)
+        rotated = np.stack([c * local[..., 0] - s * local[..., 1], s * local[..., 0] + c * local[..., 1],
+                            np.zeros_like(local[..., 0])], -1)
         box = centre[:, None] + rotated
-        sites = self.site_xy[self.site_present]
-        site = sites[:, None] + signs[None] * W.BOX_HALF
-        return box.reshape(-1, 2), site.reshape(-1, 2)
+        site = self._site_centres()[:, None] + np.concatenate([signs * W.BOX_HALF, np.zeros((4, 1))], 1)[None]
+        return box.reshape(-1, 3), site.reshape(-1, 3)
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
-        """The dense corner term, and the completion reward when every site is built (which ends the episode)."""
+        """The dense corner term, and the completion reward when every site is built (which ends the
+        episode): ``ConstructionDenseRewardWrapper`` and ``ConstructionCompletedRewardWrapper`` with
+        ``use_corners``, on the 3D distances of ``ConstructionDistancesWrapper``."""
         box_corners, site_corners = self._corners()
         corner_distance = np.linalg.norm(box_corners[:, None] - site_corners[None], axis=-1)  # [4B, 4S]
         weights = np.exp(self.alpha * corner_distance)
         smooth_min = (corner_distance * weights).sum(0) / np.maximum(weights.sum(0), 1e-300)
         reward = -self.reward_scale * float(smooth_min.mean())
-        centres = self.box_xy()[self.env.object_present[:self.env.n_box_slots]]
-        centre_distance = np.linalg.norm(centres[:, None] - self.site_xy[self.site_present][None], axis=-1)
+        centres = self.env.object_pose[:self.env.n_box_slots, :3][self.env.object_present[:self.env.n_box_slots]]
+        centre_distance = np.linalg.norm(centres[:, None] - self._site_centres()[None], axis=-1)
         done = bool((centre_distance.min(0) < self.site_activation_radius).all()
                     and (corner_distance.min(0) < self.site_activation_radius).all())
         if done:
@@ -412,13 +495,18 @@ class ShelterConstruction(ConstructionTask):
 
     ``examples/shelter.jsonnet``, ``envs/shelter_construction.py``: a static cylinder of
     diameter U[1.5, 2] m is placed first, in the middle 70% of the floor
-    (``uniform_placement_middle(0.7)``); 8 boxes, 3 of them elongated. Rays start at
-    ``rays_per_side`` (25) evenly spaced points along each edge of the floor (just inside the
-    outer walls) and aim at the cylinder; each step the agent gets ``-reward_scale`` (0.001)
-    for every ray that reaches it. The rays are one ``mj_multiRay`` call from the cylinder's
-    centre outwards at half its height (a segment is blocked in either direction alike; the
-    original casts from the floor's edge at floor level). The walls have friction 0.01.
-    Observations gain ``cylinder`` (x, y, radius).
+    (``uniform_placement_middle(0.7)``); 8 boxes, 3 of them elongated. As
+    ``ShelterRewardWrapper``, rays start on the floor (z = 0) at ``rays_per_side`` (25) evenly
+    spaced points along each edge of the floor (1.01 cells inside it, clear of the outer walls)
+    and aim at the cylinder's centre, half its height up; each step the agent gets
+    ``-reward_scale`` (0.001) for every ray whose first hit is the cylinder. The walls have
+    friction 0.01. Observations gain ``cylinder`` (x, y, radius).
+
+    The original's ray cast (mujoco-worldgen ``util/geometry.py: raycast``) passes
+    ``flg_static=0``, which leaves out every geom of a body without joints: the static cylinder
+    itself (and the walls), so as written no ray could ever report the cylinder. Here static
+    geoms count: the cylinder is hit, and walls block like boxes and agents (in the published
+    layout only the outer walls exist, which the rays never cross).
     """
 
     name = "shelter_construction_v0"
@@ -430,17 +518,13 @@ class ShelterConstruction(ConstructionTask):
         super().__init__(config)
         self.rays_per_side = rays = rays_per_side
         self.reward_scale = reward_scale
-        cell = config.cell_size
-        low, high = 1.01 * cell, config.floor_size - 1.01 * cell
-        offset = np.arange(rays) / rays * (high - low)
-        edges = [np.stack([low + offset, np.full(rays, low)], 1), np.stack([np.full(rays, high), low + offset], 1),
-                 np.stack([high - offset, np.full(rays, high)], 1), np.stack([np.full(rays, low), high - offset], 1)]
-        self.ray_starts = np.concatenate(edges)
+        self.ray_starts = shelter_ray_starts(config.floor_size, config.cell_size, rays)
         self.cylinder_center = np.array([config.floor_size / 2, config.floor_size / 2, W.CYLINDER_HALF_HEIGHT])
         self.cylinder_radius = 0.5
         self._placed_cylinder = (self.cylinder_center.copy(), self.cylinder_radius)
         self._ray_geoms = np.zeros(4 * rays, dtype=np.int32)
         self._ray_distances = np.zeros(4 * rays)
+        self._one_geom = np.zeros(1, dtype=np.int32)
         self._aim_rays()
 
     @classmethod
@@ -472,8 +556,23 @@ class ShelterConstruction(ConstructionTask):
         """Put the cylinder where it was placed for this episode."""
         self.move_cylinder(*self._placed_cylinder)
 
+    def save_state(self) -> dict[str, np.ndarray]:
+        """The cylinder's centre and radius (rebuilt with the layout, but a scripted scene may
+        have moved it)."""
+        return {"cylinder": np.array([*self.cylinder_center, self.cylinder_radius])}
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each array of :meth:`save_state`."""
+        return {"cylinder": (4,)}
+
+    def restore_state(self, saved: dict[str, np.ndarray]) -> None:
+        """Put the cylinder where :meth:`save_state` found it."""
+        cylinder = np.asarray(saved["cylinder"], dtype=np.float64)
+        self.move_cylinder(cylinder[:3], float(cylinder[3]))
+
     def move_cylinder(self, center: np.ndarray, radius: float) -> None:
-        """Put the cylinder at ``center`` (x, y, z) with ``radius`` (resets and scripted scenes)."""
+        """Put the cylinder at ``center`` (x, y, z) with ``radius`` (resets and scripted scenes), and
+        sense again, so that lidar and sight see it where it now stands."""
         env = self.env
         m, body, geom = env.model, int(env.index.cylinder_body), int(env.index.cylinder_geom)
         self.cylinder_center = np.asarray(center, dtype=np.float64).copy()
@@ -484,21 +583,38 @@ class ShelterConstruction(ConstructionTask):
         m.geom_aabb[geom] = (0.0, 0.0, 0.0, self.cylinder_radius, self.cylinder_radius, W.CYLINDER_HALF_HEIGHT)
         W.refresh_bounding_volumes(m, body)
         mujoco.mj_kinematics(m, env.data)
+        env.arena.sense()
         self._aim_rays()
 
     def _aim_rays(self) -> None:
-        center = self.cylinder_center
-        vectors = np.concatenate([self.ray_starts, np.full((len(self.ray_starts), 1), center[2])], 1) - center
+        """The rays as segments from the cylinder's centre back to their starts (unit directions,
+        lengths) and where each leaves the cylinder's side (the segment stays within its height)."""
+        vectors = self.ray_starts - self.cylinder_center
         self.ray_lengths = np.linalg.norm(vectors, axis=1)
         self.ray_vectors = (vectors / self.ray_lengths[:, None]).reshape(-1).copy()
+        self._surface_distances = self.cylinder_radius * self.ray_lengths / np.linalg.norm(vectors[:, :2], axis=1)
 
     def rays_reaching(self) -> int:
-        """How many of the rays from the floor's edges reach the cylinder now."""
+        """How many of the rays from the floor's edges reach the cylinder now.
+
+        A ray cast from a start towards the cylinder's centre reaches it when nothing lies on the
+        segment from the start to the cylinder's side. One ``mj_multiRay`` call tests all those
+        segments from the centre outwards (the cylinder's body left out); the rare ray whose first
+        hit lies inside the cylinder (a body pressed into it) says nothing about the segment
+        beyond, so that ray is cast again as the original casts it, from its start.
+        """
         env = self.env
-        mujoco.mj_multiRay(env.model, env.data, self.cylinder_center, self.ray_vectors, W.RAY_GROUPS, 1,
-                           int(env.index.cylinder_body), self._ray_geoms, self._ray_distances, None,
-                           self.ray_lengths.size, float(self.ray_lengths.max()) + 1.0)
-        blocked = (self._ray_geoms >= 0) & (self._ray_distances < self.ray_lengths - 1e-6)
+        m, d, body = env.model, env.data, int(env.index.cylinder_body)
+        mujoco.mj_multiRay(m, d, self.cylinder_center, self.ray_vectors, W.RAY_GROUPS, 1, body, self._ray_geoms,
+                           self._ray_distances, None, self.ray_lengths.size, float(self.ray_lengths.max()) + 1.0)
+        hit = self._ray_geoms >= 0
+        blocked = hit & (self._ray_distances < self.ray_lengths)
+        inside = np.flatnonzero(hit & (self._ray_distances < self._surface_distances))
+        cylinder = int(env.index.cylinder_geom)
+        for ray in inside.tolist():
+            direction = -self.ray_vectors[3 * ray:3 * ray + 3]
+            mujoco.mj_ray(m, d, self.ray_starts[ray], direction, W.RAY_GROUPS, 1, -1, self._one_geom)
+            blocked[ray] = int(self._one_geom[0]) != cylinder
         return int((~blocked).sum())
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:

@@ -42,6 +42,11 @@ AGENT_Z_DAMPING = 1.0
 #: axis (modules/agents.py rotates the heading by -pi/2), ours is +x, so they sit at +x here
 AGENT_ARMS = ((0.075, -0.13, -0.05), (0.075, 0.13, -0.05))
 AGENT_ARM_RADIUS = 0.05
+#: The yaw every agent and ramp starts an episode with. The original sets no hinge angle at a
+#: reset (mujoco-worldgen objs/obj.py: generate_xinit writes the slide joints only), so
+#: particle_hinge starts facing its -y axis and the ramp (assets/stls/ramp.stl) rises towards
+#: -y; our agent faces, and our ramp rises along, its +x axis, turned to -y by a yaw of -pi/2.
+SPAWN_YAW = -np.pi / 2
 # Boxes are worldgen Geoms whose joints all get damping 0.01 (mujoco-worldgen
 # mujoco_worldgen/util/obj_util.py: get_body_xml_node); ramps damp all four joints with 0.1
 # (mujoco-worldgen assets/xmls/ramp/main.xml).

@@ -243,5 +243,8 @@ def test_shelter_cylinder_and_blueprint_sites_spawn_as_published():
         counts.append(len(sites))
         assert ((sites > 0.4) & (sites < 5.6)).all()  # uniform_placement_middle(0.85)
         boxes = blueprint.replay_frame()["box_pos"][:, :2]
-        assert (np.abs(sites[:, None] - boxes[None]).max(-1) >= 0.5 - 1e-9).all()  # sites take free cells
+        # sites take free cells: the block of 3 x 3 cells whose jittered corner the mark scales by
+        # floor_size / (floor_size - site_size) (construction_sites.py: _mark_site_square)
+        block_centre = sites * (5.5 / 6.0) - (sites * (5.5 / 6.0)) % 0.2 + 0.3
+        assert (np.abs(block_centre[:, None] - boxes[None]).max(-1) >= 0.5 - 1e-6).all()
     assert set(counts) == {1, 2, 3, 4}

@@ -234,10 +234,13 @@ def test_statistics_take_the_displacement_at_the_end_of_each_phase():
     env = scene_env(n_boxes=1, prep_fraction=0.5, horizon=24)
     env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.5, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
     start = env.replay_frame()["box_pos"][0].copy()
-    for move in [(0, 5, 5)] * 3 + [(10, 5, 5)] * 2 + [(5, 5, 5)] * 7:  # drag the box off and back, during prep
+    # drag the box off and back during the 12 preparation steps, then on in step 13: TrackStatWrapper
+    # takes the "_prep" statistics at the first prep_obs == 1.0, 13 / (12 + 1e-5) (prep_phase.py)
+    for move in [(0, 5, 5)] * 3 + [(10, 5, 5)] * 2 + [(5, 5, 5)] * 7 + [(0, 5, 5)]:
         env.step({"hider_0": act(move, grab=1), "seeker_0": STILL})
     mid = env.replay_frame()["box_pos"][0].copy()
-    for _ in range(12):
+    assert env.step_count == 13 and np.linalg.norm(mid - start) > 0.05  # step 13 moved the box
+    for _ in range(11):
         *_, infos = env.step({"hider_0": act((0, 5, 5), grab=1), "seeker_0": STILL})
     stats = infos["hider_0"]["episode_stats"]
     end = env.replay_frame()["box_pos"][0]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import envs
 from envs.hide_and_seek_v0 import parallel_env
+
+TASKS = ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0", "shelter_construction_v0"]
 
 
 def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
@@ -49,11 +52,13 @@ def assert_same_continuation(env, restored, rng: np.random.Generator, current: d
         assert found[2] == expected[2] and found[3] == expected[3]
         np.testing.assert_allclose(restored.state(), env.state(), atol=1e-6)
     assert not restored.agents
-    assert found[4]["hider_0"]["episode_stats"] == pytest.approx(expected[4]["hider_0"]["episode_stats"], abs=1e-9)
+    agent = env.possible_agents[0]
+    assert found[4][agent]["episode_stats"] == pytest.approx(expected[4][agent]["episode_stats"], abs=1e-9)
     return steps
 
 
-@pytest.mark.parametrize("extra_steps", [0, 40])  # saved in the preparation phase and after it
+# saved in the preparation phase, after its last step (32) before the statistics' step (33), and after it
+@pytest.mark.parametrize("extra_steps", [0, 29, 40])
 def test_a_restored_copy_continues_exactly_like_the_original(extra_steps):
     env, current = quadrant_episode_with_a_held_and_locked_box()
     rng = np.random.default_rng(extra_steps)
@@ -71,6 +76,43 @@ def test_a_restored_copy_continues_exactly_like_the_original(extra_steps):
     np.testing.assert_array_equal(restored.walls, env.walls)
     steps = assert_same_continuation(env, restored, np.random.default_rng(7), current, observations)
     assert steps == env.config.horizon - 3 - extra_steps
+
+
+def task_scene(task: str, env) -> None:
+    """Give the task state of its own to carry: a box locked (the lock tasks), sites and the cylinder
+    moved by a scripted scene (the construction tasks)."""
+    if task in ("lock_and_return_v0", "sequential_lock_v0"):
+        box = int(env.game.order[0])
+        x, y = env.object_pose[box, :2]
+        x, yaw = (x - 0.45, 0.0) if x > 1.0 else (x + 0.45, np.pi)  # facing the box
+        env.arrange(agents={"agent_0": (x, y, yaw)})
+        for _ in range(3):
+            env.step({"agent_0": act(lock=1)})
+        assert env.rules.lock_team[box] == 0
+    elif task == "blueprint_construction_v0":
+        present = np.zeros(env.game.n_sites[1], dtype=bool)
+        present[:2] = True
+        env.game.place_sites(np.array([[2.0, 2.5]] + [[4.0, 3.5]] * (len(present) - 1)), present)
+    else:
+        env.game.move_cylinder(np.array([2.2, 3.7, 0.25]), 0.8)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_restored_transfer_task_continues_exactly_like_the_original(task):
+    env = envs.make(task)
+    env.reset(seed=3)
+    task_scene(task, env)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        current, *_ = env.step(random_actions(env, rng))
+    saved = env.save_state()
+    assert any(key.startswith("game_") for key in saved) and all(isinstance(v, np.ndarray) for v in saved.values())
+    restored = envs.make(task)
+    restored.reset(seed=8)  # another layout first
+    observations, _ = restored.reset(options={"state": saved})
+    assert restored.step_count == env.step_count
+    steps = assert_same_continuation(env, restored, np.random.default_rng(9), current, observations)
+    assert steps > 0
 
 
 def test_a_restore_rebuilds_the_layout_over_another_episode_and_a_seed_starts_a_fresh_stream():

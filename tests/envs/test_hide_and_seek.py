@@ -376,7 +376,8 @@ def test_observations_match_an_independent_reading_of_the_world():
 
     def agent_fields(j):
         heading = (pose[j, 3] + np.pi) % (2 * np.pi) - np.pi
-        prep = min(env.step_count / env.game.prep_steps, 1.0)
+        # wrappers/prep_phase.py: PreparationPhase.observation
+        prep = min(env.step_count / (env.config.prep_fraction * env.config.horizon + 1e-5), 1.0)
         return np.array([*pose[j, :3], heading, *velocity[j], float(env.team[j] == 0), prep], dtype=np.float32)
 
     for agent, obs in observations.items():

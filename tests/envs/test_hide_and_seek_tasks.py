@@ -84,17 +84,19 @@ def test_sequential_lock_only_the_next_box_in_order_locks():
 
 
 def _blueprint_reward(box_corners, site_corners, alpha=-1.5, scale=0.05):
-    """construction_dense with use_corners, written out: per site corner, the smooth minimum over box corners."""
+    """construction_dense with use_corners, written out: per site corner, the smooth minimum over box
+    corners (3D points: ConstructionDistancesWrapper measures site_xpos)."""
     per_corner = []
     for site in site_corners:
-        distances = [np.hypot(*(box - site)) for box in box_corners]
+        distances = [float(np.linalg.norm(box - site)) for box in box_corners]
         weights = [np.exp(alpha * d) for d in distances]
         per_corner.append(sum(d * w for d, w in zip(distances, weights)) / sum(weights))
     return -scale * np.mean(per_corner)
 
 
-def _square_corners(x, y, half=0.25):
-    return np.array([(x + dx, y + dy) for dx in (-half, half) for dy in (-half, half)])
+def _square_corners(x, y, z=0.25, half=0.25):
+    """Corners of a square at height z: a site's (marked at site_height 0.25) or a resting cube's."""
+    return np.array([(x + dx, y + dy, z) for dx in (-half, half) for dy in (-half, half)])
 
 
 def test_blueprint_reward_follows_box_corners_to_site_corners_and_completion_ends_the_episode():
@@ -103,7 +105,7 @@ def test_blueprint_reward_follows_box_corners_to_site_corners_and_completion_end
     env.arrange(agents={"agent_0": (1.0, 1.0, 0.0)}, boxes={0: (3.0, 4.0, 0.0)})
     env.game.place_sites(np.array([[3.0, 3.0]]), np.array([True]))
     observations, rewards, terminations, *_ = env.step({"agent_0": STILL})
-    box = env.replay_frame()["box_pos"][0, :2]
+    box = env.replay_frame()["box_pos"][0]
     expected = _blueprint_reward(_square_corners(*box), _square_corners(3.0, 3.0))
     assert rewards["agent_0"] == pytest.approx(expected, abs=1e-6)
     assert not terminations["agent_0"]
@@ -114,7 +116,7 @@ def test_blueprint_reward_follows_box_corners_to_site_corners_and_completion_end
     assert not terminations["agent_0"]
     env.arrange(boxes={0: (3.05, 3.0, 0.0)})
     _, rewards, terminations, truncations, infos = env.step({"agent_0": STILL})
-    box = env.replay_frame()["box_pos"][0, :2]
+    box = env.replay_frame()["box_pos"][0]
     # blueprint.jsonnet: construction_completed pays 3 per site and ends the episode
     expected = 3.0 + _blueprint_reward(_square_corners(*box), _square_corners(3.0, 3.0))
     assert rewards["agent_0"] == pytest.approx(expected, abs=1e-6)
@@ -145,7 +147,8 @@ def test_shelter_reward_counts_rays_reaching_the_cylinder():
     half = np.array([0.825, 0.075])
     center = np.array([3.0, 3.0])
     # rays grazing a corner within a millimetre may go either way
-    surely = _blocked_by_rectangle(env.game.ray_starts, center, box - half + 1e-3, box + half - 1e-3).sum()
-    maybe = _blocked_by_rectangle(env.game.ray_starts, center, box - half - 1e-3, box + half + 1e-3).sum()
+    starts = env.game.ray_starts[:, :2]
+    surely = _blocked_by_rectangle(starts, center, box - half + 1e-3, box + half - 1e-3).sum()
+    maybe = _blocked_by_rectangle(starts, center, box - half - 1e-3, box + half + 1e-3).sum()
     assert 20 < surely <= maybe < surely + 4
     assert -(120 - surely) <= rewards["agent_0"] <= -(120 - maybe)
