@@ -22,12 +22,21 @@ own ratio (full step over physics step), and the table shows the medians of the 
 Every step is timed by the CPU time of this thread (time spent waiting for a shared core is
 not counted) and by the wall clock.
 
-Usage: ``python benchmarks/arena_speed.py [--steps 4800] [--resets 200]``
+``--parts`` shows instead where a full step's time goes, part by part: each part of ``env.step``
+(``mujoco.mj_step``, ``mj_kinematics``, the action decoding, grab and lock, sensing and its ray
+casts, the divergence check, the game's sight and rewards, the observations) is wrapped in a
+timer of the thread's CPU time for ``--steps`` steps per preset, and what the parts leave of
+the full step is the step's own bookkeeping. Each timer adds about a microsecond to the part it
+times, so the parts show shares, and the ratio comes from the plain run.
+
+Usage: ``python benchmarks/arena_speed.py [--steps 4800] [--resets 200] [--parts]``
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import os
 import platform
 import statistics
@@ -160,6 +169,71 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
     return cpu / steps, wall / steps, ray_cpu / steps, ray_wall / steps
 
 
+#: the parts of ``env.step`` that ``--parts`` times: (label, owner of the method, method name)
+STEP_PARTS = (
+    ("actions", "actions", "decode"),
+    ("grab and lock", "rules", "apply"),
+    ("sensing", "arena", "sense"),
+    ("  of which rays", "senses", "cast_rays"),
+    ("divergence check", "arena", "_diverged"),
+    ("game: sight", "game", "sensed"),
+    ("game: rewards", "game", "rewards"),
+    ("observations", "observations", "observe"),
+)
+
+
+def step_parts(env, steps: int, actions: list[dict]) -> dict[str, float]:
+    """Microseconds of thread CPU per environment step spent in each part of ``env.step``
+    (``STEP_PARTS``, ``mj_step`` and ``mj_kinematics``), over ``steps`` steps of episodes seeded
+    0, 1, ...; "bookkeeping" is the full step less the parts (ray casts count within sensing)."""
+    spent: collections.Counter[str] = collections.Counter()
+    clock = time.thread_time_ns
+
+    def timed(function, label):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            start = clock()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += clock() - start
+        return wrapper
+
+    owners = {"actions": env.actions, "rules": env.arena.rules, "arena": env.arena, "senses": env.senses,
+              "game": env.game, "observations": env.observations}
+    for label, owner, name in STEP_PARTS:
+        setattr(owners[owner], name, timed(getattr(owners[owner], name), label))
+    real = {name: getattr(mujoco, name) for name in ("mj_step", "mj_kinematics")}
+    for name, function in real.items():
+        setattr(mujoco, name, timed(function, name))
+    try:
+        cpu, _, _ = play(env, steps, 0, actions)
+    finally:
+        for name, function in real.items():
+            setattr(mujoco, name, function)
+        for _, owner, name in STEP_PARTS:
+            delattr(owners[owner], name)  # back to the class's method
+    parts = {label: spent[label] / steps / 1e3 for label in ("mj_step", "mj_kinematics", *(p[0] for p in STEP_PARTS))}
+    parts["bookkeeping"] = 1e6 * cpu - sum(value for label, value in parts.items() if label != "  of which rays")
+    parts["full step"] = 1e6 * cpu
+    return parts
+
+
+def print_parts(steps: int) -> None:
+    """The ``--parts`` table: each part's microseconds per step and its share of ``mj_step``."""
+    print("microseconds of thread CPU per environment step, each part timed inside the full step, and its share "
+          "of mj_step")
+    for preset in PRESETS:
+        env = parallel_env(preset)
+        actions = random_actions(env, np.random.default_rng(0), 2000)
+        play(env, min(steps, 200), 1000, actions)  # warm up
+        parts = step_parts(env, steps, actions)
+        physics = parts["mj_step"]
+        print(f"{preset} ({steps} steps; load average {os.getloadavg()[0]:.1f})")
+        for label, value in parts.items():
+            print(f"  {label:<20}{value:>8.1f}{value / physics:>8.3f}")
+
+
 def reset_cost(env, resets: int) -> tuple[float, int]:
     """Milliseconds per reset and models compiled meanwhile."""
     before = world.compile_count()
@@ -177,13 +251,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4800,
                         help="environment steps per preset, in rounds of one episode")
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
+    parser.add_argument("--parts", action="store_true",
+                        help="time each part of the full step instead (--steps steps per preset)")
     args = parser.parse_args()
     if args.steps < 1 or args.resets < 1:
         parser.error("--steps and --resets must be positive")
-    print(f"command: python benchmarks/arena_speed.py --steps {args.steps} --resets {args.resets}")
+    command = f"--steps {args.steps} --parts" if args.parts else f"--steps {args.steps} --resets {args.resets}"
+    print(f"command: python benchmarks/arena_speed.py {command}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
           f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
           f"{os.getloadavg()[0]:.1f} at the start")
+    if args.parts:
+        print_parts(args.steps)
+        return
     print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
     print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
     print("ratio = full step / physics step, the median of the rounds' own ratios (and their quartiles)")

@@ -46,6 +46,11 @@ class ActionDecoder:
         self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (limit / (MOVE_BINS // 2))
         self._all_slots = list(range(n_agent_slots))
         self._kinds = "iuf" if self.continuous else "iu"
+        # the slots of the last actions' agents, for the episode (``live_slot_of``) they were found in
+        self._agents: tuple[str, ...] = ()
+        self._live_slot_of: dict[str, int] = {}
+        self._rows: list[int] = []
+        self._row_index = np.zeros(0, dtype=np.intp)
 
     def decode(self, actions: dict, live_slot_of: dict[str, int],
                still: np.ndarray | None = None) -> tuple[np.ndarray, list[bool], list[bool]]:
@@ -55,30 +60,33 @@ class ActionDecoder:
 
         The common case (every action well formed) costs a few array operations for all agents
         together; only when something is wrong are the actions checked one by one, so that the
-        error names the agent.
+        error names the agent. The slots of the agents acting are found once for each episode
+        (``live_slot_of``) and order of the agents in ``actions``.
         """
         A = self.n_agent_slots
         if not actions:
             return np.zeros((A, 3)), [False] * A, [False] * A
         flat, continuous = self.flat, self.continuous
         try:
-            rows = [live_slot_of[agent] for agent in actions]
+            rows = self._rows_of(actions, live_slot_of)
             values = list(actions.values())
             if flat:
                 table = np.asarray(values)
                 well_formed = table.shape == (len(rows), 5) and table.dtype.kind in self._kinds
                 movement = table[:, :3]
-                presses = table[:, 3:].tolist()
+                grab, lock = table[:, 3].tolist(), table[:, 4].tolist()
                 if continuous:  # a button is pressed above one half
-                    well_formed = well_formed and all(0.0 <= v <= 1.0 for press in presses for v in press)
-                    presses = [(grab > 0.5, lock > 0.5) for grab, lock in presses]
+                    well_formed = well_formed and all(0.0 <= v <= 1.0 for v in grab + lock)  # NaN fails too
+                    grab, lock = [press > 0.5 for press in grab], [press > 0.5 for press in lock]
             else:
                 movement = np.asarray([action["movement"] for action in values])
                 index = operator.index
-                presses = [(index(action["grab"]), index(action["lock"])) for action in values]
+                grab = [index(action["grab"]) for action in values]
+                lock = [index(action["lock"]) for action in values]
                 well_formed = movement.shape == (len(rows), 3) and movement.dtype.kind in self._kinds
             if not (flat and continuous):  # integer buttons, both 0 or 1
-                well_formed = well_formed and not any((grab | lock) & -2 for grab, lock in presses)
+                buttons = grab + lock
+                well_formed = well_formed and min(buttons) >= 0 and max(buttons) <= 1
             if well_formed:  # a few Python comparisons cost less than numpy's for a dozen numbers
                 moves = movement.ravel().tolist()
                 if continuous:  # NaN fails the comparison too
@@ -90,11 +98,11 @@ class ActionDecoder:
         if not well_formed:
             self._raise_for_bad_action(actions, live_slot_of)
         controls = np.array(movement, dtype=np.float64) if continuous else self._control_levels.take(movement)
-        grab = [bool(press[0]) for press in presses]
-        lock = [bool(press[1]) for press in presses]
-        if rows != self._all_slots:  # some agents are silent or absent
+        grab = [bool(press) for press in grab]
+        lock = [bool(press) for press in lock]
+        if rows is not self._all_slots:  # some agents are silent or absent
             controls, live_controls = np.zeros((A, 3)), controls
-            controls[rows] = live_controls
+            controls[self._row_index] = live_controls
             live_grab, live_lock = grab, lock
             grab, lock = [False] * A, [False] * A
             for row, pressed_grab, pressed_lock in zip(rows, live_grab, live_lock):
@@ -104,6 +112,17 @@ class ActionDecoder:
             for slot in still.tolist():
                 grab[slot] = lock[slot] = False
         return controls, grab, lock
+
+    def _rows_of(self, actions: dict, live_slot_of: dict[str, int]) -> list[int]:
+        """The agent slot of each action, in order (``_all_slots`` itself when every slot acts in
+        order); remembered for the episode's ``live_slot_of`` and the order of the agents."""
+        agents = tuple(actions)
+        if agents != self._agents or live_slot_of is not self._live_slot_of:
+            rows = [live_slot_of[agent] for agent in agents]  # KeyError: not a live agent
+            self._rows = self._all_slots if rows == self._all_slots else rows
+            self._row_index = np.array(rows, dtype=np.intp)
+            self._agents, self._live_slot_of = agents, live_slot_of
+        return self._rows
 
     def _raise_for_bad_action(self, actions: dict, live_slot_of: dict[str, int]) -> None:
         """Find the first malformed action and raise a ValueError naming its agent."""

@@ -69,8 +69,9 @@ class Arena:
         self.object_half = np.zeros((O, 3))  # half extents; boxes' set per episode
         self.object_half[B:] = W.RAMP_HALF
         # views of the simulation state (MjData never reallocates): x, y, z, yaw per entity
-        self.pose = self.data.qpos.reshape(self.n_entities, 4)
-        self.velocity = self.data.qvel.reshape(self.n_entities, 4)
+        self._qpos, self._qvel = self.data.qpos, self.data.qvel  # read without MjData's accessors
+        self.pose = self._qpos.reshape(self.n_entities, 4)
+        self.velocity = self._qvel.reshape(self.n_entities, 4)
         self.agent_pose = self.pose[:A]
         self.object_pose = self.pose[A:]
         self.controls = self.data.ctrl.reshape(A, 3)
@@ -80,6 +81,7 @@ class Arena:
                                         self.index.geom_body, c.lidar_rays, c.lidar_range, c.vision_cone_degrees,
                                         sight_range)
         self.in_sight = self.senses.in_sight  # [A, A + O], rewritten by every sensing
+        self._objects_in_sight = self.in_sight[:, A:]  # [A, O]: what grab and lock may reach
         self.lidar = self.senses.lidar
         sites = self.index.entity_site
         # where rays aim: the entities' aim sites, a view of MuJoCo's site positions
@@ -256,12 +258,12 @@ class Arena:
         world went back to the last good state with every grab and lock released."""
         self.controls[:] = controls
         rules = self.rules
-        rules.apply(grab, lock, self.in_sight[:, self.n_agent_slots:], rng)
+        rules.apply(grab, lock, self._objects_in_sight, rng)
         if rules.changed:
             self.color_locks()
         m, d = self.model, self.data
-        mujoco.mj_step(m, d, nstep=self.config.substeps)
-        qpos, qvel = d.qpos, d.qvel
+        mujoco.mj_step(m, d, self.config.substeps)
+        qpos, qvel = self._qpos, self._qvel
         if self._parked_qpos.size:
             qpos[self._parked_qpos] = self._parked_values
             qvel[self._parked_qpos] = 0.0
@@ -274,9 +276,10 @@ class Arena:
             mujoco.mj_forward(m, d)
             self._warning_count = self._count_warnings()
         else:
-            mujoco.mj_kinematics(m, d)
-            np.copyto(self._last_good[0], qpos)
-            np.copyto(self._last_good[1], qvel)
+            mujoco.mj_kinematics(m, d)  # sensing reads the geoms' and sites' poses after the last substep
+            last_qpos, last_qvel = self._last_good
+            last_qpos[:] = qpos
+            last_qvel[:] = qvel
         self.sense()
         return diverged
 
@@ -291,8 +294,8 @@ class Arena:
     def _diverged(self) -> bool:
         if self._count_warnings() != self._warning_count:
             return True
-        qpos, qvel = self.data.qpos, self.data.qvel
-        return not np.dot(qpos, qpos) + np.dot(qvel, qvel) < _POSITION_LIMIT**2
+        qpos, qvel = self._qpos, self._qvel
+        return not qpos.dot(qpos) + qvel.dot(qvel) < _POSITION_LIMIT**2
 
     def color_locks(self) -> None:
         """Paint locked objects in their locking team's colour."""

@@ -12,7 +12,8 @@ cone lets the target be seen.
 
 Every array of a step lives in a buffer allocated once: ray directions, hit geoms and
 distances, and the results (``lidar``, ``in_sight``, ``cone``), which callers read and copy
-what they keep.
+what they keep; the step reads its parts (eyes, headings, lidar and sight columns) through
+views made once.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class Senses:
         self._angle = np.zeros((A, T))
         self._hit_body = np.zeros((A, T), dtype=np.int32)
         self._miss = np.zeros((A, L), dtype=bool)
+        # views made once: the eyes and headings, and the lidar and sight columns of the hit arrays
+        self._eye = self.agent_pose[:, None, :3]
+        self._yaw = self.agent_pose[:, 3:4]
+        self._lidar_distances, self._lidar_geoms = self.distances[:, :L], self.geom_ids[:, :L]
+        self._sight_geoms = self.geom_ids[:, L:]
 
     def set_observers(self, agent_present: np.ndarray) -> None:
         """Fix which agents cast rays this episode. Absent agents cast none; their rows read as
@@ -83,7 +89,7 @@ class Senses:
         sight = self._sight
         # a ray needs no unit length: the hit geom is all line of sight asks (an agent's ray to
         # itself is a zero vector, which finds nothing)
-        np.subtract(target_pos, self.agent_pose[:, None, :3], out=sight)
+        np.subtract(target_pos, self._eye, out=sight)
         self.cast_rays()
         self._read_lidar()
         self._line_of_sight()
@@ -103,13 +109,13 @@ class Senses:
         L = self.lidar_rays
         if L:
             lidar = self.lidar
-            np.minimum(self.distances[:, :L], self.lidar_range, out=lidar)
-            np.less(self.geom_ids[:, :L], 0, out=self._miss)
+            np.minimum(self._lidar_distances, self.lidar_range, out=lidar)
+            np.less(self._lidar_geoms, 0, out=self._miss)
             np.copyto(lidar, self.lidar_range, where=self._miss)
 
     def _line_of_sight(self) -> None:
         """``in_sight`` before the cone: the first body each sight ray meets is its target's."""
-        np.take(self.geom_body, self.geom_ids[:, self.lidar_rays:], out=self._hit_body)
+        self.geom_body.take(self._sight_geoms, out=self._hit_body)
         np.equal(self._hit_body, self.target_body, out=self.in_sight)
 
     def _vision_cone(self, offset: np.ndarray) -> None:
@@ -117,6 +123,6 @@ class Senses:
         the eye) within half the cone."""
         angle = self._angle
         np.arctan2(offset[..., 1], offset[..., 0], out=angle)
-        angle -= self.agent_pose[:, 3:4]
+        angle -= self._yaw
         np.cos(angle, out=angle)
         np.greater_equal(angle, self.cos_half_cone, out=self.cone)

@@ -38,6 +38,7 @@ class ConeSenses(Senses):
         self._cast = np.zeros((A, T), dtype=bool)
         self._not_self = np.ones((A, T), dtype=bool)
         self._not_self[np.arange(A), np.arange(A)] = False  # the targets begin with the agents
+        self._cast_column = self._cast[..., None]
 
     def set_observers(self, agent_present: np.ndarray) -> None:
         """Fix which agents cast rays this episode, and which targets rays can find: those with a
@@ -54,12 +55,12 @@ class ConeSenses(Senses):
         """Cast the lidar rays and the sight rays that may see their target from the agents'
         current poses towards ``target_pos [T, 3]``; the results are :meth:`Senses.sense`'s."""
         offset, cast = self._offset, self._cast
-        np.subtract(target_pos, self.agent_pose[:, None, :3], out=offset)
+        np.subtract(target_pos, self._eye, out=offset)
         self._vision_cone(offset)
         np.logical_and(self.cone, self._may_see, out=cast)
         # a ray needs no unit length: the hit geom is all line of sight asks; a zero vector is
         # a ray not cast, which meets nothing
-        np.multiply(offset, cast[..., None], out=self._sight)
+        np.multiply(offset, self._cast_column, out=self._sight)
         self.cast_rays()
         self._read_lidar()
         self._line_of_sight()

@@ -1,5 +1,5 @@
 """Every fast path of the arena agrees with the plain version it replaces, over seeded random
-episodes of the quadrant game, the full game and each transfer task."""
+episodes of the quadrant game (Dict and flat observations), the full game and each transfer task."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from envs.hide_and_seek.sensing_fast import ConeSenses
 
 CASES = [
     ("hide_and_seek_v0", {"preset": "quadrant"}),
+    ("hide_and_seek_v0", {"preset": "quadrant", "flat_observations": True}),
     ("hide_and_seek_v0", {"preset": "full_game"}),
     ("lock_and_return_v0", {}),
     ("sequential_lock_v0", {}),
@@ -30,23 +31,31 @@ def _actions(env, rng: np.random.Generator) -> dict:
     }
 
 
-def _build(monkeypatch, senses_class: type[Senses], env_id: str, kwargs: dict):
-    monkeypatch.setattr(Arena, "senses_class", senses_class)
+def _build(monkeypatch, fast: bool, env_id: str, kwargs: dict):
+    """The environment with every fast path (``fast``) or every plain version they replace."""
+    monkeypatch.setattr(Arena, "senses_class", ConeSenses if fast else Senses)
     return envs.make(env_id, **kwargs)
 
 
 def _assert_same_observations(plain: dict, fast: dict) -> None:
     assert plain.keys() == fast.keys()
     for agent, observation in plain.items():
+        if not isinstance(observation, dict):  # flat observations
+            assert fast[agent].dtype == observation.dtype
+            np.testing.assert_array_equal(fast[agent], observation, err_msg=agent)
+            continue
         assert observation.keys() == fast[agent].keys()
         for key, value in observation.items():
             np.testing.assert_array_equal(fast[agent][key], value, err_msg=f"{agent} {key}")
 
 
-@pytest.mark.parametrize(("env_id", "kwargs"), CASES, ids=[kw.get("preset", name) for name, kw in CASES])
-def test_cone_first_sensing_sees_what_the_plain_sensing_sees(monkeypatch, env_id, kwargs):
-    plain = _build(monkeypatch, Senses, env_id, kwargs)
-    fast = _build(monkeypatch, ConeSenses, env_id, kwargs)
+CASE_IDS = ["quadrant", "quadrant-flat", "full_game", *(name for name, _ in CASES[3:])]
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CASES, ids=CASE_IDS)
+def test_fast_paths_give_what_the_plain_versions_give(monkeypatch, env_id, kwargs):
+    plain = _build(monkeypatch, False, env_id, kwargs)
+    fast = _build(monkeypatch, True, env_id, kwargs)
     assert type(plain.senses) is Senses and type(fast.senses) is ConeSenses
     rng = np.random.default_rng(0)
     seen = rays_left_out = 0
@@ -67,9 +76,9 @@ def test_cone_first_sensing_sees_what_the_plain_sensing_sees(monkeypatch, env_id
         L = plain.senses.lidar_rays
         rays_left_out += int(((fast.senses.geom_ids[:, L:] < 0) & (plain.senses.geom_ids[:, L:] >= 0)).sum())
         actions = _actions(plain, rng)
-        plain_observations, plain_rewards, plain_ends, plain_cuts, _ = plain.step(actions)
-        fast_observations, fast_rewards, fast_ends, fast_cuts, _ = fast.step(actions)
-        assert (fast_rewards, fast_ends, fast_cuts) == (plain_rewards, plain_ends, plain_cuts)
+        plain_observations, plain_rewards, plain_ends, plain_cuts, plain_infos = plain.step(actions)
+        fast_observations, fast_rewards, fast_ends, fast_cuts, fast_infos = fast.step(actions)
+        assert (fast_rewards, fast_ends, fast_cuts, fast_infos) == (plain_rewards, plain_ends, plain_cuts, plain_infos)
     # the comparison saw things in sight, and rays the fast path left out that would have hit something
     assert seen > 0, "nothing was ever in sight"
     assert rays_left_out > 0, "the fast path cast every ray"
