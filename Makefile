@@ -9,9 +9,8 @@ export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export SDL_VIDEODRIVER ?= dummy
 
-#: Code checked by ruff (lint and format) this round; mypy's files are listed in pyproject.toml.
-LINT_PATHS := agents marl replays tests/agents tests/core tests/test_design.py docs/repository_site.py tests/test_docs_site.py \
-	tests/test_packaging.py
+#: The Python code ruff checks and formats (all of it); mypy's files are listed in pyproject.toml.
+LINT_PATHS := agents envs marl replays benchmarks tests docs/repository_site.py
 
 .PHONY: install lint docs dist test test-slow train demo clean
 

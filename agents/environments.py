@@ -10,10 +10,10 @@ an AEC environment is played one turn per step (:mod:`agents.turn_based`) unless
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium
-import numpy as np
 from pettingzoo import AECEnv, ParallelEnv
 
 from agents.turn_based import TurnBasedEnv
@@ -56,7 +56,13 @@ class GymnasiumParallelEnv:
         observation, reward, terminated, truncated, info = self.env.step(actions[name])
         if terminated or truncated:
             self.agents = []
-        return {name: observation}, {name: float(reward)}, {name: bool(terminated)}, {name: bool(truncated)}, {name: info}
+        return (
+            {name: observation},
+            {name: float(reward)},
+            {name: bool(terminated)},
+            {name: bool(truncated)},
+            {name: info},
+        )
 
     def render(self) -> Any:
         """Render the wrapped environment."""
@@ -69,7 +75,9 @@ class GymnasiumParallelEnv:
 
 def is_aec_env(env: Any) -> bool:
     """Whether ``env`` follows the PettingZoo AEC API."""
-    return isinstance(env, AECEnv) or (hasattr(env, "possible_agents") and hasattr(env, "observe") and hasattr(env, "agent_iter"))
+    return isinstance(env, AECEnv) or (
+        hasattr(env, "possible_agents") and hasattr(env, "observe") and hasattr(env, "agent_iter")
+    )
 
 
 def is_parallel_env(env: Any) -> bool:

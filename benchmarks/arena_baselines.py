@@ -21,11 +21,19 @@ import sys
 import time
 
 import numpy as np
-
 from benchmarks_common import machine
 
-STAT_KEYS = ("hidden_fraction", "max_box_move_prep", "max_box_move", "max_ramp_move_prep", "max_ramp_move",
-             "num_box_lock_prep", "num_box_lock", "num_ramp_lock_prep", "num_ramp_lock")
+STAT_KEYS = (
+    "hidden_fraction",
+    "max_box_move_prep",
+    "max_box_move",
+    "max_ramp_move_prep",
+    "max_ramp_move",
+    "num_box_lock_prep",
+    "num_box_lock",
+    "num_ramp_lock_prep",
+    "num_ramp_lock",
+)
 TASKS = ("lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0", "shelter_construction_v0")
 
 

@@ -57,10 +57,12 @@ def random_actions(env, rng: np.random.Generator, count: int) -> list[dict]:
     for _ in range(count):
         move = rng.integers(0, 11, size=(len(env.possible_agents), 3))
         buttons = rng.integers(0, 2, size=(len(env.possible_agents), 2))
-        out.append({
-            agent: {"movement": move[i], "grab": int(buttons[i, 0]), "lock": int(buttons[i, 1])}
-            for i, agent in enumerate(env.possible_agents)
-        })
+        out.append(
+            {
+                agent: {"movement": move[i], "grab": int(buttons[i, 0]), "lock": int(buttons[i, 1])}
+                for i, agent in enumerate(env.possible_agents)
+            }
+        )
     return out
 
 
@@ -149,7 +151,7 @@ def sensing_only(env, steps: int, seed: int, actions: list[dict]) -> tuple[float
     taken untimed, then its state sensed again): (sensing CPU, sensing wall, rays CPU, rays wall)."""
     senses = env.senses
     sites = env.index.entity_site
-    targets = env.data.site_xpos[sites[0]:sites[0] + sites.size]
+    targets = env.data.site_xpos[sites[0] : sites[0] + sites.size]
     cpu = wall = ray_cpu = ray_wall = 0.0
     episode = 0
     for done in range(steps):
@@ -197,10 +199,17 @@ def step_parts(env, steps: int, actions: list[dict]) -> dict[str, float]:
                 return function(*args, **kwargs)
             finally:
                 spent[label] += clock() - start
+
         return wrapper
 
-    owners = {"actions": env.actions, "rules": env.arena.rules, "arena": env.arena, "senses": env.senses,
-              "game": env.game, "observations": env.observations}
+    owners = {
+        "actions": env.actions,
+        "rules": env.arena.rules,
+        "arena": env.arena,
+        "senses": env.senses,
+        "game": env.game,
+        "observations": env.observations,
+    }
     for label, owner, name in STEP_PARTS:
         setattr(owners[owner], name, timed(getattr(owners[owner], name), label))
     real = {name: getattr(mujoco, name) for name in ("mj_step", "mj_kinematics")}
@@ -221,8 +230,10 @@ def step_parts(env, steps: int, actions: list[dict]) -> dict[str, float]:
 
 def print_parts(steps: int) -> None:
     """The ``--parts`` table: each part's microseconds per step and its share of ``mj_step``."""
-    print("microseconds of thread CPU per environment step, each part timed inside the full step, and its share "
-          "of mj_step")
+    print(
+        "microseconds of thread CPU per environment step, each part timed inside the full step, and its share "
+        "of mj_step"
+    )
     for preset in PRESETS:
         env = parallel_env(preset)
         actions = random_actions(env, np.random.default_rng(0), 2000)
@@ -248,27 +259,33 @@ def reset_cost(env, resets: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4800,
-                        help="environment steps per preset, in rounds of one episode")
+    parser.add_argument(
+        "--steps", type=int, default=4800, help="environment steps per preset, in rounds of one episode"
+    )
     parser.add_argument("--resets", type=int, default=200, help="resets timed per preset")
-    parser.add_argument("--parts", action="store_true",
-                        help="time each part of the full step instead (--steps steps per preset)")
+    parser.add_argument(
+        "--parts", action="store_true", help="time each part of the full step instead (--steps steps per preset)"
+    )
     args = parser.parse_args()
     if args.steps < 1 or args.resets < 1:
         parser.error("--steps and --resets must be positive")
     command = f"--steps {args.steps} --parts" if args.parts else f"--steps {args.steps} --resets {args.resets}"
     print(f"command: python benchmarks/arena_speed.py {command}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
-          f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
-          f"{os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python "
+        f"{platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}; load average "
+        f"{os.getloadavg()[0]:.1f} at the start"
+    )
     if args.parts:
         print_parts(args.steps)
         return
     print("microseconds per environment step (medians of the rounds), thread CPU time and wall clock;")
     print("sensing = env.senses.sense, of which rays = its mj_multiRay calls; rest = full - physics - sensing;")
     print("ratio = full step / physics step, the median of the rounds' own ratios (and their quartiles)")
-    print(f"{'preset':<11}{'clock':>6}{'rounds':>7}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}"
-          f"{'ratio':>7}{'q1':>6}{'q3':>6}")
+    print(
+        f"{'preset':<11}{'clock':>6}{'rounds':>7}{'physics':>9}{'full':>8}{'sensing':>9}{'rays':>7}{'rest':>7}"
+        f"{'ratio':>7}{'q1':>6}{'q3':>6}"
+    )
     for preset in PRESETS:
         env = parallel_env(preset)
         actions = random_actions(env, np.random.default_rng(0), 2000)
@@ -278,8 +295,13 @@ def main() -> None:
             shift = (round_ * horizon) % len(actions)
             episode_actions = actions[shift:] + actions[:shift]
             recorded = record_physics(env, horizon, round_, episode_actions)
-            rounds.append((physics_only(env, round_, recorded), full_step(env, horizon, round_, episode_actions),
-                           sensing_only(env, horizon, round_, episode_actions)))
+            rounds.append(
+                (
+                    physics_only(env, round_, recorded),
+                    full_step(env, horizon, round_, episode_actions),
+                    sensing_only(env, horizon, round_, episode_actions),
+                )
+            )
         for clock, name in ((0, "cpu"), (1, "wall")):
             physics = statistics.median(r[0][clock] for r in rounds)
             full = statistics.median(r[1][clock] for r in rounds)
@@ -287,12 +309,16 @@ def main() -> None:
             rays = statistics.median(r[2][2 + clock] for r in rounds)
             ratios = [r[1][clock] / r[0][clock] for r in rounds]
             q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
-            print(f"{preset:<11}{name:>6}{len(rounds):>7}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}"
-                  f"{1e6 * rays:>7.0f}{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}"
-                  f"{q1:>6.2f}{q3:>6.2f}")
+            print(
+                f"{preset:<11}{name:>6}{len(rounds):>7}{1e6 * physics:>9.0f}{1e6 * full:>8.0f}{1e6 * sensing:>9.0f}"
+                f"{1e6 * rays:>7.0f}{1e6 * (full - physics - sensing):>7.0f}{statistics.median(ratios):>7.2f}"
+                f"{q1:>6.2f}{q3:>6.2f}"
+            )
         reset_ms, compiles = reset_cost(env, args.resets)
-        print(f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets; "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{preset:<11}reset {reset_ms:.2f} ms, {compiles} compilations in {args.resets} resets; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

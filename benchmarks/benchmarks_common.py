@@ -110,7 +110,8 @@ def ratio_line(summary: dict[str, float], n_envs: int, workers: int) -> str:
         f"= {summary['ratio']:.2f} x [{collection}]"
     )
     if not workers:
-        line += f"; per CPU second {summary['training_cpu']:.0f} vs {summary['alone_cpu']:.0f} = {summary['ratio_cpu']:.2f} x"
+        training, alone, ratio = summary["training_cpu"], summary["alone_cpu"], summary["ratio_cpu"]
+        line += f"; per CPU second {training:.0f} vs {alone:.0f} = {ratio:.2f} x"
     line += (
         f"\nper update (medians): collection {summary['collection_seconds']:.2f}s, "
         f"update {summary['update_seconds']:.2f}s"

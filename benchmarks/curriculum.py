@@ -54,10 +54,25 @@ def run_folder(out: Path, curriculum: str, seed: int) -> Path:
 def train_command(args: argparse.Namespace, curriculum: str, seed: int) -> list[str]:
     """The ``marl train`` command of one run."""
     return marl(
-        "train", "hide_and_seek_v0", "--preset", "hide_and_seek_quadrant", "--steps", str(args.steps),
-        "--envs", str(args.envs), "--seed", str(seed), "--set", f"algo.curriculum={curriculum}",
-        "--set", f"snapshot_interval={args.snapshot}", "--set", f"eval_interval={args.snapshot}",
-        "--out", str(run_folder(args.out, curriculum, seed)), "--overwrite",
+        "train",
+        "hide_and_seek_v0",
+        "--preset",
+        "hide_and_seek_quadrant",
+        "--steps",
+        str(args.steps),
+        "--envs",
+        str(args.envs),
+        "--seed",
+        str(seed),
+        "--set",
+        f"algo.curriculum={curriculum}",
+        "--set",
+        f"snapshot_interval={args.snapshot}",
+        "--set",
+        f"eval_interval={args.snapshot}",
+        "--out",
+        str(run_folder(args.out, curriculum, seed)),
+        "--overwrite",
     )
 
 
@@ -107,8 +122,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Every common snapshot against random opponents, and the last head to head."""
     folders = {(c, s): run_folder(args.out, c, s) for c in CURRICULA for s in args.seeds}
     kept = {key: snapshots(folder) for key, folder in folders.items()}
-    common = {steps for steps in set.intersection(*(set(found) for found in kept.values()))
-              if steps % args.eval_every == 0}
+    common = {
+        steps for steps in set.intersection(*(set(found) for found in kept.values())) if steps % args.eval_every == 0
+    }
     if not common:
         raise SystemExit(f"no snapshot step is common to every run under {args.out}; train first")
     episodes = ["--episodes", str(args.episodes), "--seed", str(EVAL_SEED)]
@@ -118,21 +134,33 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             checkpoint = ["--checkpoint", str(kept[(curriculum, seed)][steps])]
             hiders = evaluate_json(folder, "--random", "seeker", *checkpoint, *episodes)["episode_stats"]
             seekers = evaluate_json(folder, "--random", "hider", *checkpoint, *episodes)["episode_stats"]
-            results["against_random"].append({
-                "steps": steps, "curriculum": curriculum, "seed": seed,
-                "hidden_vs_random_seekers": hiders["hidden_fraction"],
-                "box_locks_prep_vs_random_seekers": hiders["num_box_lock_prep"],
-                "hidden_vs_random_hiders": seekers["hidden_fraction"],
-            })
+            results["against_random"].append(
+                {
+                    "steps": steps,
+                    "curriculum": curriculum,
+                    "seed": seed,
+                    "hidden_vs_random_seekers": hiders["hidden_fraction"],
+                    "box_locks_prep_vs_random_seekers": hiders["num_box_lock_prep"],
+                    "hidden_vs_random_hiders": seekers["hidden_fraction"],
+                }
+            )
     last = max(common)
     for seed in args.seeds:
         for hiders, seekers in (("none", "sacl"), ("sacl", "none")):
             # latest.pt of both runs: the last snapshot when the runs ended at a snapshot step
-            stats = evaluate_json(folders[(hiders, seed)], "--against", str(folders[(seekers, seed)]),
-                                  *episodes)["episode_stats"]
-            results["head_to_head"].append({"steps": last, "seed": seed, "hiders": hiders, "seekers": seekers,
-                                            "hidden_fraction": stats["hidden_fraction"],
-                                            "box_locks_prep": stats["num_box_lock_prep"]})
+            stats = evaluate_json(folders[(hiders, seed)], "--against", str(folders[(seekers, seed)]), *episodes)[
+                "episode_stats"
+            ]
+            results["head_to_head"].append(
+                {
+                    "steps": last,
+                    "seed": seed,
+                    "hiders": hiders,
+                    "seekers": seekers,
+                    "hidden_fraction": stats["hidden_fraction"],
+                    "box_locks_prep": stats["num_box_lock_prep"],
+                }
+            )
     return results
 
 
@@ -142,25 +170,34 @@ def mean(values: list[float]) -> float:
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     """The comparison as text tables."""
-    lines = [f"quadrant game, MAPPO, seeds {args.seeds}, --envs {args.envs}, {args.episodes} evaluation episodes "
-             f"per cell (seeds from {EVAL_SEED}); machine: {machine()}", ""]
-    lines.append("trained hiders vs random seekers: hidden fraction | box locks in prep; "
-                 "trained seekers vs random hiders: hidden fraction (lower is better for seekers)")
+    lines = [
+        f"quadrant game, MAPPO, seeds {args.seeds}, --envs {args.envs}, {args.episodes} evaluation episodes "
+        f"per cell (seeds from {EVAL_SEED}); machine: {machine()}",
+        "",
+    ]
+    lines.append(
+        "trained hiders vs random seekers: hidden fraction | box locks in prep; "
+        "trained seekers vs random hiders: hidden fraction (lower is better for seekers)"
+    )
     lines.append(f"{'steps':>8} {'curriculum':>10} {'hidden':>8} {'locks':>6} {'vs hiders':>10}   per seed (hidden)")
     rows = results["against_random"]
     for steps in sorted({row["steps"] for row in rows}):
         for curriculum in CURRICULA:
             chosen = [row for row in rows if row["steps"] == steps and row["curriculum"] == curriculum]
             per_seed = " ".join(f"{row['hidden_vs_random_seekers']:.2f}" for row in chosen)
-            lines.append(f"{steps:>8} {curriculum:>10} {mean([r['hidden_vs_random_seekers'] for r in chosen]):>8.3f} "
-                         f"{mean([r['box_locks_prep_vs_random_seekers'] for r in chosen]):>6.2f} "
-                         f"{mean([r['hidden_vs_random_hiders'] for r in chosen]):>10.3f}   {per_seed}")
+            lines.append(
+                f"{steps:>8} {curriculum:>10} {mean([r['hidden_vs_random_seekers'] for r in chosen]):>8.3f} "
+                f"{mean([r['box_locks_prep_vs_random_seekers'] for r in chosen]):>6.2f} "
+                f"{mean([r['hidden_vs_random_hiders'] for r in chosen]):>10.3f}   {per_seed}"
+            )
     lines += ["", "head to head at the last common step: hidden fraction (higher: the hiders win more)"]
     for hiders, seekers in (("none", "sacl"), ("sacl", "none")):
         chosen = [row for row in results["head_to_head"] if row["hiders"] == hiders and row["seekers"] == seekers]
         per_seed = " ".join(f"{row['hidden_fraction']:.2f}" for row in chosen)
-        lines.append(f"  {hiders} hiders vs {seekers} seekers: {mean([r['hidden_fraction'] for r in chosen]):.3f}"
-                     f"   per seed {per_seed}")
+        lines.append(
+            f"  {hiders} hiders vs {seekers} seekers: {mean([r['hidden_fraction'] for r in chosen]):.3f}"
+            f"   per seed {per_seed}"
+        )
     return "\n".join(lines)
 
 

@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.reduction import ForkingPickler
 
 import torch
-
 from benchmarks_common import machine
 
 COPIES = (4, 8, 16)
@@ -73,7 +72,9 @@ def arena_learner(n_envs: int, n_steps: int):
 
 def acting(rounds: int, repeats: int) -> None:
     learners = {copies: arena_learner(copies, 40) for copies in COPIES}
-    calls = {copies: (lambda l=learner: l.collector.policy_step(l.models)) for copies, learner in learners.items()}
+    calls = {
+        copies: (lambda each=learner: each.collector.policy_step(each.models)) for copies, learner in learners.items()
+    }
     medians = alternating(calls, rounds, repeats)
     for copies, ms in medians.items():
         print(f"acting pass, {copies:2d} copies: {ms:6.2f} ms ({ms / copies:.3f} ms per copy)")
@@ -81,8 +82,10 @@ def acting(rounds: int, repeats: int) -> None:
 
 def update_and_resume(rounds: int, rows: int) -> None:
     learner = arena_learner(8, 160)  # the preset's batch; 160 steps since each copy's reset
-    print(f"resume data (collector state, 8 copies, 160 steps since reset): "
-          f"{median_ms(learner.collector.state_dict, 20):.1f} ms")
+    print(
+        f"resume data (collector state, 8 copies, 160 steps since reset): "
+        f"{median_ms(learner.collector.state_dict, 20):.1f} ms"
+    )
     batches = [learner.prepare_batch(g) for g in range(len(learner.policy_groups))]
     pool = ThreadPoolExecutor(1)
 
@@ -98,17 +101,28 @@ def update_and_resume(rounds: int, rows: int) -> None:
         learner.rule.update(learner, 0, batches[0])
         other.result()
 
-    medians = alternating({"one team": one_team, "both, one after another": one_after_another,
-                           "both, side by side on two threads": side_by_side}, rounds, 1)
+    medians = alternating(
+        {
+            "one team": one_team,
+            "both, one after another": one_after_another,
+            "both, side by side on two threads": side_by_side,
+        },
+        rounds,
+        1,
+    )
     for name, ms in medians.items():
         print(f"update of a 1280-step batch, {name}: {ms / 1e3:.3f} s")
     pool.shutdown()
 
     payload = {k: v.detach().clone() for k, v in torch.nn.ModuleList(learner.models).state_dict().items()}
-    messages = alternating({
-        "standard pickler": lambda: pickle.loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)),
-        "multiprocessing's pickler": lambda: pickle.loads(bytes(ForkingPickler.dumps(payload))),
-    }, rounds, 5)
+    messages = alternating(
+        {
+            "standard pickler": lambda: pickle.loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)),
+            "multiprocessing's pickler": lambda: pickle.loads(bytes(ForkingPickler.dumps(payload))),
+        },
+        rounds,
+        5,
+    )
     for name, ms in messages.items():
         print(f"policy weights ({len(payload)} tensors) pickled and unpickled, {name}: {ms:.1f} ms")
     attention_parts(learner, rounds, rows)
@@ -139,6 +153,7 @@ def attention_parts(learner, rounds: int, rows: int) -> None:
         def call() -> None:
             tokens.grad = None
             (forward() * upstream).sum().backward()
+
         return call
 
     medians = alternating({"the encoder's": backward_of(own), "nn.MultiheadAttention": backward_of(fused)}, rounds, 3)
@@ -147,10 +162,14 @@ def attention_parts(learner, rounds: int, rows: int) -> None:
 
     scores = torch.randn(rows * heads * tokens_per_row, tokens_per_row, generator=generator)
     with torch.no_grad():
-        medians = alternating({
-            "last axis": lambda: torch.softmax(scores, dim=-1),
-            "leading axis": lambda: torch.softmax(scores.t(), dim=0).t(),
-        }, rounds, 5)
+        medians = alternating(
+            {
+                "last axis": lambda: torch.softmax(scores, dim=-1),
+                "leading axis": lambda: torch.softmax(scores.t(), dim=0).t(),
+            },
+            rounds,
+            5,
+        )
     for name, ms in medians.items():
         print(f"softmax of those rows' attention scores ({rows} x {heads} heads), over the {name}: {ms:.2f} ms")
 
@@ -161,10 +180,14 @@ def sampling(rounds: int) -> None:
     logits = torch.randn(16, 11, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         distribution = CategoricalDistribution(logits)
-        medians = alternating({
-            "Gumbel-max": distribution.sample_with_log_prob,
-            "torch.multinomial": lambda: distribution.log_prob(torch.multinomial(distribution.probs, 1)),
-        }, rounds, 500)
+        medians = alternating(
+            {
+                "Gumbel-max": distribution.sample_with_log_prob,
+                "torch.multinomial": lambda: distribution.log_prob(torch.multinomial(distribution.probs, 1)),
+            },
+            rounds,
+            500,
+        )
     for name, ms in medians.items():
         print(f"one 11-way categorical on 16 rows, sample and log-probability, {name}: {1e3 * ms:.1f} us")
 

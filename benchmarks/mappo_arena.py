@@ -21,7 +21,6 @@ import argparse
 import sys
 
 import torch
-
 from benchmarks_common import InterleavedThroughput, machine, ratio_line, step_in_turn
 
 
@@ -60,11 +59,15 @@ def train(args: argparse.Namespace, measure: InterleavedThroughput) -> None:
 
         hyperparameters = {**ARENA_MAPPO, **hyperparameters}
     algo = MAPPO(
-        quadrant_factory(horizon), seed=args.seed, torch_threads=args.threads, update_threads=args.update_threads,
+        quadrant_factory(horizon),
+        seed=args.seed,
+        torch_threads=args.threads,
+        update_threads=args.update_threads,
         **hyperparameters,
     )
     if args.workers:
         algo.use_backend(SubprocessBackend(args.workers))
+
     def record(metrics: dict[str, float]) -> None:
         measure.after_update(metrics)
         returns = {k.split("/", 1)[1]: round(v, 2) for k, v in metrics.items() if k.startswith("episode_return/")}
@@ -88,10 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=6, help="updates; the first is left out of the medians")
     parser.add_argument("--horizon", type=int, default=240)
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--preset", action="store_true",
-                        help="start from the arena preset of marl/presets.py (what `marl train hide_and_seek_v0` "
-                             "uses) instead of MAPPO's defaults; --n-envs, --n-steps and --epochs still apply")
-    parser.add_argument("--workers", type=int, default=0, help="subprocess rollout workers (0: collect in this process)")
+    parser.add_argument(
+        "--preset",
+        action="store_true",
+        help="start from the arena preset of marl/presets.py (what `marl train hide_and_seek_v0` "
+        "uses) instead of MAPPO's defaults; --n-envs, --n-steps and --epochs still apply",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="subprocess rollout workers (0: collect in this process)"
+    )
     parser.add_argument("--update-threads", type=int, default=None, help="the learner's update_threads (default: CPUs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")

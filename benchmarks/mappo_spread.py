@@ -33,7 +33,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
-
 from benchmarks_common import InterleavedThroughput, machine, ratio_line, step_in_turn
 
 
@@ -102,7 +101,9 @@ def train(
         if measure is not None and metrics["updates"] <= args.ratio_updates:
             measure.after_update(metrics)
         if "episode_return" in metrics and int(metrics["updates"]) % args.report_every == 0:
-            points.append((metrics["steps"], time.perf_counter() - start - measured_seconds(), metrics["episode_return"]))
+            points.append(
+                (metrics["steps"], time.perf_counter() - start - measured_seconds(), metrics["episode_return"])
+            )
             print(
                 f"  seed {seed} steps {metrics['steps']:>10.0f} time {points[-1][1]:>8.1f}s "
                 f"return {metrics['episode_return']:>8.2f}",
@@ -171,17 +172,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2_000_000, help="training environment steps per seed")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="none: measure the environment alone")
     parser.add_argument("--n-envs", type=int, default=128)
-    parser.add_argument("--ratio-updates", type=int, default=20,
-                        help="updates of the first seed timed in alternation with the environment alone (0: none)")
-    parser.add_argument("--env-steps", type=int, default=20_000,
-                        help="with no --seeds: steps of the environment-alone measurement")
+    parser.add_argument(
+        "--ratio-updates",
+        type=int,
+        default=20,
+        help="updates of the first seed timed in alternation with the environment alone (0: none)",
+    )
+    parser.add_argument(
+        "--env-steps", type=int, default=20_000, help="with no --seeds: steps of the environment-alone measurement"
+    )
     parser.add_argument("--random-episodes", type=int, default=1000, help="episodes for the random policy's return")
     parser.add_argument("--report-every", type=int, default=10, help="print every this many updates")
-    parser.add_argument("--workers", type=int, default=0, help="subprocess rollout workers (0: collect in this process)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="subprocess rollout workers (0: collect in this process)"
+    )
     parser.add_argument("--update-threads", type=int, default=None, help="the learner's update_threads (default: CPUs)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--plot", metavar="FILE", help="draw return against steps and wall-clock time (.png, .svg)")
-    parser.add_argument("--replot", metavar="LOG", help="with --plot: draw from the output of an earlier run, train nothing")
+    parser.add_argument(
+        "--replot", metavar="LOG", help="with --plot: draw from the output of an earlier run, train nothing"
+    )
     args = parser.parse_args(argv)
     if args.replot:
         if not args.plot:

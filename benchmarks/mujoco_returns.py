@@ -24,7 +24,6 @@ import time
 import gymnasium
 import numpy as np
 import torch
-
 from benchmarks_common import machine
 
 from agents.config import PPO_PAPER_HYPERPARAMETERS
@@ -102,11 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "InvertedPendulum-v5"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--n-envs", type=int, default=None, help="env copies (default: 1, or the preset's with --tuned)")
-    parser.add_argument("--tuned", action="store_true", help="start from marl's preset for the task (see the docstring)")
+    parser.add_argument(
+        "--n-envs", type=int, default=None, help="env copies (default: 1, or the preset's with --tuned)"
+    )
+    parser.add_argument(
+        "--tuned", action="store_true", help="start from marl's preset for the task (see the docstring)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--set", nargs="*", default=[], metavar="NAME=VALUE",
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
         help="hyperparameter overrides for every run, e.g. normalize_observations=True normalize_rewards=True",
     )
     args = parser.parse_args(argv)

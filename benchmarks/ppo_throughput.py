@@ -17,7 +17,6 @@ import sys
 import time
 
 import torch
-
 from benchmarks_common import machine
 
 
@@ -45,15 +44,31 @@ def stable_baselines(env_id: str, n_envs: int, steps: int, seed: int) -> tuple[f
 
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     model = SB3PPO(
-        "MlpPolicy", env, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
-        gae_lambda=0.95, clip_range=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, seed=seed,
-        device="cpu", verbose=0,
+        "MlpPolicy",
+        env,
+        n_steps=2048,
+        batch_size=64,
+        n_epochs=10,
+        learning_rate=3e-4,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_range=0.2,
+        ent_coef=0.0,
+        vf_coef=0.5,
+        max_grad_norm=0.5,
+        seed=seed,
+        device="cpu",
+        verbose=0,
     )
     start, cpu = time.perf_counter(), time.process_time()
     model.learn(steps)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     buffer = [info["r"] for info in model.ep_info_buffer]
-    return model.num_timesteps / elapsed, model.num_timesteps / cpu, (sum(buffer[-10:]) / len(buffer[-10:]) if buffer else None)
+    return (
+        model.num_timesteps / elapsed,
+        model.num_timesteps / cpu,
+        (sum(buffer[-10:]) / len(buffer[-10:]) if buffer else None),
+    )
 
 
 def median_run(runs: list[tuple[float, float, float | None]]) -> tuple[float, float, float | None]:
@@ -88,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, run in (("ours", ours), ("sb3", stable_baselines)):
                 results[name].append(run(args.env, n_envs, steps, args.seed))
         (wall, cpu, ret), (sb3_wall, sb3_cpu, sb3_ret) = (median_run(results["ours"]), median_run(results["sb3"]))
-        fmt = lambda x: "-" if x is None else f"{x:.1f}"
+
+        def fmt(x: float | None) -> str:
+            return "-" if x is None else f"{x:.1f}"
+
         print(
             f"{n_envs:>6} {wall:>7.0f} {sb3_wall:>7.0f} {wall / sb3_wall:>6.2f} {cpu:>9.0f} {sb3_cpu:>8.0f} "
             f"{cpu / sb3_cpu:>6.2f} {fmt(ret):>12} {fmt(sb3_ret):>11}",

@@ -19,7 +19,6 @@ import sys
 import time
 
 import torch
-
 from benchmarks_common import machine
 
 
@@ -81,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     from marl.distributed.ray_backend import LOCAL_OBJECT_STORE_BYTES, RayBackend
 
     if args.address is None:
-        ray.init(num_cpus=max(args.workers), object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                 include_dashboard=False, log_to_driver=False)
+        ray.init(
+            num_cpus=max(args.workers),
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     else:
         ray.init(address=args.address, log_to_driver=False)
     print(f"ray {ray.__version__}: {ray.cluster_resources().get('CPU', 0):g} CPUs in the cluster")
@@ -94,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(20):
         ray.get(ray.put(payload))
     put_ms = (time.perf_counter() - start) / 20 * 1000
-    print(f"batch {args.n_envs} env copies x {args.n_steps} steps = {args.n_envs * args.n_steps} steps; "
-          f"weights {weights / 1024:.0f} KiB (ray.put + get {put_ms:.2f} ms), fragments {fragments / 1024:.0f} KiB per batch")
+    print(
+        f"batch {args.n_envs} env copies x {args.n_steps} steps = {args.n_envs * args.n_steps} steps; "
+        f"weights {weights / 1024:.0f} KiB (ray.put + get {put_ms:.2f} ms), "
+        f"fragments {fragments / 1024:.0f} KiB per batch"
+    )
 
     rows = [("inprocess", 1, measure(algo, args.updates))]
     for workers in args.workers:
@@ -107,13 +113,17 @@ def main(argv: list[str] | None = None) -> int:
             algo.close()
 
     print("per update: collect = broadcast + slowest worker stepping its copies + fragments back and written")
-    print(f"{'backend':10} {'workers':>7} {'steps/s':>9} {'collect s':>10} {'broadcast s':>12} {'worker s':>9} "
-          f"{'update s':>9} {'vs inprocess':>13}")
+    print(
+        f"{'backend':10} {'workers':>7} {'steps/s':>9} {'collect s':>10} {'broadcast s':>12} {'worker s':>9} "
+        f"{'update s':>9} {'vs inprocess':>13}"
+    )
     base = rows[0][2]["steps_per_second"]
     for name, workers, result in rows:
-        print(f"{name:10} {workers:7d} {result['steps_per_second']:9.0f} {result['collection']:10.2f} "
-              f"{result['broadcast']:12.3f} {result['workers']:9.2f} {result['update']:9.2f} "
-              f"{result['steps_per_second'] / base:12.2f}x")
+        print(
+            f"{name:10} {workers:7d} {result['steps_per_second']:9.0f} {result['collection']:10.2f} "
+            f"{result['broadcast']:12.3f} {result['workers']:9.2f} {result['update']:9.2f} "
+            f"{result['steps_per_second'] / base:12.2f}x"
+        )
     ray.shutdown()
     return 0
 

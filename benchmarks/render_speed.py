@@ -61,16 +61,24 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        [arena_file] = record_episodes(None, envs.make_factory("hide_and_seek_v0"), 1, Path(folder) / "arena.npz",
-                                       seed=args.seed)
+        [arena_file] = record_episodes(
+            None, envs.make_factory("hide_and_seek_v0"), 1, Path(folder) / "arena.npz", seed=args.seed
+        )
         arena = load_episode(arena_file)
         results["arena record steps/s (random policy)"] = arena.num_steps / (time.perf_counter() - start)
         results["arena bytes/step"] = bytes_per_step(arena_file)
-        [navigation_file] = record_episodes(None, envs.make_factory("navigation_v0"), 1,
-                                            Path(folder) / "navigation.npz", seed=args.seed)
+        [navigation_file] = record_episodes(
+            None, envs.make_factory("navigation_v0"), 1, Path(folder) / "navigation.npz", seed=args.seed
+        )
         results["navigation bytes/step"] = bytes_per_step(navigation_file)
-        [arena_half_file] = record_episodes(None, envs.make_factory("hide_and_seek_v0"), 1,
-                                            Path(folder) / "arena16.npz", seed=args.seed, float_dtype="float16")
+        [arena_half_file] = record_episodes(
+            None,
+            envs.make_factory("hide_and_seek_v0"),
+            1,
+            Path(folder) / "arena16.npz",
+            seed=args.seed,
+            float_dtype="float16",
+        )
         results["arena bytes/step (float16 poses)"] = bytes_per_step(arena_half_file)
         frames = arena.num_frames
 
@@ -79,13 +87,16 @@ def main() -> None:
             results[f"2d fps, overlays {overlays}"] = frames_per_second(player.frame_2d, frames)
             player.close()
         navigation_player = EpisodePlayer(load_episode(navigation_file), "2d", args.width, args.height)
-        results["2d fps, navigation"] = frames_per_second(navigation_player.frame_2d,
-                                                          navigation_player.episode.num_frames)
+        results["2d fps, navigation"] = frames_per_second(
+            navigation_player.frame_2d, navigation_player.episode.num_frames
+        )
         navigation_player.close()
 
         solid = EpisodePlayer(arena, "3d", args.width, args.height)
         for camera in solid.cameras:  # the arena's own cameras
-            results[f"3d fps, {camera}"] = frames_per_second(lambda index: solid.frame_3d(index, camera), 60)
+            results[f"3d fps, {camera}"] = frames_per_second(
+                lambda index, camera=camera: solid.frame_3d(index, camera), 60
+            )
         solid.close()
 
         player = EpisodePlayer(arena, "2d", args.width, args.height)
@@ -95,7 +106,8 @@ def main() -> None:
         player.close()
 
     results["2d speed / real time (wall, cpu)"] = tuple(
-        fps / ARENA_STEPS_PER_SECOND for fps in results["2d fps, overlays all"])
+        fps / ARENA_STEPS_PER_SECOND for fps in results["2d fps, overlays all"]
+    )
     results["load average (1 min) after the run"] = f"{os.getloadavg()[0]:.2f}"
     if args.json:
         print(json.dumps(results, indent=2))

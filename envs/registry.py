@@ -79,7 +79,8 @@ for _entry in (
     RegisteredEnv(
         "hide_and_seek_v0",
         "envs.hide_and_seek_v0",
-        "MuJoCo hide-and-seek: hiders keep out of the seekers' sight using boxes, ramps and walls they can move and lock.",
+        "MuJoCo hide-and-seek: hiders keep out of the seekers' sight using boxes, ramps and walls "
+        "they can move and lock.",
     ),
     RegisteredEnv(
         "navigation_v0",
@@ -142,15 +143,19 @@ def _check_names(env_id: str, constructor: Any, kwargs: dict[str, Any]) -> None:
         return
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
-    valid = [name for name, p in parameters.items()
-             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    valid = [
+        name
+        for name, p in parameters.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
     for name in kwargs:
         if name not in valid:
             lowered = {candidate.lower(): candidate for candidate in valid}
             close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(
-                f"environment {env_id!r} takes no argument {name!r}{hint}; valid arguments: {', '.join(valid) or 'none'}"
+                f"environment {env_id!r} takes no argument {name!r}{hint}; "
+                f"valid arguments: {', '.join(valid) or 'none'}"
             )
 
 
@@ -200,14 +205,17 @@ def _resolve(env_id: str) -> _Resolved:
             else:
                 _check_names(env_id, module.parallel_env, kwargs)
 
-        return _Resolved(lambda **kw: _import(entry.module, env_id).parallel_env(**kw),
-                         lambda: entry.description, check_suite_kwargs)
+        return _Resolved(
+            lambda **kw: _import(entry.module, env_id).parallel_env(**kw), lambda: entry.description, check_suite_kwargs
+        )
     if ":" in env_id:
         return _resolve_colon(env_id)
     if env_id in _gymnasium_registry():
         spec = _gymnasium_registry()[env_id]
-        return _Resolved(lambda **kw: _make_gymnasium(env_id, kw),
-                         lambda: f"Gymnasium environment {env_id} (single agent; {spec.entry_point})")
+        return _Resolved(
+            lambda **kw: _make_gymnasium(env_id, kw),
+            lambda: f"Gymnasium environment {env_id} (single agent; {spec.entry_point})",
+        )
     if "." in env_id and _module_exists(env_id):
         return _resolve_module(env_id)
     module = _pettingzoo_module(env_id)
@@ -242,14 +250,18 @@ def _resolve_colon(env_id: str) -> _Resolved:
         if target is None:
             break
     if callable(target):
-        return _Resolved(target,
-                         lambda: _first_line(target.__doc__) or f"custom environment from {env_id}",
-                         lambda kwargs: _check_names(env_id, target, kwargs))
+        return _Resolved(
+            target,
+            lambda: _first_line(target.__doc__) or f"custom environment from {env_id}",
+            lambda kwargs: _check_names(env_id, target, kwargs),
+        )
     if env_id in _gymnasium_registry() or attribute in _gymnasium_registry():
         # Gymnasium's own "module:EnvId" form: importing the module registered the id.
         gym_id = env_id if env_id in _gymnasium_registry() else attribute
-        return _Resolved(lambda **kw: _make_gymnasium(gym_id, kw),
-                         lambda: f"Gymnasium environment {gym_id} registered by {module_name}")
+        return _Resolved(
+            lambda **kw: _make_gymnasium(gym_id, kw),
+            lambda: f"Gymnasium environment {gym_id} registered by {module_name}",
+        )
     names = [name for name in dir(module) if not name.startswith("_") and callable(getattr(module, name))]
     close = difflib.get_close_matches(attribute, names, n=5)
     raise ValueError(
@@ -307,7 +319,8 @@ def _third_party_modules() -> list[str]:
             continue
         for location in spec.submodule_search_locations:
             for directory, prefix in [(location, root)] + [
-                (entry.path, f"{root}.{entry.name}") for entry in os.scandir(location)
+                (entry.path, f"{root}.{entry.name}")
+                for entry in os.scandir(location)
                 if entry.is_dir() and not entry.name.startswith(("_", "."))
             ]:
                 for entry in os.scandir(directory):
@@ -469,14 +482,17 @@ def summaries(env_ids: list[str] | None = None) -> list[EnvSummary]:
         try:
             if hasattr(env, "possible_agents"):
                 agents = list(env.possible_agents)
-                observation = _per_agent(agents, lambda a: space_summary(env.observation_space(a)))
-                action = _per_agent(agents, lambda a: space_summary(env.action_space(a)))
+                observation = _per_agent(agents, lambda a, env=env: space_summary(env.observation_space(a)))
+                action = _per_agent(agents, lambda a, env=env: space_summary(env.action_space(a)))
             else:
                 agents = ["(single agent)"]
                 observation, action = space_summary(env.observation_space), space_summary(env.action_space)
         finally:
             env.close()
         shown = ", ".join(agents) if len(agents) <= 4 else f"{agents[0]}, ..., {agents[-1]}"
-        rows.append(EnvSummary(env_id, describe(env_id), f"{len(agents)}: {shown}" if len(agents) > 1 else shown,
-                               observation, action))
+        rows.append(
+            EnvSummary(
+                env_id, describe(env_id), f"{len(agents)}: {shown}" if len(agents) > 1 else shown, observation, action
+            )
+        )
     return rows

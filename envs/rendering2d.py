@@ -68,8 +68,14 @@ class SceneRenderer:
     ``show_caption``), with square pixels.
     """
 
-    def __init__(self, width: int = 640, height: int = 480, overlays: Iterable[str] | str | None = None,
-                 show_caption: bool = True, margin: int = _MARGIN) -> None:
+    def __init__(
+        self,
+        width: int = 640,
+        height: int = 480,
+        overlays: Iterable[str] | str | None = None,
+        show_caption: bool = True,
+        margin: int = _MARGIN,
+    ) -> None:
         validate_size(width, height)
         if not pygame.font.get_init():  # drawing on surfaces needs only the font module
             pygame.font.init()
@@ -84,8 +90,12 @@ class SceneRenderer:
         self._label_font = pygame.font.Font(None, 16)
         self._scale = 1.0
         self._origin = (0.0, 0.0)
-        self._drawers = {Circle: self._draw_circle, Polygon: self._draw_polygon,
-                         Segment: self._draw_segment, Wedge: self._draw_wedge}
+        self._drawers = {
+            Circle: self._draw_circle,
+            Polygon: self._draw_polygon,
+            Segment: self._draw_segment,
+            Wedge: self._draw_wedge,
+        }
         self._window: pygame.Surface | None = None
         self._clock: pygame.time.Clock | None = None
 
@@ -121,18 +131,22 @@ class SceneRenderer:
         center = self.to_pixels(shape.center)
         pygame.draw.circle(target, color, center, max(1.0, shape.radius * self._scale), 0 if shape.filled else 1)
         if shape.heading is not None:
-            tip = (shape.center[0] + shape.radius * math.cos(shape.heading),
-                   shape.center[1] + shape.radius * math.sin(shape.heading))
+            tip = (
+                shape.center[0] + shape.radius * math.cos(shape.heading),
+                shape.center[1] + shape.radius * math.sin(shape.heading),
+            )
             pygame.draw.line(target, (255, 255, 255), center, self.to_pixels(tip), 2)
 
     def _draw_polygon(self, shape: Polygon, target: pygame.Surface, color) -> None:
         if len(shape.points) >= 3:
-            pygame.draw.polygon(target, color, [self.to_pixels(point) for point in shape.points],
-                                0 if shape.filled else 1)
+            pygame.draw.polygon(
+                target, color, [self.to_pixels(point) for point in shape.points], 0 if shape.filled else 1
+            )
 
     def _draw_segment(self, shape: Segment, target: pygame.Surface, color) -> None:
-        pygame.draw.line(target, color, self.to_pixels(shape.start), self.to_pixels(shape.end),
-                         max(1, round(shape.width)))
+        pygame.draw.line(
+            target, color, self.to_pixels(shape.start), self.to_pixels(shape.end), max(1, round(shape.width))
+        )
 
     def _draw_wedge(self, shape: Wedge, target: pygame.Surface, color) -> None:
         (x, y), radius = shape.center, shape.radius
@@ -148,8 +162,9 @@ class SceneRenderer:
             raise TypeError(f"cannot draw {type(shape).__name__}; scenes hold Circle, Polygon, Segment and Wedge")
         drawer(shape, target, color)
 
-    def draw(self, scene: Scene, caption: str = "",
-             labels: Iterable[tuple[tuple[float, float], str]] = ()) -> pygame.Surface:
+    def draw(
+        self, scene: Scene, caption: str = "", labels: Iterable[tuple[tuple[float, float], str]] = ()
+    ) -> pygame.Surface:
         """Draw ``scene`` (with ``caption`` on top, and ``labels``, text at world points, when the
         ``label`` layer is on) into the renderer's surface and return it."""
         self._fit(scene.bounds)
@@ -180,8 +195,9 @@ class SceneRenderer:
             self.surface.blit(self._font.render(text, True, (10, 10, 10)), (6, 4))
         return self.surface
 
-    def render(self, scene: Scene, caption: str = "",
-               labels: Iterable[tuple[tuple[float, float], str]] = ()) -> np.ndarray:
+    def render(
+        self, scene: Scene, caption: str = "", labels: Iterable[tuple[tuple[float, float], str]] = ()
+    ) -> np.ndarray:
         """Draw ``scene`` and return the picture as an ``[H, W, 3]`` uint8 array."""
         surface = self.draw(scene, caption, labels)
         return np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(self.height, self.width, 3)

@@ -46,7 +46,9 @@ def test_interleaved_throughput_times_training_and_the_environment_alone_apart()
     measure = InterleavedThroughput(step_alone, warmup=1, clock=lambda: now[0], cpu_clock=lambda: now[0] / 2)
     for update, seconds in enumerate([5.0, 2.0, 4.0, 2.5], start=1):  # training 400 steps per update
         now[0] += seconds
-        measure.after_update({"steps": 400.0 * update, "collection_seconds": seconds - 1.0, "update_seconds": 1.0 * update})
+        measure.after_update(
+            {"steps": 400.0 * update, "collection_seconds": seconds - 1.0, "update_seconds": 1.0 * update}
+        )
     assert stepped == [400, 400, 400, 400]
     summary = measure.summary()
     # The first (warm-up) interval is left out: training rates 200, 100, 160 -> median 160.

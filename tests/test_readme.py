@@ -60,8 +60,11 @@ def read_code_blocks(text: str) -> list[CodeBlock]:
         if end == len(lines):
             raise ValueError(f"README.md:{index + 1}: code block is never closed")
         previous = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
-        blocks.append(CodeBlock(opening["language"], index + 1, "\n".join(lines[index + 1 : end]) + "\n",
-                                previous == NO_TEST_MARKER))
+        blocks.append(
+            CodeBlock(
+                opening["language"], index + 1, "\n".join(lines[index + 1 : end]) + "\n", previous == NO_TEST_MARKER
+            )
+        )
         index = end + 1
     return blocks
 
@@ -183,8 +186,9 @@ def test_every_marl_train_line_resolves_to_a_valid_run_config():
         args = parser.parse_args(arguments)
         if args.command != "train" or args.resume is not None or args.config is not None:
             continue
-        request = TrainRequest(args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed,
-                               list(args.assignments))
+        request = TrainRequest(
+            args.env, args.algo, args.preset, args.config, args.steps, args.n_envs, args.seed, list(args.assignments)
+        )
         try:
             config = resolve_run_config(request)
         except Exception as error:  # noqa: BLE001 - report which README line failed and why
@@ -228,7 +232,14 @@ def test_every_figure_and_its_command_are_written_in_the_document_it_cites():
 
 def test_the_number_reader_takes_numbers_as_written():
     assert written_numbers("16,471 against 1,466 (11.2x), -37.2 ± 7.1 in 253 s; v0") == {
-        "16,471", "1,466", "11.2", "37.2", "7.1", "253", "0"}
+        "16,471",
+        "1,466",
+        "11.2",
+        "37.2",
+        "7.1",
+        "253",
+        "0",
+    }
     assert "1,46" not in written_numbers("1,466") and "466" not in written_numbers("1,466")
 
 
@@ -248,7 +259,12 @@ def test_the_cli_tour_names_every_option_of_every_sub_command():
     assert set(subcommands.choices) >= {"train", "eval", "replay", "plot", "runs", "envs", "bench"}
     for name, subparser in subcommands.choices.items():
         (section,) = [section for section in sections if section.split("\n", 1)[0].count(f"`marl {name}`")]
-        options = [option for action in subparser._actions if action.help != argparse.SUPPRESS
-                   for option in action.option_strings if option.startswith("--") and option != "--help"]
+        options = [
+            option
+            for action in subparser._actions
+            if action.help != argparse.SUPPRESS
+            for option in action.option_strings
+            if option.startswith("--") and option != "--help"
+        ]
         missing = [option for option in options if not re.search(rf"{re.escape(option)}(?![\w-])", section)]
         assert not missing, f"the README's section on `marl {name}` does not mention {missing}"

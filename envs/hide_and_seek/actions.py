@@ -34,14 +34,19 @@ class ActionDecoder:
         self.n_agent_slots = n_agent_slots
         limit = W.CONTROL_LIMIT
         if self.flat and self.continuous:
-            self.space: spaces.Space = spaces.Box(np.array([-limit] * 3 + [0.0, 0.0], dtype=np.float32),
-                                                  np.array([limit] * 3 + [1.0, 1.0], dtype=np.float32),
-                                                  dtype=np.float32)
+            self.space: spaces.Space = spaces.Box(
+                np.array([-limit] * 3 + [0.0, 0.0], dtype=np.float32),
+                np.array([limit] * 3 + [1.0, 1.0], dtype=np.float32),
+                dtype=np.float32,
+            )
         elif self.flat:
             self.space = spaces.MultiDiscrete([MOVE_BINS, MOVE_BINS, MOVE_BINS, 2, 2])
         else:
-            movement = (spaces.Box(-limit, limit, shape=(3,), dtype=np.float32)
-                        if self.continuous else spaces.MultiDiscrete([MOVE_BINS] * 3))
+            movement = (
+                spaces.Box(-limit, limit, shape=(3,), dtype=np.float32)
+                if self.continuous
+                else spaces.MultiDiscrete([MOVE_BINS] * 3)
+            )
             self.space = spaces.Dict({"movement": movement, "grab": spaces.Discrete(2), "lock": spaces.Discrete(2)})
         self._control_levels = (np.arange(MOVE_BINS) - MOVE_BINS // 2) * (limit / (MOVE_BINS // 2))
         self._all_slots = list(range(n_agent_slots))
@@ -52,8 +57,9 @@ class ActionDecoder:
         self._rows: list[int] = []
         self._row_index = np.zeros(0, dtype=np.intp)
 
-    def decode(self, actions: dict, live_slot_of: dict[str, int],
-               still: np.ndarray | None = None) -> tuple[np.ndarray, list[bool], list[bool]]:
+    def decode(
+        self, actions: dict, live_slot_of: dict[str, int], still: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[bool], list[bool]]:
         """Controls ``[A, 3]`` (world-frame x force, y force, torque in [-0.9, 0.9]) and the grab
         and lock buttons (lists of ``A`` bools) of every agent slot; silent agents, and the slots
         in ``still``, stand still.
@@ -151,8 +157,11 @@ class ActionDecoder:
                     buttons = np.array([operator.index(action["grab"]), operator.index(action["lock"])])
             except (KeyError, TypeError, IndexError, ValueError) as error:
                 raise ValueError(f"action of {agent!r} does not fit the action space {self.space}: {error}") from None
-            if not (_within(movement, low, high) and _within(buttons, 0, 1)
-                    and (continuous and flat or not (buttons % 1).any())):
+            if not (
+                _within(movement, low, high)
+                and _within(buttons, 0, 1)
+                and (continuous and flat or not (buttons % 1).any())
+            ):
                 raise ValueError(
                     f"action of {agent!r} is out of the action space {self.space}: {rule}, grab and lock in "
                     f"{{0, 1}}; got {action!r}"

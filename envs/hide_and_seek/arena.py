@@ -77,21 +77,40 @@ class Arena:
         self.controls = self.data.ctrl.reshape(A, 3)
         target_body = np.concatenate([self.index.agent_body, self.index.object_body])
         sight_range = float(np.hypot(c.play_area, c.play_area) + c.floor_size)
-        self.senses = self.senses_class(self.model, self.data, self.index.agent_body, target_body,
-                                        self.index.geom_body, c.lidar_rays, c.lidar_range, c.vision_cone_degrees,
-                                        sight_range)
+        self.senses = self.senses_class(
+            self.model,
+            self.data,
+            self.index.agent_body,
+            target_body,
+            self.index.geom_body,
+            c.lidar_rays,
+            c.lidar_range,
+            c.vision_cone_degrees,
+            sight_range,
+        )
         self.in_sight = self.senses.in_sight  # [A, A + O], rewritten by every sensing
         self._objects_in_sight = self.in_sight[:, A:]  # [A, O]: what grab and lock may reach
         self.lidar = self.senses.lidar
         sites = self.index.entity_site
         # where rays aim: the entities' aim sites, a view of MuJoCo's site positions
-        self._targets = self.data.site_xpos[sites[0]:sites[0] + sites.size] if sites.size else np.zeros((0, 3))
+        self._targets = self.data.site_xpos[sites[0] : sites[0] + sites.size] if sites.size else np.zeros((0, 3))
         lockable = np.ones(O, dtype=bool)
         lockable[B:] = c.lock_ramps
         object_dof = np.arange(4 * self.n_entities).reshape(self.n_entities, 4)[A:]
-        self.rules = ObjectRules(self.model, self.data, self.index.grab_eq, self.index.lock_eq, object_dof,
-                                 self.agent_pose, self.object_pose, self.object_half, lockable, self.team,
-                                 c.grab_radius, c.lock_radius)
+        self.rules = ObjectRules(
+            self.model,
+            self.data,
+            self.index.grab_eq,
+            self.index.lock_eq,
+            object_dof,
+            self.agent_pose,
+            self.object_pose,
+            self.object_half,
+            lockable,
+            self.team,
+            c.grab_radius,
+            c.lock_radius,
+        )
         # object geoms and their colours unlocked and locked (by team), for painting locks
         self._object_geoms = np.concatenate([self.index.box_geom, self.index.ramp_geom])
         self._object_rgba = np.concatenate([np.tile(W.BOX_RGBA, (B, 1)), np.tile(W.RAMP_RGBA, (self.n_ramp_slots, 1))])
@@ -120,10 +139,10 @@ class Arena:
         n_ramps = int(rng.integers(c.n_ramps[0], c.n_ramps[1] + 1))
         self.agent_present[:] = False
         self.agent_present[:n_hiders] = True
-        self.agent_present[c.max_hiders:c.max_hiders + n_seekers] = True
+        self.agent_present[c.max_hiders : c.max_hiders + n_seekers] = True
         self.object_present[:] = False
         self.object_present[:n_boxes] = True
-        self.object_present[self.n_box_slots:self.n_box_slots + n_ramps] = True
+        self.object_present[self.n_box_slots : self.n_box_slots + n_ramps] = True
         box_half = np.tile(W.CUBE_HALF, (self.n_box_slots, 1))
         box_half[:n_along_x] = W.ELONGATED_HALF
         box_half[n_along_x:n_long] = W.ELONGATED_HALF[[1, 0, 2]]
@@ -190,7 +209,7 @@ class Arena:
         if self.n_box_slots:
             W.set_box_geometry(m, idx.box_geom, box_half)
             W.set_box_inertia(m, idx.box_body, box_half)
-        self.object_half[:self.n_box_slots] = box_half
+        self.object_half[: self.n_box_slots] = box_half
         self.rules.set_sizes()
         self._show_present()
         m.geom_rgba[idx.box_geom] = W.BOX_RGBA
@@ -224,16 +243,23 @@ class Arena:
         self._object_start[:] = self.object_pose[:, :3]
         self._last_good = (self.data.qpos.copy(), self.data.qvel.copy())
 
-    def arrange(self, agents: dict[int, tuple[float, float, float]], boxes: dict[int, tuple[float, float, float]],
-                ramps: dict[int, tuple[float, float, float]], walls: np.ndarray | None) -> None:
+    def arrange(
+        self,
+        agents: dict[int, tuple[float, float, float]],
+        boxes: dict[int, tuple[float, float, float]],
+        ramps: dict[int, tuple[float, float, float]],
+        walls: np.ndarray | None,
+    ) -> None:
         """Move agent slots and present box and ramp slots to ``(x, y, yaw)``, optionally replace the
         walls (``[W, 5]``); velocities zeroed, grabs and locks released, the scene sensed."""
         pose, A, B = self.pose, self.n_agent_slots, self.n_box_slots
         present = np.concatenate([self.agent_present, self.object_present])
         for slot, (x, y, yaw) in agents.items():
             pose[slot] = (x, y, W.AGENT_RADIUS, yaw)
-        for offset, count, entries, height, kind in ((A, B, boxes, W.BOX_HALF, "boxes"),
-                                                      (A + B, self.n_ramp_slots, ramps, W.RAMP_HALF, "ramps")):
+        for offset, count, entries, height, kind in (
+            (A, B, boxes, W.BOX_HALF, "boxes"),
+            (A + B, self.n_ramp_slots, ramps, W.RAMP_HALF, "ramps"),
+        ):
             for slot, (x, y, yaw) in entries.items():
                 if not (0 <= slot < count) or not present[offset + slot]:
                     raise ValueError(f"{kind}: slot {slot} is not present this episode")
@@ -356,10 +382,23 @@ class Arena:
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of each array of :meth:`save_state` (walls: any number of ``[W, 5]`` rows)."""
         d, A, O = self.data, self.n_agent_slots, self.n_objects  # noqa: E741
-        return {"qpos": d.qpos.shape, "qvel": d.qvel.shape, "qacc_warmstart": d.qacc_warmstart.shape, "time": (),
-                "eq_active": d.eq_active.shape, "eq_data": self.model.eq_data.shape, "grabbed": (A,),
-                "lock_team": (O,), "locker": (O,), "last_locker": (O,), "object_start": (O, 3),
-                "agent_present": (A,), "object_present": (O,), "object_half": (O, 3), "walls": (-1, 5)}
+        return {
+            "qpos": d.qpos.shape,
+            "qvel": d.qvel.shape,
+            "qacc_warmstart": d.qacc_warmstart.shape,
+            "time": (),
+            "eq_active": d.eq_active.shape,
+            "eq_data": self.model.eq_data.shape,
+            "grabbed": (A,),
+            "lock_team": (O,),
+            "locker": (O,),
+            "last_locker": (O,),
+            "object_start": (O, 3),
+            "agent_present": (A,),
+            "object_present": (O,),
+            "object_half": (O, 3),
+            "walls": (-1, 5),
+        }
 
     def restore_state(self, saved: dict[str, np.ndarray]) -> None:
         """Continue from ``saved`` (:meth:`save_state`) after :meth:`new_episode` rebuilt its layout.
@@ -368,11 +407,17 @@ class Arena:
         saved one: the state was saved by an arena of another configuration.
         """
         walls = self.layout.walls if self.layout is not None else np.zeros((0, 5))
-        for name, rebuilt in (("agent_present", self.agent_present), ("object_present", self.object_present),
-                              ("object_half", self.object_half), ("walls", walls)):
+        for name, rebuilt in (
+            ("agent_present", self.agent_present),
+            ("object_present", self.object_present),
+            ("object_half", self.object_half),
+            ("walls", walls),
+        ):
             if np.shape(saved[name]) != rebuilt.shape or not np.array_equal(saved[name], rebuilt):
-                raise ValueError(f"saved state: its layout seed rebuilt another layout ({name} differ): the state was "
-                                 "saved by an arena of another configuration; restore it into one built alike")
+                raise ValueError(
+                    f"saved state: its layout seed rebuilt another layout ({name} differ): the state was "
+                    "saved by an arena of another configuration; restore it into one built alike"
+                )
         m, d, rules = self.model, self.data, self.rules
         d.qpos[:] = saved["qpos"]
         d.qvel[:] = saved["qvel"]
@@ -419,11 +464,11 @@ class Arena:
             "qpos": self.data.qpos.copy(),
             "agent_pos": pose[:A, :3].copy(),
             "agent_yaw": pose[:A, 3].copy(),
-            "box_pos": pose[A:A + B, :3].copy(),
-            "box_yaw": pose[A:A + B, 3].copy(),
+            "box_pos": pose[A : A + B, :3].copy(),
+            "box_yaw": pose[A : A + B, 3].copy(),
             "box_lock_team": lock_team[:B].copy(),
-            "ramp_pos": pose[A + B:, :3].copy(),
-            "ramp_yaw": pose[A + B:, 3].copy(),
+            "ramp_pos": pose[A + B :, :3].copy(),
+            "ramp_yaw": pose[A + B :, 3].copy(),
             "ramp_lock_team": lock_team[B:].copy(),
             "grabbed": self.rules.grabbed.copy(),
             "seen": self.in_sight[:, :A].copy(),
@@ -433,8 +478,13 @@ class Arena:
     def restore_replay_frame(self, static: dict[str, np.ndarray], frame: dict[str, np.ndarray]) -> None:
         """Put the world into a recorded state for drawing or 3D rendering (not for stepping)."""
         B = self.n_box_slots
-        walls = np.concatenate([np.asarray(static["walls"], float).reshape(-1, 4),
-                                np.asarray(static["wall_height"], float).reshape(-1, 1)], axis=1)
+        walls = np.concatenate(
+            [
+                np.asarray(static["walls"], float).reshape(-1, 4),
+                np.asarray(static["wall_height"], float).reshape(-1, 1),
+            ],
+            axis=1,
+        )
         self.layout = Layout(walls, np.zeros((1, 1), bool), bool(walls.shape[0]))
         self.agent_present[:] = np.asarray(static["agent_exists"], bool)
         self.object_present[:B] = np.asarray(static["box_exists"], bool)
@@ -459,7 +509,7 @@ class Arena:
         self.rules.set_sizes()
         self.rules.count()
         self.in_sight[:] = False
-        self.in_sight[:, :self.n_agent_slots] = frame["seen"]
+        self.in_sight[:, : self.n_agent_slots] = frame["seen"]
         if "lidar" in frame:
             self.lidar[:] = np.asarray(frame["lidar"], float)
         self._set_observers()

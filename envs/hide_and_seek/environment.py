@@ -125,15 +125,28 @@ def _encode_generator_state(state: dict[str, Any]) -> np.ndarray:
     """A PCG64 generator's state as six uint64 (128-bit state and increment in halves, the
     cached 32-bit flag and value), so that a saved state is plain arrays."""
     inner = state["state"]
-    return np.array([inner["state"] >> 64, inner["state"] & _UINT64_MASK, inner["inc"] >> 64,
-                     inner["inc"] & _UINT64_MASK, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
+    return np.array(
+        [
+            inner["state"] >> 64,
+            inner["state"] & _UINT64_MASK,
+            inner["inc"] >> 64,
+            inner["inc"] & _UINT64_MASK,
+            state["has_uint32"],
+            state["uinteger"],
+        ],
+        dtype=np.uint64,
+    )
 
 
 def _decode_generator_state(encoded: np.ndarray) -> dict[str, Any]:
     """The PCG64 state :func:`_encode_generator_state` encoded."""
     high, low, inc_high, inc_low, has_uint32, uinteger = (int(v) for v in np.asarray(encoded, dtype=np.uint64))
-    return {"bit_generator": "PCG64", "state": {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low},
-            "has_uint32": has_uint32, "uinteger": uinteger}
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low},
+        "has_uint32": has_uint32,
+        "uinteger": uinteger,
+    }
 
 
 class HideAndSeekEnv(ParallelEnv):
@@ -152,13 +165,16 @@ class HideAndSeekEnv(ParallelEnv):
         instance._constructor_arguments = (args, kwargs)
         return instance
 
-    def __init__(self, preset: str | None = None, game: Callable[[ArenaConfig], Game] = HideAndSeekGame,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, preset: str | None = None, game: Callable[[ArenaConfig], Game] = HideAndSeekGame, **kwargs: Any
+    ) -> None:
         """The arena of ``preset`` (and keyword overrides of :class:`ArenaConfig`) scored by ``game``,
         built from the configuration: hide and seek, or a transfer task (``envs.hide_and_seek.tasks``)."""
         if not callable(game):
-            raise ValueError(f"game must be a class or function that builds a game from the ArenaConfig (code, "
-                             f"not a name), got {game!r}")
+            raise ValueError(
+                f"game must be a class or function that builds a game from the ArenaConfig (code, "
+                f"not a name), got {game!r}"
+            )
         self.config: ArenaConfig = make_config(preset, **kwargs)
         c = self.config
         self.game: Game = game(c)
@@ -174,8 +190,11 @@ class HideAndSeekEnv(ParallelEnv):
         self.n_agent_slots, self.n_box_slots = arena.n_agent_slots, arena.n_box_slots
         self.n_ramp_slots, self.n_objects, self.n_entities = arena.n_ramp_slots, arena.n_objects, arena.n_entities
         self.team, self.is_hider = arena.team, arena.is_hider
-        self.agent_present, self.object_present, self.object_half = (arena.agent_present, arena.object_present,
-                                                                      arena.object_half)
+        self.agent_present, self.object_present, self.object_half = (
+            arena.agent_present,
+            arena.object_present,
+            arena.object_half,
+        )
         self.agent_pose, self.object_pose = arena.agent_pose, arena.object_pose
         self.in_sight, self.lidar = arena.in_sight, arena.lidar
         team_names = self.game.team_names
@@ -202,8 +221,16 @@ class HideAndSeekEnv(ParallelEnv):
 
     def _world_key(self) -> W.WorldKey:
         c = self.config
-        key = W.WorldKey(c.max_hiders, c.max_seekers, c.max_boxes, c.max_ramps, self.scenario.wall_slots(c),
-                         float(c.timestep), float(c.floor_size), float(c.play_area))
+        key = W.WorldKey(
+            c.max_hiders,
+            c.max_seekers,
+            c.max_boxes,
+            c.max_ramps,
+            self.scenario.wall_slots(c),
+            float(c.timestep),
+            float(c.floor_size),
+            float(c.play_area),
+        )
         return self.game.world_key(key)
 
     # ----------------------------------------------------------------------------------------
@@ -255,17 +282,21 @@ class HideAndSeekEnv(ParallelEnv):
         self.game.sensed()
         self.game.reset()
         if saved is not None:
-            self.game.restore_state({key[len("game_"):]: value for key, value in saved.items()
-                                     if key.startswith("game_")})
+            self.game.restore_state(
+                {key[len("game_") :]: value for key, value in saved.items() if key.startswith("game_")}
+            )
         observations = self._observe()
         if self.render_mode == "human":
             self.render()
         return observations, {a: {} for a in self.agents}
 
-    def arrange(self, agents: dict[str, tuple[float, float, float]] | None = None,
-                boxes: dict[int, tuple[float, float, float]] | None = None,
-                ramps: dict[int, tuple[float, float, float]] | None = None,
-                walls: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
+    def arrange(
+        self,
+        agents: dict[str, tuple[float, float, float]] | None = None,
+        boxes: dict[int, tuple[float, float, float]] | None = None,
+        ramps: dict[int, tuple[float, float, float]] | None = None,
+        walls: np.ndarray | None = None,
+    ) -> dict[str, dict[str, np.ndarray]]:
         """Set up a scripted scene after ``reset``: move entities to ``(x, y, yaw)`` poses.
 
         ``agents`` maps live agent names, ``boxes``/``ramps`` map present slot indices; entities
@@ -287,8 +318,9 @@ class HideAndSeekEnv(ParallelEnv):
     def _set_presence_cache(self) -> None:
         """Arrays derived from this episode's presence, computed once per episode."""
         A = self.n_agent_slots
-        self._live_slots = [(a, self.agent_slot[a]) for a in self.possible_agents
-                            if self.agent_present[self.agent_slot[a]]]
+        self._live_slots = [
+            (a, self.agent_slot[a]) for a in self.possible_agents if self.agent_present[self.agent_slot[a]]
+        ]
         self._live_slot_of = dict(self._live_slots)
         self._live_index = np.array([i for _, i in self._live_slots], dtype=np.int64)
         self._all_live = bool(self.agent_present.all())
@@ -340,8 +372,14 @@ class HideAndSeekEnv(ParallelEnv):
     # ----------------------------------------------------------------------------------------
     # observations and state
     def _observe(self) -> dict:
-        return self.observations.observe(self.agents, self.step_count, self.game.prep_observation(self.step_count),
-                                         self.config.horizon, self.game.observations(), self._physics_error)
+        return self.observations.observe(
+            self.agents,
+            self.step_count,
+            self.game.prep_observation(self.step_count),
+            self.config.horizon,
+            self.game.observations(),
+            self._physics_error,
+        )
 
     def state(self) -> np.ndarray:
         """The whole world, unmasked, as one flat float32 vector (see the module docstring): the
@@ -377,18 +415,26 @@ class HideAndSeekEnv(ParallelEnv):
     def _configuration_digest(self) -> np.ndarray:
         """16 bytes naming the game and every setting of play (not the rendering or the
         observation and action encodings, which a saved state does not depend on)."""
-        settings = [(f.name, getattr(self.config, f.name)) for f in dataclasses.fields(self.config)
-                    if not f.name.startswith(("render_", "flat_", "continuous_"))]
+        settings = [
+            (f.name, getattr(self.config, f.name))
+            for f in dataclasses.fields(self.config)
+            if not f.name.startswith(("render_", "flat_", "continuous_"))
+        ]
         text = repr((self.game.name, settings)).encode()
         return np.frombuffer(hashlib.blake2b(text, digest_size=16).digest(), dtype=np.uint8).copy()
 
     def _check_saved_state(self, saved: Any) -> None:
         """Refuse, with one ``ValueError``, a saved state this environment cannot continue."""
         if not isinstance(saved, dict):
-            raise ValueError(f"options['state'] must be the dict of arrays save_state() returns, got "
-                             f"{type(saved).__name__}")
+            raise ValueError(
+                f"options['state'] must be the dict of arrays save_state() returns, got {type(saved).__name__}"
+            )
         shapes: dict[str, tuple[int, ...]] = {
-            "state_version": (), "configuration": (16,), "episode_rng": (6,), "rng": (6,), "step": (),
+            "state_version": (),
+            "configuration": (16,),
+            "episode_rng": (6,),
+            "rng": (6,),
+            "step": (),
             **self.arena.state_shapes(),
         }
         game_shapes = getattr(self.game, "state_shapes", None)
@@ -399,19 +445,27 @@ class HideAndSeekEnv(ParallelEnv):
         if missing:
             raise ValueError(f"saved state lacks {', '.join(missing)}: pass the dict save_state() returns")
         if int(np.asarray(saved["state_version"])) != STATE_VERSION:
-            raise ValueError(f"saved state has version {int(np.asarray(saved['state_version']))}; this arena "
-                             f"restores version {STATE_VERSION}: save the state again")
+            raise ValueError(
+                f"saved state has version {int(np.asarray(saved['state_version']))}; this arena "
+                f"restores version {STATE_VERSION}: save the state again"
+            )
         if not np.array_equal(np.asarray(saved["configuration"]).reshape(-1)[:16], self._configuration_digest()):
-            raise ValueError("saved state comes from an arena of another configuration (game or settings of play "
-                             "differ): restore it into an environment built with the same arguments")
+            raise ValueError(
+                "saved state comes from an arena of another configuration (game or settings of play "
+                "differ): restore it into an environment built with the same arguments"
+            )
         for key, shape in shapes.items():
             found = np.shape(saved[key])
             if len(found) != len(shape) or any(want not in (-1, got) for want, got in zip(shape, found)):
-                raise ValueError(f"saved state: {key} has shape {found}, expected {shape} (-1: any): pass the dict "
-                                 "save_state() returns, unchanged")
+                raise ValueError(
+                    f"saved state: {key} has shape {found}, expected {shape} (-1: any): pass the dict "
+                    "save_state() returns, unchanged"
+                )
         if not 0 <= int(np.asarray(saved["step"])) < self.config.horizon:
-            raise ValueError(f"saved state: step {int(np.asarray(saved['step']))} lies outside the episode "
-                             f"[0, {self.config.horizon})")
+            raise ValueError(
+                f"saved state: step {int(np.asarray(saved['step']))} lies outside the episode "
+                f"[0, {self.config.horizon})"
+            )
 
     # ----------------------------------------------------------------------------------------
     # replays
@@ -504,9 +558,13 @@ class HideAndSeekEnv(ParallelEnv):
         if self._renderer is None:
             height, width = self.config.render_size
             self._renderer = ArenaRenderer(self.model, height, width, human=self.render_mode == "human")
-        frame = self._renderer.render(self, overlays=self.config.render_overlays, camera=self.config.render_camera,
-                                      track_agent=self.config.render_track_agent,
-                                      max_wall_height=self.config.render_max_wall_height)
+        frame = self._renderer.render(
+            self,
+            overlays=self.config.render_overlays,
+            camera=self.config.render_camera,
+            track_agent=self.config.render_track_agent,
+            max_wall_height=self.config.render_max_wall_height,
+        )
         return frame if self.render_mode == "rgb_array" else None
 
     def close(self) -> None:

@@ -215,8 +215,10 @@ class HideAndSeekGame:
                 centre, half = self.config.floor_size / 2.0, self.config.play_area / 2.0
                 penalty = -self.config.out_of_bounds_penalty
                 reward = reward.copy()
-                if self.config.objects_out_penalty and (outside(env.object_pose, centre, half)
-                                                        & env.object_present).any():
+                if (
+                    self.config.objects_out_penalty
+                    and (outside(env.object_pose, centre, half) & env.object_present).any()
+                ):
                     reward[:] = penalty
                 reward[outside(env.agent_pose, centre, half) & env.agent_present] = penalty
         self._count(in_prep)
@@ -249,8 +251,11 @@ class HideAndSeekGame:
         """What the statistics carry between steps: the steps counted hidden and the preparation
         phase's statistics once taken (``prep_stats_taken`` 0 before)."""
         prep = [self._prep_stats.get(key, 0.0) for key in _PREP_STATISTICS]
-        return {"hidden_steps": np.array(self._hidden_steps), "prep_stats": np.array(prep, dtype=np.float64),
-                "prep_stats_taken": np.array(bool(self._prep_stats))}
+        return {
+            "hidden_steps": np.array(self._hidden_steps),
+            "prep_stats": np.array(prep, dtype=np.float64),
+            "prep_stats_taken": np.array(bool(self._prep_stats)),
+        }
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of each array of :meth:`save_state`."""
@@ -269,13 +274,15 @@ class HideAndSeekGame:
     def replay_static(self) -> dict[str, np.ndarray]:
         """Statistics of a replay: the preparation phase (``prep``), the fraction ``hidden`` and the
         distance of hiders to seekers."""
-        return {"statistics_phase": np.array("prep"), "statistics_flags": np.array(["hidden"]),
-                "statistics_teams": np.array(list(self.team_names))}
+        return {
+            "statistics_phase": np.array("prep"),
+            "statistics_flags": np.array(["hidden"]),
+            "statistics_teams": np.array(list(self.team_names)),
+        }
 
     def replay_frame(self) -> dict[str, np.ndarray]:
         """``hidden`` and ``prep`` (1 in the preparation phase)."""
-        return {"hidden": np.array(float(self.hidden)),
-                "prep": np.array(float(self.env.step_count < self.prep_steps))}
+        return {"hidden": np.array(float(self.hidden)), "prep": np.array(float(self.env.step_count < self.prep_steps))}
 
     def restore_replay_frame(self, frame: dict[str, np.ndarray]) -> int:
         """``hidden`` as recorded; the step number, or (frames without one) any step of the right phase."""

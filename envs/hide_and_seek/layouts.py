@@ -105,8 +105,12 @@ class GridWall:
 def outside_walls(grid_size: int) -> list[GridWall]:
     """The four outer walls through the border cells (``modules/walls.py: outside_walls``)."""
     last = grid_size - 1
-    return [GridWall((0, 0), (0, last), OUTER_WALL_HEIGHT), GridWall((0, 0), (last, 0), OUTER_WALL_HEIGHT),
-            GridWall((last, 0), (last, last), OUTER_WALL_HEIGHT), GridWall((0, last), (last, last), OUTER_WALL_HEIGHT)]
+    return [
+        GridWall((0, 0), (0, last), OUTER_WALL_HEIGHT),
+        GridWall((0, 0), (last, 0), OUTER_WALL_HEIGHT),
+        GridWall((last, 0), (last, last), OUTER_WALL_HEIGHT),
+        GridWall((0, last), (last, last), OUTER_WALL_HEIGHT),
+    ]
 
 
 def _connect_walls(first: GridWall, second: GridWall, min_distance: int, rng: np.random.Generator) -> GridWall | None:
@@ -198,9 +202,9 @@ def blocked_cells(walls: list[GridWall], grid_size: int) -> np.ndarray:
     grid = np.zeros((grid_size, grid_size), dtype=bool)
     for wall in walls:
         if wall.is_vertical:
-            grid[wall.pt1[0], wall.pt1[1]:wall.pt2[1] + 1] = True
+            grid[wall.pt1[0], wall.pt1[1] : wall.pt2[1] + 1] = True
         else:
-            grid[wall.pt1[0]:wall.pt2[0] + 1, wall.pt1[1]] = True
+            grid[wall.pt1[0] : wall.pt2[0] + 1, wall.pt1[1]] = True
     return grid
 
 
@@ -212,8 +216,10 @@ def quadrant_walls(grid_size: int, door_dropout: float, rng: np.random.Generator
     Returns the walls and the room's size in cells.
     """
     size = int(QUADRANT_FRACTION * grid_size)
-    room = [GridWall((grid_size - size, 0), (grid_size - size, size)),
-            GridWall((grid_size - size, size), (grid_size - 1, size))]
+    room = [
+        GridWall((grid_size - size, 0), (grid_size - size, size)),
+        GridWall((grid_size - size, size), (grid_size - 1, size)),
+    ]
     if rng.uniform(0, 1) < door_dropout:
         keep = int(rng.integers(0, 2))
         whole, to_split = [room[1 - keep]], [room[keep]]
@@ -236,22 +242,34 @@ def tri_walls(grid_size: int, rng: np.random.Generator, door_size: int) -> tuple
         split = [GridWall((n - 1, first), (0, first))]
         if left:
             split.append(GridWall((second, first), (second, 0)))
-            rooms = [[(1, n - 1), (first + 1, n - 1)], [(1, second - 1), (1, first - 1)],
-                     [(second + 1, n - 1), (1, first - 1)]]
+            rooms = [
+                [(1, n - 1), (first + 1, n - 1)],
+                [(1, second - 1), (1, first - 1)],
+                [(second + 1, n - 1), (1, first - 1)],
+            ]
         else:
             split.append(GridWall((second, n - 1), (second, first)))
-            rooms = [[(1, n - 1), (0, first - 1)], [(1, second - 1), (first + 1, n - 1)],
-                     [(second + 1, n - 1), (first + 1, n - 1)]]
+            rooms = [
+                [(1, n - 1), (0, first - 1)],
+                [(1, second - 1), (first + 1, n - 1)],
+                [(second + 1, n - 1), (first + 1, n - 1)],
+            ]
     else:
         split = [GridWall((first, n - 1), (first, 0))]
         if left:
             split.append(GridWall((first, second), (0, second)))
-            rooms = [[(first + 1, n - 1), (1, n - 1)], [(1, first - 1), (1, second - 1)],
-                     [(1, first - 1), (second + 1, n - 1)]]
+            rooms = [
+                [(first + 1, n - 1), (1, n - 1)],
+                [(1, first - 1), (1, second - 1)],
+                [(1, first - 1), (second + 1, n - 1)],
+            ]
         else:
             split.append(GridWall((n - 1, second), (first, second)))
-            rooms = [[(0, first - 1), (1, n - 1)], [(first + 1, n - 1), (1, second - 1)],
-                     [(first + 1, n - 1), (second + 1, n - 1)]]
+            rooms = [
+                [(0, first - 1), (1, n - 1)],
+                [(first + 1, n - 1), (1, second - 1)],
+                [(first + 1, n - 1), (second + 1, n - 1)],
+            ]
     # the second wall branches off the first (the original draws them without recording it)
     return outside_walls(n) + with_doors(split, rng, door_size), rooms
 
@@ -274,8 +292,11 @@ def quadrant_region(grid_size: int, room: int, size: tuple[int, int]) -> Ranges:
 def outside_quadrant_region(grid_size: int, room: int, size: tuple[int, int]) -> Ranges:
     """The three quarters outside the room (``envs/hide_and_seek.py: outside_quadrant_placement``)."""
     n, (sx, sy) = grid_size, size
-    return [((1, n - room - sx - 2), (1, room - sy - 2)), ((1, n - room - sx - 2), (room, n - sy - 2)),
-            ((n - room, n - sx - 2), (room, n - sy - 2))]
+    return [
+        ((1, n - room - sx - 2), (1, room - sy - 2)),
+        ((1, n - room - sx - 2), (room, n - sy - 2)),
+        ((n - room, n - sx - 2), (room, n - sy - 2)),
+    ]
 
 
 def close_region(grid_size: int, anchor: tuple[int, int], radius: int) -> Ranges:
@@ -317,18 +338,23 @@ def place(occupied: np.ndarray, region: Ranges, size: tuple[int, int], rng: np.r
     counts = prefix[sx:, sy:] - prefix[:-sx, sy:] - prefix[sx:, :-sy] + prefix[:-sx, :-sy]
     allowed = np.zeros_like(counts, dtype=bool)
     for (x_low, x_high), (y_low, y_high) in region:
-        allowed[max(x_low, 0):x_high + 1, max(y_low, 0):y_high + 1] = True
+        allowed[max(x_low, 0) : x_high + 1, max(y_low, 0) : y_high + 1] = True
     free = np.flatnonzero(allowed & (counts == 0))
     if free.size == 0:
         raise PlacementError("no free block left")
     choice = int(free[rng.integers(free.size)])
     i, j = divmod(choice, counts.shape[1])
-    occupied[i:i + sx, j:j + sy] = True
+    occupied[i : i + sx, j : j + sy] = True
     return i, j
 
 
-def spot_in_metres(cell: tuple[int, int], size_cells: tuple[int, int], extent: tuple[float, float],
-                   cell_size: float, rng: np.random.Generator) -> tuple[float, float]:
+def spot_in_metres(
+    cell: tuple[int, int],
+    size_cells: tuple[int, int],
+    extent: tuple[float, float],
+    cell_size: float,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
     """Centre of an object of ``extent`` metres placed at ``cell``, jittered within its cells.
 
     ``rejection_placement`` puts the object's corner at the cell's corner plus a uniform

@@ -44,10 +44,21 @@ class ObjectRules:
     object) pairs finds; the few pairs within reach are then handled one by one.
     """
 
-    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, grab_eq: np.ndarray, lock_eq: np.ndarray,
-                 object_dof: np.ndarray, agent_pose: np.ndarray, object_pose: np.ndarray,
-                 object_half: np.ndarray, lockable: np.ndarray, team: np.ndarray, grab_radius: float,
-                 lock_radius: float) -> None:
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        data: mujoco.MjData,
+        grab_eq: np.ndarray,
+        lock_eq: np.ndarray,
+        object_dof: np.ndarray,
+        agent_pose: np.ndarray,
+        object_pose: np.ndarray,
+        object_half: np.ndarray,
+        lockable: np.ndarray,
+        team: np.ndarray,
+        grab_radius: float,
+        lock_radius: float,
+    ) -> None:
         self.model = model
         self.data = data
         self.grab_eq = grab_eq

@@ -34,17 +34,39 @@ LOCK_FLAGS = 3
 class ObservationAssembler:
     """Source vector, index tables and the per-step gather for one environment."""
 
-    def __init__(self, others: np.ndarray, n_boxes: int, n_ramps: int, lidar_rays: int,
-                 extra_sizes: dict[str, int], field_order: list[str]) -> None:
+    def __init__(
+        self,
+        others: np.ndarray,
+        n_boxes: int,
+        n_ramps: int,
+        lidar_rays: int,
+        extra_sizes: dict[str, int],
+        field_order: list[str],
+    ) -> None:
         A = others.shape[0]
         B, R, L = n_boxes, n_ramps, lidar_rays
         O = B + R  # noqa: E741
         T = A + O
         self.n_agents, self.n_objects, self.n_targets = A, O, T
         E = A + O
-        sizes = {"one": 1, "pose": E * 4, "velocity": E * 4, "heading": A, "is_hider": A, "prep": 1,
-                 "cos": O, "sin": O, "size": O * 3, "locks": A * O * LOCK_FLAGS, "seen": A * T, "agent_exist": A,
-                 "object_exist": O, "lidar": A * L, "team_locks": O * 2, "time": 1}
+        sizes = {
+            "one": 1,
+            "pose": E * 4,
+            "velocity": E * 4,
+            "heading": A,
+            "is_hider": A,
+            "prep": 1,
+            "cos": O,
+            "sin": O,
+            "size": O * 3,
+            "locks": A * O * LOCK_FLAGS,
+            "seen": A * T,
+            "agent_exist": A,
+            "object_exist": O,
+            "lidar": A * L,
+            "team_locks": O * 2,
+            "time": 1,
+        }
         sizes.update({f"extra:{key}": size for key, size in extra_sizes.items()})
         start = {}
         offset = 0
@@ -55,7 +77,7 @@ class ObservationAssembler:
         self.source[start["one"]] = 1.0
 
         def segment(name: str, shape: tuple[int, ...]) -> np.ndarray:
-            return self.source[start[name]:start[name] + sizes[name]].reshape(shape)
+            return self.source[start[name] : start[name] + sizes[name]].reshape(shape)
 
         # views the environment writes every step (or episode)
         self.pose = segment("pose", (E * 4,))  # qpos: x, y, z, yaw of every entity
@@ -78,16 +100,27 @@ class ObservationAssembler:
         one = start["one"]
         # source entries of the ten fields of every agent and the twelve state fields of every object
         agents = np.arange(A)[:, None]
-        agent_fields = np.concatenate([
-            start["pose"] + agents * 4 + np.arange(3), start["heading"] + agents,
-            start["velocity"] + agents * 4 + np.arange(4), start["is_hider"] + agents,
-            np.full((A, 1), start["prep"]),
-        ], axis=1)
+        agent_fields = np.concatenate(
+            [
+                start["pose"] + agents * 4 + np.arange(3),
+                start["heading"] + agents,
+                start["velocity"] + agents * 4 + np.arange(4),
+                start["is_hider"] + agents,
+                np.full((A, 1), start["prep"]),
+            ],
+            axis=1,
+        )
         entity = A + np.arange(O)[:, None]
-        object_fields = np.concatenate([
-            start["pose"] + entity * 4 + np.arange(3), start["cos"] + entity - A, start["sin"] + entity - A,
-            start["velocity"] + entity * 4 + np.arange(4), start["size"] + (entity - A) * 3 + np.arange(3),
-        ], axis=1)
+        object_fields = np.concatenate(
+            [
+                start["pose"] + entity * 4 + np.arange(3),
+                start["cos"] + entity - A,
+                start["sin"] + entity - A,
+                start["velocity"] + entity * 4 + np.arange(4),
+                start["size"] + (entity - A) * 3 + np.arange(3),
+            ],
+            axis=1,
+        )
         lock_field = np.arange(LOCK_FLAGS)
 
         def seen_entry(i: int, target: np.ndarray | int) -> np.ndarray:
@@ -95,10 +128,13 @@ class ObservationAssembler:
 
         def objects(i: int, first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
             slots = first + np.arange(count)
-            value = np.concatenate([
-                object_fields[slots].reshape(count, OBJECT_STATE),
-                start["locks"] + (i * O + slots[:, None]) * LOCK_FLAGS + lock_field,
-            ], axis=1)
+            value = np.concatenate(
+                [
+                    object_fields[slots].reshape(count, OBJECT_STATE),
+                    start["locks"] + (i * O + slots[:, None]) * LOCK_FLAGS + lock_field,
+                ],
+                axis=1,
+            )
             mask = np.repeat(seen_entry(i, A + slots)[:, None], OBJECT_FEATURES, axis=1)
             return value.ravel(), mask.ravel()
 
@@ -134,10 +170,14 @@ class ObservationAssembler:
         object_exist = (start["object_exist"] + np.arange(O))[:, None]
         team_locks = start["team_locks"] + np.arange(O)[:, None] * 2 + np.arange(2)
         state = [
-            (np.concatenate([agent_fields, agent_exist], axis=1),
-             np.concatenate([np.repeat(agent_exist, AGENT_FEATURES, axis=1), np.full((A, 1), one)], axis=1)),
-            (np.concatenate([object_fields, team_locks, object_exist], axis=1),
-             np.concatenate([np.repeat(object_exist, OBJECT_STATE, axis=1), np.full((O, 3), one)], axis=1)),
+            (
+                np.concatenate([agent_fields, agent_exist], axis=1),
+                np.concatenate([np.repeat(agent_exist, AGENT_FEATURES, axis=1), np.full((A, 1), one)], axis=1),
+            ),
+            (
+                np.concatenate([object_fields, team_locks, object_exist], axis=1),
+                np.concatenate([np.repeat(object_exist, OBJECT_STATE, axis=1), np.full((O, 3), one)], axis=1),
+            ),
             (np.array([start["prep"], start["time"]]), np.full(2, one)),
         ]
         self.state_value_index = np.concatenate([value.ravel() for value, _ in state]).astype(np.intp)
@@ -164,8 +204,19 @@ class ObservationAssembler:
 
 
 #: field order of flat observations (a game's fields follow, sorted by name)
-FLAT_ORDER = ("self", "agents", "agents_mask", "agents_exist", "boxes", "boxes_mask", "boxes_exist", "ramps",
-              "ramps_mask", "ramps_exist", "lidar")
+FLAT_ORDER = (
+    "self",
+    "agents",
+    "agents_mask",
+    "agents_exist",
+    "boxes",
+    "boxes_mask",
+    "boxes_exist",
+    "ramps",
+    "ramps_mask",
+    "ramps_exist",
+    "lidar",
+)
 
 
 class ArenaObservations:
@@ -189,20 +240,22 @@ class ArenaObservations:
         def mask(rows: int) -> spaces.Box:
             return spaces.Box(0.0, 1.0, shape=(rows,), dtype=np.float32)
 
-        self.dict_space = spaces.Dict({
-            **extra_spaces,
-            "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
-            "agents": features(n_others, AGENT_FEATURES),
-            "agents_mask": mask(n_others),
-            "agents_exist": mask(n_others),
-            "boxes": features(c.max_boxes, OBJECT_FEATURES),
-            "boxes_mask": mask(c.max_boxes),
-            "boxes_exist": mask(c.max_boxes),
-            "ramps": features(c.max_ramps, OBJECT_FEATURES),
-            "ramps_mask": mask(c.max_ramps),
-            "ramps_exist": mask(c.max_ramps),
-            "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
-        })
+        self.dict_space = spaces.Dict(
+            {
+                **extra_spaces,
+                "self": spaces.Box(-np.inf, np.inf, shape=(AGENT_FEATURES,), dtype=np.float32),
+                "agents": features(n_others, AGENT_FEATURES),
+                "agents_mask": mask(n_others),
+                "agents_exist": mask(n_others),
+                "boxes": features(c.max_boxes, OBJECT_FEATURES),
+                "boxes_mask": mask(c.max_boxes),
+                "boxes_exist": mask(c.max_boxes),
+                "ramps": features(c.max_ramps, OBJECT_FEATURES),
+                "ramps_mask": mask(c.max_ramps),
+                "ramps_exist": mask(c.max_ramps),
+                "lidar": spaces.Box(0.0, c.lidar_range, shape=(c.lidar_rays,), dtype=np.float32),
+            }
+        )
         self.keys = list(FLAT_ORDER) + sorted(extra_spaces)
         self.space: spaces.Space = self.dict_space
         if flat:
@@ -210,7 +263,8 @@ class ArenaObservations:
             self.space = spaces.Box(
                 np.concatenate([np.broadcast_to(p.low, p.shape).ravel() for p in parts]).astype(np.float32),
                 np.concatenate([np.broadcast_to(p.high, p.shape).ravel() for p in parts]).astype(np.float32),
-                dtype=np.float32)
+                dtype=np.float32,
+            )
         state_dim = A * (AGENT_FEATURES + 1) + arena.n_objects * OBJECT_FEATURES + 2
         self.state_space = spaces.Box(-np.inf, np.inf, shape=(state_dim,), dtype=np.float32)
         # where each field sits in a flat observation row
@@ -223,8 +277,9 @@ class ArenaObservations:
             start += size
         others = np.array([[j for j in range(A) if j != i] for i in range(A)], dtype=np.int64).reshape(A, A - 1)
         extras = {key: int(np.prod(box.shape)) for key, box in extra_spaces.items()}
-        self.assembler = ObservationAssembler(others, arena.n_box_slots, arena.n_ramp_slots, c.lidar_rays, extras,
-                                              self.keys)
+        self.assembler = ObservationAssembler(
+            others, arena.n_box_slots, arena.n_ramp_slots, c.lidar_rays, extras, self.keys
+        )
         if self.assembler.width != start:
             raise RuntimeError(f"observation rows hold {self.assembler.width} numbers, the space {start}")
         self._field_views: list[tuple[slice, tuple[int, ...] | None]] = []
@@ -247,12 +302,20 @@ class ArenaObservations:
         assembler.size[:] = 2.0 * arena.object_half
         assembler.select_rows(live_slots)
         n = live_slots.size  # fields of two or more dimensions are reshaped from the block's columns
-        self._field_views = [(where, (n,) + shape if len(shape) > 1 else None)
-                             for _, where, shape in self._field_slices]
+        self._field_views = [
+            (where, (n,) + shape if len(shape) > 1 else None) for _, where, shape in self._field_slices
+        ]
         self._lock_flags_stale = True
 
-    def observe(self, agents: list[str], step: int, prep: float, horizon: int,
-                extras: dict[str, np.ndarray], physics_error: bool) -> dict:
+    def observe(
+        self,
+        agents: list[str],
+        step: int,
+        prep: float,
+        horizon: int,
+        extras: dict[str, np.ndarray],
+        physics_error: bool,
+    ) -> dict:
         """Every live agent's observation now (``agents`` in the order of ``new_episode``'s slots),
         at ``step`` of ``horizon`` with the preparation fraction ``prep`` the game gives."""
         arena, assembler = self.arena, self.assembler
@@ -286,8 +349,9 @@ class ArenaObservations:
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         if self.flat:
             return dict(zip(agents, block))
-        fields = [block[:, where] if shape is None else block[:, where].reshape(shape)
-                  for where, shape in self._field_views]
+        fields = [
+            block[:, where] if shape is None else block[:, where].reshape(shape) for where, shape in self._field_views
+        ]
         keys = self.keys
         return {agent: dict(zip(keys, row)) for agent, row in zip(agents, zip(*fields))}
 

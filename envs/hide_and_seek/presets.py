@@ -24,8 +24,10 @@ def _as_range(name: str, value: Any, low: int, high: int) -> CountRange:
         raise ValueError(f"{name} must be an int or a (low, high) pair in [{low}, {high}], got {value!r}")
     if isinstance(value, int):
         pair = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         pair = (int(value[0]), int(value[1]))
     else:
@@ -126,7 +128,9 @@ class ArenaConfig:
         if self.render_camera not in RENDER_CAMERAS:
             close = difflib.get_close_matches(str(self.render_camera), RENDER_CAMERAS, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise ValueError(f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {self.render_camera!r}.{hint}")
+            raise ValueError(
+                f"render_camera must be one of {', '.join(RENDER_CAMERAS)}, got {self.render_camera!r}.{hint}"
+            )
         _check_int("render_track_agent", self.render_track_agent, 0, self.n_hiders[1] + self.n_seekers[1] - 1)
         if self.render_max_wall_height is not None:
             _check_float("render_max_wall_height", self.render_max_wall_height, 0.05, 100.0)

@@ -97,7 +97,7 @@ class ArenaView:
         """The view of ``env`` now (``env.view``), from its public attributes alone."""
         model, data, index = env.model, env.data, env.index
         walls = env.walls
-        wall_geom = index.wall_geom[:walls.shape[0]]  # the layout's walls fill the first wall slots in order
+        wall_geom = index.wall_geom[: walls.shape[0]]  # the layout's walls fill the first wall slots in order
         pose = data.qpos.reshape(env.n_entities, 4)
         sites = [geom for geom in index.site_geom if model.geom_group[geom] != W.GROUP_PARKED]
         cylinder = None
@@ -106,18 +106,32 @@ class ArenaView:
             cylinder = (float(x), float(y), float(model.geom_size[index.cylinder_geom, 0]))
         A = env.n_agent_slots
         return cls(
-            floor_size=float(env.config.floor_size), walls=_read_only(walls),
-            wall_boxes=_read_only(np.concatenate([model.geom_pos[wall_geom, :2], model.geom_size[wall_geom, :2]], axis=1)),
+            floor_size=float(env.config.floor_size),
+            walls=_read_only(walls),
+            wall_boxes=_read_only(
+                np.concatenate([model.geom_pos[wall_geom, :2], model.geom_size[wall_geom, :2]], axis=1)
+            ),
             agent_pose=_read_only(pose[:A]),
-            object_pose=_read_only(pose[A:]), object_half=_read_only(env.object_half), n_boxes=env.n_box_slots,
-            agent_present=_read_only(env.agent_present), object_present=_read_only(env.object_present),
-            team=_read_only(env.team), lock_team=_read_only(env.rules.lock_team), grabbed=_read_only(env.rules.grabbed),
-            lidar=_read_only(env.lidar), lidar_directions=_read_only(env.senses.lidar_directions),
-            seen=_read_only(env.in_sight[:, :A]), vision_cone_degrees=float(env.config.vision_cone_degrees),
-            sites=_read_only(model.geom_pos[sites, :2].reshape(-1, 2)), cylinder=cylinder, step=int(env.step_count),
+            object_pose=_read_only(pose[A:]),
+            object_half=_read_only(env.object_half),
+            n_boxes=env.n_box_slots,
+            agent_present=_read_only(env.agent_present),
+            object_present=_read_only(env.object_present),
+            team=_read_only(env.team),
+            lock_team=_read_only(env.rules.lock_team),
+            grabbed=_read_only(env.rules.grabbed),
+            lidar=_read_only(env.lidar),
+            lidar_directions=_read_only(env.senses.lidar_directions),
+            seen=_read_only(env.in_sight[:, :A]),
+            vision_cone_degrees=float(env.config.vision_cone_degrees),
+            sites=_read_only(model.geom_pos[sites, :2].reshape(-1, 2)),
+            cylinder=cylinder,
+            step=int(env.step_count),
             in_preparation=env.step_count < env.game.prep_steps,
-            wall_geom=_read_only(wall_geom), box_geom=_read_only(index.box_geom),
-            ramp_geom=_read_only(index.ramp_geom), cylinder_geom=int(index.cylinder_geom),
+            wall_geom=_read_only(wall_geom),
+            box_geom=_read_only(index.box_geom),
+            ramp_geom=_read_only(index.ramp_geom),
+            cylinder_geom=int(index.cylinder_geom),
             agent_body=_read_only(index.agent_body),
         )
 
@@ -169,10 +183,19 @@ def _ramp_shapes(pose: np.ndarray, half: np.ndarray, color: tuple[int, int, int]
     tip = pose[:2] + 0.7 * half[0] * axis
     side = np.array([-s, c]) * 0.35 * half[1]
     back = tip - 0.35 * half[0] * axis
-    shapes.append(Segment((float(tail[0]), float(tail[1])), (float(back[0]), float(back[1])), (255, 255, 255),
-                          width=3.0))
-    shapes.append(Polygon(((float(tip[0]), float(tip[1])), (float(back[0] + side[0]), float(back[1] + side[1])),
-                           (float(back[0] - side[0]), float(back[1] - side[1]))), (255, 255, 255)))
+    shapes.append(
+        Segment((float(tail[0]), float(tail[1])), (float(back[0]), float(back[1])), (255, 255, 255), width=3.0)
+    )
+    shapes.append(
+        Polygon(
+            (
+                (float(tip[0]), float(tip[1])),
+                (float(back[0] + side[0]), float(back[1] + side[1])),
+                (float(back[0] - side[0]), float(back[1] - side[1])),
+            ),
+            (255, 255, 255),
+        )
+    )
     return shapes
 
 
@@ -211,20 +234,24 @@ def draw_scene(view: ArenaView) -> Scene:
     half_cone = float(np.radians(view.vision_cone_degrees) / 2)
     for i in present_agents:
         color = TEAM_COLORS[int(view.team[i])]
-        shapes.append(Wedge(_point(agents[i]), VISION_RADIUS, float(agents[i, 3]), half_cone,
-                            _tint(color, (255, 255, 255), 0.6)))
+        shapes.append(
+            Wedge(_point(agents[i]), VISION_RADIUS, float(agents[i, 3]), half_cone, _tint(color, (255, 255, 255), 0.6))
+        )
     for i in present_agents:
         ends = agents[i, None, :2] + view.lidar_directions[:, :2] * view.lidar[i][:, None]
         shapes.extend(Segment(_point(agents[i]), _point(end), LIDAR_COLOR, layer="lidar") for end in ends)
     for i, j in zip(*np.nonzero(view.seen)):
-        shapes.append(Segment(_point(agents[i]), _point(agents[j]), TEAM_COLORS[int(view.team[i])], layer="sight",
-                              width=2.0))
+        shapes.append(
+            Segment(_point(agents[i]), _point(agents[j]), TEAM_COLORS[int(view.team[i])], layer="sight", width=2.0)
+        )
     for i in np.flatnonzero(view.grabbed >= 0):
-        shapes.append(Segment(_point(agents[i]), _point(view.object_pose[view.grabbed[i]]), (30, 30, 30),
-                              layer="grab", width=3.0))
+        shapes.append(
+            Segment(_point(agents[i]), _point(view.object_pose[view.grabbed[i]]), (30, 30, 30), layer="grab", width=3.0)
+        )
     for i in present_agents:
-        shapes.append(Circle(_point(agents[i]), W.AGENT_RADIUS, TEAM_COLORS[int(view.team[i])],
-                             heading=float(agents[i, 3])))
+        shapes.append(
+            Circle(_point(agents[i]), W.AGENT_RADIUS, TEAM_COLORS[int(view.team[i])], heading=float(agents[i, 3]))
+        )
     points = np.concatenate([agents[view.agent_present, :2], view.object_pose[view.object_present, :2]])
     low = np.minimum(points.min(0) - 0.5, -0.5) if points.size else np.array([-0.5, -0.5])
     high = np.maximum(points.max(0) + 0.5, floor + 0.5) if points.size else np.array([floor + 0.5] * 2)
@@ -265,8 +292,14 @@ class ArenaRenderer:
         # the floor, its mark and the walls: the world body's geoms
         self._world_geoms = set(np.flatnonzero(model.geom_bodyid == 0).tolist())
 
-    def render(self, env: HideAndSeekEnv, overlays: bool = False, camera: str = "overhead",
-               track_agent: int = 0, max_wall_height: float | None = None) -> np.ndarray:
+    def render(
+        self,
+        env: HideAndSeekEnv,
+        overlays: bool = False,
+        camera: str = "overhead",
+        track_agent: int = 0,
+        max_wall_height: float | None = None,
+    ) -> np.ndarray:
         """One RGB frame ``[height, width, 3]`` of the current state.
 
         ``max_wall_height`` (metres): walls taller than this are drawn at this height (the
@@ -318,7 +351,7 @@ class ArenaRenderer:
                 boxes.append((np.array(geom.pos), np.array(geom.size), np.array(geom.mat).ravel()))
         for pos, size, mat in boxes:
             self._add_geom(mujoco.mjtGeom.mjGEOM_LINEBOX, size * 1.002, pos, mat, EDGE_RGBA)
-        for ramp in np.flatnonzero(view.object_present[view.n_boxes:]) + view.n_boxes:
+        for ramp in np.flatnonzero(view.object_present[view.n_boxes :]) + view.n_boxes:
             self._outline_ramp(view.object_pose[ramp], view.object_half[ramp])
 
     def _outline_ramp(self, pose: np.ndarray, half: np.ndarray) -> None:
@@ -333,8 +366,14 @@ class ArenaRenderer:
         foot = [world(-hx, side * hy, -hz) for side in (-1, 1)]
         top = [world(hx, side * hy, hz) for side in (-1, 1)]
         base = [world(hx, side * hy, -hz) for side in (-1, 1)]
-        for start, end in ((foot[0], foot[1]), (top[0], top[1]), (foot[0], top[0]), (foot[1], top[1]),
-                           (base[0], top[0]), (base[1], top[1])):
+        for start, end in (
+            (foot[0], foot[1]),
+            (top[0], top[1]),
+            (foot[0], top[0]),
+            (foot[1], top[1]),
+            (base[0], top[0]),
+            (base[1], top[1]),
+        ):
             self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, start, end, EDGE_RGBA)
         lift = 0.03 * hz  # just above the slope, along its normal (-x + z)
         normal = rotation @ np.array([-lift, 0.0, lift])
@@ -365,8 +404,9 @@ class ArenaRenderer:
         for i in np.flatnonzero(view.agent_present):
             origin = agents[i, :3]
             for direction, distance in zip(view.lidar_directions, view.lidar[i]):
-                self._add_connector(mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, origin + direction * distance,
-                                    (0.6, 0.6, 0.6, 0.6))
+                self._add_connector(
+                    mujoco.mjtGeom.mjGEOM_LINE, 2.0, origin, origin + direction * distance, (0.6, 0.6, 0.6, 0.6)
+                )
             color = W.HIDER_RGBA if view.team[i] == 0 else W.SEEKER_RGBA
             for side in (-1.0, 1.0):
                 yaw = agents[i, 3] + side * half_cone

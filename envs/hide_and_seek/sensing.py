@@ -27,13 +27,22 @@ from .world import RAY_GROUPS
 class Senses:
     """Batched ray casting for a fixed number of agents and objects."""
 
-    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, agent_body: np.ndarray,
-                 target_body: np.ndarray, geom_body: np.ndarray, lidar_rays: int, lidar_range: float,
-                 cone_degrees: float, sight_range: float) -> None:
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        data: mujoco.MjData,
+        agent_body: np.ndarray,
+        target_body: np.ndarray,
+        geom_body: np.ndarray,
+        lidar_rays: int,
+        lidar_range: float,
+        cone_degrees: float,
+        sight_range: float,
+    ) -> None:
         self.model = model
         self.data = data
         # the agents' poses (x, y, z, yaw): a view of qpos, whose first four joints per entity they are
-        self.agent_pose = data.qpos.reshape(-1, 4)[:agent_body.size]
+        self.agent_pose = data.qpos.reshape(-1, 4)[: agent_body.size]
         self.agent_body = agent_body
         self.target_body = target_body  # agents first, then objects
         self.geom_body = np.append(geom_body, -1).astype(np.int32)  # index -1 -> no body
@@ -70,8 +79,13 @@ class Senses:
         """Fix which agents cast rays this episode. Absent agents cast none; their rows read as
         misses (lidar at its range, nothing seen)."""
         self.observers = [
-            (self.agent_pose[i, :3], self.vectors[i].reshape(-1), int(self.agent_body[i]), self.geom_ids[i],
-             self.distances[i])
+            (
+                self.agent_pose[i, :3],
+                self.vectors[i].reshape(-1),
+                int(self.agent_body[i]),
+                self.geom_ids[i],
+                self.distances[i],
+            )
             for i in np.flatnonzero(agent_present)
         ]
         absent = ~agent_present

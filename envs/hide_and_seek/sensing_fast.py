@@ -27,11 +27,21 @@ from .world import RAY_GROUPS
 class ConeSenses(Senses):
     """:class:`Senses` that casts a sight ray only towards visible targets inside the cone."""
 
-    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, agent_body: np.ndarray,
-                 target_body: np.ndarray, geom_body: np.ndarray, lidar_rays: int, lidar_range: float,
-                 cone_degrees: float, sight_range: float) -> None:
-        super().__init__(model, data, agent_body, target_body, geom_body, lidar_rays, lidar_range, cone_degrees,
-                         sight_range)
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        data: mujoco.MjData,
+        agent_body: np.ndarray,
+        target_body: np.ndarray,
+        geom_body: np.ndarray,
+        lidar_rays: int,
+        lidar_range: float,
+        cone_degrees: float,
+        sight_range: float,
+    ) -> None:
+        super().__init__(
+            model, data, agent_body, target_body, geom_body, lidar_rays, lidar_range, cone_degrees, sight_range
+        )
         A, T = self.n_agents, self.n_targets
         self._offset = np.zeros((A, T, 3))  # from each eye to each target
         self._may_see = np.zeros((A, T), dtype=bool)  # observer present, target visible to rays, not itself

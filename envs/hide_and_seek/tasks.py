@@ -53,8 +53,12 @@ def shelter_ray_starts(floor_size: float, cell_size: float, rays_per_side: int) 
     starts = []
     for i in range(rays_per_side):
         offset = i / rays_per_side * (high - low)
-        starts += [(low + offset, low, 0.0), (high, low + offset, 0.0), (high - offset, high, 0.0),
-                   (low, high - offset, 0.0)]
+        starts += [
+            (low + offset, low, 0.0),
+            (high, low + offset, 0.0),
+            (high - offset, high, 0.0),
+            (low, high - offset, 0.0),
+        ]
     return np.array(starts)
 
 
@@ -164,7 +168,7 @@ class TaskGame:
 
     def box_xy(self) -> np.ndarray:
         """Every box slot's x, y (a view)."""
-        return self.env.object_pose[:self.env.n_box_slots, :2]
+        return self.env.object_pose[: self.env.n_box_slots, :2]
 
 
 def make_task(task: type[TaskGame], **kwargs: Any) -> HideAndSeekEnv:
@@ -198,8 +202,15 @@ class LockTask(TaskGame):
     ordered = False
     need_return = False
 
-    def __init__(self, config: ArenaConfig, lock_reward: float, unlock_penalty: float, shaped_reward_scale: float,
-                 success_reward: float, return_threshold: float) -> None:
+    def __init__(
+        self,
+        config: ArenaConfig,
+        lock_reward: float,
+        unlock_penalty: float,
+        shaped_reward_scale: float,
+        success_reward: float,
+        return_threshold: float,
+    ) -> None:
         super().__init__(config)
         self.lock_reward = lock_reward
         self.unlock_penalty = unlock_penalty
@@ -221,7 +232,7 @@ class LockTask(TaskGame):
 
     def reset(self) -> None:
         """The order is the present boxes by index; then start the bookkeeping."""
-        self.order = np.flatnonzero(self.env.object_present[:self.env.n_box_slots])
+        self.order = np.flatnonzero(self.env.object_present[: self.env.n_box_slots])
         self.restart()
 
     def restart(self) -> None:
@@ -234,7 +245,7 @@ class LockTask(TaskGame):
 
     def _update_lockable(self) -> None:
         lockable = self.env.rules.lockable
-        lockable[:self.env.n_box_slots] = False
+        lockable[: self.env.n_box_slots] = False
         unlocked = [b for b in self.order if not self._locked[b]]
         if self.ordered:
             if unlocked:
@@ -253,15 +264,23 @@ class LockTask(TaskGame):
     def save_state(self) -> dict[str, np.ndarray]:
         """The boxes counted locked, the spawn point, the current target (-1: none) and the
         distances the next step's shaping compares against."""
-        return {"locked": self._locked.copy(), "spawn": self._spawn.copy(),
-                "target": np.array(-1 if self._target is None else self._target),
-                "target_distance": np.array(self._target_distance),
-                "spawn_distance": np.array(self._spawn_distance)}
+        return {
+            "locked": self._locked.copy(),
+            "spawn": self._spawn.copy(),
+            "target": np.array(-1 if self._target is None else self._target),
+            "target_distance": np.array(self._target_distance),
+            "spawn_distance": np.array(self._spawn_distance),
+        }
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of each array of :meth:`save_state`."""
-        return {"locked": (self.env.n_box_slots,), "spawn": (2,), "target": (), "target_distance": (),
-                "spawn_distance": ()}
+        return {
+            "locked": (self.env.n_box_slots,),
+            "spawn": (2,),
+            "target": (),
+            "target_distance": (),
+            "spawn_distance": (),
+        }
 
     def restore_state(self, saved: dict[str, np.ndarray]) -> None:
         """Continue the bookkeeping of :meth:`save_state`; only the next box in order stays lockable."""
@@ -275,7 +294,7 @@ class LockTask(TaskGame):
 
     def rewards(self, in_prep: bool) -> tuple[np.ndarray, bool]:
         """The lock, unlock, shaping and success terms; the episode runs to its horizon."""
-        now_locked = self.env.rules.lock_team[:self.env.n_box_slots] != NO_TEAM
+        now_locked = self.env.rules.lock_team[: self.env.n_box_slots] != NO_TEAM
         reward = self.lock_reward * float((now_locked & ~self._locked).sum())
         reward -= self.unlock_penalty * float((~now_locked & self._locked).sum())
         self._locked = now_locked
@@ -308,8 +327,15 @@ class LockAndReturn(LockTask):
 
     name = "lock_and_return_v0"
     need_return = True
-    defaults = dict(scenario="random_rooms", n_rooms=6, n_boxes=1, n_elongated_boxes=0, n_ramps=0, horizon=120,
-                    outer_walls_probability=1.0)
+    defaults = dict(
+        scenario="random_rooms",
+        n_rooms=6,
+        n_boxes=1,
+        n_elongated_boxes=0,
+        n_ramps=0,
+        horizon=120,
+        outer_walls_probability=1.0,
+    )
 
 
 class SequentialLock(LockTask):
@@ -322,8 +348,16 @@ class SequentialLock(LockTask):
 
     name = "sequential_lock_v0"
     ordered = True
-    defaults = dict(scenario="tri", doors=False, n_boxes=4, n_elongated_boxes=0, n_ramps=3,
-                    lock_ramps=True, horizon=120, outer_walls_probability=1.0)
+    defaults = dict(
+        scenario="tri",
+        doors=False,
+        n_boxes=4,
+        n_elongated_boxes=0,
+        n_ramps=3,
+        lock_ramps=True,
+        horizon=120,
+        outer_walls_probability=1.0,
+    )
 
 
 class ConstructionTask(TaskGame):
@@ -349,11 +383,19 @@ class BlueprintConstruction(ConstructionTask):
     """
 
     name = "blueprint_construction_v0"
-    defaults = dict(scenario="empty", n_boxes=8, n_elongated_boxes=0, n_ramps=0, horizon=150,
-                    outer_walls_probability=1.0)
+    defaults = dict(
+        scenario="empty", n_boxes=8, n_elongated_boxes=0, n_ramps=0, horizon=150, outer_walls_probability=1.0
+    )
 
-    def __init__(self, config: ArenaConfig, n_sites: tuple[int, int], alpha: float, reward_scale: float,
-                 site_activation_radius: float, completion_reward: float) -> None:
+    def __init__(
+        self,
+        config: ArenaConfig,
+        n_sites: tuple[int, int],
+        alpha: float,
+        reward_scale: float,
+        site_activation_radius: float,
+        completion_reward: float,
+    ) -> None:
         super().__init__(config)
         self.n_sites = n_sites
         self.alpha = alpha
@@ -371,9 +413,12 @@ class BlueprintConstruction(ConstructionTask):
         sites = kwargs.pop("n_sites", (1, 4))
         if isinstance(sites, int) and not isinstance(sites, bool):
             sites = (sites, sites)
-        if (not isinstance(sites, (tuple, list)) or len(sites) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in sites)
-                or not 1 <= sites[0] <= sites[1] <= 8):
+        if (
+            not isinstance(sites, (tuple, list))
+            or len(sites) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in sites)
+            or not 1 <= sites[0] <= sites[1] <= 8
+        ):
             raise ValueError(f"n_sites must be an int or (low, high) pair in [1, 8], got {sites!r}")
         return {
             "n_sites": (int(sites[0]), int(sites[1])),
@@ -419,8 +464,8 @@ class BlueprintConstruction(ConstructionTask):
         """Mark the sites placed for this episode."""
         xy = np.zeros((self.n_sites[1], 2))
         present = np.zeros(self.n_sites[1], dtype=bool)
-        xy[:len(self._placed_sites)] = self._placed_sites
-        present[:len(self._placed_sites)] = True
+        xy[: len(self._placed_sites)] = self._placed_sites
+        present[: len(self._placed_sites)] = True
         self.place_sites(xy, present)
 
     def save_state(self) -> dict[str, np.ndarray]:
@@ -455,15 +500,21 @@ class BlueprintConstruction(ConstructionTask):
         """The box corners ``[4B, 3]`` (the middles of the vertical edges, ``Boxes(mark_box_corners=True)``)
         and site corners ``[4S, 3]`` (``_mark_site_square``), in 3D as the original measures them."""
         env = self.env
-        present = env.object_present[:env.n_box_slots]
-        centre = env.object_pose[:env.n_box_slots, :3][present]
-        yaw = env.object_pose[:env.n_box_slots, 3][present]
-        half = env.object_half[:env.n_box_slots][present, :2]
+        present = env.object_present[: env.n_box_slots]
+        centre = env.object_pose[: env.n_box_slots, :3][present]
+        yaw = env.object_pose[: env.n_box_slots, 3][present]
+        half = env.object_half[: env.n_box_slots][present, :2]
         signs = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float64)
         local = signs[None] * half[:, None]  # [B, 4, 2]
         c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-        rotated = np.stack([c * local[..., 0] - s * local[..., 1], s * local[..., 0] + c * local[..., 1],
-                            np.zeros_like(local[..., 0])], -1)
+        rotated = np.stack(
+            [
+                c * local[..., 0] - s * local[..., 1],
+                s * local[..., 0] + c * local[..., 1],
+                np.zeros_like(local[..., 0]),
+            ],
+            -1,
+        )
         box = centre[:, None] + rotated
         site = self._site_centres()[:, None] + np.concatenate([signs * W.BOX_HALF, np.zeros((4, 1))], 1)[None]
         return box.reshape(-1, 3), site.reshape(-1, 3)
@@ -477,10 +528,12 @@ class BlueprintConstruction(ConstructionTask):
         weights = np.exp(self.alpha * corner_distance)
         smooth_min = (corner_distance * weights).sum(0) / np.maximum(weights.sum(0), 1e-300)
         reward = -self.reward_scale * float(smooth_min.mean())
-        centres = self.env.object_pose[:self.env.n_box_slots, :3][self.env.object_present[:self.env.n_box_slots]]
+        centres = self.env.object_pose[: self.env.n_box_slots, :3][self.env.object_present[: self.env.n_box_slots]]
         centre_distance = np.linalg.norm(centres[:, None] - self._site_centres()[None], axis=-1)
-        done = bool((centre_distance.min(0) < self.site_activation_radius).all()
-                    and (corner_distance.min(0) < self.site_activation_radius).all())
+        done = bool(
+            (centre_distance.min(0) < self.site_activation_radius).all()
+            and (corner_distance.min(0) < self.site_activation_radius).all()
+        )
         if done:
             reward += self.completion_reward * float(self.site_present.sum())
         return np.full(self.env.n_agent_slots, reward), done
@@ -510,8 +563,9 @@ class ShelterConstruction(ConstructionTask):
     """
 
     name = "shelter_construction_v0"
-    defaults = dict(scenario="empty", n_boxes=8, n_elongated_boxes=3, n_ramps=0, horizon=240,
-                    outer_walls_probability=1.0)
+    defaults = dict(
+        scenario="empty", n_boxes=8, n_elongated_boxes=3, n_ramps=0, horizon=240, outer_walls_probability=1.0
+    )
     diameter_range = (1.5, 2.0)
 
     def __init__(self, config: ArenaConfig, rays_per_side: int, reward_scale: float) -> None:
@@ -605,14 +659,26 @@ class ShelterConstruction(ConstructionTask):
         """
         env = self.env
         m, d, body = env.model, env.data, int(env.index.cylinder_body)
-        mujoco.mj_multiRay(m, d, self.cylinder_center, self.ray_vectors, W.RAY_GROUPS, 1, body, self._ray_geoms,
-                           self._ray_distances, None, self.ray_lengths.size, float(self.ray_lengths.max()) + 1.0)
+        mujoco.mj_multiRay(
+            m,
+            d,
+            self.cylinder_center,
+            self.ray_vectors,
+            W.RAY_GROUPS,
+            1,
+            body,
+            self._ray_geoms,
+            self._ray_distances,
+            None,
+            self.ray_lengths.size,
+            float(self.ray_lengths.max()) + 1.0,
+        )
         hit = self._ray_geoms >= 0
         blocked = hit & (self._ray_distances < self.ray_lengths)
         inside = np.flatnonzero(hit & (self._ray_distances < self._surface_distances))
         cylinder = int(env.index.cylinder_geom)
         for ray in inside.tolist():
-            direction = -self.ray_vectors[3 * ray:3 * ray + 3]
+            direction = -self.ray_vectors[3 * ray : 3 * ray + 3]
             mujoco.mj_ray(m, d, self.ray_starts[ray], direction, W.RAY_GROUPS, 1, -1, self._one_geom)
             blocked[ray] = int(self._one_geom[0]) != cylinder
         return int((~blocked).sum())

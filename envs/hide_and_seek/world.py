@@ -156,35 +156,65 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
     half = key.floor_size / 2
     world.add_light(pos=(half, half, 12.0), dir=(0, 0, -1), diffuse=(0.8, 0.8, 0.8), castshadow=False)
     # orthographic, so tall walls are seen as their footprint; fovy is then the view's height in metres
-    world.add_camera(name="overhead", pos=(half, half, key.floor_size * 1.6), quat=(1, 0, 0, 0),
-                     proj=mujoco.mjtProjection.mjPROJ_ORTHOGRAPHIC,
-                     fovy=min(key.play_area + 0.6, 1.5 * key.floor_size))
+    world.add_camera(
+        name="overhead",
+        pos=(half, half, key.floor_size * 1.6),
+        quat=(1, 0, 0, 0),
+        proj=mujoco.mjtProjection.mjPROJ_ORTHOGRAPHIC,
+        fovy=min(key.play_area + 0.6, 1.5 * key.floor_size),
+    )
     # the plane collides everywhere; its size only bounds what is drawn: at least the play area and
     # everything the overhead camera sees, so no frame shows the black void beyond it
     floor_half = max(key.play_area, 3.0 * key.floor_size) / 2
     world.add_geom(
-        name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=(floor_half, floor_half, 0.1),
-        pos=(half, half, 0.0), friction=FLOOR_FRICTION, rgba=(0.93, 0.92, 0.88, 1.0), group=GROUP_FLOOR,
+        name="floor",
+        type=mujoco.mjtGeom.mjGEOM_PLANE,
+        size=(floor_half, floor_half, 0.1),
+        pos=(half, half, 0.0),
+        friction=FLOOR_FRICTION,
+        rgba=(0.93, 0.92, 0.88, 1.0),
+        group=GROUP_FLOOR,
     )
     world.add_geom(
-        name="floor_mark", type=mujoco.mjtGeom.mjGEOM_BOX, size=(half, half, 0.001), pos=(half, half, 0.0005),
-        contype=0, conaffinity=0, rgba=(0.85, 0.84, 0.78, 1.0), group=GROUP_DECOR,
+        name="floor_mark",
+        type=mujoco.mjtGeom.mjGEOM_BOX,
+        size=(half, half, 0.001),
+        pos=(half, half, 0.0005),
+        contype=0,
+        conaffinity=0,
+        rgba=(0.85, 0.84, 0.78, 1.0),
+        group=GROUP_DECOR,
     )
     for w in range(key.n_walls):
         world.add_geom(
-            name=f"wall_{w}", type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.5, WALL_HALF_THICKNESS, 0.25),
-            pos=(0.0, 0.0, PARK_DEPTH), friction=RANDOM_WALL_FRICTION, rgba=WALL_RGBA, group=GROUP_PARKED,
+            name=f"wall_{w}",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=(0.5, WALL_HALF_THICKNESS, 0.25),
+            pos=(0.0, 0.0, PARK_DEPTH),
+            friction=RANDOM_WALL_FRICTION,
+            rgba=WALL_RGBA,
+            group=GROUP_PARKED,
         )
     for site in range(key.n_sites):
         world.add_geom(
-            name=f"site_{site}", type=mujoco.mjtGeom.mjGEOM_BOX, size=(BOX_HALF, BOX_HALF, 0.002),
-            pos=(0.0, 0.0, PARK_DEPTH), contype=0, conaffinity=0, rgba=SITE_RGBA, group=GROUP_PARKED,
+            name=f"site_{site}",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=(BOX_HALF, BOX_HALF, 0.002),
+            pos=(0.0, 0.0, PARK_DEPTH),
+            contype=0,
+            conaffinity=0,
+            rgba=SITE_RGBA,
+            group=GROUP_PARKED,
         )
     if key.cylinder:
         body = world.add_body(name="cylinder", pos=(half, half, CYLINDER_HALF_HEIGHT))
         body.add_geom(
-            name="cylinder_geom", type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=(0.5, CYLINDER_HALF_HEIGHT, 0),
-            friction=(0.2, 0.005, 0.0001), rgba=CYLINDER_RGBA, group=GROUP_WALL,
+            name="cylinder_geom",
+            type=mujoco.mjtGeom.mjGEOM_CYLINDER,
+            size=(0.5, CYLINDER_HALF_HEIGHT, 0),
+            friction=(0.2, 0.005, 0.0001),
+            rgba=CYLINDER_RGBA,
+            group=GROUP_WALL,
         )
     spec.add_mesh(name="ramp", uservert=_ramp_vertices())
     names = [f"hider_{i}" for i in range(key.n_hiders)] + [f"seeker_{i}" for i in range(key.n_seekers)]
@@ -193,59 +223,110 @@ def build_spec(key: WorldKey) -> mujoco.MjSpec:
         _add_entity_joints(body, AGENT_SLIDE_DAMPING, AGENT_HINGE_DAMPING, AGENT_Z_DAMPING)
         rgba = HIDER_RGBA if index < key.n_hiders else SEEKER_RGBA
         body.add_geom(
-            name=f"{name}_geom", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(AGENT_RADIUS, 0, 0), mass=1.0,
-            friction=AGENT_FRICTION, rgba=rgba, group=GROUP_AGENT,
+            name=f"{name}_geom",
+            type=mujoco.mjtGeom.mjGEOM_SPHERE,
+            size=(AGENT_RADIUS, 0, 0),
+            mass=1.0,
+            friction=AGENT_FRICTION,
+            rgba=rgba,
+            group=GROUP_AGENT,
         )
         for arm, position in enumerate(AGENT_ARMS):
             body.add_geom(
-                name=f"{name}_arm{arm}", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(AGENT_ARM_RADIUS, 0, 0),
-                pos=position, mass=0.0, density=0.0, friction=AGENT_FRICTION, rgba=rgba, group=GROUP_AGENT,
+                name=f"{name}_arm{arm}",
+                type=mujoco.mjtGeom.mjGEOM_SPHERE,
+                size=(AGENT_ARM_RADIUS, 0, 0),
+                pos=position,
+                mass=0.0,
+                density=0.0,
+                friction=AGENT_FRICTION,
+                rgba=rgba,
+                group=GROUP_AGENT,
             )
         body.add_site(name=f"{name}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(  # heading marker, visual only
-            type=mujoco.mjtGeom.mjGEOM_BOX, size=(0.05, 0.03, 0.03), pos=(0.14, 0.0, 0.05), contype=0,
-            conaffinity=0, mass=0.0, density=0.0, rgba=(0.1, 0.1, 0.1, 1.0), group=GROUP_DECOR,
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=(0.05, 0.03, 0.03),
+            pos=(0.14, 0.0, 0.05),
+            contype=0,
+            conaffinity=0,
+            mass=0.0,
+            density=0.0,
+            rgba=(0.1, 0.1, 0.1, 1.0),
+            group=GROUP_DECOR,
         )
     for b in range(key.n_boxes):
         body = world.add_body(name=f"box_{b}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, BOX_DAMPING, BOX_DAMPING, BOX_DAMPING)
         body.add_site(name=f"box_{b}_aim", pos=(0.0, 0.0, 0.0), group=GROUP_PARKED)
         body.add_geom(
-            name=f"box_{b}_geom", type=mujoco.mjtGeom.mjGEOM_BOX, size=tuple(CUBE_HALF), mass=1.0,
-            friction=BOX_FRICTION, rgba=BOX_RGBA, group=GROUP_OBJECT,
+            name=f"box_{b}_geom",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=tuple(CUBE_HALF),
+            mass=1.0,
+            friction=BOX_FRICTION,
+            rgba=BOX_RGBA,
+            group=GROUP_OBJECT,
         )
     for r in range(key.n_ramps):
         body = world.add_body(name=f"ramp_{r}", pos=(0.0, 0.0, 0.0))
         _add_entity_joints(body, RAMP_DAMPING, RAMP_DAMPING, RAMP_DAMPING)
         body.add_site(name=f"ramp_{r}_aim", pos=RAMP_AIM, group=GROUP_PARKED)
         body.add_geom(
-            name=f"ramp_{r}_geom", type=mujoco.mjtGeom.mjGEOM_MESH, meshname="ramp", mass=1.0,
-            friction=RAMP_FRICTION, rgba=RAMP_RGBA, group=GROUP_OBJECT,
+            name=f"ramp_{r}_geom",
+            type=mujoco.mjtGeom.mjGEOM_MESH,
+            meshname="ramp",
+            mass=1.0,
+            friction=RAMP_FRICTION,
+            rgba=RAMP_RGBA,
+            group=GROUP_OBJECT,
         )
     for name in names:
         spec.add_actuator(
-            name=f"{name}_x", trntype=mujoco.mjtTrn.mjTRN_JOINT, target=_joint_name(spec, name, 0),
-            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0), ctrllimited=True, ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
+            name=f"{name}_x",
+            trntype=mujoco.mjtTrn.mjTRN_JOINT,
+            target=_joint_name(spec, name, 0),
+            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0),
+            ctrllimited=True,
+            ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
         )
         spec.add_actuator(
-            name=f"{name}_y", trntype=mujoco.mjtTrn.mjTRN_JOINT, target=_joint_name(spec, name, 1),
-            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0), ctrllimited=True, ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
+            name=f"{name}_y",
+            trntype=mujoco.mjtTrn.mjTRN_JOINT,
+            target=_joint_name(spec, name, 1),
+            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0),
+            ctrllimited=True,
+            ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
         )
         spec.add_actuator(
-            name=f"{name}_yaw", trntype=mujoco.mjtTrn.mjTRN_JOINT, target=_joint_name(spec, name, 3),
-            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0), ctrllimited=True, ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
+            name=f"{name}_yaw",
+            trntype=mujoco.mjtTrn.mjTRN_JOINT,
+            target=_joint_name(spec, name, 3),
+            gear=(MOTOR_GEAR, 0, 0, 0, 0, 0),
+            ctrllimited=True,
+            ctrlrange=(-CONTROL_LIMIT, CONTROL_LIMIT),
         )
     objects = [f"box_{b}" for b in range(key.n_boxes)] + [f"ramp_{r}" for r in range(key.n_ramps)]
     for name in names:
         for obj in objects:
             spec.add_equality(
-                name=f"grab_{name}_{obj}", type=mujoco.mjtEq.mjEQ_WELD, objtype=mujoco.mjtObj.mjOBJ_BODY,
-                name1=name, name2=obj, active=False,
+                name=f"grab_{name}_{obj}",
+                type=mujoco.mjtEq.mjEQ_WELD,
+                objtype=mujoco.mjtObj.mjOBJ_BODY,
+                name1=name,
+                name2=obj,
+                active=False,
             )
     for obj in objects:
         spec.add_equality(
-            name=f"lock_{obj}", type=mujoco.mjtEq.mjEQ_WELD, objtype=mujoco.mjtObj.mjOBJ_BODY,
-            name1=obj, name2="world", active=False, solref=(0.01, 1.0), solimp=LOCK_SOLIMP,
+            name=f"lock_{obj}",
+            type=mujoco.mjtEq.mjEQ_WELD,
+            objtype=mujoco.mjtObj.mjOBJ_BODY,
+            name1=obj,
+            name2="world",
+            active=False,
+            solref=(0.01, 1.0),
+            solimp=LOCK_SOLIMP,
         )
     return spec
 
@@ -280,6 +361,7 @@ def compile_count() -> int:
 
 def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
     """Look up every id the environment needs once, as integer arrays."""
+
     def body(name: str) -> int:
         return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
 
@@ -299,8 +381,9 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
     entity_body = np.concatenate([agent_body, box_body, ramp_body]).astype(np.int32)
     body_entity = -np.ones(model.nbody, dtype=np.int32)
     body_entity[entity_body] = np.arange(entity_body.size, dtype=np.int32)
-    entity_site = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, f"{n}_aim") for n in agents + objects],
-                           dtype=np.int32)
+    entity_site = np.array(
+        [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, f"{n}_aim") for n in agents + objects], dtype=np.int32
+    )
     if entity_site.size and not np.array_equal(entity_site, entity_site[0] + np.arange(entity_site.size)):
         raise RuntimeError("the entities' aim sites must have consecutive ids")
     agent_geom = np.array([geom(f"{n}_geom") for n in agents], dtype=np.int32)
@@ -313,8 +396,9 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
         object_body=np.concatenate([box_body, ramp_body]).astype(np.int32),
         entity_body=entity_body,
         agent_geom=agent_geom,
-        agent_arm_geom=np.array([[geom(f"{n}_arm{k}") for k in range(len(AGENT_ARMS))] for n in agents],
-                                dtype=np.int32).reshape(len(agents), len(AGENT_ARMS)),
+        agent_arm_geom=np.array(
+            [[geom(f"{n}_arm{k}") for k in range(len(AGENT_ARMS))] for n in agents], dtype=np.int32
+        ).reshape(len(agents), len(AGENT_ARMS)),
         box_geom=box_geom,
         ramp_geom=ramp_geom,
         entity_geom=np.concatenate([agent_geom, box_geom, ramp_geom]).astype(np.int32),
@@ -332,8 +416,12 @@ def index_world(model: mujoco.MjModel, key: WorldKey) -> WorldIndex:
     )
 
 
-def set_walls(model: mujoco.MjModel, wall_geom: np.ndarray, walls: np.ndarray,
-              friction: tuple[float, float, float] = RANDOM_WALL_FRICTION) -> None:
+def set_walls(
+    model: mujoco.MjModel,
+    wall_geom: np.ndarray,
+    walls: np.ndarray,
+    friction: tuple[float, float, float] = RANDOM_WALL_FRICTION,
+) -> None:
     """Move the wall pool onto this episode's walls ``[W, 5]`` and park the rest.
 
     Each row is a wall's centre line from end to end (``layouts.Layout``); the box is
@@ -417,8 +505,8 @@ def set_box_inertia(model: mujoco.MjModel, bodies: np.ndarray, half_sizes: np.nd
     full = 2.0 * half_sizes
     sq = full**2
     mass = model.body_mass[bodies][:, None]
-    model.body_inertia[bodies] = mass / 12.0 * np.stack(
-        [sq[:, 1] + sq[:, 2], sq[:, 0] + sq[:, 2], sq[:, 0] + sq[:, 1]], axis=1
+    model.body_inertia[bodies] = (
+        mass / 12.0 * np.stack([sq[:, 1] + sq[:, 2], sq[:, 0] + sq[:, 2], sq[:, 0] + sq[:, 1]], axis=1)
     )
 
 

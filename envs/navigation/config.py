@@ -44,8 +44,16 @@ class NavigationConfig:
         if self.observation_radius is not None:
             _require_positive("observation_radius", self.observation_radius, allow_none_hint=True)
         _require_non_negative("collision_penalty", self.collision_penalty)
-        for name in ("agent_radius", "landmark_radius", "cover_radius", "spawn_half_size", "acceleration",
-                     "dt", "contact_force", "contact_margin"):
+        for name in (
+            "agent_radius",
+            "landmark_radius",
+            "cover_radius",
+            "spawn_half_size",
+            "acceleration",
+            "dt",
+            "contact_force",
+            "contact_margin",
+        ):
             _require_positive(name, getattr(self, name))
         _require_positive("arena_half_size", self.arena_half_size)
         if self.arena_half_size < self.spawn_half_size:
@@ -75,7 +83,9 @@ class NavigationConfig:
         unknown = [name for name in kwargs if name not in valid]
         if unknown:
             hints = {name: difflib.get_close_matches(name, valid, n=3) for name in unknown}
-            details = "; ".join(f"{name!r} (did you mean {', '.join(hints[name]) or 'none close'}?)" for name in unknown)
+            details = "; ".join(
+                f"{name!r} (did you mean {', '.join(hints[name]) or 'none close'}?)" for name in unknown
+            )
             raise ValueError(f"navigation_v0 got unknown argument(s) {details}. Valid arguments: {', '.join(valid)}")
         return cls(**kwargs)
 

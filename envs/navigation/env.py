@@ -235,13 +235,19 @@ class NavigationEnv(ParallelEnv):
         colliding = physics.collision_pairs(geometry, config.agent_radius).any(axis=1)
         shapes: list = []
         if config.observation_radius is not None:
-            shapes += [Circle(tuple(p), config.observation_radius, SIGHT_COLOR, layer="vision", filled=False)
-                       for p in self.agent_pos.tolist()]
-        shapes += [Circle(tuple(p), config.agent_radius, COLLIDING_AGENT_COLOR if c else AGENT_COLOR)
-                   for p, c in zip(self.agent_pos.tolist(), colliding.tolist())]
+            shapes += [
+                Circle(tuple(p), config.observation_radius, SIGHT_COLOR, layer="vision", filled=False)
+                for p in self.agent_pos.tolist()
+            ]
+        shapes += [
+            Circle(tuple(p), config.agent_radius, COLLIDING_AGENT_COLOR if c else AGENT_COLOR)
+            for p, c in zip(self.agent_pos.tolist(), colliding.tolist())
+        ]
         # Landmarks on top, so that a covered one shows on the agent that covers it.
-        shapes += [Circle(tuple(p), config.landmark_radius, COVERED_LANDMARK_COLOR if c else LANDMARK_COLOR)
-                   for p, c in zip(self.landmark_pos.tolist(), covered.tolist())]
+        shapes += [
+            Circle(tuple(p), config.landmark_radius, COVERED_LANDMARK_COLOR if c else LANDMARK_COLOR)
+            for p, c in zip(self.landmark_pos.tolist(), covered.tolist())
+        ]
         caption = f"step {self.steps}/{config.max_cycles}  covered {int(covered.sum())}/{config.landmark_count}"
         return Scene(bounds=(-half, -half, half, half), shapes=shapes, caption=caption)
 

@@ -11,6 +11,7 @@ import socket
 import numpy as np
 import pytest
 import torch
+from training_checks import assert_same_parameters, train
 
 from agents import MAPPO, PPO
 from agents.backends import (
@@ -25,7 +26,6 @@ from agents.backends import (
 from agents.core.normalization import RunningMeanStd
 from marl import distributed
 from marl.errors import UsageError
-from training_checks import assert_same_parameters, train
 
 CARTPOLE = dict(n_envs=4, n_steps=32, n_epochs=2, minibatch_size=64)
 COLLECTED = ("observations", "actions", "log_probs", "value_outputs", "rewards", "terminated", "truncated", "alive")
@@ -37,8 +37,16 @@ def cartpole(**overrides) -> PPO:
 
 def spread(**overrides) -> MAPPO:
     """Recurrent MAPPO with a state critic and every running normaliser switched on."""
-    settings = dict(n_envs=4, n_steps=12, n_epochs=2, recurrent=True, recurrent_hidden_size=16, hidden_sizes=(32,),
-                    normalize_observations=True, normalize_rewards=True)
+    settings = dict(
+        n_envs=4,
+        n_steps=12,
+        n_epochs=2,
+        recurrent=True,
+        recurrent_hidden_size=16,
+        hidden_sizes=(32,),
+        normalize_observations=True,
+        normalize_rewards=True,
+    )
     return MAPPO("mpe2.simple_spread_v3", seed=5, **{**settings, **overrides})
 
 

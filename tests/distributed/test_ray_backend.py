@@ -11,6 +11,8 @@ import torch
 
 ray = pytest.importorskip("ray")
 
+from training_checks import assert_same_parameters, train  # noqa: E402
+
 from agents import PPO  # noqa: E402
 from agents.backends import (  # noqa: E402
     CollectRequest,
@@ -23,11 +25,20 @@ from agents.backends import (  # noqa: E402
 )
 from marl.cli import main  # noqa: E402
 from marl.distributed.ray_backend import RayBackend, RayWorkerPool  # noqa: E402
-from training_checks import assert_same_parameters, train  # noqa: E402
 
 SETTINGS = dict(n_envs=4, n_steps=32, n_epochs=2, minibatch_size=64)
-COLLECTED = ("observations", "actions", "log_probs", "value_outputs", "rewards", "terminated", "truncated",
-             "alive", "bootstrap_values", "final_value_outputs")
+COLLECTED = (
+    "observations",
+    "actions",
+    "log_probs",
+    "value_outputs",
+    "rewards",
+    "terminated",
+    "truncated",
+    "alive",
+    "bootstrap_values",
+    "final_value_outputs",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -130,9 +141,29 @@ def test_stale_fragment_from_a_ray_actor_is_never_used():
 
 def test_marl_train_with_the_ray_backend(tmp_path):
     out = tmp_path / "run"
-    code = main(["train", "CartPole-v1", "--steps", "256", "--envs", "2", "--seed", "1", "--backend", "ray",
-                 "--workers", "1", "--out", str(out), "--no-progress", "--set", "algo_config.n_steps=64",
-                 "--set", "eval_episodes=1"])
+    code = main(
+        [
+            "train",
+            "CartPole-v1",
+            "--steps",
+            "256",
+            "--envs",
+            "2",
+            "--seed",
+            "1",
+            "--backend",
+            "ray",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            "algo_config.n_steps=64",
+            "--set",
+            "eval_episodes=1",
+        ]
+    )
     assert code == 0
     assert "backend: ray" in (out / "config.yaml").read_text()
     with open(out / "metrics.csv") as stream:

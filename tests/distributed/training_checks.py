@@ -24,5 +24,7 @@ def assert_same_parameters(a, b) -> None:
     assert left.keys() == right.keys()
     for name in left:
         assert torch.equal(left[name], right[name]), name
-    assert torch.equal(a.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)),
-                       b.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)))
+    assert torch.equal(
+        a.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)),
+        b.statistics.state_dict().get("discounted_return.mean", torch.zeros(1)),
+    )

@@ -52,9 +52,16 @@ def test_preparation_and_its_statistics_follow_preparation_phase_and_track_stat_
     env = parallel_env("empty", horizon=horizon, prep_fraction=prep_fraction)
     observations, _ = env.reset(seed=0)
     # hider 0 drags box 0 back and forth, so the box's displacement changes at every step
-    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (0.8, 0.8, 0.0), "seeker_0": (5.2, 5.2, 0.0),
-                        "seeker_1": (0.8, 5.2, 0.0)},
-                boxes={0: (2.5, 3.0, 0.0), 1: (5.0, 0.8, 0.0)}, ramps={0: (4.5, 4.5, 0.0)})
+    env.arrange(
+        agents={
+            "hider_0": (2.05, 3.0, 0.0),
+            "hider_1": (0.8, 0.8, 0.0),
+            "seeker_0": (5.2, 5.2, 0.0),
+            "seeker_1": (0.8, 5.2, 0.0),
+        },
+        boxes={0: (2.5, 3.0, 0.0), 1: (5.0, 0.8, 0.0)},
+        ramps={0: (4.5, 4.5, 0.0)},
+    )
     assert observations["hider_0"]["self"][9] == np.float32(observed[0])
     displacement = []
     infos: dict = {}
@@ -85,8 +92,9 @@ def test_a_whole_number_of_preparation_steps_takes_the_statistics_one_step_after
     assert env.game._prep_stats and observations["hider_0"]["self"][9] == 1.0
 
 
-@pytest.mark.parametrize("task", ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0",
-                                  "shelter_construction_v0"])
+@pytest.mark.parametrize(
+    "task", ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0", "shelter_construction_v0"]
+)
 def test_a_transfer_task_observes_the_constant_preparation_fraction_of_its_published_config(task):
     # examples/*.jsonnet: additional_obs prep_obs [[0]] (the tasks add no PreparationPhase)
     env = envs.make(task)
@@ -121,7 +129,7 @@ def test_agents_and_ramps_start_with_the_hinge_angle_the_original_leaves_them(pr
         for ramp in ramps - B:
             geom = int(env.index.ramp_geom[ramp])
             mesh = int(m.geom_dataid[geom])
-            local = m.mesh_vert[m.mesh_vertadr[mesh]:m.mesh_vertadr[mesh] + m.mesh_vertnum[mesh]]
+            local = m.mesh_vert[m.mesh_vertadr[mesh] : m.mesh_vertadr[mesh] + m.mesh_vertnum[mesh]]
             world = d.geom_xpos[geom] + local @ d.geom_xmat[geom].reshape(3, 3).T
             top = world[world[:, 2] > world[:, 2].max() - 1e-6]
             assert len(top) == 2 and (top[:, 1] < env.object_pose[B + ramp, 1] - 0.2).all()
@@ -170,8 +178,12 @@ def original_rays_reaching(env, rays_per_side: int) -> int:
     count = 0
     for i in range(rays_per_side):
         offset = i / rays_per_side * (high - low)
-        for start in ((low + offset, low, 0), (high, low + offset, 0), (high - offset, high, 0),
-                      (low, high - offset, 0)):
+        for start in (
+            (low + offset, low, 0),
+            (high, low + offset, 0),
+            (high - offset, high, 0),
+            (low, high - offset, 0),
+        ):
             start = np.array(start, dtype=np.float64)
             direction = d.geom_xpos[target] - start
             direction /= np.linalg.norm(direction)
@@ -193,8 +205,10 @@ def test_shelter_rays_are_cast_as_the_original_casts_them():
             assert rewards["agent_0"] == -counts[-1]
             if len(counts) % 40 == 0 and env.agents:  # a scene that moves boxes and ramps up to the cylinder
                 x, y, radius = env.game.observations()["cylinder"]
-                env.arrange(boxes={0: (x + radius + 0.3, y, 0.4), 1: (x, y - radius - 0.3, 0.0)},
-                            ramps={0: (x - radius - 0.3, y, np.pi)})
+                env.arrange(
+                    boxes={0: (x + radius + 0.3, y, 0.4), 1: (x, y - radius - 0.3, 0.0)},
+                    ramps={0: (x - radius - 0.3, y, np.pi)},
+                )
                 assert env.game.rays_reaching() == original_rays_reaching(env, 25)
     assert min(counts) < max(counts)
 

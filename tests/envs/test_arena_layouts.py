@@ -67,7 +67,7 @@ def reaches(region: np.ndarray, low: float, point: np.ndarray, slack: float = 0.
     """Whether ``region`` holds a cell within ``slack`` of ``point``."""
     i, j = (int(round((v - low) / RESOLUTION)) for v in point[:2])
     k = int(round(slack / RESOLUTION))
-    return bool(region[max(i - k, 0):i + k + 1, max(j - k, 0):j + k + 1].any())
+    return bool(region[max(i - k, 0) : i + k + 1, max(j - k, 0) : j + k + 1].any())
 
 
 def inner_door_gaps(walls: np.ndarray) -> list[float]:
@@ -109,7 +109,10 @@ def test_doors_are_wide_enough_for_cubes_and_ramps(preset):
 def test_quadrant_room_always_has_one_or_two_doors_and_spawns_follow_the_published_config():
     env = parallel_env("quadrant")
     doors, hider_inside, ramp_inside = [], [], []
-    in_room = lambda p: (p[..., 0] > 3.1) & (p[..., 1] < 3.1)  # the lower-right quarter
+
+    def in_room(p):  # the lower-right quarter
+        return (p[..., 0] > 3.1) & (p[..., 1] < 3.1)
+
     for seed in range(120):
         env.reset(seed=seed)
         assert env.layout.rooms["quadrant"] == 15
@@ -139,9 +142,11 @@ def test_every_layout_lets_agents_boxes_and_ramps_reach_every_room(preset):
         boxes = wall_boxes(env)
         frame = env.replay_frame()
         static = env.replay_static()
-        for half, points in ((AGENT_HALF, frame["agent_pos"][static["agent_exists"]]),
-                             (CUBE_HALF, frame["box_pos"][static["box_exists"] & (static["box_size"][:, 0] == 0.5)]),
-                             (CUBE_HALF, frame["ramp_pos"][static["ramp_exists"]])):
+        for half, points in (
+            (AGENT_HALF, frame["agent_pos"][static["agent_exists"]]),
+            (CUBE_HALF, frame["box_pos"][static["box_exists"] & (static["box_size"][:, 0] == 0.5)]),
+            (CUBE_HALF, frame["ramp_pos"][static["ramp_exists"]]),
+        ):
             free, low = free_space(boxes, half)
             region = component(free, low, (3.0 if preset == "full_game" else 1.5, 1.5))
             if not region.any():  # the chosen start lies in a wall: take the first agent instead

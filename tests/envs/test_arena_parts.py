@@ -42,8 +42,7 @@ def test_a_game_of_ones_own_scores_the_arena_without_subclassing_it():
     env.arrange(agents={"agent_0": (3.0, 3.0, 0.0)})
     _, rewards, terminations, _, infos = env.step({"agent_0": STILL})
     assert terminations["agent_0"] and rewards["agent_0"] > -0.05
-    assert set(infos["agent_0"]["episode_stats"]) == {"max_box_move", "num_box_lock", "max_ramp_move",
-                                                      "num_ramp_lock"}
+    assert set(infos["agent_0"]["episode_stats"]) == {"max_box_move", "num_box_lock", "max_ramp_move", "num_ramp_lock"}
 
 
 @pytest.mark.parametrize("preset", ["quadrant", "full_game"])
@@ -53,17 +52,17 @@ def test_the_state_holds_every_slots_observed_features(preset):
     for _ in range(40):
         observations, *_ = env.step({agent: env.action_space(agent).sample() for agent in env.agents})
     state = env.state()
-    A, O = env.n_agent_slots, env.n_objects
-    agents = state[:A * (AGENT_FEATURES + 1)].reshape(A, AGENT_FEATURES + 1)
-    objects = state[A * (AGENT_FEATURES + 1):-2].reshape(O, OBJECT_FEATURES)
+    A, n_objects = env.n_agent_slots, env.n_objects
+    agents = state[: A * (AGENT_FEATURES + 1)].reshape(A, AGENT_FEATURES + 1)
+    objects = state[A * (AGENT_FEATURES + 1) : -2].reshape(n_objects, OBJECT_FEATURES)
     for name, observation in observations.items():
         slot = env.agent_slot[name]
         np.testing.assert_array_equal(agents[slot, :AGENT_FEATURES], observation["self"])
         seen = observation["boxes_mask"] > 0  # what an agent sees of a box is the state's box, less the lock flags
-        np.testing.assert_array_equal(objects[:env.n_box_slots][seen, :12], observation["boxes"][seen, :12])
+        np.testing.assert_array_equal(objects[: env.n_box_slots][seen, :12], observation["boxes"][seen, :12])
     np.testing.assert_array_equal(agents[:, AGENT_FEATURES], env.agent_present)
     np.testing.assert_array_equal(objects[:, 14], env.object_present)
-    assert (agents[~env.agent_present] [:, :AGENT_FEATURES] == 0).all()
+    assert (agents[~env.agent_present][:, :AGENT_FEATURES] == 0).all()
     assert state[-1] == pytest.approx(env.step_count / env.config.horizon)
 
 

@@ -23,9 +23,19 @@ def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
 
 def scene_env(n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, **kwargs):
     """An empty walled 6 m floor with fixed counts and no preparation phase unless asked."""
-    settings = dict(scenario="empty", n_hiders=n_hiders, n_seekers=n_seekers, n_boxes=n_boxes,
-                    n_elongated_boxes=0, n_ramps=n_ramps, outer_walls_probability=1.0, play_area=6.0,
-                    prep_fraction=0.0, horizon=200, extra_wall_slots=4)
+    settings = dict(
+        scenario="empty",
+        n_hiders=n_hiders,
+        n_seekers=n_seekers,
+        n_boxes=n_boxes,
+        n_elongated_boxes=0,
+        n_ramps=n_ramps,
+        outer_walls_probability=1.0,
+        play_area=6.0,
+        prep_fraction=0.0,
+        horizon=200,
+        extra_wall_slots=4,
+    )
     settings.update(kwargs)
     env = parallel_env(**settings)
     env.reset(seed=0)
@@ -76,8 +86,9 @@ def test_wall_friction_follows_the_scenario(preset, friction):
 
 def test_an_agent_pushes_a_cube_through_a_door():
     env = scene_env(n_boxes=1)
-    env.arrange(agents={"hider_0": (1.8, 3.0, 0.0), "seeker_0": (1.0, 5.5, 0.0)}, boxes={0: (2.4, 3.0, 0.0)},
-                walls=door_walls())
+    env.arrange(
+        agents={"hider_0": (1.8, 3.0, 0.0), "seeker_0": (1.0, 5.5, 0.0)}, boxes={0: (2.4, 3.0, 0.0)}, walls=door_walls()
+    )
     for _ in range(20):
         env.step({"hider_0": act((8, 5, 5)), "seeker_0": STILL})
     box = env.replay_frame()["box_pos"][0]
@@ -88,8 +99,11 @@ def test_an_agent_pushes_a_cube_through_a_door():
 def test_an_agent_drags_a_ramp_through_a_door():
     env = scene_env(n_ramps=1)
     # the agent faces the ramp on its -x side and walks backwards through the door, holding it
-    env.arrange(agents={"hider_0": (2.5, 3.0, np.pi), "seeker_0": (1.0, 5.5, 0.0)}, ramps={0: (2.05, 3.0, 0.0)},
-                walls=door_walls())
+    env.arrange(
+        agents={"hider_0": (2.5, 3.0, np.pi), "seeker_0": (1.0, 5.5, 0.0)},
+        ramps={0: (2.05, 3.0, 0.0)},
+        walls=door_walls(),
+    )
     for _ in range(25):
         env.step({"hider_0": act((7, 5, 5), grab=1), "seeker_0": STILL})
     frame = env.replay_frame()
@@ -126,8 +140,10 @@ def test_a_grab_drops_when_the_object_leaves_sight():
 
 def test_a_grab_moves_to_a_closer_object():
     env = scene_env(n_boxes=2)
-    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)},
-                boxes={0: (2.5, 3.0, 0.0), 1: (4.0, 3.0, 0.0)})
+    env.arrange(
+        agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)},
+        boxes={0: (2.5, 3.0, 0.0), 1: (4.0, 3.0, 0.0)},
+    )
     env.step({"hider_0": act(grab=1), "seeker_0": STILL})
     assert env.rules.grabbed[0] == 0
     visible = np.ones((env.n_agent_slots, env.n_objects), dtype=bool)
@@ -139,22 +155,37 @@ def test_a_grab_moves_to_a_closer_object():
     assert env.rules.grabbed[0] == 1
 
 
-SIDES = {"left": (2.55, 3.0, 0.0), "right": (3.45, 3.0, np.pi), "below": (3.0, 2.55, np.pi / 2),
-         "above": (3.0, 3.45, -np.pi / 2)}
+SIDES = {
+    "left": (2.55, 3.0, 0.0),
+    "right": (3.45, 3.0, np.pi),
+    "below": (3.0, 2.55, np.pi / 2),
+    "above": (3.0, 3.45, -np.pi / 2),
+}
 
 
 def lock_scene():
     """Two hiders and two seekers around a cube at (3, 3), each 0.2 m from its faces, all seeing it."""
     env = scene_env(n_hiders=2, n_seekers=2, n_boxes=1)
-    env.arrange(agents={"hider_0": (1.0, 1.0, 0.0), "hider_1": (1.0, 5.0, 0.0), "seeker_0": (5.0, 1.0, np.pi),
-                        "seeker_1": (5.0, 5.0, np.pi)}, boxes={0: (3.0, 3.0, 0.0)})
+    env.arrange(
+        agents={
+            "hider_0": (1.0, 1.0, 0.0),
+            "hider_1": (1.0, 5.0, 0.0),
+            "seeker_0": (5.0, 1.0, np.pi),
+            "seeker_1": (5.0, 5.0, np.pi),
+        },
+        boxes={0: (3.0, 3.0, 0.0)},
+    )
     return env
 
 
 def place(env, **where):
     """Move the named agents next to the box (``SIDES``) and the others far away, then sense."""
-    far = {"hider_0": (1.0, 1.0, 0.0), "hider_1": (1.0, 5.0, 0.0), "seeker_0": (5.0, 1.0, np.pi),
-           "seeker_1": (5.0, 5.0, np.pi)}
+    far = {
+        "hider_0": (1.0, 1.0, 0.0),
+        "hider_1": (1.0, 5.0, 0.0),
+        "seeker_0": (5.0, 1.0, np.pi),
+        "seeker_1": (5.0, 5.0, np.pi),
+    }
     pose = env.data.qpos.reshape(env.n_entities, 4)
     for agent, spot in far.items():
         x, y, yaw = SIDES[where[agent]] if agent in where else spot
@@ -206,8 +237,15 @@ def test_the_locker_is_drawn_at_random_among_those_pressing():
     lockers = set()
     for trial in range(12):
         env.reset(seed=trial)
-        env.arrange(agents={"hider_0": (1.0, 1.0, 0.0), "hider_1": (1.0, 5.0, 0.0), "seeker_0": (5.0, 1.0, np.pi),
-                            "seeker_1": (5.0, 5.0, np.pi)}, boxes={0: (3.0, 3.0, 0.0)})
+        env.arrange(
+            agents={
+                "hider_0": (1.0, 1.0, 0.0),
+                "hider_1": (1.0, 5.0, 0.0),
+                "seeker_0": (5.0, 1.0, np.pi),
+                "seeker_1": (5.0, 5.0, np.pi),
+            },
+            boxes={0: (3.0, 3.0, 0.0)},
+        )
         place(env, hider_0="left", hider_1="right")
         press(env, hider_0=1, hider_1=1)
         lockers.add(int(env.rules.locker[0]))
@@ -217,8 +255,12 @@ def test_the_locker_is_drawn_at_random_among_those_pressing():
 def test_out_of_the_quadrant_play_area_is_minus_ten_instead_of_the_game_reward():
     env = parallel_env("quadrant", prep_fraction=0.0, extra_wall_slots=0)
     env.reset(seed=0)
-    pose = {"hider_0": (1.0, 1.0, 0.0), "hider_1": (1.0, 2.0, 0.0), "seeker_0": (5.0, 5.0, 0.0),
-            "seeker_1": (5.95, 5.0, 0.0)}  # restrict_rect [0.1, 0.1, 5.9, 5.9]: seeker_1 is out
+    pose = {
+        "hider_0": (1.0, 1.0, 0.0),
+        "hider_1": (1.0, 2.0, 0.0),
+        "seeker_0": (5.0, 5.0, 0.0),
+        "seeker_1": (5.95, 5.0, 0.0),
+    }  # restrict_rect [0.1, 0.1, 5.9, 5.9]: seeker_1 is out
     env.arrange(agents=pose, walls=np.zeros((0, 5)))
     _, rewards, *_ = env.step({agent: STILL for agent in env.agents})
     assert rewards["seeker_1"] == -10.0

@@ -25,16 +25,20 @@ def quadrant_episode_with_a_held_and_locked_box(seed: int = 4):
     """The quadrant game, a hider pressed against box 0 holding it and a second hider locking box 1."""
     env = parallel_env(preset="quadrant")
     env.reset(seed=seed)
-    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (3.55, 1.5, 0.0)},
-                boxes={0: (2.5, 3.0, 0.0), 1: (4.0, 1.5, 0.0)})
+    env.arrange(
+        agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (3.55, 1.5, 0.0)},
+        boxes={0: (2.5, 3.0, 0.0), 1: (4.0, 1.5, 0.0)},
+    )
     for _ in range(3):
-        observations, *_ = env.step({"hider_0": act((2, 5, 5), grab=1), "hider_1": act(lock=1), "seeker_0": act(),
-                                     "seeker_1": act()})
+        observations, *_ = env.step(
+            {"hider_0": act((2, 5, 5), grab=1), "hider_1": act(lock=1), "seeker_0": act(), "seeker_1": act()}
+        )
     return env, observations
 
 
-def assert_same_continuation(env, restored, rng: np.random.Generator, current: dict, restored_observations: dict
-                             ) -> int:
+def assert_same_continuation(
+    env, restored, rng: np.random.Generator, current: dict, restored_observations: dict
+) -> int:
     """The restored copy observes what the original last observed; then both step with the same
     actions to the end of the episode. Returns the number of steps compared."""
     for agent, observation in current.items():

@@ -11,8 +11,21 @@ from envs.hide_and_seek_v0 import env as aec_env
 from envs.hide_and_seek_v0 import parallel_env
 from envs.scene import Circle, Replayable, Segment, Wedge
 
-FRAME_KEYS = {"qpos", "agent_pos", "agent_yaw", "box_pos", "box_yaw", "box_lock_team", "ramp_pos", "ramp_yaw",
-              "ramp_lock_team", "grabbed", "seen", "hidden", "prep"}
+FRAME_KEYS = {
+    "qpos",
+    "agent_pos",
+    "agent_yaw",
+    "box_pos",
+    "box_yaw",
+    "box_lock_team",
+    "ramp_pos",
+    "ramp_yaw",
+    "ramp_lock_team",
+    "grabbed",
+    "seen",
+    "hidden",
+    "prep",
+}
 STATIC_KEYS = {"team", "box_exists", "ramp_exists", "box_size", "walls", "floor_size"}
 
 
@@ -136,8 +149,17 @@ def test_episode_ends_by_truncation_with_statistics_and_stepping_after_end_asks_
         assert not any(terminations.values())
         assert all(truncations.values()) == (step == 11)
     stats = infos["hider_0"]["episode_stats"]
-    expected = {"max_box_move_prep", "max_box_move", "num_box_lock_prep", "num_box_lock", "max_ramp_move_prep",
-                "max_ramp_move", "num_ramp_lock_prep", "num_ramp_lock", "hidden_fraction"}
+    expected = {
+        "max_box_move_prep",
+        "max_box_move",
+        "num_box_lock_prep",
+        "num_box_lock",
+        "max_ramp_move_prep",
+        "max_ramp_move",
+        "num_ramp_lock_prep",
+        "num_ramp_lock",
+        "hidden_fraction",
+    }
     assert set(stats) == expected and all(isinstance(v, float) for v in stats.values())
     assert 0.0 <= stats["hidden_fraction"] <= 1.0
     assert env.agents == []
@@ -228,13 +250,21 @@ def test_replay_frames_have_the_contract_keys_and_restore_the_world():
 
 
 def test_scene_draws_bodies_and_overlay_layers():
-    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=1, n_ramps=1, outer_walls_probability=1.0,
-                       prep_fraction=0.0)
+    env = parallel_env(
+        "empty", n_hiders=1, n_seekers=1, n_boxes=1, n_ramps=1, outer_walls_probability=1.0, prep_fraction=0.0
+    )
     env.reset(seed=0)
-    env.arrange(agents={"seeker_0": (1.0, 3.0, 0.0), "hider_0": (3.0, 3.0, 0.0)}, boxes={0: (3.0, 1.0, 0.3)},
-                ramps={0: (3.0, 5.0, 0.0)})
-    env.step({"seeker_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0},
-              "hider_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}})
+    env.arrange(
+        agents={"seeker_0": (1.0, 3.0, 0.0), "hider_0": (3.0, 3.0, 0.0)},
+        boxes={0: (3.0, 1.0, 0.3)},
+        ramps={0: (3.0, 5.0, 0.0)},
+    )
+    env.step(
+        {
+            "seeker_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0},
+            "hider_0": {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0},
+        }
+    )
     scene = env.scene()
     layers = {shape.layer for shape in scene.shapes}
     assert {"body", "lidar", "vision", "sight"} <= layers
@@ -255,8 +285,9 @@ def test_rgb_array_rendering_gives_a_frame_of_the_right_size():
     red = (frame[..., 0].astype(int) - frame[..., 2].astype(int)) > 60
     assert blue.any() and red.any()  # hiders and seekers are visible
     env.close()
-    tracking = parallel_env("quadrant", render_mode="rgb_array", render_size=(64, 64), render_camera="track",
-                            render_track_agent=2)
+    tracking = parallel_env(
+        "quadrant", render_mode="rgb_array", render_size=(64, 64), render_camera="track", render_track_agent=2
+    )
     tracking.reset(seed=0)
     close_up = tracking.render()
     assert close_up.shape == (64, 64, 3) and not np.array_equal(close_up, frame[:64, :64])
@@ -284,15 +315,26 @@ def test_supersuit_wrapped_arena_passes_the_api_test(wrapper):
     if wrapper == "clip_actions_v0":
         kwargs.update(continuous_actions=True, flat_actions=True)
     env = parallel_env("quadrant", **kwargs)
-    wrapped = {"agent_indicator_v0": lambda e: supersuit.agent_indicator_v0(e),
-               "frame_stack_v2": lambda e: supersuit.frame_stack_v2(e, 2),
-               "clip_actions_v0": lambda e: supersuit.clip_actions_v0(e)}[wrapper](env)
+    wrapped = {
+        "agent_indicator_v0": lambda e: supersuit.agent_indicator_v0(e),
+        "frame_stack_v2": lambda e: supersuit.frame_stack_v2(e, 2),
+        "clip_actions_v0": lambda e: supersuit.clip_actions_v0(e),
+    }[wrapper](env)
     parallel_api_test(wrapped, num_cycles=25)
 
 
 def test_flat_continuous_actions_press_buttons_above_one_half():
-    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=1, n_elongated_boxes=0, n_ramps=0,
-                       prep_fraction=0.0, continuous_actions=True, flat_actions=True)
+    env = parallel_env(
+        "empty",
+        n_hiders=1,
+        n_seekers=1,
+        n_boxes=1,
+        n_elongated_boxes=0,
+        n_ramps=0,
+        prep_fraction=0.0,
+        continuous_actions=True,
+        flat_actions=True,
+    )
     env.reset(seed=0)
     env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "seeker_0": (5.0, 5.5, np.pi / 2)}, boxes={0: (2.5, 3.0, 0.0)})
     env.step({"hider_0": np.array([0.0, 0.0, 0.0, 0.4, 0.7], dtype=np.float32)})
@@ -304,12 +346,13 @@ def test_flat_continuous_actions_press_buttons_above_one_half():
 def _floor_pixels(frame: np.ndarray) -> np.ndarray:
     """The middle of an overhead frame: the empty floor's centre, seen from straight above."""
     height, width = frame.shape[:2]
-    return frame[height // 2 - 6:height // 2 + 6, width // 2 - 6:width // 2 + 6]
+    return frame[height // 2 - 6 : height // 2 + 6, width // 2 - 6 : width // 2 + 6]
 
 
 def test_rgb_array_floor_is_drawn_and_cameras_are_offered():
-    env = parallel_env("empty", n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, render_mode="rgb_array",
-                       render_size=(120, 120))
+    env = parallel_env(
+        "empty", n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, render_mode="rgb_array", render_size=(120, 120)
+    )
     env.reset(seed=0)
     env.arrange(agents={"hider_0": (0.8, 0.8, 0.0), "seeker_0": (5.2, 5.2, 0.0)})
     assert env.render_cameras == ("overhead", "oblique", "track")
@@ -354,8 +397,10 @@ def test_replay_frames_carry_the_step_number_and_restores_reuse_the_layout(monke
     writes.clear()
     other.restore_replay_frame(static, frames[0])
     assert len(writes) == 1
-    assert np.allclose(other.model.geom_pos[other.index.wall_geom[:len(static["walls"])], :2],
-                       (static["walls"][:, :2] + static["walls"][:, 2:]) / 2)
+    assert np.allclose(
+        other.model.geom_pos[other.index.wall_geom[: len(static["walls"])], :2],
+        (static["walls"][:, :2] + static["walls"][:, 2:]) / 2,
+    )
 
 
 def test_observations_match_an_independent_reading_of_the_world():
@@ -391,8 +436,19 @@ def test_observations_match_an_independent_reading_of_the_world():
             assert obs["agents_exist"][k] == float(env.agent_present[j])
         for o in range(env.n_objects):
             p = pose[A + o]
-            expected = np.array([*p[:3], np.cos(p[3]), np.sin(p[3]), *velocity[A + o], *size[o],
-                                 locker[o] == i, lock_team[o] == env.team[i], lock_team[o] >= 0], dtype=np.float32)
+            expected = np.array(
+                [
+                    *p[:3],
+                    np.cos(p[3]),
+                    np.sin(p[3]),
+                    *velocity[A + o],
+                    *size[o],
+                    locker[o] == i,
+                    lock_team[o] == env.team[i],
+                    lock_team[o] >= 0,
+                ],
+                dtype=np.float32,
+            )
             key, row = ("boxes", o) if o < B else ("ramps", o - B)
             assert np.array_equal(obs[key][row], expected if seen[i, A + o] else np.zeros(15, np.float32)), (agent, o)
             assert obs[f"{key}_mask"][row] == float(seen[i, A + o])

@@ -17,9 +17,19 @@ def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
 
 def scene_env(n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, **kwargs):
     """An empty walled 6 m floor with fixed counts and no preparation phase unless asked."""
-    settings = dict(scenario="empty", n_hiders=n_hiders, n_seekers=n_seekers, n_boxes=n_boxes,
-                    n_elongated_boxes=0, n_ramps=n_ramps, outer_walls_probability=1.0, play_area=6.0,
-                    prep_fraction=0.0, horizon=200, extra_wall_slots=2)
+    settings = dict(
+        scenario="empty",
+        n_hiders=n_hiders,
+        n_seekers=n_seekers,
+        n_boxes=n_boxes,
+        n_elongated_boxes=0,
+        n_ramps=n_ramps,
+        outer_walls_probability=1.0,
+        play_area=6.0,
+        prep_fraction=0.0,
+        horizon=200,
+        extra_wall_slots=2,
+    )
     settings.update(kwargs)
     env = parallel_env(**settings)
     env.reset(seed=0)
@@ -67,16 +77,19 @@ def test_grab_needs_reach_and_sight():
 
 def test_lock_freezes_the_box_and_only_the_locking_team_unlocks():
     env = scene_env(n_hiders=2, n_seekers=1, n_boxes=1)
-    env.arrange(agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (2.5, 4.5, -np.pi / 2), "seeker_0": (2.95, 3.0, np.pi)},
-                boxes={0: (2.5, 3.0, 0.0)})
+    env.arrange(
+        agents={"hider_0": (2.05, 3.0, 0.0), "hider_1": (2.5, 4.5, -np.pi / 2), "seeker_0": (2.95, 3.0, np.pi)},
+        boxes={0: (2.5, 3.0, 0.0)},
+    )
     env.step({"hider_0": act(lock=1), "hider_1": STILL, "seeker_0": STILL})
     assert env.replay_frame()["box_lock_team"][0] == 0
     locked_at = box_xy(env)
     # hider_0 walks off still pressing lock; the seeker pushes at full force, tries to grab,
     # presses lock and stands idle: the box neither moves nor unlocks
     for lock in (0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0):
-        observations, *_ = env.step({"hider_0": act((0, 5, 5), lock=1), "hider_1": STILL,
-                                     "seeker_0": act((0, 5, 5), grab=1, lock=lock)})
+        observations, *_ = env.step(
+            {"hider_0": act((0, 5, 5), lock=1), "hider_1": STILL, "seeker_0": act((0, 5, 5), grab=1, lock=lock)}
+        )
     frame = env.replay_frame()
     assert frame["box_lock_team"][0] == 0
     assert frame["grabbed"][2] == 0  # a locked box can be grabbed (manipulation.py never checks), and still holds
@@ -143,8 +156,10 @@ def test_reward_is_zero_sum_by_visibility_and_walls_and_boxes_block_sight():
     assert observations["seeker_0"]["boxes_mask"][0] == 1.0  # the box itself is seen
 
 
-@pytest.mark.parametrize(("angle_degrees", "seen"), [(0, True), (60, True), (66, True), (70, False), (120, False),
-                                                      (180, False), (-60, True), (-75, False)])
+@pytest.mark.parametrize(
+    ("angle_degrees", "seen"),
+    [(0, True), (60, True), (66, True), (70, False), (120, False), (180, False), (-60, True), (-75, False)],
+)
 def test_vision_cone_is_135_degrees(angle_degrees, seen):
     env = scene_env()
     angle = np.radians(angle_degrees)
@@ -166,8 +181,9 @@ def test_lidar_measures_the_distance_to_walls():
     assert observations["hider_0"]["lidar"][0] == pytest.approx(0.95, abs=1e-4)
     # beyond the range the lidar reads the range
     open_env = scene_env(lidar_rays=4, outer_walls_probability=0.0, lidar_range=2.0)
-    observations = open_env.arrange(agents={"hider_0": (3.0, 3.0, 0.0), "seeker_0": (0.5, 0.5, 0.0)},
-                                    walls=np.zeros((0, 5)))
+    observations = open_env.arrange(
+        agents={"hider_0": (3.0, 3.0, 0.0), "seeker_0": (0.5, 0.5, 0.0)}, walls=np.zeros((0, 5))
+    )
     assert observations["hider_0"]["lidar"] == pytest.approx([2.0, 2.0, 2.0, 2.0])
 
 
@@ -181,8 +197,11 @@ def test_agent_outside_the_play_area_gets_minus_ten_instead_of_the_game_reward()
 
 def test_objects_pushed_out_cost_in_the_quadrant_game():
     env = scene_env(outer_walls_probability=0.0, n_boxes=1, objects_out_penalty=True)
-    env.arrange(agents={"hider_0": (3.0, 3.0, np.pi), "seeker_0": (3.0, 2.0, 0.0)}, boxes={0: (7.0, 3.0, 0.0)},
-                walls=np.zeros((0, 5)))
+    env.arrange(
+        agents={"hider_0": (3.0, 3.0, np.pi), "seeker_0": (3.0, 2.0, 0.0)},
+        boxes={0: (7.0, 3.0, 0.0)},
+        walls=np.zeros((0, 5)),
+    )
     _, rewards, *_ = env.step({"hider_0": STILL, "seeker_0": STILL})
     assert rewards == {"hider_0": -10.0, "seeker_0": -10.0}
 
@@ -234,18 +253,28 @@ def test_lidar_matches_independent_single_ray_casts_in_random_scenes():
             slot = env.agent_slot[agent]
             for k, direction in enumerate(env.senses.lidar_directions):
                 geom = np.zeros(1, dtype=np.int32)
-                distance = mujoco.mj_ray(env.model, env.data, positions[slot], direction, RAY_GROUPS, 1,
-                                         int(env.index.agent_body[slot]), geom)
+                distance = mujoco.mj_ray(
+                    env.model,
+                    env.data,
+                    positions[slot],
+                    direction,
+                    RAY_GROUPS,
+                    1,
+                    int(env.index.agent_body[slot]),
+                    geom,
+                )
                 expected = min(distance, 6.0) if geom[0] >= 0 else 6.0
                 assert observations[agent]["lidar"][k] == pytest.approx(expected, abs=1e-4), (seed, agent, k)
 
 
 def test_walls_moved_between_episodes_and_resized_boxes_still_collide():
     env = scene_env(n_boxes=1, n_elongated_boxes=1)
-    walls = np.array([[0, 0, 6, 0, 4], [0, 6, 6, 6, 4], [0, 0, 0, 6, 4], [6, 0, 6, 6, 4],
-                      [3.0, 0.5, 3.0, 2.5, INNER_WALL]], float)
-    env.arrange(agents={"hider_0": (2.0, 1.5, 0.0), "seeker_0": (1.0, 5.0, 0.0)}, boxes={0: (4.5, 4.0, 0.0)},
-                walls=walls)
+    walls = np.array(
+        [[0, 0, 6, 0, 4], [0, 6, 6, 6, 4], [0, 0, 0, 6, 4], [6, 0, 6, 6, 4], [3.0, 0.5, 3.0, 2.5, INNER_WALL]], float
+    )
+    env.arrange(
+        agents={"hider_0": (2.0, 1.5, 0.0), "seeker_0": (1.0, 5.0, 0.0)}, boxes={0: (4.5, 4.0, 0.0)}, walls=walls
+    )
     for _ in range(15):  # run into the inner wall at x = 3
         env.step({"hider_0": act((10, 5, 5)), "seeker_0": STILL})
     assert env.replay_frame()["agent_pos"][0, 0] < 3.0 - 0.05 - 0.15 + 0.02

@@ -20,8 +20,10 @@ NO_OP, LEFT, RIGHT, DOWN, UP = range(5)
 def placed(env, agent_pos, landmark_pos):
     """Reset ``env`` and put agents and landmarks at the given positions, at rest."""
     env.reset(seed=0)
-    env.restore_replay_frame(env.replay_static(), {"agent_pos": np.array(agent_pos, dtype=float),
-                                                   "landmark_pos": np.array(landmark_pos, dtype=float)})
+    env.restore_replay_frame(
+        env.replay_static(),
+        {"agent_pos": np.array(agent_pos, dtype=float), "landmark_pos": np.array(landmark_pos, dtype=float)},
+    )
     return env
 
 
@@ -46,8 +48,9 @@ def test_pettingzoo_seed_max_cycles_state_and_render_tests():
 
 
 def run_trajectory(seed: int, steps: int = 200, continuous: bool = False):
-    env = navigation_v0.parallel_env(n_agents=4, max_cycles=steps, continuous_actions=continuous,
-                                     observation_radius=0.8)
+    env = navigation_v0.parallel_env(
+        n_agents=4, max_cycles=steps, continuous_actions=continuous, observation_radius=0.8
+    )
     observations, _ = env.reset(seed=seed)
     action_rng = np.random.default_rng(1234)
     trace = [np.stack([observations[a] for a in env.possible_agents])]
@@ -76,8 +79,9 @@ def test_same_seed_same_trajectory_over_200_steps(continuous):
 
 
 def test_reward_is_minus_coverage_distances_on_a_scripted_placement():
-    env = placed(navigation_v0.parallel_env(), agent_pos=[(0, 0), (1, 0), (-1, -1)],
-                 landmark_pos=[(0, 0.3), (1, 0.4), (1, 1)])
+    env = placed(
+        navigation_v0.parallel_env(), agent_pos=[(0, 0), (1, 0), (-1, -1)], landmark_pos=[(0, 0.3), (1, 0.4), (1, 1)]
+    )
     _, rewards, terminations, truncations, _ = step_all(env, NO_OP)
     # Closest agents: landmark 0 -> agent 0 (0.3), landmark 1 -> agent 1 (0.4), landmark 2 -> agent 1 (1.0).
     expected = -(0.3 + 0.4 + 1.0)
@@ -122,9 +126,13 @@ def test_discrete_and_continuous_actions_follow_the_point_mass_dynamics():
     np.testing.assert_allclose(observations["agent_1"][:4], [0.0, 0.375, 1.0, 1.05], atol=1e-7)
 
     env = placed(navigation_v0.parallel_env(continuous_actions=True), [(0, 0), (1, 1), (-1, -1)], [(0, 0)] * 3)
-    observations, *_ = env.step({"agent_0": np.array([1.0, -0.5], np.float32),
-                                 "agent_1": np.array([3.0, 0.0], np.float32),  # clipped to 1
-                                 "agent_2": np.zeros(2, np.float32)})
+    observations, *_ = env.step(
+        {
+            "agent_0": np.array([1.0, -0.5], np.float32),
+            "agent_1": np.array([3.0, 0.0], np.float32),  # clipped to 1
+            "agent_2": np.zeros(2, np.float32),
+        }
+    )
     np.testing.assert_allclose(observations["agent_0"][:2], [0.5, -0.25], atol=1e-7)
     np.testing.assert_allclose(observations["agent_1"][:2], [0.5, 0.0], atol=1e-7)
 
@@ -140,8 +148,9 @@ def test_full_observation_layout_by_hand():
 
 
 def test_partial_observation_zeroes_and_masks_entities_out_of_sight():
-    env = placed(navigation_v0.parallel_env(observation_radius=0.5), [(0, 0), (1, 0), (-1, -1)],
-                 [(0, 0.3), (1, 0.4), (1, 1)])
+    env = placed(
+        navigation_v0.parallel_env(observation_radius=0.5), [(0, 0), (1, 0), (-1, -1)], [(0, 0.3), (1, 0.4), (1, 1)]
+    )
     observations, *_ = step_all(env, NO_OP)
     # Agent 0 sees landmark 0 only (0.3 away); landmark 1 is 1.08 away, the agents 1 and 1.41.
     expected_0 = [0, 0, 0, 0, 0, 0.3, 0, 0, 0, 0, 0, 0, 0, 0] + [1, 0, 0] + [0, 0]
@@ -238,8 +247,7 @@ def test_replay_frames_restore_and_describe_the_scene():
 
 
 def test_rgb_array_render_draws_agents_where_they_are():
-    env = placed(navigation_v0.parallel_env(render_mode="rgb_array"), [(0, 0), (1, 1), (-1, 1)],
-                 [(1.5, -1.5)] * 3)
+    env = placed(navigation_v0.parallel_env(render_mode="rgb_array"), [(0, 0), (1, 1), (-1, 1)], [(1.5, -1.5)] * 3)
     image = env.render()
     assert image.shape == (600, 600, 3) and image.dtype == np.uint8
     # Below a 22-pixel caption band and inside a 10-pixel margin, the arena [-2, 2]^2 fills a
@@ -272,7 +280,9 @@ def test_other_team_sizes(n_agents):
     _, rewards, *_ = step_all(env, UP)
     distances = np.linalg.norm(env.landmark_pos[None] - env.agent_pos[:, None], axis=-1)
     pairs = sum(
-        1 for i in range(n_agents) for j in range(i + 1, n_agents)
+        1
+        for i in range(n_agents)
+        for j in range(i + 1, n_agents)
         if math.dist(env.agent_pos[i], env.agent_pos[j]) < 0.3
     )
     assert rewards["agent_0"] == pytest.approx(-distances.min(axis=0).sum() - pairs)

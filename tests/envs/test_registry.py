@@ -72,7 +72,7 @@ def test_gymnasium_ids_give_gymnasium_envs_with_kwargs():
     env = envs.make("CartPole-v1", max_episode_steps=3)
     assert isinstance(env, gymnasium.Env)
     env.reset(seed=0)
-    for step in range(3):
+    for _ in range(3):
         _, _, terminated, truncated, _ = env.step(0)
     assert truncated or terminated
     assert "CartPole-v1" in envs.describe("CartPole-v1")
@@ -195,8 +195,14 @@ def test_space_summary_of_structured_spaces():
 
 def test_code_reference_tells_ids_that_name_code_without_importing_them():
     before = set(sys.modules)
-    for env_id in ("navigation_v0", "CartPole-v1", "mpe2.simple_spread_v3", "pettingzoo.sisl.multiwalker_v9",
-                   "envs.navigation_v0", "no_such_suite_id_v0"):
+    for env_id in (
+        "navigation_v0",
+        "CartPole-v1",
+        "mpe2.simple_spread_v3",
+        "pettingzoo.sisl.multiwalker_v9",
+        "envs.navigation_v0",
+        "no_such_suite_id_v0",
+    ):
         assert registry.code_reference(env_id) is None, env_id
     assert registry.code_reference("os:system") == "'system' of module 'os'"
     assert registry.code_reference("a_package_never_imported.envs_v0") == "module 'a_package_never_imported.envs_v0'"
@@ -216,4 +222,3 @@ def test_a_program_can_trust_one_factory_id_it_imports_itself(example_on_path):
         registry._TRUSTED_IDS.discard(env_id)
     with pytest.raises(ValueError, match="takes a 'package.module:factory' id"):
         registry.trust_env_id("navigation_v0")
-

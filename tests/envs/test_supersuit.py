@@ -32,7 +32,7 @@ def test_navigation_under_black_death(kwargs):
     env = black_death_v3(navigation_v0.parallel_env(max_cycles=10, **kwargs))
     parallel_api_test(env, num_cycles=40)
     env.reset(seed=0)
-    for step in range(10):
+    for _ in range(10):
         _, _, terminations, truncations, infos = env.step({a: env.action_space(a).sample() for a in env.agents})
     assert env.agents == [] and all(truncations.values()) and not any(terminations.values())
     assert "episode_stats" in infos["agent_0"]
@@ -125,9 +125,9 @@ def test_navigation_under_frame_stack(kwargs):
     right = np.array([1.0, 0.0], np.float32) if kwargs.get("continuous_actions") else 2
     first = env.step({a: right for a in env.agents})[0]["agent_0"].copy()  # SuperSuit reuses the stack buffer
     second, *_ = env.step({a: right for a in env.agents})
-    assert not np.array_equal(second["agent_0"][2 * size:], first[2 * size:])
+    assert not np.array_equal(second["agent_0"][2 * size :], first[2 * size :])
     # The newest frame is last; the previous step's newest frame moves one slot back.
-    np.testing.assert_array_equal(second["agent_0"][size:2 * size], first[2 * size:])
+    np.testing.assert_array_equal(second["agent_0"][size : 2 * size], first[2 * size :])
     api_test(supersuit.frame_stack_v2(navigation_v0.env(**kwargs), 3), num_cycles=40)
 
 
@@ -214,7 +214,9 @@ def test_arena_dict_observations_refuse_box_only_wrappers_until_flattened():
 
 @arena
 def test_flattened_arena_under_black_death_agent_indicator_and_frame_stack():
-    env = supersuit.frame_stack_v2(supersuit.agent_indicator_v0(black_death_v3(flatten_observations_v0(arena_env()))), 2)
+    env = supersuit.frame_stack_v2(
+        supersuit.agent_indicator_v0(black_death_v3(flatten_observations_v0(arena_env()))), 2
+    )
     parallel_api_test(env, num_cycles=15)
     flat = flatten_observations_v0(arena_env())
     agents = flat.possible_agents

@@ -26,8 +26,9 @@ class PickEnv(ParallelEnv):
         self.mask = np.array([0, 1, 0, 1], dtype=np.int8)
 
     def observation_space(self, agent):
-        return spaces.Dict({"observation": spaces.Box(0.0, 1.0, (2,), np.float32),
-                            "action_mask": spaces.Box(0, 1, (4,), np.int8)})
+        return spaces.Dict(
+            {"observation": spaces.Box(0.0, 1.0, (2,), np.float32), "action_mask": spaces.Box(0, 1, (4,), np.int8)}
+        )
 
     def action_space(self, agent):
         return spaces.Discrete(4)
@@ -64,9 +65,27 @@ def make_env(horizon=5):
 
 
 # Helpers for the tests that train and evaluate it.
-TINY = ["--no-progress", "--algo", "ippo", "--steps", 256, "--set", "algo.n_envs=2", "--set", "algo.n_steps=64",
-        "--set", "algo.n_epochs=2", "--set", "algo.minibatch_size=64", "--set", "eval_episodes=2",
-        "--set", "eval_interval=256", "--set", "algo.recurrent=false"]
+TINY = [
+    "--no-progress",
+    "--algo",
+    "ippo",
+    "--steps",
+    256,
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=64",
+    "--set",
+    "algo.n_epochs=2",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "eval_interval=256",
+    "--set",
+    "algo.recurrent=false",
+]
 
 
 def cli(capsys: Any, *args: Any) -> tuple[int, str, str]:

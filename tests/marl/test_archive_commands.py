@@ -17,8 +17,23 @@ from marl.archive_hub import HUB_ARCHIVE_NAME
 from marl.cli import main
 
 #: One update of 2 x 16 steps of navigation_v0 with five-step episodes; one evaluation episode.
-TINY = ["--no-progress", "--steps", "32", "--set", "algo.n_envs=2", "--set", "algo.n_steps=16", "--set",
-        "algo.n_epochs=1", "--set", "algo.minibatch_size=32", "--set", "eval_episodes=1", "--set", "env.max_cycles=5"]
+TINY = [
+    "--no-progress",
+    "--steps",
+    "32",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=16",
+    "--set",
+    "algo.n_epochs=1",
+    "--set",
+    "algo.minibatch_size=32",
+    "--set",
+    "eval_episodes=1",
+    "--set",
+    "env.max_cycles=5",
+]
 
 
 def run_marl(capsys, *args) -> tuple[int, str, str]:
@@ -43,8 +58,14 @@ def test_the_archive_holds_the_runs_files_with_their_digests(navigation_run, tmp
         names = opened.namelist()
         manifest = json.loads(opened.read(MANIFEST_NAME))
         contents = {name: opened.read(name) for name in names if name != MANIFEST_NAME}
-    assert names == ["config.yaml", "metrics.csv", "checkpoints/latest.pt", "checkpoints/best.pt", "CARD.md",
-                     MANIFEST_NAME]
+    assert names == [
+        "config.yaml",
+        "metrics.csv",
+        "checkpoints/latest.pt",
+        "checkpoints/best.pt",
+        "CARD.md",
+        MANIFEST_NAME,
+    ]
     assert manifest["format"] == ARCHIVE_FORMAT and manifest["version"] == 1 and manifest["run"] == "nav"
     for name, data in contents.items():
         assert data == (navigation_run / name).read_bytes()
@@ -91,9 +112,11 @@ def test_import_refuses_an_existing_folder_unless_overwrite_and_replaces_it_whol
 
 
 def test_export_refuses_what_is_not_an_exportable_run_in_one_line(tmp_path, capsys):
-    for arguments, phrase in (((tmp_path, tmp_path / "a.zip"), "not a run folder"),
-                              ((tmp_path, tmp_path / "a.tar"), "a run archive is a .zip file"),
-                              ((tmp_path,), "give the archive to write")):
+    for arguments, phrase in (
+        ((tmp_path, tmp_path / "a.zip"), "not a run folder"),
+        ((tmp_path, tmp_path / "a.tar"), "a run archive is a .zip file"),
+        ((tmp_path,), "give the archive to write"),
+    ):
         code, _, err = run_marl(capsys, "export", *arguments)
         assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1, err
 
@@ -154,17 +177,23 @@ def test_hub_push_and_pull_make_the_expected_calls_and_the_same_run(navigation_r
     assert hub.files[("alice/nav-ippo", HUB_ARCHIVE_NAME)] == local.read_bytes()
     code, out, err = run_marl(capsys, "export", navigation_run, "--hub", "alice/nav-ippo", "--revision", "v1")
     assert code == 0, err
-    assert hub.calls[-3] == ("create_branch", {"repo_id": "alice/nav-ippo", "branch": "v1", "repo_type": "model",
-                                               "exist_ok": True})
+    assert hub.calls[-3] == (
+        "create_branch",
+        {"repo_id": "alice/nav-ippo", "branch": "v1", "repo_type": "model", "exist_ok": True},
+    )
     assert [call["revision"] for _, call in hub.calls[-2:]] == ["v1", "v1"]
 
-    code, out, err = run_marl(capsys, "import", "--hub", "alice/nav-ippo", "--revision", "v1",
-                              "--out", tmp_path / "got")
+    code, out, err = run_marl(
+        capsys, "import", "--hub", "alice/nav-ippo", "--revision", "v1", "--out", tmp_path / "got"
+    )
     assert code == 0, err
-    assert hub.calls[-1] == ("hf_hub_download", {"repo_id": "alice/nav-ippo", "filename": HUB_ARCHIVE_NAME,
-                                                 "repo_type": "model", "revision": "v1"})
+    assert hub.calls[-1] == (
+        "hf_hub_download",
+        {"repo_id": "alice/nav-ippo", "filename": HUB_ARCHIVE_NAME, "repo_type": "model", "revision": "v1"},
+    )
     assert (tmp_path / "got" / "checkpoints" / "latest.pt").read_bytes() == (
-        navigation_run / "checkpoints" / "latest.pt").read_bytes()
+        navigation_run / "checkpoints" / "latest.pt"
+    ).read_bytes()
 
     code, _, err = run_marl(capsys, "import", "--hub", "alice/missing", "--out", tmp_path / "none")
     assert code == 2 and len(err.strip().splitlines()) == 1

@@ -43,8 +43,9 @@ def table_rows(card: str, heading: str) -> dict[str, list[str]]:
 def eval_json(capsys, run: Path, random_teams: str | None) -> dict:
     """``marl eval`` with the card's seeds and action choice, as JSON."""
     extra = ["--random", random_teams] if random_teams else []
-    code, out, err = cli(capsys, "eval", run, "--trust-code", "--json", "--deterministic", "--episodes", EPISODES,
-                         *extra)
+    code, out, err = cli(
+        capsys, "eval", run, "--trust-code", "--json", "--deterministic", "--episodes", EPISODES, *extra
+    )
     assert code == 0, err
     return json.loads(out)
 
@@ -61,8 +62,9 @@ def test_the_card_reports_what_marl_eval_measures_for_every_scenario(pick_run, c
     assert list(returns) == ["all trained", "red trained", "blue trained", "all random"]
     statistics = table_rows(card, "statistic")
     assert sorted(statistics) == ["illegal", "red_threes"]
-    for column, (scenario, random_teams) in enumerate((("all trained", None), ("red trained", "blue"),
-                                                       ("blue trained", "red"), ("all random", "red,blue"))):
+    for column, (scenario, random_teams) in enumerate(
+        (("all trained", None), ("red trained", "blue"), ("blue trained", "red"), ("all random", "red,blue"))
+    ):
         expected = eval_json(capsys, pick_run, random_teams)
         assert returns[scenario][0] == (random_teams.replace(",", ", ") if random_teams else "-")
         for index, team in enumerate(("red", "blue")):
@@ -90,9 +92,11 @@ def test_the_card_is_deterministic_and_names_what_reproduces_the_run(pick_run, c
 
 
 def test_card_refusals_are_one_line(pick_run, capsys, tmp_path):
-    for arguments, phrase in (((pick_run, "--episodes", 0), "--episodes must be >= 1"),
-                              ((pick_run,), "--trust-code"),
-                              ((tmp_path,), "not a run folder")):
+    for arguments, phrase in (
+        ((pick_run, "--episodes", 0), "--episodes must be >= 1"),
+        ((pick_run,), "--trust-code"),
+        ((tmp_path,), "not a run folder"),
+    ):
         code, _, err = cli(capsys, "card", *arguments)
         assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1, err
 
@@ -103,8 +107,11 @@ def test_the_command_stops_where_the_cards_checkpoint_stopped():
     from marl.card import reproduce_command
 
     def run(steps: int, budget: int):
-        return SimpleNamespace(steps=steps, config=SimpleNamespace(env="navigation_v0", steps=budget),
-                               folder=SimpleNamespace(root=Path("runs/nav")))
+        return SimpleNamespace(
+            steps=steps,
+            config=SimpleNamespace(env="navigation_v0", steps=budget),
+            folder=SimpleNamespace(root=Path("runs/nav")),
+        )
 
     assert reproduce_command(run(40, 100)) == "marl train --config config.yaml --out runs/nav-again --steps 40"
     assert reproduce_command(run(100, 100)) == "marl train --config config.yaml --out runs/nav-again"

@@ -39,6 +39,8 @@ def test_a_missing_agent_and_a_new_order_are_refused():
 
 def test_the_run_folder_check_is_the_learner_check():
     payload = {"algo": "ppo", "spaces": SPACES}
-    with pytest.raises(CheckpointError, match=r"^checkpoint c.pt does not fit the config: it was trained with 'ppo', not 'trpo'$"):
+    with pytest.raises(
+        CheckpointError, match=r"^checkpoint c.pt does not fit the config: it was trained with 'ppo', not 'trpo'$"
+    ):
         check_compatible(payload, "c.pt", "trpo", SPACES)
     check_compatible(payload, "c.pt", "ppo", SPACES)

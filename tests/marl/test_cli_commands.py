@@ -21,9 +21,20 @@ from marl.metrics import read_metrics, read_metrics_rows
 # Two env copies x 64 steps = 128 steps per update; small, fast updates.
 TINY = [
     "--no-progress",
-    "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=2",
-    "--set", "algo.minibatch_size=64", "--set", "eval_episodes=2", "--set", "eval_interval=256",
-    "--set", "checkpoint_interval=128",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=64",
+    "--set",
+    "algo.n_epochs=2",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "eval_interval=256",
+    "--set",
+    "checkpoint_interval=128",
 ]
 
 
@@ -41,10 +52,17 @@ def model_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def test_a_cartpole_run_writes_every_file_of_the_run_folder(tmp_path: Path, capsys):
     run = tmp_path / "cartpole"
-    code, out, err = cli(capsys, "train", "CartPole-v1", "--algo", "ppo", "--steps", 512, "--seed", 0, "--out", run, *TINY)
+    code, out, err = cli(
+        capsys, "train", "CartPole-v1", "--algo", "ppo", "--steps", 512, "--seed", 0, "--out", run, *TINY
+    )
     assert code == 0, err
-    for relative in ("config.yaml", "metrics.csv", "checkpoints/latest.pt", "checkpoints/best.pt",
-                     "plots/learning_curves.png"):
+    for relative in (
+        "config.yaml",
+        "metrics.csv",
+        "checkpoints/latest.pt",
+        "checkpoints/best.pt",
+        "plots/learning_curves.png",
+    ):
         assert (run / relative).is_file(), relative
     assert (run / "replays").is_dir()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
@@ -95,7 +113,18 @@ def interrupt_at_update(monkeypatch, update: int, hard: bool) -> None:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_ctrl_c_then_resume_ends_with_the_parameters_of_an_uninterrupted_run(tmp_path: Path, capsys, monkeypatch):
-    arguments = ["CartPole-v1", "--algo", "ppo", "--steps", 512, "--seed", 3, *TINY, "--set", "eval_deterministic=false"]
+    arguments = [
+        "CartPole-v1",
+        "--algo",
+        "ppo",
+        "--steps",
+        512,
+        "--seed",
+        3,
+        *TINY,
+        "--set",
+        "eval_deterministic=false",
+    ]
     code, _, err = cli(capsys, "train", *arguments, "--out", tmp_path / "straight")
     assert code == 0, err
 
@@ -206,15 +235,32 @@ def make_env(horizon=8):
 '''
 
 
-def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_each_other(tmp_path: Path, capsys,
-                                                                                          monkeypatch):
+def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_each_other(
+    tmp_path: Path, capsys, monkeypatch
+):
     (tmp_path / "chase_module.py").write_text(textwrap.dedent(TEAM_ENV))
     monkeypatch.syspath_prepend(str(tmp_path))
     runs = []
     for seed in (0, 1):
         run = tmp_path / f"chase{seed}"
-        code, _, err = cli(capsys, "train", "chase_module:make_env", "--algo", "ippo", "--steps", 256, "--seed", seed,
-                            "--out", run, "--set", "env.horizon=6", "--set", "algo.recurrent=false", *TINY)
+        code, _, err = cli(
+            capsys,
+            "train",
+            "chase_module:make_env",
+            "--algo",
+            "ippo",
+            "--steps",
+            256,
+            "--seed",
+            seed,
+            "--out",
+            run,
+            "--set",
+            "env.horizon=6",
+            "--set",
+            "algo.recurrent=false",
+            *TINY,
+        )
         assert code == 0, err
         runs.append(run)
     columns = read_metrics(runs[0] / "metrics.csv")
@@ -240,17 +286,35 @@ def test_a_user_environment_given_as_module_factory_trains_and_two_runs_play_eac
 
 def test_a_multi_agent_suite_environment_trains_with_mappo_records_replays_and_a_video(tmp_path: Path, capsys):
     run = tmp_path / "navigation"
-    code, out, err = cli(capsys, "train", "navigation_v0", "--steps", 200, "--out", run, *TINY[:-4],
-                         "--set", "algo.n_steps=25", "--set", "algo.recurrent=false", "--set", "record_interval=100",
-                         "--video")
+    code, out, err = cli(
+        capsys,
+        "train",
+        "navigation_v0",
+        "--steps",
+        200,
+        "--out",
+        run,
+        *TINY[:-4],
+        "--set",
+        "algo.n_steps=25",
+        "--set",
+        "algo.recurrent=false",
+        "--set",
+        "record_interval=100",
+        "--video",
+    )
     assert code == 0, err
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["algo"] == "mappo" and config["preset"] == "navigation"
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["spaces"].keys() == {"agent_0", "agent_1", "agent_2"}
     assert "landmarks_covered" in out
     replays = sorted(path.name for path in (run / "replays").iterdir())
-    assert replays == ["final_0000000200_0000.mp4", "final_0000000200_0000.npz",
-                       "step_0000000100_0000.npz", "step_0000000200_0000.npz"]
+    assert replays == [
+        "final_0000000200_0000.mp4",
+        "final_0000000200_0000.npz",
+        "step_0000000100_0000.npz",
+        "step_0000000200_0000.npz",
+    ]
     assert (run / "replays" / "final_0000000200_0000.mp4").stat().st_size > 1000
     assert f"video:       {run / 'replays' / 'final_0000000200_0000.mp4'}" in out
     logged = read_metrics_rows(run / "metrics.csv")
@@ -333,8 +397,21 @@ def test_every_command_line_in_the_cli_guide_parses():
 
 
 def test_bench_measures_the_environment_alone_and_training(capsys):
-    code, out, err = cli(capsys, "bench", "CartPole-v1", "--env-steps", 300, "--train-steps", 128,
-                         "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=1")
+    code, out, err = cli(
+        capsys,
+        "bench",
+        "CartPole-v1",
+        "--env-steps",
+        300,
+        "--train-steps",
+        128,
+        "--set",
+        "algo.n_envs=2",
+        "--set",
+        "algo.n_steps=64",
+        "--set",
+        "algo.n_epochs=1",
+    )
     assert code == 0, err
     alone = float(out.split("one copy):")[1].split("steps/s")[0])
     training = float(out.split("training (ppo):")[1].split("steps/s")[0])
@@ -361,7 +438,10 @@ def test_a_non_finite_loss_stops_with_one_line_and_keeps_the_last_checkpoint(tmp
     run = tmp_path / "run"
     code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 512, "--out", run, *TINY)
     assert code == 1
-    assert "non-finite loss at update 3" in err and f"last good checkpoint: {run / 'checkpoints' / 'latest.pt'} (step 256)" in err
+    assert (
+        "non-finite loss at update 3" in err
+        and f"last good checkpoint: {run / 'checkpoints' / 'latest.pt'} (step 256)" in err
+    )
     assert "Traceback" not in err
     payload = load_checkpoint(run / "checkpoints" / "latest.pt")
     assert payload["steps"] == 256

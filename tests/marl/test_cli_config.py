@@ -91,7 +91,12 @@ def test_unknown_keys_name_the_closest_fields_and_validation_errors_pass_through
 
 def test_run_config_round_trips_through_yaml(tmp_path: Path):
     config = run_config_from_dict(
-        {"env": "CartPole-v1", "algo": "ppo", "steps": 1234, "algo_config": {"hidden_sizes": [32, 16], "learning_rate": 1e-3}},
+        {
+            "env": "CartPole-v1",
+            "algo": "ppo",
+            "steps": 1234,
+            "algo_config": {"hidden_sizes": [32, 16], "learning_rate": 1e-3},
+        },
         config_class,
     )
     assert isinstance(config.algo_config, ALGORITHMS["ppo"].Config)
@@ -138,8 +143,13 @@ def test_each_environment_has_at_most_one_default_preset():
 def test_layers_preset_then_file_then_flags_then_set(tmp_path: Path):
     file = tmp_path / "run.yaml"
     file.write_text("steps: 5000\nseed: 3\nalgo_config:\n  n_epochs: 7\n  learning_rate: 0.002\n")
-    request = TrainRequest(env="CartPole-v1", config_file=file, seed=4, n_envs=3,
-                           assignments=["algo.learning_rate=5e-4", "eval_episodes=2"])
+    request = TrainRequest(
+        env="CartPole-v1",
+        config_file=file,
+        seed=4,
+        n_envs=3,
+        assignments=["algo.learning_rate=5e-4", "eval_episodes=2"],
+    )
     config = resolve_run_config(request)
     cartpole = RUN_PRESETS["cartpole"].hyperparameters["ppo"]
     assert config.preset == "cartpole" and config.algo == "ppo"
@@ -165,8 +175,11 @@ def test_run_config_defaults_are_sensible():
 
 
 def test_a_saved_run_config_used_as_config_file_gives_the_same_config(tmp_path: Path):
-    original = resolve_run_config(TrainRequest(env="navigation_v0", algo="ippo", seed=5,
-                                               assignments=["env.n_agents=4", "algo.hidden_sizes=[32,32]"]))
+    original = resolve_run_config(
+        TrainRequest(
+            env="navigation_v0", algo="ippo", seed=5, assignments=["env.n_agents=4", "algo.hidden_sizes=[32,32]"]
+        )
+    )
     write_run_config(original, tmp_path / "config.yaml")
     again = resolve_run_config(TrainRequest(config_file=tmp_path / "config.yaml"))
     assert again == original

@@ -14,9 +14,20 @@ from marl.cli import main
 
 TINY = [
     "--no-progress",
-    "--set", "algo.n_envs=2", "--set", "algo.n_steps=64", "--set", "algo.n_epochs=2",
-    "--set", "algo.minibatch_size=64", "--set", "eval_episodes=2", "--set", "eval_interval=128",
-    "--set", "checkpoint_interval=128",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=64",
+    "--set",
+    "algo.n_epochs=2",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=2",
+    "--set",
+    "eval_interval=128",
+    "--set",
+    "checkpoint_interval=128",
 ]
 
 
@@ -72,8 +83,15 @@ def test_a_run_from_before_the_option_resumes_and_a_gpu_run_evaluates_anywhere(t
     payload = load_checkpoint(latest)
     del payload["run_config"]["algo_config"]["device"]
     del payload["state"]["config"]["device"]
-    save_checkpoint(latest, algo=payload["algo"], steps=payload["steps"], spaces=payload["spaces"],
-                    state=payload["state"], best_score=payload["best_score"], run_config=payload["run_config"])
+    save_checkpoint(
+        latest,
+        algo=payload["algo"],
+        steps=payload["steps"],
+        spaces=payload["spaces"],
+        state=payload["state"],
+        best_score=payload["best_score"],
+        run_config=payload["run_config"],
+    )
     code, _, err = cli(capsys, "train", "--resume", run, "--steps", 256)
     assert code == 0, err
     assert "device" not in err

@@ -146,8 +146,15 @@ def fake_run(root: Path, seed: int, offset: float) -> RunFolder:
     folder.config.write_text(f"env: tiny_v0\nalgo: mappo\nseed: {seed}\nsteps: 400\n")
     logger = MetricsLogger(folder.metrics)
     for steps in range(100, 500, 100):
-        logger.log(steps, {"episode_return/red": steps / 100 + offset, "episode_return/blue": -steps / 100,
-                           "env/boxes_locked": steps / 400, "env/time_hidden": 0.5})
+        logger.log(
+            steps,
+            {
+                "episode_return/red": steps / 100 + offset,
+                "episode_return/blue": -steps / 100,
+                "env/boxes_locked": steps / 400,
+                "env/time_hidden": 0.5,
+            },
+        )
     logger.log(400, {"eval/return/red": 9.0 + offset})
     logger.close()
     return folder
@@ -196,7 +203,9 @@ def test_run_folders_refuse_to_be_reused_without_overwrite(tmp_path: Path):
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "thesis.tex").write_text("keep me")
-    with pytest.raises(UsageError, match="not a run folder .no .marl-run file., so marl will neither write into it nor delete"):
+    with pytest.raises(
+        UsageError, match="not a run folder .no .marl-run file., so marl will neither write into it nor delete"
+    ):
         RunFolder.create(stranger, overwrite=True)
     assert (stranger / "thesis.tex").exists()
 

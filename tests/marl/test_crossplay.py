@@ -44,8 +44,11 @@ def play_pair_independently(row_file: Path, column_file: Path, run: Path) -> dic
         for team, total in totals.items():
             returns[team].append(total)
         threes.append(infos["red_0"]["episode_stats"]["red_threes"])
-    return {"return/red": np.mean(returns["red"]), "return/blue": np.mean(returns["blue"]),
-            "env/red_threes": np.mean(threes)}
+    return {
+        "return/red": np.mean(returns["red"]),
+        "return/blue": np.mean(returns["blue"]),
+        "env/red_threes": np.mean(threes),
+    }
 
 
 def test_training_keeps_a_snapshot_every_interval(snapshot_run: Path):
@@ -55,8 +58,9 @@ def test_training_keeps_a_snapshot_every_interval(snapshot_run: Path):
 
 def test_every_cell_equals_a_separate_evaluation_of_that_pair(snapshot_run: Path, tmp_path: Path, capsys):
     out = tmp_path / "matrix.png"
-    code, stdout, err = cli(capsys, "crossplay", snapshot_run, "--trust-code", "--episodes", EPISODES, "--seed", SEED,
-                            "--out", out)
+    code, stdout, err = cli(
+        capsys, "crossplay", snapshot_run, "--trust-code", "--episodes", EPISODES, "--seed", SEED, "--out", out
+    )
     assert code == 0, err
     assert stdout.split() == [str(out), str(tmp_path / "matrix.csv"), str(tmp_path / "matrix.json")]
     assert matplotlib.image.imread(out).shape[0] > 100

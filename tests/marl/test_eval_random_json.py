@@ -44,8 +44,9 @@ def play_independently(run: Path, episodes: int, seed: int) -> tuple[dict[str, l
 
 
 def test_json_is_one_object_whose_numbers_match_an_independent_evaluation(pick_run: Path, capsys):
-    code, out, err = cli(capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", 4,
-                         "--seed", 7)
+    code, out, err = cli(
+        capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", 4, "--seed", 7
+    )
     assert code == 0, err
     report = json.loads(out)  # the whole of stdout is one JSON object
     assert "seeds 7..10" in err
@@ -61,8 +62,9 @@ def test_json_is_one_object_whose_numbers_match_an_independent_evaluation(pick_r
 
 def test_random_teams_act_uniformly_within_the_mask_while_the_others_keep_their_policy(pick_run: Path, capsys):
     episodes = 200
-    code, out, err = cli(capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", episodes,
-                         "--random", "red")
+    code, out, err = cli(
+        capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", episodes, "--random", "red"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["episode_stats"]["illegal"] == 0.0  # never an action the mask forbids
@@ -72,8 +74,9 @@ def test_random_teams_act_uniformly_within_the_mask_while_the_others_keep_their_
     assert report["teams"]["red"]["return_std"] > 1.0
     assert report["teams"]["blue"] == {"return_mean": 15.0, "return_std": 0.0}  # still the trained policy
 
-    code, out, err = cli(capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", 20,
-                         "--random", "red,blue")
+    code, out, err = cli(
+        capsys, "eval", pick_run, "--trust-code", "--json", "--deterministic", "--episodes", 20, "--random", "red,blue"
+    )
     assert code == 0, err
     both = json.loads(out)
     assert both["teams"]["blue"]["return_mean"] < 13.0 and both["episode_stats"]["illegal"] == 0.0

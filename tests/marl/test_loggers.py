@@ -28,9 +28,23 @@ from marl.loggers import check_logger_extras, normalize_loggers
 from marl.metrics import read_metrics_rows
 
 #: Two updates of 2 x 32 CartPole steps, an evaluation after each.
-TINY = ["--no-progress", "--set", "algo.n_envs=2", "--set", "algo.n_steps=32", "--set", "algo.n_epochs=1",
-        "--set", "algo.minibatch_size=64", "--set", "eval_episodes=1", "--set", "eval_interval=64",
-        "--set", "checkpoint_interval=64"]
+TINY = [
+    "--no-progress",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=32",
+    "--set",
+    "algo.n_epochs=1",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=1",
+    "--set",
+    "eval_interval=64",
+    "--set",
+    "checkpoint_interval=64",
+]
 OPTIONAL = [name for name in ("wandb", "mlflow") if importlib.util.find_spec(name) is not None]
 
 
@@ -39,7 +53,8 @@ def tracked_rows_by_step(csv_path: Path) -> dict[int, dict[str, float]]:
     merged: dict[int, dict[str, float]] = defaultdict(dict)
     for row in read_metrics_rows(csv_path):
         merged[int(row["steps"])].update(
-            {key: value for key, value in row.items() if key not in ("steps", "wall_time") and math.isfinite(value)})
+            {key: value for key, value in row.items() if key not in ("steps", "wall_time") and math.isfinite(value)}
+        )
     return dict(merged)
 
 
@@ -49,15 +64,35 @@ def logged_run(tmp_path_factory) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("loggers")
     store = f"sqlite:///{base / 'mlflow.db'}"
     patch = pytest.MonkeyPatch()
-    for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_CONFIG_DIR": str(base / "wandb-config"),
-                        "WANDB_CACHE_DIR": str(base / "wandb-cache"), "WANDB_DATA_DIR": str(base / "wandb-data"),
-                        "MLFLOW_TRACKING_URI": store,
-                        "MLFLOW_EXPERIMENT_NAME": "logger-test"}.items():
+    for name, value in {
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_CONFIG_DIR": str(base / "wandb-config"),
+        "WANDB_CACHE_DIR": str(base / "wandb-cache"),
+        "WANDB_DATA_DIR": str(base / "wandb-data"),
+        "MLFLOW_TRACKING_URI": store,
+        "MLFLOW_EXPERIMENT_NAME": "logger-test",
+    }.items():
         patch.setenv(name, value)
     try:
         run = base / "run"
-        assert main(["train", "CartPole-v1", "--steps", "128", "--out", str(run), "--logger", "tensorboard",
-                     *OPTIONAL, *TINY]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "CartPole-v1",
+                    "--steps",
+                    "128",
+                    "--out",
+                    str(run),
+                    "--logger",
+                    "tensorboard",
+                    *OPTIONAL,
+                    *TINY,
+                ]
+            )
+            == 0
+        )
     finally:
         patch.undo()
     return run, store
@@ -91,8 +126,8 @@ def wandb_records(path: Path):
         if block - position % block < 7:
             position += block - position % block
             continue
-        _, length, kind = struct.unpack("<IHB", data[position:position + 7])
-        chunk = data[position + 7:position + 7 + length]
+        _, length, kind = struct.unpack("<IHB", data[position : position + 7])
+        chunk = data[position + 7 : position + 7 + length]
         position += 7 + length
         if kind == 1:
             yield chunk
@@ -140,7 +175,8 @@ def test_mlflow_run_holds_the_csv_values_and_the_config(logged_run):
         history = [(metric.step, metric.value) for metric in client.get_metric_history(found.info.run_id, key)]
         assert [step for step, _ in sorted(history)] == [step for step, row in sorted(expected.items()) if key in row]
         assert [value for _, value in sorted(history)] == pytest.approx(
-            [row[key] for _, row in sorted(expected.items()) if key in row])
+            [row[key] for _, row in sorted(expected.items()) if key in row]
+        )
 
 
 def test_logger_csv_alone_writes_no_tensorboard_events(tmp_path):
@@ -173,7 +209,9 @@ def test_loggers_are_checked_and_ordered_and_the_old_tensorboard_key_still_works
 
     assert run_config_from_dict({"env": "CartPole-v1", "tensorboard": False}, config_class).loggers == ["csv"]
     assert run_config_from_dict({"env": "CartPole-v1", "tensorboard": True}, config_class).loggers == [
-        "csv", "tensorboard"]
+        "csv",
+        "tensorboard",
+    ]
     old = {"env": "CartPole-v1", "tensorboard": False, "loggers": ["tensorboard", "mlflow"]}
     assert run_config_from_dict(old, config_class).loggers == ["csv", "mlflow"]
     with pytest.raises(UsageError, match="loggers must be chosen from"):
@@ -234,8 +272,10 @@ def test_a_failing_sink_is_dropped_with_one_warning_and_the_csv_goes_on(tmp_path
     logger.close()
     warnings = capsys.readouterr().err.strip().splitlines()
     kept = f"{tmp_path / 'metrics.csv'} keeps every row"
-    assert warnings == [f"marl: warning: FailingSink stopped logging: server closed the connection; {kept}",
-                        f"marl: warning: FailingSink did not close: no answer; {kept}"]
+    assert warnings == [
+        f"marl: warning: FailingSink stopped logging: server closed the connection; {kept}",
+        f"marl: warning: FailingSink did not close: no answer; {kept}",
+    ]
     assert [row["loss"] for row in read_metrics_rows(tmp_path / "metrics.csv")] == [0.5, 1.0, 1.5]
 
 
@@ -255,8 +295,10 @@ def test_a_sink_that_cannot_start_is_one_line_that_says_how_to_go_on(tmp_path, c
     assert not (run / "checkpoints" / "latest.pt").exists()
     wandb.teardown()
     monkeypatch.setenv("WANDB_MODE", "offline")
-    assert main(["train", "CartPole-v1", "--steps", "64", "--out", str(run), "--logger", "wandb", "--overwrite",
-                 *TINY]) == 0
+    assert (
+        main(["train", "CartPole-v1", "--steps", "64", "--out", str(run), "--logger", "wandb", "--overwrite", *TINY])
+        == 0
+    )
     assert list((run / "wandb").glob("offline-run-*/run-*.wandb"))
 
 
@@ -266,5 +308,5 @@ def test_seed_runs_pass_the_logger_choice_to_each_child():
 
     args = build_parser().parse_args(["train", "CartPole-v1", "--seeds", "0", "1", "--logger", "csv", "mlflow"])
     arguments = child_arguments(args, 1, Path("out/seed_1"), progress=False)
-    assert arguments[arguments.index("--logger"):arguments.index("--logger") + 3] == ["--logger", "csv", "mlflow"]
+    assert arguments[arguments.index("--logger") : arguments.index("--logger") + 3] == ["--logger", "csv", "mlflow"]
     assert build_parser().parse_args(arguments).logger == ["csv", "mlflow"]

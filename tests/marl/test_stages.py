@@ -37,9 +37,11 @@ def shelter_row(**changes: float) -> dict[str, float]:
 
 def test_running_and_chasing_flips_at_both_margins():
     random_both = 0.5
-    at = {"eval/random/env/hidden_fraction": random_both,
-          "eval/random_hiders/env/hidden_fraction": random_both - CHASE_MARGIN,
-          "eval/env/hidden_fraction": random_both - CHASE_MARGIN + CHASE_MARGIN}
+    at = {
+        "eval/random/env/hidden_fraction": random_both,
+        "eval/random_hiders/env/hidden_fraction": random_both - CHASE_MARGIN,
+        "eval/env/hidden_fraction": random_both - CHASE_MARGIN + CHASE_MARGIN,
+    }
     assert stage_flags(at)["running_and_chasing"] is True
     seekers_weaker = {**at, "eval/random_hiders/env/hidden_fraction": random_both - CHASE_MARGIN + BELOW}
     assert stage_flags(seekers_weaker)["running_and_chasing"] is False
@@ -56,8 +58,11 @@ def test_shelter_building_needs_locked_boxes_and_a_shelter_that_holds():
 
 
 def test_ramp_use_is_a_ramp_moved_after_preparation_into_a_shelter_that_no_longer_holds():
-    breached = {"hidden_fraction": SHELTER_HIDDEN - BELOW, "max_ramp_move_prep": 0.5,
-                "max_ramp_move": 0.5 + RAMP_USE_MOVE}
+    breached = {
+        "hidden_fraction": SHELTER_HIDDEN - BELOW,
+        "max_ramp_move_prep": 0.5,
+        "max_ramp_move": 0.5 + RAMP_USE_MOVE,
+    }
     assert stage_flags(shelter_row(**breached))["ramp_use"] is True
     assert stage_flags(shelter_row(**{**breached, "max_ramp_move": 0.5 + RAMP_USE_MOVE - 1e-6}))["ramp_use"] is False
     assert stage_flags(shelter_row(**{**breached, "hidden_fraction": SHELTER_HIDDEN}))["ramp_use"] is False
@@ -74,10 +79,35 @@ def test_ramp_defence_is_a_holding_shelter_with_the_ramp_moved_or_locked_in_prep
 
 def test_arena_training_logs_the_yardsticks_and_flags_that_marl_eval_reproduces(tmp_path: Path, capsys):
     run = tmp_path / "quadrant"
-    code = main(["train", "hide_and_seek_v0", "--steps", "128", "--out", str(run), "--no-progress",
-                 "--set", "algo.n_envs=2", "--set", "algo.n_steps=32", "--set", "algo.n_epochs=1",
-                 "--set", "algo.minibatch_size=64", "--set", "eval_episodes=3", "--set", "eval_interval=64",
-                 "--set", "env.horizon=16", "--set", "record_interval=0", "--set", "tensorboard=false"])
+    code = main(
+        [
+            "train",
+            "hide_and_seek_v0",
+            "--steps",
+            "128",
+            "--out",
+            str(run),
+            "--no-progress",
+            "--set",
+            "algo.n_envs=2",
+            "--set",
+            "algo.n_steps=32",
+            "--set",
+            "algo.n_epochs=1",
+            "--set",
+            "algo.minibatch_size=64",
+            "--set",
+            "eval_episodes=3",
+            "--set",
+            "eval_interval=64",
+            "--set",
+            "env.horizon=16",
+            "--set",
+            "record_interval=0",
+            "--set",
+            "tensorboard=false",
+        ]
+    )
     assert code == 0
     capsys.readouterr()
     evaluations = [row for row in read_metrics_rows(run / "metrics.csv") if "eval/length" in row]
@@ -120,9 +150,16 @@ def test_plot_shades_each_stage_where_its_flag_held(tmp_path: Path, capsys):
     for step in range(100, 1100, 100):
         rows.append({"steps": step, "episode_return/hider": step / 100, "episode_return/seeker": -step / 100})
         if step % 200 == 0:  # evaluations at 200, 400, ..., 1000
-            rows.append({"steps": step, "eval/return/hider": 1.0, "eval/return/seeker": -1.0,
-                         "stage/running_and_chasing": float(step >= 400),
-                         "stage/shelter_building": float(step in (600, 1000)), "stage/ramp_use": 0.0})
+            rows.append(
+                {
+                    "steps": step,
+                    "eval/return/hider": 1.0,
+                    "eval/return/seeker": -1.0,
+                    "stage/running_and_chasing": float(step >= 400),
+                    "stage/shelter_building": float(step in (600, 1000)),
+                    "stage/ramp_use": 0.0,
+                }
+            )
     run = write_run(tmp_path / "run", rows)
     spans = stage_spans(load_curves(RunFolder(run)))
     assert spans == {"running_and_chasing": [(400.0, 1000.0)], "shelter_building": [(600.0, 800.0), (1000.0, 1000.0)]}

@@ -28,8 +28,14 @@ class DiscEnv(ParallelEnv):
 
     metadata = {"name": "replay_disc_v0", "render_modes": ["rgb_array"], "render_fps": 10, "is_parallelizable": True}
 
-    def __init__(self, n_hiders: int = 1, n_seekers: int = 1, max_steps: int = 30, render_mode: str | None = None,
-                 image_size: tuple[int, int] = (64, 48)) -> None:
+    def __init__(
+        self,
+        n_hiders: int = 1,
+        n_seekers: int = 1,
+        max_steps: int = 30,
+        render_mode: str | None = None,
+        image_size: tuple[int, int] = (64, 48),
+    ) -> None:
         self.possible_agents = [f"hider_{i}" for i in range(n_hiders)] + [f"seeker_{i}" for i in range(n_seekers)]
         self.team = np.array([0] * n_hiders + [1] * n_seekers, dtype=np.int64)
         self.max_steps = max_steps
@@ -45,11 +51,11 @@ class DiscEnv(ParallelEnv):
         self.box_lock = np.int64(-1)
         self.step_count = 0
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 (a few environments per test, each space built once)
     def observation_space(self, agent):
         return spaces.Box(-10, 10, shape=(2 * len(self.possible_agents) + 2,), dtype=np.float32)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 (a few environments per test, each space built once)
     def action_space(self, agent):
         return spaces.Discrete(5)
 
@@ -81,7 +87,9 @@ class DiscEnv(ParallelEnv):
                 self.box += 0.05 * np.sign(position - self.box) * -1
         self.step_count += 1
         hidden = not self._seen().any()
-        rewards = {agent: (1.0 if hidden else -1.0) * (1 if self.team[i] == 0 else -1) for i, agent in enumerate(self.agents)}
+        rewards = {
+            agent: (1.0 if hidden else -1.0) * (1 if self.team[i] == 0 else -1) for i, agent in enumerate(self.agents)
+        }
         done = self.step_count >= self.max_steps
         terminations = {agent: False for agent in self.agents}
         truncations = {agent: done for agent in self.agents}
@@ -93,8 +101,12 @@ class DiscEnv(ParallelEnv):
 
     # Replayable
     def replay_static(self):
-        return {"team": self.team.copy(), "floor_size": np.array(2 * self.half_size), "box_exists": np.array([True]),
-                "walls": np.array([[-2, -2, 2, -2], [2, -2, 2, 2]], dtype=np.float64)}
+        return {
+            "team": self.team.copy(),
+            "floor_size": np.array(2 * self.half_size),
+            "box_exists": np.array([True]),
+            "walls": np.array([[-2, -2, 2, -2], [2, -2, 2, 2]], dtype=np.float64),
+        }
 
     def replay_frame(self):
         seen = self._seen()
@@ -125,7 +137,9 @@ class DiscEnv(ParallelEnv):
             shapes.append(Wedge(tuple(position), self.sight_range, 0.0, 1.2, color))
             shapes.append(Circle(tuple(position), 0.15, color, heading=0.0))
         for i, j in zip(*np.nonzero(seen)):
-            shapes.append(Segment(tuple(self.positions[i]), tuple(self.positions[j]), (0, 0, 0), layer="sight", width=2))
+            shapes.append(
+                Segment(tuple(self.positions[i]), tuple(self.positions[j]), (0, 0, 0), layer="sight", width=2)
+            )
         return Scene(bounds=(-2.0, -2.0, 2.0, 2.0), shapes=shapes, caption="discs")
 
     def render(self):
@@ -136,7 +150,7 @@ class DiscEnv(ParallelEnv):
         for index, position in enumerate(self.positions):
             column = int((position[0] + 2) / 4 * (width - 4))
             row = int((2 - position[1]) / 4 * (height - 4))
-            image[row:row + 4, column:column + 4] = (255, 255, 0) if self.team[index] == 0 else (255, 0, 255)
+            image[row : row + 4, column : column + 4] = (255, 255, 0) if self.team[index] == 0 else (255, 0, 255)
         return image
 
     def close(self):

@@ -32,7 +32,7 @@ def uphill(env, ramp: int = 0) -> np.ndarray:
     model, data = env.model, env.data
     geom = env.index.ramp_geom[ramp]
     mesh = model.geom_dataid[geom]
-    local = model.mesh_vert[model.mesh_vertadr[mesh]:model.mesh_vertadr[mesh] + model.mesh_vertnum[mesh]]
+    local = model.mesh_vert[model.mesh_vertadr[mesh] : model.mesh_vertadr[mesh] + model.mesh_vertnum[mesh]]
     points = data.geom_xpos[geom] + local @ data.geom_xmat[geom].reshape(3, 3).T
     low = points[points[:, 2] < points[:, 2].min() + 1e-6, :2].mean(0)
     high = points[points[:, 2] > points[:, 2].max() - 1e-6, :2].mean(0)
@@ -71,9 +71,15 @@ def test_2d_ramp_arrow_and_shading_follow_the_physical_slope(quadrant, yaw):
     toward = (head - center) / np.linalg.norm(head - center)
     assert toward @ up > 0.99  # the arrow points up the slope the physics has
     # the strips darken from the foot to the top
-    strips = [s for s in shapes if isinstance(s, Polygon) and len(s.points) == 4 and s.filled
-              and np.linalg.norm(np.array(s.points).mean(0) - center) < 0.3
-              and s.color not in ((245, 243, 235),)][-RAMP_STRIPS:]
+    strips = [
+        s
+        for s in shapes
+        if isinstance(s, Polygon)
+        and len(s.points) == 4
+        and s.filled
+        and np.linalg.norm(np.array(s.points).mean(0) - center) < 0.3
+        and s.color not in ((245, 243, 235),)
+    ][-RAMP_STRIPS:]
     order = np.argsort([np.array(s.points).mean(0) @ up for s in strips])
     brightness = [sum(strips[i].color) for i in order]
     assert all(a > b for a, b in itertools.pairwise(brightness))
@@ -84,7 +90,7 @@ def test_overhead_frame_shows_inner_walls_and_boxes_against_the_floor(quadrant):
 
     def patch(x: float, y: float, radius: int) -> float:
         row, column = overhead_pixel(quadrant, x, y)
-        return float(image[row - radius:row + radius + 1, column - radius:column + radius + 1].mean())
+        return float(image[row - radius : row + radius + 1, column - radius : column + radius + 1].mean())
 
     inner = ArenaView.of(quadrant).walls
     inner = inner[(inner[:, 4] < 1.0) & (np.hypot(inner[:, 2] - inner[:, 0], inner[:, 3] - inner[:, 1]) > 0.5)]
@@ -95,7 +101,7 @@ def test_overhead_frame_shows_inner_walls_and_boxes_against_the_floor(quadrant):
         floor = patch(*(middle + 0.4 * across), 2)
         assert floor - patch(*middle, 1) > 80  # a grey wall on the light floor beside it
     pose = quadrant.data.qpos.reshape(-1, 4)
-    for b in np.flatnonzero(quadrant.object_present[:quadrant.n_box_slots]):
+    for b in np.flatnonzero(quadrant.object_present[: quadrant.n_box_slots]):
         x, y = pose[quadrant.n_agent_slots + b, :2]
         floor = max(patch(x + dx, y + dy, 2) for dx, dy in ((0.5, 0), (-0.5, 0), (0, 0.5), (0, -0.5)))
         assert floor - patch(x, y, 2) > 40  # a tan box top, not washed out
@@ -122,8 +128,9 @@ def test_overhead_frame_draws_an_arrow_up_each_ramp(quadrant, yaw):
 
 def test_low_walls_change_the_picture_and_nothing_else():
     high = parallel_env("quadrant", render_mode="rgb_array", render_size=(160, 160), render_camera="oblique")
-    low = parallel_env("quadrant", render_mode="rgb_array", render_size=(160, 160), render_camera="oblique",
-                       render_max_wall_height=0.5)
+    low = parallel_env(
+        "quadrant", render_mode="rgb_array", render_size=(160, 160), render_camera="oblique", render_max_wall_height=0.5
+    )
     for env in (high, low):
         env.reset(seed=4)
     sizes, positions, lidar = low.model.geom_size.copy(), low.model.geom_pos.copy(), low.lidar.copy()
@@ -185,9 +192,12 @@ def test_caption_speaks_of_hiding_only_where_seekers_play():
 
 def test_2d_walls_are_the_boxes_physics_collides_with(quadrant):
     walls = ArenaView.of(quadrant).walls
-    geoms = quadrant.index.wall_geom[:walls.shape[0]]
-    drawn = [np.array(s.points) for s in quadrant.scene().shapes
-             if isinstance(s, Polygon) and s.filled and s.color in ((90, 90, 96), (54, 54, 58))]
+    geoms = quadrant.index.wall_geom[: walls.shape[0]]
+    drawn = [
+        np.array(s.points)
+        for s in quadrant.scene().shapes
+        if isinstance(s, Polygon) and s.filled and s.color in ((90, 90, 96), (54, 54, 58))
+    ]
     assert len(drawn) == walls.shape[0]
     for corners, geom in zip(drawn, geoms):
         center, half = quadrant.model.geom_pos[geom, :2], quadrant.model.geom_size[geom, :2]

@@ -47,8 +47,9 @@ def test_arena_restores_exactly_the_recorded_frames(arena_file):
         env.restore_replay_frame(episode.static, recorded)
         restored = env.replay_frame()
         for key, value in recorded.items():
-            np.testing.assert_array_equal(np.asarray(restored[key]).astype(value.dtype), value,
-                                          err_msg=f"{key} at frame {index}")
+            np.testing.assert_array_equal(
+                np.asarray(restored[key]).astype(value.dtype), value, err_msg=f"{key} at frame {index}"
+            )
 
 
 def test_arena_2d_and_3d_frames(arena_file):

@@ -12,8 +12,13 @@ from replays.file_format import episode_arrays
 
 @pytest.fixture()
 def recorded(tmp_path):
-    [path] = record_episodes(None, lambda: replay_disc_env.parallel_env(max_steps=10), 1, tmp_path / "good.npz",
-                             env_id="replay_disc_env:parallel_env")
+    [path] = record_episodes(
+        None,
+        lambda: replay_disc_env.parallel_env(max_steps=10),
+        1,
+        tmp_path / "good.npz",
+        env_id="replay_disc_env:parallel_env",
+    )
     return path
 
 
@@ -28,7 +33,7 @@ def test_truncated_file_names_the_file(recorded):
 def test_corrupt_bytes_name_the_file(recorded):
     data = bytearray(recorded.read_bytes())
     middle = len(data) // 2
-    data[middle: middle + 200] = bytes(200)  # zero a stretch of compressed data
+    data[middle : middle + 200] = bytes(200)  # zero a stretch of compressed data
     broken = recorded.with_name("corrupt.npz")
     broken.write_bytes(bytes(data))
     with pytest.raises(ReplayFormatError, match="corrupt.npz"):

@@ -24,8 +24,15 @@ class ScriptedPolicy:
 
 
 def test_file_holds_metadata_and_stacked_frames(tmp_path):
-    [path] = record_episodes(ScriptedPolicy(), lambda: replay_disc_env.parallel_env(max_steps=12), 1, tmp_path / "one.npz", seed=7,
-                             env_id=DISC_ID, env_kwargs={"max_steps": 12})
+    [path] = record_episodes(
+        ScriptedPolicy(),
+        lambda: replay_disc_env.parallel_env(max_steps=12),
+        1,
+        tmp_path / "one.npz",
+        seed=7,
+        env_id=DISC_ID,
+        env_kwargs={"max_steps": 12},
+    )
     episode = load_episode(path)
     assert episode.env_id == DISC_ID and episode.env_kwargs == {"max_steps": 12} and episode.seed == 7
     assert episode.agents == ["hider_0", "seeker_0"]
@@ -48,8 +55,15 @@ def test_file_holds_metadata_and_stacked_frames(tmp_path):
 def test_replay_restores_exactly_the_recorded_poses(tmp_path):
     env = replay_disc_env.parallel_env(max_steps=20)
     in_memory = record_episode(ScriptedPolicy(), env, seed=3, env_id=DISC_ID)
-    [path] = record_episodes(ScriptedPolicy(), lambda: replay_disc_env.parallel_env(max_steps=20), 1, tmp_path / "e.npz", seed=3,
-                             env_id=DISC_ID, env_kwargs={"max_steps": 20})
+    [path] = record_episodes(
+        ScriptedPolicy(),
+        lambda: replay_disc_env.parallel_env(max_steps=20),
+        1,
+        tmp_path / "e.npz",
+        seed=3,
+        env_id=DISC_ID,
+        env_kwargs={"max_steps": 20},
+    )
     episode = load_episode(path)
     # the file holds what the environment produced (cast to the stored dtype)
     for key, array in in_memory.frames.items():
@@ -69,8 +83,15 @@ def test_replay_restores_exactly_the_recorded_poses(tmp_path):
 
 def test_navigation_episode_restores_exactly(tmp_path):
     navigation = pytest.importorskip("envs.navigation_v0")
-    [path] = record_episodes(None, lambda: navigation.parallel_env(max_cycles=15), 1, tmp_path / "nav.npz",
-                             seed=1, env_id="navigation_v0", env_kwargs={"max_cycles": 15})
+    [path] = record_episodes(
+        None,
+        lambda: navigation.parallel_env(max_cycles=15),
+        1,
+        tmp_path / "nav.npz",
+        seed=1,
+        env_id="navigation_v0",
+        env_kwargs={"max_cycles": 15},
+    )
     episode = load_episode(path)
     assert episode.num_steps == 15 and episode.frames["agent_pos"].shape[0] == 16
     env = navigation.parallel_env(max_cycles=15)
@@ -111,6 +132,7 @@ def test_bad_arguments_are_refused_before_work(tmp_path):
     with pytest.raises(ValueError, match="act"):
         record_episodes(object(), replay_disc_env.parallel_env, 1, tmp_path)
     from mpe2 import simple_v3  # any ParallelEnv without the replay interface
+
     with pytest.raises(TypeError, match="Replayable"):
         record_episodes(None, lambda: simple_v3.parallel_env(), 1, tmp_path)
     assert not list(tmp_path.glob("*.npz"))
@@ -132,9 +154,20 @@ def test_compact_array_keeps_values_in_small_types():
 
 def test_episode_rejects_inconsistent_arrays():
     with pytest.raises(ValueError, match="rows"):
-        Episode(env_id=None, env_kwargs={}, seed=0, agents=["a"], static={}, frames={"x": np.zeros((3, 2))},
-                actions=np.zeros((5, 1, 1)), action_dims=np.array([1]), rewards=np.zeros((5, 1)),
-                terminations=np.zeros((5, 1), bool), truncations=np.zeros((5, 1), bool), active=np.ones((5, 1), bool))
+        Episode(
+            env_id=None,
+            env_kwargs={},
+            seed=0,
+            agents=["a"],
+            static={},
+            frames={"x": np.zeros((3, 2))},
+            actions=np.zeros((5, 1, 1)),
+            action_dims=np.array([1]),
+            rewards=np.zeros((5, 1)),
+            terminations=np.zeros((5, 1), bool),
+            truncations=np.zeros((5, 1), bool),
+            active=np.ones((5, 1), bool),
+        )
 
 
 def test_aec_environments_and_unknown_agents_are_refused(tmp_path):

@@ -19,8 +19,15 @@ DISC_ID = "replay_disc_env:parallel_env"
 @pytest.fixture(scope="module")
 def episode_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("episodes")
-    [path] = record_episodes(None, lambda: replay_disc_env.parallel_env(max_steps=12), 1, folder / "disc.npz",
-                             seed=2, env_id=DISC_ID, env_kwargs={"max_steps": 12})
+    [path] = record_episodes(
+        None,
+        lambda: replay_disc_env.parallel_env(max_steps=12),
+        1,
+        folder / "disc.npz",
+        seed=2,
+        env_id=DISC_ID,
+        env_kwargs={"max_steps": 12},
+    )
     return path
 
 
@@ -74,11 +81,15 @@ def test_2d_renderer_draws_world_coordinates_to_the_right_pixels():
 
 
 def test_overlays_switch_layers_on_and_off():
-    scene = Scene(bounds=(-1, -1, 1, 1), background=(0, 0, 0), shapes=[
-        Wedge((0.0, 0.0), 0.8, 0.0, 0.5, (0, 255, 0)),
-        Segment((-1.0, -0.5), (1.0, -0.5), (0, 0, 255), layer="lidar", width=3),
-        Circle((0.0, 0.0), 0.1, (255, 0, 0)),
-    ])
+    scene = Scene(
+        bounds=(-1, -1, 1, 1),
+        background=(0, 0, 0),
+        shapes=[
+            Wedge((0.0, 0.0), 0.8, 0.0, 0.5, (0, 255, 0)),
+            Segment((-1.0, -0.5), (1.0, -0.5), (0, 0, 255), layer="lidar", width=3),
+            Circle((0.0, 0.0), 0.1, (255, 0, 0)),
+        ],
+    )
     everything = SceneRenderer(100, 100, show_caption=False).render(scene)
     body_only = SceneRenderer(100, 100, overlays="none", show_caption=False).render(scene)
     assert (body_only[..., 0] == 255).sum() > 0 and (body_only[..., 1:] > 0).sum() == 0
@@ -99,8 +110,14 @@ def test_bad_render_arguments():
 
 def test_navigation_renders_in_2d(tmp_path):
     navigation = pytest.importorskip("envs.navigation_v0")
-    [path] = record_episodes(None, lambda: navigation.parallel_env(max_cycles=5), 1, tmp_path / "nav.npz",
-                             env_id="navigation_v0", env_kwargs={"max_cycles": 5})
+    [path] = record_episodes(
+        None,
+        lambda: navigation.parallel_env(max_cycles=5),
+        1,
+        tmp_path / "nav.npz",
+        env_id="navigation_v0",
+        env_kwargs={"max_cycles": 5},
+    )
     frames = iio.imread(render_episode(path, tmp_path / "nav.mp4", width=160, height=120))
     assert frames.shape == (6, 120, 160, 3) and frames[0].std() > 5
 

@@ -77,8 +77,14 @@ def test_the_report_beats_factory_guesses_and_explicit_arguments_beat_the_report
     misleading = functools.partial(envs.make, "navigation_v0")
     env = envs.make("navigation_v0", n_agents=2)
     assert infer_env_id(misleading, env) == ("navigation_v0", {"n_agents": 2})
-    (path,) = record_episodes(None, lambda: envs.make("navigation_v0", n_agents=2), 1, tmp_path / "a.npz",
-                              env_id="navigation_v0", env_kwargs={"n_agents": 2, "max_cycles": 25})
+    (path,) = record_episodes(
+        None,
+        lambda: envs.make("navigation_v0", n_agents=2),
+        1,
+        tmp_path / "a.npz",
+        env_id="navigation_v0",
+        env_kwargs={"n_agents": 2, "max_cycles": 25},
+    )
     assert load_episode(path).env_kwargs == {"n_agents": 2, "max_cycles": 25}
 
 

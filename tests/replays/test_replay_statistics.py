@@ -15,8 +15,12 @@ STEPS = 20  # 21 frames; frames 0..8 flagged: steps 1..9 are preparation, which 
 
 
 #: what the arena declares its replays' statistics to be
-DECLARED = {"statistics_objects": np.array(["box", "ramp"]), "statistics_phase": np.array("prep"),
-            "statistics_flags": np.array(["hidden"]), "statistics_teams": np.array(["hider", "seeker"])}
+DECLARED = {
+    "statistics_objects": np.array(["box", "ramp"]),
+    "statistics_phase": np.array("prep"),
+    "statistics_flags": np.array(["hidden"]),
+    "statistics_teams": np.array(["hider", "seeker"]),
+}
 
 
 def scripted_episode() -> Episode:
@@ -43,14 +47,31 @@ def scripted_episode() -> Episode:
     rewards[9:, :2] = np.where(hidden[10:], 1.0, -1.0)[:, None]
     rewards[9:, 2:] = -rewards[9:, :2]
     return Episode(
-        env_id="scripted", env_kwargs={}, seed=0, agents=agents,
-        static={"team": np.array([0, 0, 1, 1]), "box_exists": np.array([True, True, False]),
-                "ramp_exists": np.array([True]), **DECLARED},
-        frames={"agent_pos": agent_pos, "box_pos": box_pos, "box_lock_team": box_lock,
-                "ramp_pos": np.zeros((frames, 1, 3)), "ramp_lock_team": ramp_lock, "grabbed": grabbed,
-                "hidden": hidden, "prep": prep},
-        actions=np.zeros((STEPS, 4, 1), np.float32), action_dims=np.ones(4, np.int16), rewards=rewards,
-        terminations=np.zeros((STEPS, 4), bool), truncations=np.zeros((STEPS, 4), bool),
+        env_id="scripted",
+        env_kwargs={},
+        seed=0,
+        agents=agents,
+        static={
+            "team": np.array([0, 0, 1, 1]),
+            "box_exists": np.array([True, True, False]),
+            "ramp_exists": np.array([True]),
+            **DECLARED,
+        },
+        frames={
+            "agent_pos": agent_pos,
+            "box_pos": box_pos,
+            "box_lock_team": box_lock,
+            "ramp_pos": np.zeros((frames, 1, 3)),
+            "ramp_lock_team": ramp_lock,
+            "grabbed": grabbed,
+            "hidden": hidden,
+            "prep": prep,
+        },
+        actions=np.zeros((STEPS, 4, 1), np.float32),
+        action_dims=np.ones(4, np.int16),
+        rewards=rewards,
+        terminations=np.zeros((STEPS, 4), bool),
+        truncations=np.zeros((STEPS, 4), bool),
         active=np.ones((STEPS, 4), bool),
     )
 
@@ -103,11 +124,18 @@ def test_an_environment_that_declares_nothing_gets_the_generic_statistics_alone(
 
 def test_statistics_follow_the_names_an_environment_declares(tmp_path):
     episode = scripted_episode()
-    frames = {key.replace("box", "crate").replace("hidden", "safe").replace("prep", "setup"): value
-              for key, value in episode.frames.items()}
-    static = {"team": episode.static["team"], "crate_exists": episode.static["box_exists"],
-              "statistics_objects": np.array(["crate"]), "statistics_phase": np.array("setup"),
-              "statistics_flags": np.array(["safe"]), "statistics_teams": np.array(["red", "blue"])}
+    frames = {
+        key.replace("box", "crate").replace("hidden", "safe").replace("prep", "setup"): value
+        for key, value in episode.frames.items()
+    }
+    static = {
+        "team": episode.static["team"],
+        "crate_exists": episode.static["box_exists"],
+        "statistics_objects": np.array(["crate"]),
+        "statistics_phase": np.array("setup"),
+        "statistics_flags": np.array(["safe"]),
+        "statistics_teams": np.array(["red", "blue"]),
+    }
     renamed_episode = dataclasses.replace(episode, frames=frames, static=static)
     stats, original = episode_statistics(renamed_episode), episode_statistics(episode)
     assert stats["preparation_steps"] == original["preparation_steps"] == 9

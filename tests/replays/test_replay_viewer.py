@@ -13,8 +13,14 @@ from replays.viewer import ReplayViewer
 
 @pytest.fixture()
 def viewer(tmp_path):
-    paths = record_episodes(None, lambda: replay_disc_env.parallel_env(max_steps=20), 2, tmp_path,
-                            env_id="replay_disc_env:parallel_env", env_kwargs={"max_steps": 20})
+    paths = record_episodes(
+        None,
+        lambda: replay_disc_env.parallel_env(max_steps=20),
+        2,
+        tmp_path,
+        env_id="replay_disc_env:parallel_env",
+        env_kwargs={"max_steps": 20},
+    )
     viewer = ReplayViewer([load_episode(p) for p in paths], width=160, height=120, display_fps=10.0)
     yield viewer
     viewer.close()

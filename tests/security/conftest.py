@@ -6,10 +6,10 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 import canary_factory
+import pytest
 from crafted import CANARY_MODULES, HERE, TINY
+
 from marl.cli import main
 
 
@@ -47,8 +47,9 @@ def recorded_arena(tmp_path_factory) -> Path:
     from replays import record_episodes
 
     folder = tmp_path_factory.mktemp("arena")
-    [path] = record_episodes(None, envs.make_factory("hide_and_seek_v0", preset="quadrant", horizon=10), 1,
-                             folder / "arena.npz", seed=1)
+    [path] = record_episodes(
+        None, envs.make_factory("hide_and_seek_v0", preset="quadrant", horizon=10), 1, folder / "arena.npz", seed=1
+    )
     return path
 
 

@@ -20,8 +20,21 @@ CANARY_MODULES = ("canary_factory", "canary_package", "canary_package.envs_v0")
 #: Code ids a crafted file may name: a factory, and a module path outside the known packages.
 CODE_IDS = ("canary_factory:make_env", "canary_package.envs_v0")
 #: One update of 2 x 32 steps; one evaluation episode.
-TINY = ["--no-progress", "--set", "algo.n_envs=2", "--set", "algo.n_steps=32", "--set", "algo.n_epochs=1",
-        "--set", "algo.minibatch_size=64", "--set", "eval_episodes=1", "--set", "checkpoint_interval=64"]
+TINY = [
+    "--no-progress",
+    "--set",
+    "algo.n_envs=2",
+    "--set",
+    "algo.n_steps=32",
+    "--set",
+    "algo.n_epochs=1",
+    "--set",
+    "algo.minibatch_size=64",
+    "--set",
+    "eval_episodes=1",
+    "--set",
+    "checkpoint_interval=64",
+]
 
 
 def run_marl(capsys, *args) -> tuple[int, str, str]:

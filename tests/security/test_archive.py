@@ -52,8 +52,11 @@ def write_zip(path: Path, members: dict[str, bytes], fresh_manifest: bool = Fals
     members = dict(members)
     if fresh_manifest:
         manifest = json.loads(members[MANIFEST_NAME])
-        manifest["members"] = {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                               for name, data in members.items() if name != MANIFEST_NAME}
+        manifest["members"] = {
+            name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in members.items()
+            if name != MANIFEST_NAME
+        }
         members[MANIFEST_NAME] = json.dumps(manifest).encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as opened:
         for name, data in members.items():
@@ -103,8 +106,17 @@ def test_extra_missing_and_unlisted_members_are_refused(capsys, exported):
     assert_refused_without_trace(capsys, exported, "has no checkpoints/latest.pt")
 
 
-@pytest.mark.parametrize("name", ["../escaped.txt", "/tmp/escaped.txt", "checkpoints/../../escaped.txt",
-                                  "C:/escaped.txt", "checkpoints\\..\\escaped.txt", "./config.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escaped.txt",
+        "/tmp/escaped.txt",
+        "checkpoints/../../escaped.txt",
+        "C:/escaped.txt",
+        "checkpoints\\..\\escaped.txt",
+        "./config.yaml",
+    ],
+)
 def test_a_name_that_would_escape_the_folder_is_refused(capsys, exported, name):
     members = members_of(exported)
     write_zip(exported, {**members, name: b"escaped"})
@@ -128,14 +140,19 @@ def test_duplicate_members_and_lying_sizes_are_refused(capsys, exported):
     assert_refused_without_trace(capsys, exported, "manifest.json is larger than")
 
 
-@pytest.mark.parametrize("manifest, phrase", [
-    ({"format": "other"}, "not a marl run archive manifest"),
-    ({"format": "marl-run-archive", "version": 7}, "version 7; this marl reads version 1"),
-    ({"format": "marl-run-archive", "version": 1, "members": []}, "no mapping of members"),
-    ({"format": "marl-run-archive", "version": 1, "members": {"config.yaml": {"size": "1", "sha256": "x"}}},
-     "needs an integer size and a sha256"),
-    ("[1, 2", "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "manifest, phrase",
+    [
+        ({"format": "other"}, "not a marl run archive manifest"),
+        ({"format": "marl-run-archive", "version": 7}, "version 7; this marl reads version 1"),
+        ({"format": "marl-run-archive", "version": 1, "members": []}, "no mapping of members"),
+        (
+            {"format": "marl-run-archive", "version": 1, "members": {"config.yaml": {"size": "1", "sha256": "x"}}},
+            "needs an integer size and a sha256",
+        ),
+        ("[1, 2", "cannot be read"),
+    ],
+)
 def test_a_manifest_of_another_kind_is_refused(capsys, exported, manifest, phrase):
     text = manifest if isinstance(manifest, str) else json.dumps(manifest)
     write_zip(exported, {**members_of(exported), MANIFEST_NAME: text.encode()})
@@ -189,7 +206,8 @@ def test_fuzzed_archives_are_imported_whole_or_refused_in_one_line(capsys, expor
             assert not target.exists(), description
         else:  # only bytes the zip format does not read (a comment, padding) were changed
             assert (target / "checkpoints" / "latest.pt").read_bytes() == members_of_bytes(original)[
-                "checkpoints/latest.pt"], description
+                "checkpoints/latest.pt"
+            ], description
             shutil.rmtree(target)
         assert not [path for path in exported.parent.iterdir() if path.name.startswith(".")], description
         assert (exported.parent / "notes.txt").read_text() == "the user's notes", description

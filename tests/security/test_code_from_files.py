@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from crafted import CODE_IDS, assert_one_line_refusal, edit_config, replay_arrays, run_marl, write_replay
 
 from agents import PPO, Learner
-from agents.checkpoint import CheckpointError
 from agents import checkpoint as learner_checkpoint
-from crafted import CODE_IDS, assert_one_line_refusal, edit_config, replay_arrays, run_marl, write_replay
+from agents.checkpoint import CheckpointError
 from replays import load_episode
 from replays.playback import EpisodePlayer
 from replays.video import render_episode
@@ -50,12 +50,15 @@ def code_checkpoint(tmp_path, code_id):
     return learner_checkpoint.save(state, tmp_path / "learner.pt")
 
 
-@pytest.mark.parametrize("command", [
-    ("eval", "{run}", "--episodes", 1),
-    ("train", "--resume", "{run}", "--steps", 128),
-    ("train", "--config", "{run}/config.yaml", "--out", "{tmp}/new"),
-    ("bench", "--config", "{run}/config.yaml", "--env-steps", 10, "--train-steps", 64),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("eval", "{run}", "--episodes", 1),
+        ("train", "--resume", "{run}", "--steps", 128),
+        ("train", "--config", "{run}/config.yaml", "--out", "{tmp}/new"),
+        ("bench", "--config", "{run}/config.yaml", "--env-steps", 10, "--train-steps", 64),
+    ],
+)
 def test_commands_refuse_a_run_or_config_that_names_code(capsys, canary, code_run, code_id, tmp_path, command):
     argv = [str(part).format(run=code_run, tmp=tmp_path) for part in command]
     code, _, err = run_marl(capsys, *argv)
@@ -71,8 +74,9 @@ def test_listing_and_plotting_a_run_that_names_code_runs_none_of_it(capsys, cana
 
 
 def test_replay_refuses_to_build_an_environment_named_as_code(capsys, canary, code_replay, code_id, tmp_path):
-    code, _, err = run_marl(capsys, "replay", code_replay, "--out", tmp_path / "clip.mp4", "--width", 64,
-                            "--height", 48)
+    code, _, err = run_marl(
+        capsys, "replay", code_replay, "--out", tmp_path / "clip.mp4", "--width", 64, "--height", 48
+    )
     assert_one_line_refusal(code, err, f"names the environment {code_id!r}", "--trust-code")
     code, out, err = run_marl(capsys, "replay", code_replay, "--stats")  # needs no environment
     assert code == 0 and "episode_length" in out, err
@@ -119,8 +123,13 @@ def test_registry_ids_from_files_still_work(capsys, run_copy, tmp_path):
     from agents.env_resolver import code_reference as learner_reference
     from envs.registry import code_reference
 
-    for env_id in ("CartPole-v1", "navigation_v0", "hide_and_seek_v0", "mpe2.simple_spread_v3",
-                   "pettingzoo.sisl.multiwalker_v9"):
+    for env_id in (
+        "CartPole-v1",
+        "navigation_v0",
+        "hide_and_seek_v0",
+        "mpe2.simple_spread_v3",
+        "pettingzoo.sisl.multiwalker_v9",
+    ):
         assert code_reference(env_id) is None, env_id
     for env_id in ("os:system", "tempfile:mkdtemp", "os.path", "antigravity.sub", "envs.registry:make"):
         assert code_reference(env_id) is not None, env_id

@@ -10,10 +10,10 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from crafted import assert_one_line_refusal, replay_arrays, run_marl, write_replay
 
 from agents import PPO
 from agents.checkpoint import CheckpointError, UncheckedCheckpointWarning, content_digest
-from crafted import assert_one_line_refusal, replay_arrays, run_marl, write_replay
 from marl.checkpoints import CheckpointError as RunCheckpointError
 from marl.checkpoints import load_checkpoint
 
@@ -24,7 +24,7 @@ def largest_member(path) -> tuple[int, int]:
         info = max(archive.infolist(), key=lambda item: item.file_size)
         assert info.compress_type == zipfile.ZIP_STORED
     data = path.read_bytes()
-    header = data[info.header_offset:]
+    header = data[info.header_offset :]
     name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
     return info.header_offset + 30 + name_length + extra_length, info.file_size
 
@@ -103,27 +103,45 @@ def text(value) -> np.ndarray:
 
 
 REPLAY_CASES = {
-    "a billion agents": (lambda a: with_changes(a, env_kwargs_json=text(json.dumps({"n_agents": 10**9}))),
-                         "sets n_agents=1000000000 but records at most"),
-    "a missing frame key": (lambda a: with_changes(a, **{"frame/landmark_pos": None}),
-                            "has no frame array 'landmark_pos'"),
-    "infinite positions": (lambda a: with_changes(a, **{"frame/agent_pos": np.full_like(a["frame/agent_pos"], np.inf)}),
-                           "frame/agent_pos holds values that are not finite"),
-    "fewer agents than recorded": (lambda a: with_changes(a, env_kwargs_json=text(json.dumps({"n_agents": 2}))),
-                                   "but its environment has"),
+    "a billion agents": (
+        lambda a: with_changes(a, env_kwargs_json=text(json.dumps({"n_agents": 10**9}))),
+        "sets n_agents=1000000000 but records at most",
+    ),
+    "a missing frame key": (
+        lambda a: with_changes(a, **{"frame/landmark_pos": None}),
+        "has no frame array 'landmark_pos'",
+    ),
+    "infinite positions": (
+        lambda a: with_changes(a, **{"frame/agent_pos": np.full_like(a["frame/agent_pos"], np.inf)}),
+        "frame/agent_pos holds values that are not finite",
+    ),
+    "fewer agents than recorded": (
+        lambda a: with_changes(a, env_kwargs_json=text(json.dumps({"n_agents": 2}))),
+        "but its environment has",
+    ),
     "a wrong reward shape": (lambda a: with_changes(a, rewards=a["rewards"][:, :1]), "rewards has shape"),
     "an infinite frame rate": (lambda a: with_changes(a, fps=np.array(np.inf, np.float32)), "fps must be in"),
-    "a repeated agent": (lambda a: with_changes(a, agents=text(["agent_0", "agent_0", "agent_1"])),
-                         "agents lists a name twice"),
-    "NaN in the settings": (lambda a: with_changes(a, env_kwargs_json=text('{"max_cycles": NaN}')),
-                            "NaN is not a finite number"),
-    "settings that are a list": (lambda a: with_changes(a, env_kwargs_json=text("[1, 2]")),
-                                 "env_kwargs_json is not a JSON object"),
+    "a repeated agent": (
+        lambda a: with_changes(a, agents=text(["agent_0", "agent_0", "agent_1"])),
+        "agents lists a name twice",
+    ),
+    "NaN in the settings": (
+        lambda a: with_changes(a, env_kwargs_json=text('{"max_cycles": NaN}')),
+        "NaN is not a finite number",
+    ),
+    "settings that are a list": (
+        lambda a: with_changes(a, env_kwargs_json=text("[1, 2]")),
+        "env_kwargs_json is not a JSON object",
+    ),
     "a negative seed": (lambda a: with_changes(a, seed=np.array(-7)), "seed must be >= 0"),
-    "positions a universe away": (lambda a: with_changes(a, **{"frame/agent_pos": np.full_like(a["frame/agent_pos"], 1e30)}),
-                                  "recorded values are out of the range its environment gives them"),
-    "action widths past the array": (lambda a: with_changes(a, action_dims=np.full_like(a["action_dims"], 99)),
-                                     "action_dims must be"),
+    "positions a universe away": (
+        lambda a: with_changes(a, **{"frame/agent_pos": np.full_like(a["frame/agent_pos"], 1e30)}),
+        "recorded values are out of the range its environment gives them",
+    ),
+    "action widths past the array": (
+        lambda a: with_changes(a, action_dims=np.full_like(a["action_dims"], 99)),
+        "action_dims must be",
+    ),
 }
 
 

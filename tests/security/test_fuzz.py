@@ -19,21 +19,43 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from crafted import CODE_IDS, replay_arrays, run_marl, write_replay
 
 SEED = 15
 ROUNDS_PER_KIND = 8
-HOSTILE_VALUES = [None, -1, 0, 10**12, 1e308, float("nan"), "", "x" * 5000, [], {}, [[[[]]]], True,
-                  {"nested": {"deeper": [1, "two", None]}}, *CODE_IDS, "os:system", "tempfile:mkdtemp"]
-HOSTILE_TEXTS = ["env: !!python/object/apply:os.system ['touch canary']\n", "env: [unclosed\n", "- a list\n",
-                 "env: CartPole-v1\nenv_kwargs: !!python/name:canary_factory.make_env\n", "{{{{",
-                 "env: CartPole-v1\nalgo_config: {n_steps: !!binary aGVsbG8=}\n"]
+HOSTILE_VALUES = [
+    None,
+    -1,
+    0,
+    10**12,
+    1e308,
+    float("nan"),
+    "",
+    "x" * 5000,
+    [],
+    {},
+    [[[[]]]],
+    True,
+    {"nested": {"deeper": [1, "two", None]}},
+    *CODE_IDS,
+    "os:system",
+    "tempfile:mkdtemp",
+]
+HOSTILE_TEXTS = [
+    "env: !!python/object/apply:os.system ['touch canary']\n",
+    "env: [unclosed\n",
+    "- a list\n",
+    "env: CartPole-v1\nenv_kwargs: !!python/name:canary_factory.make_env\n",
+    "{{{{",
+    "env: CartPole-v1\nalgo_config: {n_steps: !!binary aGVsbG8=}\n",
+]
 
 
 def check_round(code: int, err: str, canary, sentinel, description: str) -> None:
     """The rules every round must keep."""
-    lines = [line for line in err.strip().splitlines() if not line.startswith(("marl: warning", "marl replay: warning"))]
+    lines = [
+        line for line in err.strip().splitlines() if not line.startswith(("marl: warning", "marl replay: warning"))
+    ]
     assert "Traceback" not in err, f"{description}: {err}"
     assert code in (0, 2), f"{description}: exit code {code}: {err}"
     if code == 2:
@@ -118,8 +140,11 @@ def mutate_replay(rng: np.random.Generator, source, target) -> str:
         arrays[key] = np.full_like(value, extreme) if value.dtype.kind in "iuf" else value
         change = f"{key} set to {extreme}"
     else:
-        arrays[key] = np.asarray(arrays[key]).astype(np.float64) * 1e300 if np.asarray(arrays[key]).dtype.kind in "fiu" \
+        arrays[key] = (
+            np.asarray(arrays[key]).astype(np.float64) * 1e300
+            if np.asarray(arrays[key]).dtype.kind in "fiu"
             else np.zeros((3, 3))
+        )
         change = f"{key} scaled to 1e300"
     fresh = bool(rng.random() < 0.8)
     write_replay(arrays, target, fresh_digest=fresh)
@@ -145,9 +170,22 @@ def test_fuzzed_run_folders_and_configs(capsys, canary, trained_run, tmp_path, s
         run = tmp_path / f"run{round_index}"
         shutil.copytree(trained_run, run)
         description = f"seed {SEED}, config round {round_index}: " + mutate_config(rng, run)
-        for argv in (("eval", run, "--episodes", 1), ("train", "--resume", run, "--steps", 128, "--no-progress"),
-                     ("train", "--config", run / "config.yaml", "--out", tmp_path / f"new{round_index}",
-                      "--steps", 64, "--no-progress"), ("runs", run), ("plot", run)):
+        for argv in (
+            ("eval", run, "--episodes", 1),
+            ("train", "--resume", run, "--steps", 128, "--no-progress"),
+            (
+                "train",
+                "--config",
+                run / "config.yaml",
+                "--out",
+                tmp_path / f"new{round_index}",
+                "--steps",
+                64,
+                "--no-progress",
+            ),
+            ("runs", run),
+            ("plot", run),
+        ):
             code, _, err = run_marl(capsys, *argv)
             check_round(code, err, canary, sentinel, f"{description}; marl {argv[0]}")
 
@@ -168,8 +206,12 @@ def test_fuzzed_replays(capsys, canary, recorded_replay, recorded_arena, tmp_pat
     for round_index in range(ROUNDS_PER_KIND * 4):
         path = tmp_path / f"episode{round_index}.npz"
         source = (recorded_replay, recorded_arena)[round_index % 2]
-        description = f"seed {SEED + 2}, replay round {round_index} of {source.name}: " + mutate_replay(rng, source, path)
-        for argv in (("replay", path, "--stats"),
-                     ("replay", path, "--out", tmp_path / "clip.gif", "--width", 32, "--height", 32)):
+        description = f"seed {SEED + 2}, replay round {round_index} of {source.name}: " + mutate_replay(
+            rng, source, path
+        )
+        for argv in (
+            ("replay", path, "--stats"),
+            ("replay", path, "--out", tmp_path / "clip.gif", "--width", 32, "--height", 32),
+        ):
             code, _, err = run_marl(capsys, *argv)
             check_round(code, err, canary, sentinel, f"{description}; marl {' '.join(map(str, argv[:3]))}")

@@ -8,16 +8,17 @@ import threading
 
 import pytest
 import torch
+from crafted import TINY, run_marl
 
 import marl.commands.train as train_command
 import marl.metrics
 import marl.training
 from agents.backends import InProcessBackend
-from crafted import TINY, run_marl
 from marl.checkpoints import load_checkpoint
 
-pytestmark = pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
-                                reason="signals need the main thread")
+pytestmark = pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
 
 ARGUMENTS = ["CartPole-v1", "--algo", "ppo", "--seed", 2, *TINY]
 

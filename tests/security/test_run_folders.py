@@ -8,9 +8,9 @@ import time
 
 import pytest
 import yaml
+from crafted import TINY, assert_one_line_refusal, edit_config, run_marl
 
 import marl.training
-from crafted import TINY, assert_one_line_refusal, edit_config, run_marl
 from marl.checkpoints import load_checkpoint
 from marl.run_folder import MARKER_NAME
 
@@ -28,9 +28,11 @@ def test_overwrite_never_deletes_a_folder_marl_did_not_create(capsys, trained_ru
 def test_out_refuses_an_existing_folder_even_empty_and_uncreatable_paths(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "a_file").write_text("x")
-    for target, phrase in ((tmp_path / "empty", "exists and is empty, but not a run folder"),
-                           (tmp_path / "a_file" / "sub", "a_file is a file, not a folder"),
-                           (tmp_path / "a_file", "exists and is not a folder")):
+    for target, phrase in (
+        (tmp_path / "empty", "exists and is empty, but not a run folder"),
+        (tmp_path / "a_file" / "sub", "a_file is a file, not a folder"),
+        (tmp_path / "a_file", "exists and is not a folder"),
+    ):
         code, _, err = run_marl(capsys, "train", "CartPole-v1", "--out", target, *TINY)
         assert_one_line_refusal(code, err, phrase)
     if os.geteuid() != 0:  # root may write anywhere
@@ -38,7 +40,9 @@ def test_out_refuses_an_existing_folder_even_empty_and_uncreatable_paths(capsys,
         locked.mkdir(mode=0o500)
         code, _, err = run_marl(capsys, "train", "CartPole-v1", "--out", locked / "run", *TINY)
         assert_one_line_refusal(code, err, "is not writable")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file", "empty"] + (["locked"] if os.geteuid() else [])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file", "empty"] + (
+        ["locked"] if os.geteuid() else []
+    )
 
 
 def test_overwrite_replaces_a_run_folder_unless_it_holds_the_users_files(capsys, run_copy):
@@ -48,8 +52,9 @@ def test_overwrite_replaces_a_run_folder_unless_it_holds_the_users_files(capsys,
     assert_one_line_refusal(code, err, "holds files marl did not write (notes.md)")
     assert (run_copy / "notes.md").read_text() == "my notes"
     (run_copy / "notes.md").unlink()
-    code, _, err = run_marl(capsys, "train", "CartPole-v1", "--out", run_copy, "--overwrite", "--steps", 64,
-                            "--seed", 5, *TINY)
+    code, _, err = run_marl(
+        capsys, "train", "CartPole-v1", "--out", run_copy, "--overwrite", "--steps", 64, "--seed", 5, *TINY
+    )
     assert code == 0, err
     assert yaml.safe_load((run_copy / "config.yaml").read_text())["seed"] == 5
 
@@ -61,8 +66,12 @@ def test_resume_refuses_a_config_edited_since_the_checkpoint_naming_each_field(c
     (run_copy / "config.yaml").write_text(yaml.safe_dump(config))
     before = (run_copy / "checkpoints" / "latest.pt").read_bytes()
     code, _, err = run_marl(capsys, "train", "--resume", run_copy, "--steps", 128)
-    assert_one_line_refusal(code, err, "algo_config.learning_rate is 0.5 there but 0.001 in the checkpoint",
-                            "seed is 9 there but 0 in the checkpoint")
+    assert_one_line_refusal(
+        code,
+        err,
+        "algo_config.learning_rate is 0.5 there but 0.001 in the checkpoint",
+        "seed is 9 there but 0 in the checkpoint",
+    )
     assert (run_copy / "checkpoints" / "latest.pt").read_bytes() == before
 
 
@@ -110,8 +119,11 @@ def test_argument_errors_are_one_line_with_a_pointer_to_help(capsys):
 def test_runs_lists_every_run_and_names_those_it_cannot_read(capsys, trained_run, tmp_path):
     import shutil
 
-    for name, text in (("tagged", "env: !!python/object/apply:os.system ['touch x']\n"),
-                       ("invalid", "env: [unclosed\n"), ("binary", None)):
+    for name, text in (
+        ("tagged", "env: !!python/object/apply:os.system ['touch x']\n"),
+        ("invalid", "env: [unclosed\n"),
+        ("binary", None),
+    ):
         folder = tmp_path / name
         shutil.copytree(trained_run, folder)
         if text is None:
@@ -132,9 +144,9 @@ def test_runs_lists_every_run_and_names_those_it_cannot_read(capsys, trained_run
 
 
 def test_eval_record_on_an_environment_without_replays_refuses_before_playing(capsys, run_copy, monkeypatch):
-    import marl.commands.eval as eval_command
+    import marl.evaluation
 
-    monkeypatch.setattr(eval_command, "run_episodes", lambda *a, **k: pytest.fail("evaluated before refusing"))
+    monkeypatch.setattr(marl.evaluation, "run_episodes", lambda *a, **k: pytest.fail("evaluated before refusing"))
     code, _, err = run_marl(capsys, "eval", run_copy, "--record")
     assert_one_line_refusal(code, err, "cannot record CartPole-v1")
 
@@ -148,8 +160,9 @@ def test_a_network_shape_mismatch_names_both_shapes(capsys, run_copy):
 
 
 def test_impossible_memory_requests_are_refused_before_building(capsys, tmp_path):
-    code, _, err = run_marl(capsys, "train", "CartPole-v1", "--set", "algo.n_steps=1000000000", "--envs", 1000,
-                            "--out", tmp_path / "big")
+    code, _, err = run_marl(
+        capsys, "train", "CartPole-v1", "--set", "algo.n_steps=1000000000", "--envs", 1000, "--out", tmp_path / "big"
+    )
     assert_one_line_refusal(code, err, "rollout storage needs at least", "lower algo.n_steps or --envs")
     assert not (tmp_path / "big").exists()
 
