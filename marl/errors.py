@@ -43,3 +43,10 @@ def os_error_message(error: OSError) -> str:
     lines = str(error).splitlines()
     reason = error.strerror or (lines[0] if lines else type(error).__name__)
     return f"cannot access{where}: {reason}"
+
+
+def check_counts(flags: dict[str, int | None]) -> None:
+    """Refuse a count flag below 1, naming it (flags that were not given are None)."""
+    for flag, value in flags.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be >= 1, got {value}")

@@ -39,6 +39,25 @@ class TrainRequest:
     address: str | None = None
 
 
+def train_request(args: Any, steps: int | None, seed: int | None) -> TrainRequest:
+    """The request that the flags ``marl train``, ``tune`` and ``bench`` share describe: the
+    environment, ``--algo``, ``--preset``, ``--config``, ``--envs``, ``--set``, ``--trust-code``
+    and (where the command has it) ``--address``, with ``steps`` and ``seed`` as the command
+    reads them."""
+    return TrainRequest(
+        args.env,
+        args.algo,
+        args.preset,
+        args.config,
+        steps,
+        args.n_envs,
+        seed,
+        list(args.assignments),
+        trust_code=args.trust_code,
+        address=getattr(args, "address", None),
+    )
+
+
 def is_gymnasium_id(env: str) -> bool:
     """Whether ``env`` is a registered Gymnasium id (a single-agent task)."""
     return env in gymnasium.envs.registry

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from marl.algorithms import build_algorithm
-from marl.errors import UsageError
+from marl.errors import check_counts
 from marl.trust import add_trust_flag
 
 if TYPE_CHECKING:
@@ -96,22 +96,10 @@ def run(args: argparse.Namespace) -> int:
     """Measure and print both figures and their ratio."""
     from marl.environments import inspect_environment, make_env_factory
     from marl.memory import check_rollout_memory
-    from marl.resolution import TrainRequest, resolve_run_config
+    from marl.resolution import resolve_run_config, train_request
 
-    for flag, value in (("--env-steps", args.env_steps), ("--train-steps", args.train_steps), ("--envs", args.n_envs)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(
-        args.env,
-        args.algo,
-        args.preset,
-        args.config,
-        None,
-        args.n_envs,
-        args.seed,
-        list(args.assignments),
-        trust_code=args.trust_code,
-    )
+    check_counts({"--env-steps": args.env_steps, "--train-steps": args.train_steps, "--envs": args.n_envs})
+    request = train_request(args, steps=None, seed=args.seed)
     config = resolve_run_config(request)
     factory = make_env_factory(config.env, config.env_kwargs)
     check_rollout_memory(config, inspect_environment(factory))

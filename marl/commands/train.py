@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from marl.algorithms import build_algorithm, config_class
 from marl.distributed import BACKENDS, check_backend_options
-from marl.errors import UsageError, os_error_message
+from marl.errors import UsageError, check_counts, os_error_message
 from marl.loggers import LOGGER_CHOICES, check_logger_extras, normalize_loggers
 from marl.run_folder import RunFolder, check_creatable, default_run_path
 from marl.seeds import SeedJob, describe_exit, python_command, run_jobs
@@ -323,28 +323,15 @@ def run(args: argparse.Namespace) -> int:
     from marl.config import write_run_config
     from marl.environments import inspect_environment, make_env_factory
     from marl.memory import check_rollout_memory
-    from marl.resolution import TrainRequest, resolve_run_config
+    from marl.resolution import resolve_run_config, train_request
     from marl.training import Trainer
 
     if args.resume is not None:
         return resume(args)
     if args.seeds is not None or args.parallel is not None:
         return train_seeds(args)
-    for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(
-        args.env,
-        args.algo,
-        args.preset,
-        args.config,
-        args.steps,
-        args.n_envs,
-        args.seed,
-        list(args.assignments),
-        trust_code=args.trust_code,
-        address=args.address,
-    )
+    check_counts({"--steps": args.steps, "--envs": args.n_envs})
+    request = train_request(args, steps=args.steps, seed=args.seed)
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
     apply_device_flag(config, args)
@@ -414,24 +401,11 @@ def train_seeds(args: argparse.Namespace) -> int:
 
     The config and every run folder are checked here, before any child starts.
     """
-    from marl.resolution import TrainRequest, resolve_run_config
+    from marl.resolution import resolve_run_config, train_request
 
     parallel = check_seed_flags(args)
-    for flag, value in (("--steps", args.steps), ("--envs", args.n_envs)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(
-        args.env,
-        args.algo,
-        args.preset,
-        args.config,
-        args.steps,
-        args.n_envs,
-        args.seeds[0],
-        list(args.assignments),
-        trust_code=args.trust_code,
-        address=args.address,
-    )
+    check_counts({"--steps": args.steps, "--envs": args.n_envs})
+    request = train_request(args, steps=args.steps, seed=args.seeds[0])
     config = resolve_run_config(request)
     apply_backend_flags(config, args)
     apply_device_flag(config, args)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from marl.errors import UsageError
+from marl.errors import UsageError, check_counts
 from marl.run_folder import DEFAULT_ROOT, RunFolder, check_creatable, slug
 from marl.trust import add_trust_flag
 
@@ -199,22 +199,10 @@ def run_trial(optuna: Any, study: Any, base: RunConfig, space: list[Dimension], 
 
 def resolve_base(args: argparse.Namespace) -> RunConfig:
     """The config every trial starts from, resolved as marl train resolves its flags."""
-    from marl.resolution import TrainRequest, resolve_run_config
+    from marl.resolution import resolve_run_config, train_request
 
-    for flag, value in (("--steps", args.steps), ("--envs", args.n_envs), ("--trials", args.trials)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1, got {value}")
-    request = TrainRequest(
-        args.env,
-        args.algo,
-        args.preset,
-        args.config,
-        args.steps,
-        args.n_envs,
-        args.seed,
-        list(args.assignments),
-        trust_code=args.trust_code,
-    )
+    check_counts({"--steps": args.steps, "--envs": args.n_envs, "--trials": args.trials})
+    request = train_request(args, steps=args.steps, seed=args.seed)
     return resolve_run_config(request)
 
 
