@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
+from tiny_flags import tiny_flags
 
 from marl.cli import main
 
@@ -65,27 +66,7 @@ def make_env(horizon=5):
 
 
 # Helpers for the tests that train and evaluate it.
-TINY = [
-    "--no-progress",
-    "--algo",
-    "ippo",
-    "--steps",
-    256,
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=64",
-    "--set",
-    "algo.n_epochs=2",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=2",
-    "--set",
-    "eval_interval=256",
-    "--set",
-    "algo.recurrent=false",
-]
+TINY = tiny_flags("--algo", "ippo", "--steps", 256, algo__recurrent="false")
 
 
 def cli(capsys: Any, *args: Any) -> tuple[int, str, str]:

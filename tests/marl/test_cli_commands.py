@@ -12,6 +12,7 @@ import matplotlib.image
 import pytest
 import torch
 import yaml
+from tiny_flags import tiny_flags
 
 import marl.metrics
 from marl.checkpoints import load_checkpoint
@@ -19,23 +20,7 @@ from marl.cli import main
 from marl.metrics import read_metrics, read_metrics_rows
 
 # Two env copies x 64 steps = 128 steps per update; small, fast updates.
-TINY = [
-    "--no-progress",
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=64",
-    "--set",
-    "algo.n_epochs=2",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=2",
-    "--set",
-    "eval_interval=256",
-    "--set",
-    "checkpoint_interval=128",
-]
+TINY = tiny_flags(checkpoint_interval=128)
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:

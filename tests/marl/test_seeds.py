@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tiny_flags import tiny_flags
 
 from marl.checkpoints import load_checkpoint
 from marl.cli import main
@@ -19,25 +20,7 @@ from marl.metrics import read_metrics
 from marl.seeds import SeedJob, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = [
-    "--no-progress",
-    "--algo",
-    "ppo",
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=64",
-    "--set",
-    "algo.n_epochs=2",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=2",
-    "--set",
-    "eval_interval=256",
-    "--set",
-    "checkpoint_interval=128",
-]
+TINY = tiny_flags("--algo", "ppo", checkpoint_interval=128)
 
 
 def cli(capsys, *args: object) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_flags import tiny_flags
 
 from marl.algorithms import config_class
 from marl.checkpoints import load_checkpoint
@@ -17,27 +18,7 @@ from marl.tuning import DEFAULT_SPACES, build_trial_trainer, load_space, parse_s
 
 optuna = pytest.importorskip("optuna")
 
-TINY = [
-    "--no-progress",
-    "--algo",
-    "ppo",
-    "--steps",
-    "768",
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=64",
-    "--set",
-    "algo.n_epochs=2",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=2",
-    "--set",
-    "eval_interval=256",
-    "--set",
-    "checkpoint_interval=0",
-]
+TINY = tiny_flags("--algo", "ppo", "--steps", 768, checkpoint_interval=0)
 SMALL_SPACE = "algo.learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}\nalgo.clip_range: {choices: [0.1, 0.3]}\n"
 
 
