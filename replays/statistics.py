@@ -11,7 +11,11 @@ static data (``replay_static``), so nothing here knows an environment's field na
   set, so the phase ends at frame ``p`` = (last flagged frame + 1). "During" compares frame
   ``p`` with frame 0, "after" compares the last frame with frame ``p``; per-step quantities
   after the phase use frames ``p + 1 ...`` (no phase declared or flagged: ``p = 0``).
-  Suffixes below name the flag (``<phase>``).
+  Suffixes below name the flag (``<phase>``). An environment that takes its own phase
+  statistics some frames after the phase ends declares how many in static
+  ``statistics_phase_lag`` (the arena: one frame when the preparation time is a whole number of
+  steps, as ``TrackStatWrapper`` does); the object statistics of the phase are then read at frame
+  ``p + lag`` (at most the last frame), so they equal the environment's.
 - ``statistics_objects`` (texts): groups of objects (the arena's ``box``, ``ramp``); for a group
   ``<g>`` frames hold ``<g>_pos [N, 3]`` and, where lockable, ``<g>_lock_team [N]`` (-1
   unlocked), static ``<g>_exists [N]``; ``grabbed`` indexes the groups' objects in this
@@ -63,6 +67,13 @@ def _exists(episode: Episode, key: str, count: int) -> np.ndarray:
     if key in episode.static:
         return np.asarray(episode.static[key]).astype(bool).reshape(-1)[:count]
     return np.ones(count, dtype=bool)
+
+
+def phase_statistics_frame(episode: Episode, prep_end: int) -> int:
+    """Frame at which the phase's object statistics are read: ``prep_end`` plus the lag the
+    environment declared (``statistics_phase_lag``, 0 when it declared none), at most the last."""
+    lag = int(np.asarray(episode.static["statistics_phase_lag"])) if "statistics_phase_lag" in episode.static else 0
+    return min(prep_end + max(lag, 0), episode.num_frames - 1)
 
 
 def _object_statistics(episode: Episode, name: str, phase: str, prep_end: int) -> dict[str, float]:
@@ -186,8 +197,9 @@ def episode_statistics(path_or_episode: Episode | str | os.PathLike) -> dict[str
         if present:  # agent slots unused in this episode have no return
             stats[f"return/{agent}"] = total
     groups = [name for name in _declared(episode, "statistics_objects") if f"{name}_pos" in episode.frames]
+    snapshot = phase_statistics_frame(episode, prep_end)
     for name in groups:
-        stats.update(_object_statistics(episode, name, phase, prep_end))
+        stats.update(_object_statistics(episode, name, phase, snapshot))
     for flag in _declared(episode, "statistics_flags"):
         if flag in episode.frames:
             stats.update(_flag_statistics(episode, flag, phase, prep_end))

@@ -271,11 +271,21 @@ class HideAndSeekGame:
         """The environment's constructor arguments say how to build it again."""
         return None
 
+    def prep_statistics_step(self) -> int:
+        """The step count at which the ``_prep`` statistics are taken: the first whose observed
+        preparation fraction is 1 (``TrackStatWrapper``), ``prep_steps`` or one more."""
+        step = self.prep_steps
+        while self.prep_observation(step) < 1.0:
+            step += 1
+        return step
+
     def replay_static(self) -> dict[str, np.ndarray]:
-        """Statistics of a replay: the preparation phase (``prep``), the fraction ``hidden`` and the
-        distance of hiders to seekers."""
+        """Statistics of a replay: the preparation phase (``prep``) and the frames after its end at
+        which the game takes its ``_prep`` statistics, the fraction ``hidden`` and the distance of
+        hiders to seekers."""
         return {
             "statistics_phase": np.array("prep"),
+            "statistics_phase_lag": np.array(self.prep_statistics_step() - self.prep_steps),
             "statistics_flags": np.array(["hidden"]),
             "statistics_teams": np.array(list(self.team_names)),
         }

@@ -82,3 +82,20 @@ def test_statistics_agree_with_the_arena(arena_file):
     assert stats["box_max_displacement_prep"] <= stats["env/max_box_move_prep"] + 1e-4
     assert stats["box_max_displacement_end"] <= max(stats["env/max_box_move"], stats["env/max_box_move_prep"]) + 1e-4
     assert stats["hider_seeker_distance_mean"] > 0
+
+
+@pytest.mark.parametrize(("horizon", "lag"), [(80, 1), (81, 0)])
+def test_the_declared_phase_lag_is_where_the_game_takes_its_prep_statistics(horizon, lag):
+    env = envs.make("hide_and_seek_v0", preset="quadrant", horizon=horizon)
+    env.reset(seed=0)
+    game = env.unwrapped.game if hasattr(env, "unwrapped") else env.game
+    assert int(game.replay_static()["statistics_phase_lag"]) == lag
+    for i, agent in enumerate(env.possible_agents):
+        env.action_space(agent).seed(i)
+    taken_at = None
+    for step in range(1, horizon):
+        env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+        if taken_at is None and game._prep_stats:
+            taken_at = step
+    assert taken_at == game.prep_steps + lag
+    env.close()

@@ -146,3 +146,15 @@ def test_statistics_follow_the_names_an_environment_declares(tmp_path):
     assert not any(key.startswith(("box", "ramp", "hidden")) for key in stats)
     grabs = [event["object"] for event in stats["events"] if event["kind"] == "grab"]
     assert grabs == ["crate 0", "object 3"]  # the ramp, undeclared here, has no name
+
+
+@pytest.mark.parametrize(("lag", "locked"), [(None, 1.0), (0, 1.0), (1, 2.0), (50, 2.0)])
+def test_phase_statistics_are_read_where_the_environment_declares_it_takes_them(lag, locked):
+    episode = scripted_episode()
+    episode.frames["box_lock_team"][10:, 1] = 0  # box 1 locked at frame 10, one after the phase ends
+    if lag is not None:
+        episode.static["statistics_phase_lag"] = np.array(lag)
+    stats = episode_statistics(episode)
+    assert stats["preparation_steps"] == 9
+    assert stats["box_locked_prep"] == locked
+    assert stats["box_locked_end"] == 2.0
