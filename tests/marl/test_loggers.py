@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from tiny_flags import tiny_flags
 
 from agents.checkpoint import with_digest
 from marl.cli import main
@@ -28,23 +29,7 @@ from marl.loggers import check_logger_extras, normalize_loggers
 from marl.metrics import read_metrics_rows
 
 #: Two updates of 2 x 32 CartPole steps, an evaluation after each.
-TINY = [
-    "--no-progress",
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=32",
-    "--set",
-    "algo.n_epochs=1",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=1",
-    "--set",
-    "eval_interval=64",
-    "--set",
-    "checkpoint_interval=64",
-]
+TINY = tiny_flags(algo__n_steps=32, algo__n_epochs=1, eval_episodes=1, eval_interval=64, checkpoint_interval=64)
 OPTIONAL = [name for name in ("wandb", "mlflow") if importlib.util.find_spec(name) is not None]
 
 

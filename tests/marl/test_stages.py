@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_flags import tiny_flags
 
 from marl.cli import main
 from marl.metrics import read_metrics_rows
@@ -87,25 +88,15 @@ def test_arena_training_logs_the_yardsticks_and_flags_that_marl_eval_reproduces(
             "128",
             "--out",
             str(run),
-            "--no-progress",
-            "--set",
-            "algo.n_envs=2",
-            "--set",
-            "algo.n_steps=32",
-            "--set",
-            "algo.n_epochs=1",
-            "--set",
-            "algo.minibatch_size=64",
-            "--set",
-            "eval_episodes=3",
-            "--set",
-            "eval_interval=64",
-            "--set",
-            "env.horizon=16",
-            "--set",
-            "record_interval=0",
-            "--set",
-            "tensorboard=false",
+            *tiny_flags(
+                algo__n_steps=32,
+                algo__n_epochs=1,
+                eval_episodes=3,
+                eval_interval=64,
+                env__horizon=16,
+                record_interval=0,
+                tensorboard="false",
+            ),
         ]
     )
     assert code == 0
