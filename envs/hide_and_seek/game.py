@@ -147,6 +147,11 @@ class HideAndSeekGame:
         self._hidden_steps = 0
         self._prep_stats: dict[str, float] = {}
 
+    @property
+    def prep_statistics_taken(self) -> bool:
+        """Whether this episode's ``_prep`` statistics have been taken (see :meth:`prep_statistics_step`)."""
+        return bool(self._prep_stats)
+
     def scenario(self) -> Scenario:
         """The scenario the configuration names."""
         return scenario_of(self.config)

@@ -87,9 +87,9 @@ def test_a_whole_number_of_preparation_steps_takes_the_statistics_one_step_after
     env.reset(seed=1)
     for _ in range(32):
         observations, *_ = env.step({agent: STILL for agent in env.agents})
-    assert not env.game._prep_stats and observations["hider_0"]["self"][9] < 1.0
+    assert not env.game.prep_statistics_taken and observations["hider_0"]["self"][9] < 1.0
     observations, *_ = env.step({agent: STILL for agent in env.agents})
-    assert env.game._prep_stats and observations["hider_0"]["self"][9] == 1.0
+    assert env.game.prep_statistics_taken and observations["hider_0"]["self"][9] == 1.0
 
 
 @pytest.mark.parametrize(

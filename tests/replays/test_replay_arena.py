@@ -95,7 +95,7 @@ def test_the_declared_phase_lag_is_where_the_game_takes_its_prep_statistics(hori
     taken_at = None
     for step in range(1, horizon):
         env.step({agent: env.action_space(agent).sample() for agent in env.agents})
-        if taken_at is None and game._prep_stats:
+        if taken_at is None and game.prep_statistics_taken:
             taken_at = step
     assert taken_at == game.prep_steps + lag
     env.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tiny_flags import tiny_flags
 
 from marl.cli import main
 
@@ -20,21 +21,7 @@ CANARY_MODULES = ("canary_factory", "canary_package", "canary_package.envs_v0")
 #: Code ids a crafted file may name: a factory, and a module path outside the known packages.
 CODE_IDS = ("canary_factory:make_env", "canary_package.envs_v0")
 #: One update of 2 x 32 steps; one evaluation episode.
-TINY = [
-    "--no-progress",
-    "--set",
-    "algo.n_envs=2",
-    "--set",
-    "algo.n_steps=32",
-    "--set",
-    "algo.n_epochs=1",
-    "--set",
-    "algo.minibatch_size=64",
-    "--set",
-    "eval_episodes=1",
-    "--set",
-    "checkpoint_interval=64",
-]
+TINY = tiny_flags(algo__n_steps=32, algo__n_epochs=1, eval_episodes=1, checkpoint_interval=64)
 
 
 def run_marl(capsys, *args) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Command-line flags for tiny training runs in the marl tests: two env copies of 64 steps,
+"""Command-line flags for tiny training runs in the tests: two env copies of 64 steps,
 two epochs of minibatches of 64, two-episode evaluations every 256 steps."""
 
 from __future__ import annotations
