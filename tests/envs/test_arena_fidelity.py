@@ -9,17 +9,11 @@ import math
 import mujoco
 import numpy as np
 import pytest
+from arena_scenes import STILL, act
 
 import envs
 from envs.hide_and_seek import world as W
 from envs.hide_and_seek_v0 import parallel_env
-
-STILL = {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}
-
-
-def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
-    return {"movement": np.array(movement), "grab": grab, "lock": lock}
-
 
 # ------------------------------------------------------------------------------------------------
 # the preparation phase and the statistics at its end

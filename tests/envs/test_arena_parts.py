@@ -8,13 +8,12 @@ import re
 
 import numpy as np
 import pytest
+from arena_scenes import STILL
 
 import envs
 from envs.hide_and_seek import HideAndSeekEnv
 from envs.hide_and_seek.observations import AGENT_FEATURES, OBJECT_FEATURES
 from envs.hide_and_seek.tasks import TaskGame, make_task
-
-STILL = {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}
 
 
 class StayNearTheCentre(TaskGame):

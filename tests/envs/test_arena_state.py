@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from arena_scenes import act
 
 import envs
 from envs.hide_and_seek_v0 import parallel_env
 
 TASKS = ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0", "shelter_construction_v0"]
-
-
-def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
-    return {"movement": np.array(movement), "grab": grab, "lock": lock}
 
 
 def random_actions(env, rng: np.random.Generator) -> dict:

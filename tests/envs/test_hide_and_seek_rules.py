@@ -4,36 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from arena_scenes import STILL, act, scene_env
 
 from envs.hide_and_seek_v0 import parallel_env
 
-STILL = {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}
 INNER_WALL = 0.5
-
-
-def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
-    return {"movement": np.array(movement), "grab": grab, "lock": lock}
-
-
-def scene_env(n_hiders=1, n_seekers=1, n_boxes=0, n_ramps=0, **kwargs):
-    """An empty walled 6 m floor with fixed counts and no preparation phase unless asked."""
-    settings = dict(
-        scenario="empty",
-        n_hiders=n_hiders,
-        n_seekers=n_seekers,
-        n_boxes=n_boxes,
-        n_elongated_boxes=0,
-        n_ramps=n_ramps,
-        outer_walls_probability=1.0,
-        play_area=6.0,
-        prep_fraction=0.0,
-        horizon=200,
-        extra_wall_slots=2,
-    )
-    settings.update(kwargs)
-    env = parallel_env(**settings)
-    env.reset(seed=0)
-    return env
 
 
 def box_xy(env, slot=0) -> np.ndarray:

@@ -6,14 +6,10 @@ import importlib
 
 import numpy as np
 import pytest
+from arena_scenes import STILL, act
 from pettingzoo.test import api_test, parallel_api_test
 
-STILL = {"movement": np.array([5, 5, 5]), "grab": 0, "lock": 0}
 TASKS = ["lock_and_return_v0", "sequential_lock_v0", "blueprint_construction_v0", "shelter_construction_v0"]
-
-
-def act(movement=(5, 5, 5), grab=0, lock=0) -> dict:
-    return {"movement": np.array(movement), "grab": grab, "lock": lock}
 
 
 def make(name: str, **kwargs):
