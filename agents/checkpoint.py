@@ -131,13 +131,14 @@ def save(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint without unpickling arbitrary objects; a corrupt or foreign file is one clear error."""
+def read_plain_data(path: str | Path) -> Any:
+    """The tensors and plain data a ``torch.save`` file holds, read with ``weights_only`` (no object
+    is unpickled); a missing, corrupt, truncated or foreign file is one :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(
             f"checkpoint {path} is corrupt or not a checkpoint of this toolkit: it holds more than tensors and "
@@ -145,7 +146,15 @@ def load(path: str | Path) -> dict[str, Any]:
         ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint of this toolkit: {reason}") from None
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt, truncated or not a checkpoint of this toolkit: {reason}"
+        ) from None
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint without unpickling arbitrary objects; a corrupt or foreign file is one clear error."""
+    path = Path(path)
+    state = read_plain_data(path)
     version = state.get("format") if isinstance(state, dict) else None
     if version not in (FORMAT_VERSION, *UNCHECKED_VERSIONS) or "models" not in state:
         raise CheckpointError(f"checkpoint {path} is not a format-{FORMAT_VERSION} learner checkpoint")

@@ -11,14 +11,14 @@ into a learner. Version-1 files (before digests) load with a one-line warning.
 
 from __future__ import annotations
 
-import pickle
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from agents.checkpoint import compatibility_problem, digest_problem, with_digest
+from agents.checkpoint import CheckpointError as LearnerCheckpointError
+from agents.checkpoint import compatibility_problem, digest_problem, read_plain_data, with_digest
 from marl.errors import UsageError
 from marl.files import atomic_write_with
 
@@ -67,18 +67,10 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and check a checkpoint; errors name the file and say what is wrong with it."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or not a marl checkpoint: it holds more than tensors and plain data, "
-            "so it was not loaded"
-        ) from None
-    except Exception as error:  # torch raises many types for truncated or foreign files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"checkpoint {path} is corrupt, truncated or not a checkpoint: {reason}") from None
+        payload = read_plain_data(path)
+    except LearnerCheckpointError as error:
+        raise CheckpointError(str(error)) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a marl run checkpoint (no '{FORMAT}' format tag)")
     version = payload.get("version")
