@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from marl.algorithms import build_algorithm
+from marl.commands.request_flags import add_request_flags
 from marl.errors import check_counts
 from marl.trust import add_trust_flag
 
@@ -23,19 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "one copy) and training with the chosen algorithm, both in environment steps per second. "
         "Hyperparameters come from the preset, --config and --set exactly as for marl train.",
     )
-    parser.add_argument("env", nargs="?", metavar="ENV", help="environment id")
-    parser.add_argument("--algo", help="algorithm to train (default as for marl train)")
-    parser.add_argument("--preset", help="named settings")
-    parser.add_argument("--config", help="a run config in YAML")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config key (repeatable)",
-    )
-    parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies while training")
+    add_request_flags(parser)
     parser.add_argument(
         "--env-steps",
         type=int,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from marl.algorithms import build_algorithm, config_class
+from marl.commands.request_flags import add_request_flags
 from marl.distributed import BACKENDS, check_backend_options
 from marl.errors import UsageError, check_counts, os_error_message
 from marl.loggers import LOGGER_CHOICES, check_logger_extras, normalize_loggers
@@ -48,29 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "env",
-        nargs="?",
-        metavar="ENV",
-        help="environment id (marl envs lists them), a Gymnasium id, or package.module:factory",
-    )
-    parser.add_argument(
-        "--algo",
-        help="ppo, ippo, mappo, trpo, npg or reinforce (default: the preset's, "
-        "else ppo for Gymnasium tasks and mappo for multi-agent environments)",
-    )
-    parser.add_argument("--preset", help="named settings (marl envs --presets lists them); default: ENV's preset")
-    parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="a run config in YAML (any subset of keys)")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config key, e.g. algo.learning_rate=1e-4 or env.n_agents=4 (repeatable)",
-    )
+    add_request_flags(parser)
     parser.add_argument("--steps", type=int, help="total environment steps")
-    parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument(
         "--seeds",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from marl.commands.request_flags import add_request_flags
 from marl.errors import UsageError, check_counts
 from marl.run_folder import DEFAULT_ROOT, RunFolder, check_creatable, slug
 from marl.trust import add_trust_flag
@@ -38,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("env", nargs="?", metavar="ENV", help="environment id, as for marl train")
+    add_request_flags(parser, each=" for every trial")
     parser.add_argument(
         "--trials",
         type=int,
@@ -52,19 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE.yaml",
         help="the search space (default: the algorithm's own; see docs/experiments.md)",
     )
-    parser.add_argument("--algo", help="the algorithm to tune (default as for marl train)")
-    parser.add_argument("--preset", help="named settings each trial starts from (default: ENV's preset)")
-    parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="a run config each trial starts from")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config key of every trial (repeatable)",
-    )
     parser.add_argument("--steps", type=int, help="environment steps of each trial")
-    parser.add_argument("--envs", type=int, dest="n_envs", metavar="N", help="parallel copies of the environment")
     parser.add_argument("--seed", type=int, help="the seed of every trial's run and of the sampler")
     parser.add_argument("--out", type=Path, metavar="DIR", help="the search folder (default runs/tune-<env>-<algo>)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
