@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.config import MAPPO_PAPER_HYPERPARAMETERS, PPO_PAPER_HYPERPARAMETERS
+from agents.config import MAPPO_MPE_HYPERPARAMETERS, MAPPO_PAPER_HYPERPARAMETERS, PPO_PAPER_HYPERPARAMETERS
 from marl.errors import UsageError, unknown_name_message
 
 
@@ -115,17 +115,12 @@ MUJOCO_TASKS = {
     "inverted_double_pendulum": "InvertedDoublePendulum-v5",
 }
 
-# The MAPPO paper's MPE settings (train_mpe_spread.sh): 25-step episodes, lr 7e-4 for actor and
-# critic, 10 epochs, one minibatch, recurrent policy; 32 parallel copies instead of 128.
+# The MAPPO paper's MPE settings (agents.config.MAPPO_MPE_HYPERPARAMETERS: 25-step episodes, lr
+# 7e-4 for actor and critic, 10 epochs, one minibatch, tanh, recurrent policy) on 32 parallel
+# copies instead of 128.
 MPE_MAPPO = {
-    **MAPPO_PAPER_HYPERPARAMETERS,
+    **MAPPO_MPE_HYPERPARAMETERS,
     "n_envs": 32,
-    "n_steps": 25,
-    "learning_rate": 7e-4,
-    "critic_learning_rate": 7e-4,
-    "n_epochs": 10,
-    "minibatch_size": None,
-    "activation": "tanh",
     "gamma": 0.99,
     "gae_lambda": 0.95,
     "entropy_coef": 0.01,
