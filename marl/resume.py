@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from marl.config import RunConfig, run_config_to_dict, to_plain
+from marl.config import ConfigClassResolver, RunConfig, run_config_from_dict, run_config_to_dict, to_plain
 from marl.errors import UsageError
+from marl.overrides import apply_overrides, parse_assignment
 
 #: Run-config fields that change how long a run goes, how it is observed and saved, or where its
 #: rollouts are collected or its update runs (which ``--steps``, ``--logger``, ``--backend``, ``--workers`` and
@@ -35,6 +36,29 @@ SAFE_FIELDS = (
     "address",
     "algo_config.device",
 )
+
+
+#: The names ``--set`` gives the fields a resume may change (``algo.device`` for ``algo_config.device``;
+#: ``tensorboard`` is only read from old files).
+RESUME_SETTABLE = tuple(name.replace("algo_config.", "algo.") for name in SAFE_FIELDS if name != "tensorboard")
+
+
+def apply_resume_assignments(
+    config: RunConfig, assignments: list[str], config_class_for: ConfigClassResolver
+) -> RunConfig:
+    """``config`` with ``--set key=value`` applied, where every key is one a resume may change; any
+    other key is one error naming it and the keys that may change."""
+    refused = []
+    for text in assignments:
+        path, _ = parse_assignment(text)
+        if ".".join(path) not in SAFE_FIELDS or path == ["tensorboard"]:
+            refused.append(text.partition("=")[0].strip())
+    if refused:
+        raise UsageError(
+            f"--resume continues the run as its config.yaml says; --set {', '.join(refused)} cannot change it "
+            f"(--set may change {', '.join(RESUME_SETTABLE)}); start a new run instead"
+        )
+    return run_config_from_dict(apply_overrides(run_config_to_dict(config), assignments), config_class_for)
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

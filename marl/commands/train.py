@@ -237,6 +237,7 @@ def resume(args: argparse.Namespace) -> int:
     """Continue a run from its latest checkpoint."""
     from marl.config import load_run_config, write_run_config
     from marl.loading import open_run
+    from marl.resume import apply_resume_assignments
     from marl.training import Trainer
 
     changed = [
@@ -246,7 +247,6 @@ def resume(args: argparse.Namespace) -> int:
             ("--algo", args.algo),
             ("--preset", args.preset),
             ("--config", args.config),
-            ("--set", args.assignments),
             ("--envs", args.n_envs),
             ("--seed", args.seed),
             ("--out", args.out),
@@ -259,9 +259,12 @@ def resume(args: argparse.Namespace) -> int:
     if changed:
         raise UsageError(
             f"--resume continues the run as its config.yaml says; {', '.join(changed)} cannot change it "
-            "(only --steps, --device, --logger and the backend flags can); start a new run instead"
+            "(only --steps, --device, --logger, the backend flags and --set of the settings a resume may change "
+            "can); start a new run instead"
         )
     config = load_run_config(RunFolder.open(args.resume).config, config_class)
+    if args.assignments:
+        config = apply_resume_assignments(config, args.assignments, config_class)
     apply_device_flag(config, args)
     loaded = open_run(args.resume, "latest", config=config, trust_code=args.trust_code, resuming=True)
     if args.address is None:
@@ -278,7 +281,7 @@ def resume(args: argparse.Namespace) -> int:
         )
     for change in loaded.applied_changes:
         print(
-            f"marl: config.yaml changed {change} since the checkpoint; applied (a setting a resume may change)",
+            f"marl: {change} since the checkpoint; applied (a setting a resume may change)",
             file=sys.stderr,
         )
     for path in loaded.folder.remove_stale_temporaries():

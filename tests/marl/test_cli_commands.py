@@ -148,6 +148,23 @@ def test_a_hard_interrupt_saves_a_checkpoint_that_resumes(tmp_path: Path, capsys
     assert code == 2 and "--seed cannot change it" in err
 
 
+def test_resume_sets_only_what_a_resume_may_change(tmp_path: Path, capsys):
+    run = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 128, "--out", run, *TINY)
+    assert code == 0, err
+    saved = (run / "config.yaml").read_text()
+    code, _, err = cli(capsys, "train", "--resume", run, "--steps", 256, "--set", "algo.learning_rate=0.5")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "--set algo.learning_rate cannot change it" in lines[0], err
+    assert "snapshot_interval" in lines[0]  # the refusal names what may change
+    assert (run / "config.yaml").read_text() == saved
+    code, _, err = cli(capsys, "train", "--resume", run, "--steps", 256, "--set", "snapshot_interval=128")
+    assert code == 0, err
+    assert "snapshot_interval 0 -> 128 since the checkpoint; applied" in err
+    assert yaml.safe_load((run / "config.yaml").read_text())["snapshot_interval"] == 128
+    assert (run / "checkpoints" / "step_0000000256.pt").is_file()
+
+
 def test_a_config_whose_spaces_differ_from_the_checkpoint_is_refused_with_both_shapes(tmp_path: Path, capsys):
     run = tmp_path / "run"
     code, _, err = cli(capsys, "train", "CartPole-v1", "--steps", 128, "--out", run, *TINY)
