@@ -134,6 +134,10 @@ class LearnerConfig:
         "which agents share a policy ('auto': per team if names carry teams)",
     )
     agent_id_one_hot: bool = option(True, boolean(), "append an agent-id one-hot when a group has several agents")
+    entity_embed_dim: int = option(
+        64, positive_int(), "width of the entity encoder's embeddings and attention (observations with entity lists)"
+    )
+    attention_heads: int = option(4, positive_int(), "attention heads of the entity encoder (divide entity_embed_dim)")
     recurrent: bool = option(False, boolean(), "GRU after the encoder in actor and critic")
     recurrent_hidden_size: int = option(64, positive_int(), "GRU hidden size")
     chunk_length: int = option(10, positive_int(), "sequence length for training recurrent policies")
@@ -175,6 +179,11 @@ class LearnerConfig:
 
     def validate(self) -> None:
         """Cross-field checks; subclasses extend it."""
+        if self.entity_embed_dim % self.attention_heads:
+            raise ValueError(
+                f"{type(self).__qualname__}.attention_heads ({self.attention_heads}) must divide "
+                f"entity_embed_dim ({self.entity_embed_dim})"
+            )
         if self.recurrent and self.chunk_length > self.n_steps:
             raise ValueError(
                 f"{type(self).__qualname__}.chunk_length ({self.chunk_length}) must be <= n_steps ({self.n_steps})"

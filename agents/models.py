@@ -235,9 +235,12 @@ def entity_keys_of(layout: ObservationLayout) -> list[str]:
     return keys
 
 
-def make_encoder(layout: ObservationLayout, normalize: bool | str, layer_norm: bool) -> nn.Module:
-    """Choose the encoder for a layout: CNNs for images, then the entity encoder or the flat
-    vector for the other parts (normalised as :func:`normalizes` says)."""
+def make_encoder(
+    layout: ObservationLayout, normalize: bool | str, layer_norm: bool, embed_dim: int = 64, heads: int = 4
+) -> nn.Module:
+    """Choose the encoder for a layout: CNNs for images, then the entity encoder (``embed_dim``
+    wide, ``heads`` attention heads) or the flat vector for the other parts (normalised as
+    :func:`normalizes` says)."""
     inputs = [p for p in layout.parts if p.key != ACTION_MASK_KEY]
     images = [p for p in inputs if _is_image(p.shape)]
     if len(images) == 1 and len(inputs) == 1:
@@ -245,7 +248,7 @@ def make_encoder(layout: ObservationLayout, normalize: bool | str, layer_norm: b
     image_keys = tuple(str(p.key) for p in images)
     entity_keys = entity_keys_of(layout)
     if entity_keys:
-        rest: nn.Module | None = EntityEncoder(layout, entity_keys, exclude=image_keys)
+        rest: nn.Module | None = EntityEncoder(layout, entity_keys, embed_dim, heads, exclude=image_keys)
     elif len(images) < len(inputs):
         exclude = (ACTION_MASK_KEY, *image_keys)
         rest = FlatEncoder(layout, exclude, normalizes(layout, exclude, normalize), layer_norm)
@@ -305,9 +308,11 @@ class Trunk(nn.Module):
         layer_norm: bool,
         normalize: bool | str,
         recurrent_hidden_size: int | None,
+        entity_embed_dim: int = 64,
+        attention_heads: int = 4,
     ) -> None:
         super().__init__()
-        self.encoder = make_encoder(layout, normalize, layer_norm)
+        self.encoder = make_encoder(layout, normalize, layer_norm, entity_embed_dim, attention_heads)
         # A plain vector needs no encoder pass (saves a module call per forward when acting).
         self.identity_encoder = (
             isinstance(self.encoder, FlatEncoder)
@@ -322,7 +327,8 @@ class Trunk(nn.Module):
 
     @classmethod
     def from_config(cls, layout: ObservationLayout, extra_dim: int, config) -> "Trunk":
-        """The trunk a learner config describes (sizes, activation, normalisation, recurrence)."""
+        """The trunk a learner config describes (sizes, activation, normalisation, recurrence,
+        the entity encoder's width and heads)."""
         return cls(
             layout,
             extra_dim,
@@ -331,6 +337,8 @@ class Trunk(nn.Module):
             config.feature_normalization,
             config.normalize_observations,
             config.recurrent_hidden_size if config.recurrent else None,
+            config.entity_embed_dim,
+            config.attention_heads,
         )
 
     def forward(

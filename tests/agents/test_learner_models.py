@@ -70,6 +70,22 @@ def test_entity_encoder_ignores_masked_entities_and_entity_order():
     assert torch.isfinite(encoder(torch.from_numpy(layout.flatten([nothing_seen])))).all()
 
 
+def test_the_config_sizes_the_entity_encoder():
+    layout = ObservationLayout(ENTITY_SPACE)
+    small = Actor(layout, spaces.Discrete(3), 0, PPOConfig(entity_embed_dim=16, attention_heads=2))
+    default = Actor(layout, spaces.Discrete(3), 0, PPOConfig())
+    encoder = small.trunk.encoder
+    assert isinstance(encoder, EntityEncoder) and encoder.output_dim == 32
+    assert encoder.attention.embed_dim == 16 and encoder.attention.num_heads == 2
+    assert default.trunk.encoder.output_dim == 128 and default.trunk.encoder.attention.num_heads == 4
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    assert count(small) < count(default) / 3
+    rows = torch.from_numpy(layout.flatten([entity_observation(np.random.default_rng(0), [1, 0, 1])]))
+    assert small(rows[None])[0].logits.shape == (1, 3)
+    with pytest.raises(ValueError, match="attention_heads \\(3\\) must divide entity_embed_dim \\(16\\)"):
+        PPOConfig(entity_embed_dim=16, attention_heads=3)
+
+
 @pytest.mark.parametrize("batch", [1, 5, 300])
 def test_entity_attention_equals_torch_multihead_attention(batch):
     """The encoder's own attention arithmetic against nn.MultiheadAttention with a key padding
