@@ -58,6 +58,10 @@ def train(args: argparse.Namespace, measure: InterleavedThroughput) -> None:
         from marl.presets import ARENA_MAPPO
 
         hyperparameters = {**ARENA_MAPPO, **hyperparameters}
+    if args.entity_embed_dim is not None:
+        hyperparameters["entity_embed_dim"] = args.entity_embed_dim
+    if args.attention_heads is not None:
+        hyperparameters["attention_heads"] = args.attention_heads
     algo = MAPPO(
         quadrant_factory(horizon),
         seed=args.seed,
@@ -96,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start from the arena preset of marl/presets.py (what `marl train hide_and_seek_v0` "
         "uses) instead of MAPPO's defaults; --n-envs, --n-steps and --epochs still apply",
+    )
+    parser.add_argument(
+        "--entity-embed-dim", type=int, default=None, help="width of the entity encoder (default: the learner's, 64)"
+    )
+    parser.add_argument(
+        "--attention-heads", type=int, default=None, help="attention heads of the entity encoder (default 4)"
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="subprocess rollout workers (0: collect in this process)"
