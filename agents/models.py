@@ -308,8 +308,8 @@ class Trunk(nn.Module):
         layer_norm: bool,
         normalize: bool | str,
         recurrent_hidden_size: int | None,
-        entity_embed_dim: int = 64,
-        attention_heads: int = 4,
+        entity_embed_dim: int,
+        attention_heads: int,
     ) -> None:
         super().__init__()
         self.encoder = make_encoder(layout, normalize, layer_norm, entity_embed_dim, attention_heads)
