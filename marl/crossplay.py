@@ -1,11 +1,13 @@
-"""Cross-play over one run's checkpoints: the first team of checkpoint i against the others of j.
+"""Cross-play over checkpoints: the first team of checkpoint i against the others of checkpoint j.
 
 Self-play returns hide progress: when both teams improve, the return stays where it was. A
 matrix whose rows are the hiders of successive checkpoints and whose columns are the seekers of
 successive checkpoints shows it: down a column, later hiders should do better against the same
-seekers; along a row, later seekers should do better against the same hiders. Every cell is
-an ordinary evaluation (:func:`marl.evaluation.run_episodes`) with the same seeds, and with
-torch's random stream seeded the same, so a cell equals a separate evaluation of that pair.
+seekers; along a row, later seekers should do better against the same hiders. The rows and the
+columns may come from two runs (say, trained with and without a curriculum): then the cells
+compare the runs' teams at every pair of points in training. Every cell is an ordinary
+evaluation (:func:`marl.evaluation.run_episodes`) with the same seeds, and with torch's random
+stream seeded the same, so a cell equals a separate evaluation of that pair.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ class CrossplayResult:
 
     row_team: str
     column_teams: list[str]
-    steps: list[int]
+    row_steps: list[int]
+    column_steps: list[int]
     episodes: int
     seed: int
+    row_run: str = ""
+    column_run: str = ""
     cells: dict[tuple[int, int], EvaluationResult] = field(default_factory=dict)
 
     def metric_names(self) -> list[str]:
@@ -50,15 +55,22 @@ class CrossplayResult:
 
     def matrix(self, name: str) -> np.ndarray:
         """``name`` for every cell: rows are the row team's checkpoints, columns the others'."""
-        size = len(self.steps)
-        return np.array([[self.value(row, column, name) for column in range(size)] for row in range(size)])
+        return np.array(
+            [
+                [self.value(row, column, name) for column in range(len(self.column_steps))]
+                for row in range(len(self.row_steps))
+            ]
+        )
 
     def as_json(self) -> dict[str, Any]:
-        """Plain data: the teams, the checkpoints' steps and one matrix per metric."""
+        """Plain data: the teams, the runs, the checkpoints' steps and one matrix per metric."""
         return {
             "row_team": self.row_team,
             "column_teams": self.column_teams,
-            "steps": self.steps,
+            "row_run": self.row_run,
+            "column_run": self.column_run,
+            "row_steps": self.row_steps,
+            "column_steps": self.column_steps,
             "episodes": self.episodes,
             "seed": self.seed,
             "matrices": {name: self.matrix(name).tolist() for name in self.metric_names()},
@@ -90,23 +102,29 @@ def play_pair(
 
 
 def crossplay(
-    runs: Sequence[LoadedRun],
+    row_runs: Sequence[LoadedRun],
     episodes: int,
     seed: int,
     deterministic: bool = False,
     progress: Callable[[str], None] | None = None,
+    column_runs: Sequence[LoadedRun] | None = None,
 ) -> CrossplayResult:
-    """Play the first team of every checkpoint in ``runs`` against the other teams of every one."""
-    first = runs[0].env_info
+    """Play the first team of every checkpoint in ``row_runs`` against the other teams of every
+    checkpoint in ``column_runs`` (``row_runs`` themselves when not given)."""
+    columns = row_runs if column_runs is None else column_runs
+    first = row_runs[0].env_info
     result = CrossplayResult(
         first.first_team,
         [team for team in first.teams if team != first.first_team],
-        [run.steps for run in runs],
+        [run.steps for run in row_runs],
+        [run.steps for run in columns],
         episodes,
         seed,
+        row_run=str(row_runs[0].folder.root),
+        column_run=str(columns[0].folder.root),
     )
-    for row, row_run in enumerate(runs):
-        for column, column_run in enumerate(runs):
+    for row, row_run in enumerate(row_runs):
+        for column, column_run in enumerate(columns):
             if progress is not None:
                 progress(
                     f"{result.row_team} of step {row_run.steps} against "
@@ -122,7 +140,8 @@ def write_csv(result: CrossplayResult, path: Path) -> Path:
     lines = [",".join([f"{result.row_team}_steps", "opponent_steps", "episodes", *names])]
     for (row, column), cell in sorted(result.cells.items()):
         values = [repr(result.value(row, column, name)) for name in names]
-        lines.append(",".join([str(result.steps[row]), str(result.steps[column]), str(cell.episodes), *values]))
+        steps = [str(result.row_steps[row]), str(result.column_steps[column])]
+        lines.append(",".join([*steps, str(cell.episodes), *values]))
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
@@ -149,18 +168,20 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = heatmap_metrics(result)
-    size = len(result.steps)
+    rows, columns = len(result.row_steps), len(result.column_steps)
     figure, axes = plt.subplots(
-        1, len(names), figsize=((1.0 * size + 3.5) * len(names), 0.9 * size + 3.0), squeeze=False
+        1, len(names), figsize=((1.0 * columns + 3.5) * len(names), 0.9 * rows + 3.0), squeeze=False
     )
-    labels = [f"{steps:,}" for steps in result.steps]
     opponents = ", ".join(result.column_teams)
+    two_runs = result.row_run != result.column_run
+    row_label = f"{result.row_team}" + (f" of {Path(result.row_run).name}" if two_runs else "")
+    column_label = f"{opponents}" + (f" of {Path(result.column_run).name}" if two_runs else "")
     for axis, name in zip(axes.flat, names):
         values = result.matrix(name)
         image = axis.imshow(values, cmap="viridis", origin="upper")
         figure.colorbar(image, ax=axis, shrink=0.8)
-        for row in range(size):
-            for column in range(size):
+        for row in range(rows):
+            for column in range(columns):
                 bright = image.norm(values[row, column]) > 0.6  # viridis is light at its top
                 axis.text(
                     column,
@@ -171,10 +192,10 @@ def draw_crossplay(result: CrossplayResult, path: Path) -> Path:
                     color="black" if bright else "white",
                     fontsize="small",
                 )
-        axis.set_xticks(range(size), labels, rotation=45, ha="right")
-        axis.set_yticks(range(size), labels)
-        axis.set_xlabel(f"{opponents}: checkpoint (steps)")
-        axis.set_ylabel(f"{result.row_team}: checkpoint (steps)")
+        axis.set_xticks(range(columns), [f"{steps:,}" for steps in result.column_steps], rotation=45, ha="right")
+        axis.set_yticks(range(rows), [f"{steps:,}" for steps in result.row_steps])
+        axis.set_xlabel(f"{column_label}: checkpoint (steps)")
+        axis.set_ylabel(f"{row_label}: checkpoint (steps)")
         axis.set_title(f"{name.split('/', 1)[1]}" + (" return" if name.startswith("return/") else ""))
     figure.suptitle(f"cross-play, {result.episodes} episodes per cell")
     figure.tight_layout()

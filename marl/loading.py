@@ -77,3 +77,24 @@ def open_run(
     learner = build_algorithm(config.algo, factory, config.seed, algo_config)
     restore_learner(learner, payload, path)
     return LoadedRun(folder, config, factory, info, learner, payload, path, applied)
+
+
+def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
+    """The opponent's non-first-team agents must have the spaces this run's environment gives them."""
+    from agents.groups import team_of
+
+    first_team = run.env_info.first_team
+    for agent, spaces in run.env_info.spaces.items():
+        if team_of(agent) == first_team:
+            continue
+        theirs = opponent.checkpoint["spaces"].get(agent)
+        if theirs is None:
+            raise CheckpointError(
+                f"{opponent.checkpoint_path} has no agent {agent!r} (it has {', '.join(opponent.checkpoint['spaces'])})"
+            )
+        for kind in ("observation", "action"):
+            if theirs[kind] != spaces[kind]:
+                raise CheckpointError(
+                    f"{opponent.checkpoint_path} does not fit {run.config.env}: agent {agent!r} {kind} space is "
+                    f"{spaces[kind]} here but {theirs[kind]} in the opponent's checkpoint"
+                )

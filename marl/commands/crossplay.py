@@ -1,20 +1,25 @@
-"""``marl crossplay``: the first team of each kept checkpoint against the other teams of each one."""
+"""``marl crossplay``: the first team of each kept checkpoint against the other teams of each (this run or another)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from marl.errors import UsageError
 from marl.run_folder import RunFolder, check_creatable
 from marl.snapshots import list_snapshots
 from marl.trust import add_trust_flag
 
+if TYPE_CHECKING:
+    from marl.loading import LoadedRun
+
 EXAMPLES = """examples:
   marl train hide_and_seek_v0 --set snapshot_interval=25600 --out runs/quadrant
   marl crossplay runs/quadrant --episodes 20 --checkpoints 5
   marl crossplay runs/quadrant --out crossplay.png     # also crossplay.csv and crossplay.json
+  marl crossplay runs/quadrant --against runs/quadrant-sacl --checkpoints 4   # hiders of one v seekers of the other
 """
 
 
@@ -26,7 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate the first team (the hiders) of each of a run's kept checkpoints "
         "(checkpoints/step_<steps>.pt, written every snapshot_interval steps, and latest.pt) against the other "
         "teams (the seekers) of each one; draw the matrix of the first team's return (and of the time hidden, "
-        "when the game reports it) and write every cell's numbers as CSV and JSON.",
+        "when the game reports it) and write every cell's numbers as CSV and JSON. With --against, the seekers come "
+        "from another run's checkpoints.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -38,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=5,
         metavar="K",
         help="use K checkpoints spread evenly from the first to the last (default 5)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="OTHER_RUN",
+        help="take the other teams (the seekers) from this run's checkpoints instead (same environment)",
     )
     parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
     parser.add_argument(
@@ -53,10 +65,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_trust_flag(parser)
 
 
+def kept_checkpoints(run_dir: Path, count: int, trust_code: bool) -> list[LoadedRun]:
+    """``count`` of a run's snapshots and its latest checkpoint, spread evenly, loaded; refused in one
+    line when the run kept no snapshot or its game has fewer than two teams."""
+    from marl.crossplay import choose_evenly
+    from marl.loading import open_run
+
+    folder = RunFolder.open(run_dir)
+    paths = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
+    latest = open_run(folder.root, "latest", trust_code=trust_code)
+    if latest.env_info.single_agent or len(latest.env_info.teams) < 2:
+        raise UsageError(
+            f"cross-play needs an environment with two teams; {latest.config.env} has "
+            f"{', '.join(latest.env_info.teams)}"
+        )
+    paths.pop(latest.steps, None)
+    chosen = choose_evenly([*sorted(paths.items()), (latest.steps, None)], count)
+    if len(chosen) < 2:
+        raise UsageError(
+            f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
+            "earlier in training: train with --set snapshot_interval=N (environment steps)"
+        )
+    return [latest if path is None else open_run(folder.root, str(path), trust_code=trust_code) for _, path in chosen]
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the input, play every pair of checkpoints, write the figure and the numbers."""
-    from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
-    from marl.loading import open_run
+    from marl.crossplay import crossplay, draw_crossplay, write_csv, write_json
+    from marl.loading import check_opponent_spaces
     from marl.training import EVALUATION_SEED_OFFSET
 
     if args.episodes < 1:
@@ -66,33 +102,36 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, got {args.out}")
     folder = RunFolder.open(args.run_dir)
+    if args.against is not None:
+        RunFolder.open(args.against)
     out = args.out or folder.plots / "crossplay.png"
     check_creatable(out.parent, "folder for --out")
-    paths = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
-    latest = open_run(folder.root, "latest", trust_code=args.trust_code)
-    if latest.env_info.single_agent or len(latest.env_info.teams) < 2:
-        raise UsageError(
-            f"cross-play needs an environment with two teams; {latest.config.env} has "
-            f"{', '.join(latest.env_info.teams)}"
-        )
-    paths.pop(latest.steps, None)
-    chosen = choose_evenly([*sorted(paths.items()), (latest.steps, None)], args.checkpoints)
-    if len(chosen) < 2:
-        raise UsageError(
-            f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
-            "earlier in training: train with --set snapshot_interval=N (environment steps)"
-        )
-    runs = [
-        latest if path is None else open_run(folder.root, str(path), trust_code=args.trust_code) for _, path in chosen
+    rows = kept_checkpoints(folder.root, args.checkpoints, args.trust_code)
+    columns = rows
+    if args.against is not None:
+        columns = kept_checkpoints(args.against, args.checkpoints, args.trust_code)
+        if columns[-1].config.env != rows[-1].config.env:
+            raise UsageError(
+                f"--against must name a run of the same environment: {folder.root} plays {rows[-1].config.env}, "
+                f"{args.against} plays {columns[-1].config.env}"
+            )
+        check_opponent_spaces(rows[-1], columns[-1])
+    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + rows[-1].config.seed
+    described = [
+        f"{len(group)} checkpoints ({', '.join(str(run.steps) for run in group)} steps)" for group in (rows, columns)
     ]
-    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + latest.config.seed
     print(
-        f"{len(runs)} checkpoints ({', '.join(str(run.steps) for run in runs)} steps), {args.episodes} episodes "
-        f"per cell, seeds {seed}..{seed + args.episodes - 1}",
+        (described[0] if args.against is None else f"{described[0]} against {described[1]} of {args.against}")
+        + f", {args.episodes} episodes per cell, seeds {seed}..{seed + args.episodes - 1}",
         file=sys.stderr,
     )
     result = crossplay(
-        runs, args.episodes, seed, args.deterministic, progress=lambda message: print(f"  {message}", file=sys.stderr)
+        rows,
+        args.episodes,
+        seed,
+        args.deterministic,
+        progress=lambda message: print(f"  {message}", file=sys.stderr),
+        column_runs=columns,
     )
     for path in (
         draw_crossplay(result, out),

@@ -7,13 +7,9 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from marl.errors import UsageError, unknown_name_message
 from marl.trust import add_trust_flag
-
-if TYPE_CHECKING:
-    from marl.loading import LoadedRun
 
 EXAMPLES = """examples:
   marl eval runs/CartPole-v1-ppo-20250101-120000 --episodes 20 --deterministic
@@ -83,32 +79,10 @@ def check_team_names(names: list[str], teams: list[str], flag: str) -> None:
             raise UsageError(f"{flag}: " + unknown_name_message("team", name, teams))
 
 
-def check_opponent_spaces(run: LoadedRun, opponent: LoadedRun) -> None:
-    """The opponent's non-first-team agents must have the spaces this run's environment gives them."""
-    from agents.groups import team_of
-    from marl.checkpoints import CheckpointError
-
-    first_team = run.env_info.first_team
-    for agent, spaces in run.env_info.spaces.items():
-        if team_of(agent) == first_team:
-            continue
-        theirs = opponent.checkpoint["spaces"].get(agent)
-        if theirs is None:
-            raise CheckpointError(
-                f"{opponent.checkpoint_path} has no agent {agent!r} (it has {', '.join(opponent.checkpoint['spaces'])})"
-            )
-        for kind in ("observation", "action"):
-            if theirs[kind] != spaces[kind]:
-                raise CheckpointError(
-                    f"{opponent.checkpoint_path} does not fit {run.config.env}: agent {agent!r} {kind} space is "
-                    f"{spaces[kind]} here but {theirs[kind]} in the opponent's checkpoint"
-                )
-
-
 def run(args: argparse.Namespace) -> int:
     """Evaluate a run (optionally against another run's opponents or random teams) and print the results."""
     from marl.evaluation import format_evaluation, learner_policy, random_policy, run_episodes, team_policy
-    from marl.loading import open_run
+    from marl.loading import check_opponent_spaces, open_run
     from marl.recording import check_recordable, episode_recorder, record_policy
     from marl.training import EVALUATION_SEED_OFFSET
 

@@ -1,4 +1,5 @@
-"""``marl crossplay``: kept snapshots, and a matrix whose cells are separate evaluations of each pair."""
+"""``marl crossplay``: kept snapshots, and a matrix whose cells are separate evaluations of each pair,
+within one run or between two."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from pick_game import cli, train_pick_game
+from tiny_flags import tiny_flags
 
 from marl.loading import open_run
 
@@ -25,9 +27,20 @@ def snapshot_run(tmp_path_factory) -> Path:
     return run
 
 
-def play_pair_independently(row_file: Path, column_file: Path, run: Path) -> dict[str, float]:
+@pytest.fixture(scope="module")
+def other_run(tmp_path_factory) -> Path:
+    """The pick game trained with another seed for 256 steps, a snapshot every 128."""
+    run = tmp_path_factory.mktemp("crossplay_other") / "run"
+    train_pick_game(run, "--steps", 256, "--seed", 5, "--set", "snapshot_interval=128")
+    return run
+
+
+def play_pair_independently(
+    row_file: Path, column_file: Path, run: Path, column_run: Path | None = None
+) -> dict[str, float]:
     """Red of one checkpoint against blue of another with sampled actions, written out here."""
-    rows, columns = (open_run(run, str(path), trust_code=True) for path in (row_file, column_file))
+    rows = open_run(run, str(row_file), trust_code=True)
+    columns = open_run(column_run or run, str(column_file), trust_code=True)
     env = rows.env_factory()
     returns = {"red": [], "blue": []}
     threes = []
@@ -65,7 +78,9 @@ def test_every_cell_equals_a_separate_evaluation_of_that_pair(snapshot_run: Path
     assert stdout.split() == [str(out), str(tmp_path / "matrix.csv"), str(tmp_path / "matrix.json")]
     assert matplotlib.image.imread(out).shape[0] > 100
     report = json.loads((tmp_path / "matrix.json").read_text())
-    assert report["row_team"] == "red" and report["column_teams"] == ["blue"] and report["steps"] == [128, 256, 384]
+    assert report["row_team"] == "red" and report["column_teams"] == ["blue"]
+    assert report["row_steps"] == report["column_steps"] == [128, 256, 384]
+    assert report["row_run"] == report["column_run"] == str(snapshot_run)
     files = [snapshot_run / "checkpoints" / f"step_{steps:010d}.pt" for steps in (128, 256, 384)]
     files[-1] = snapshot_run / "checkpoints" / "latest.pt"  # the last point is the latest checkpoint
     csv_rows = (tmp_path / "matrix.csv").read_text().splitlines()
@@ -77,8 +92,52 @@ def test_every_cell_equals_a_separate_evaluation_of_that_pair(snapshot_run: Path
             for name, value in expected.items():
                 assert report["matrices"][name][row][column] == pytest.approx(value), (row, column, name)
             line = csv_rows[1 + 3 * row + column].split(",")
-            assert line[:3] == [str(report["steps"][row]), str(report["steps"][column]), str(EPISODES)]
+            assert line[:3] == [str(report["row_steps"][row]), str(report["column_steps"][column]), str(EPISODES)]
             assert float(line[3]) == pytest.approx(expected["return/red"])
+
+
+def test_against_takes_the_seekers_from_another_runs_checkpoints(
+    snapshot_run: Path, other_run: Path, tmp_path: Path, capsys
+):
+    out = tmp_path / "between.png"
+    code, _, err = cli(
+        capsys,
+        "crossplay",
+        snapshot_run,
+        "--against",
+        other_run,
+        "--trust-code",
+        "--episodes",
+        EPISODES,
+        "--seed",
+        SEED,
+        "--checkpoints",
+        2,
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    report = json.loads((tmp_path / "between.json").read_text())
+    assert report["row_steps"] == [128, 384] and report["column_steps"] == [128, 256]
+    assert report["row_run"] == str(snapshot_run) and report["column_run"] == str(other_run)
+    row_files = [snapshot_run / "checkpoints" / "step_0000000128.pt", snapshot_run / "checkpoints" / "latest.pt"]
+    column_files = [other_run / "checkpoints" / "step_0000000128.pt", other_run / "checkpoints" / "latest.pt"]
+    for row, row_file in enumerate(row_files):
+        for column, column_file in enumerate(column_files):
+            expected = play_pair_independently(row_file, column_file, snapshot_run, other_run)
+            for name, value in expected.items():
+                assert report["matrices"][name][row][column] == pytest.approx(value), (row, column, name)
+    assert np.array(report["matrices"]["return/red"]).shape == (2, 2)
+    assert matplotlib.image.imread(out).shape[0] > 100
+
+
+def test_against_a_run_of_another_environment_is_refused_in_one_line(snapshot_run: Path, tmp_path: Path, capsys):
+    cartpole = tmp_path / "cartpole"
+    flags = tiny_flags("--algo", "ppo", "--steps", 256, snapshot_interval=128)
+    assert cli(capsys, "train", "CartPole-v1", "--out", cartpole, *flags)[0] == 0
+    code, out, err = cli(capsys, "crossplay", snapshot_run, "--against", cartpole, "--trust-code")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "two teams" in err
 
 
 def test_too_few_checkpoints_are_refused_in_one_line(snapshot_run: Path, tmp_path: Path, capsys):
