@@ -49,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--against",
         type=Path,
         metavar="OTHER_RUN",
-        help="take the other teams (the seekers) from this run's checkpoints instead (same environment)",
+        help="take the other teams (the seekers) from this run's checkpoints instead (same environment); "
+        "the checkpoints are chosen among the steps both runs kept when there are two or more",
     )
     parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
     parser.add_argument(
@@ -65,33 +66,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_trust_flag(parser)
 
 
-def kept_checkpoints(run_dir: Path, count: int, trust_code: bool) -> list[LoadedRun]:
-    """``count`` of a run's snapshots and its latest checkpoint, spread evenly, loaded; refused in one
-    line when the run kept no snapshot or its game has fewer than two teams."""
-    from marl.crossplay import choose_evenly
+def kept_checkpoints(run_dir: Path, trust_code: bool) -> tuple[LoadedRun, dict[int, Path | None]]:
+    """A run's latest checkpoint, loaded, and every kept checkpoint by its steps (``None`` for the
+    latest); refused in one line when the run kept no snapshot or its game has fewer than two teams."""
     from marl.loading import open_run
 
     folder = RunFolder.open(run_dir)
-    paths = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
     latest = open_run(folder.root, "latest", trust_code=trust_code)
     if latest.env_info.single_agent or len(latest.env_info.teams) < 2:
         raise UsageError(
             f"cross-play needs an environment with two teams; {latest.config.env} has "
             f"{', '.join(latest.env_info.teams)}"
         )
-    paths.pop(latest.steps, None)
-    chosen = choose_evenly([*sorted(paths.items()), (latest.steps, None)], count)
-    if len(chosen) < 2:
+    files: dict[int, Path | None] = {snapshot.steps: snapshot.path for snapshot in list_snapshots(folder)}
+    files[latest.steps] = None
+    if len(files) < 2:
         raise UsageError(
             f"{folder.root} keeps only checkpoints/latest.pt; cross-play needs snapshots from "
             "earlier in training: train with --set snapshot_interval=N (environment steps)"
         )
-    return [latest if path is None else open_run(folder.root, str(path), trust_code=trust_code) for _, path in chosen]
+    return latest, files
+
+
+def load_chosen(
+    latest: LoadedRun, files: dict[int, Path | None], steps: list[int], trust_code: bool
+) -> list[LoadedRun]:
+    """The checkpoints at ``steps`` of a run whose files :func:`kept_checkpoints` listed."""
+    from marl.loading import open_run
+
+    return [
+        latest if files[step] is None else open_run(latest.folder.root, str(files[step]), trust_code=trust_code)
+        for step in steps
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the input, play every pair of checkpoints, write the figure and the numbers."""
-    from marl.crossplay import crossplay, draw_crossplay, write_csv, write_json
+    from marl.crossplay import choose_evenly, crossplay, draw_crossplay, write_csv, write_json
     from marl.loading import check_opponent_spaces
     from marl.training import EVALUATION_SEED_OFFSET
 
@@ -106,19 +117,27 @@ def run(args: argparse.Namespace) -> int:
         RunFolder.open(args.against)
     out = args.out or folder.plots / "crossplay.png"
     check_creatable(out.parent, "folder for --out")
-    rows = kept_checkpoints(folder.root, args.checkpoints, args.trust_code)
-    columns = rows
+    latest, files = kept_checkpoints(folder.root, args.trust_code)
+    row_steps = column_steps = choose_evenly(sorted(files), args.checkpoints)
+    other_latest, other_files = latest, files
     if args.against is not None:
-        columns = kept_checkpoints(args.against, args.checkpoints, args.trust_code)
-        if columns[-1].config.env != rows[-1].config.env:
+        other_latest, other_files = kept_checkpoints(args.against, args.trust_code)
+        if other_latest.config.env != latest.config.env:
             raise UsageError(
-                f"--against must name a run of the same environment: {folder.root} plays {rows[-1].config.env}, "
-                f"{args.against} plays {columns[-1].config.env}"
+                f"--against must name a run of the same environment: {folder.root} plays {latest.config.env}, "
+                f"{args.against} plays {other_latest.config.env}"
             )
-        check_opponent_spaces(rows[-1], columns[-1])
-    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + rows[-1].config.seed
+        check_opponent_spaces(latest, other_latest)
+        shared = sorted(set(files) & set(other_files))
+        if len(shared) >= 2:  # both runs kept these steps: the diagonal compares them at equal samples
+            row_steps = column_steps = choose_evenly(shared, args.checkpoints)
+        else:
+            column_steps = choose_evenly(sorted(other_files), args.checkpoints)
+    rows = load_chosen(latest, files, row_steps, args.trust_code)
+    columns = load_chosen(other_latest, other_files, column_steps, args.trust_code)
+    seed = args.seed if args.seed is not None else EVALUATION_SEED_OFFSET + latest.config.seed
     described = [
-        f"{len(group)} checkpoints ({', '.join(str(run.steps) for run in group)} steps)" for group in (rows, columns)
+        f"{len(steps)} checkpoints ({', '.join(map(str, steps))} steps)" for steps in (row_steps, column_steps)
     ]
     print(
         (described[0] if args.against is None else f"{described[0]} against {described[1]} of {args.against}")

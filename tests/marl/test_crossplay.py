@@ -96,7 +96,7 @@ def test_every_cell_equals_a_separate_evaluation_of_that_pair(snapshot_run: Path
             assert float(line[3]) == pytest.approx(expected["return/red"])
 
 
-def test_against_takes_the_seekers_from_another_runs_checkpoints(
+def test_against_takes_the_seekers_from_another_runs_checkpoints_at_the_steps_both_kept(
     snapshot_run: Path, other_run: Path, tmp_path: Path, capsys
 ):
     out = tmp_path / "between.png"
@@ -118,9 +118,9 @@ def test_against_takes_the_seekers_from_another_runs_checkpoints(
     )
     assert code == 0, err
     report = json.loads((tmp_path / "between.json").read_text())
-    assert report["row_steps"] == [128, 384] and report["column_steps"] == [128, 256]
+    assert report["row_steps"] == report["column_steps"] == [128, 256]  # the other run stopped at 256
     assert report["row_run"] == str(snapshot_run) and report["column_run"] == str(other_run)
-    row_files = [snapshot_run / "checkpoints" / "step_0000000128.pt", snapshot_run / "checkpoints" / "latest.pt"]
+    row_files = [snapshot_run / "checkpoints" / f"step_{steps:010d}.pt" for steps in (128, 256)]
     column_files = [other_run / "checkpoints" / "step_0000000128.pt", other_run / "checkpoints" / "latest.pt"]
     for row, row_file in enumerate(row_files):
         for column, column_file in enumerate(column_files):
