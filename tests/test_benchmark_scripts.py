@@ -3,10 +3,12 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import long_runs  # noqa: E402
 import mappo_spread  # noqa: E402
 import mujoco_returns  # noqa: E402
 
@@ -88,3 +90,35 @@ def test_default_panel_trains_scores_and_tabulates_a_small_subset(tmp_path, caps
     # Several seeds: the median with the range; a cell with no run says so.
     assert default_panel.summary([3.0, 1.0, 2.0]) == "2 (1 to 3)"
     assert default_panel.summary([]) == "not run"
+
+
+def test_long_run_blocks_count_evaluations_and_flags_per_block():
+    nan = np.nan
+    columns = {  # training rows (rate, entropy) and evaluation rows (hidden, locks, flag) interleaved
+        "steps": np.array([100.0, 100.0, 200.0, 200.0, 300.0, 300.0, 450.0, 450.0]),
+        "steps_per_second": np.array([10.0, nan, 30.0, nan, 50.0, nan, 70.0, nan]),
+        "eval/env/hidden_fraction": np.array([nan, 0.2, nan, 0.6, nan, 0.4, nan, 0.9]),
+        "eval/env/num_box_lock_prep": np.array([nan, 0.0, nan, 1.0, nan, 0.5, nan, 1.5]),
+        "stage/running_and_chasing": np.array([nan, 0.0, nan, 1.0, nan, 1.0, nan, 1.0]),
+        "train/hider/entropy": np.array([8.0, nan, 6.0, nan, 4.0, nan, 2.0, nan]),
+    }
+    rows = long_runs.block_rows(columns, 200)
+    assert [(row["from"], row["to"]) for row in rows] == [(0.0, 200.0), (200.0, 450.0)]  # the tail joins
+    assert [row["evaluations"] for row in rows] == [2, 2]
+    assert rows[0]["hidden_median"] == pytest.approx(0.4) and rows[1]["hidden_median"] == pytest.approx(0.65)
+    assert rows[0]["box_lock_prep_mean"] == pytest.approx(0.5) and rows[1]["box_lock_prep_mean"] == pytest.approx(1.0)
+    assert rows[0]["steps_per_second_median"] == pytest.approx(20.0) and rows[1]["steps_per_second_median"] == 60.0
+    assert [row["stage/running_and_chasing"] for row in rows] == [1, 2]
+    # first window: steps <= 200 (8 and 6); last window: steps > 450 - 200 (4 and 2)
+    assert long_runs.entropy_means(columns, window=200) == {"hider": (7.0, 3.0)}
+
+
+def test_crossplay_summary_reads_the_first_teams_return():
+    report = {
+        "row_team": "hider",
+        "matrices": {"return/hider": [[1.0, 2.0], [3.0, 5.0]], "env/hidden_fraction": [[0.2, 0.4], [0.6, 0.8]]},
+    }
+    summary = long_runs.crossplay_summary(report)
+    assert summary["diagonal_mean"] == pytest.approx(3.0)
+    assert summary["row_means"] == pytest.approx([1.5, 4.0]) and summary["column_means"] == pytest.approx([2.0, 3.5])
+    assert summary["diagonal_hidden_mean"] == pytest.approx(0.5)

@@ -49,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--against",
         type=Path,
         metavar="OTHER_RUN",
-        help="take the other teams (the seekers) from this run's checkpoints instead (same environment); "
+        help="take the other teams (the seekers) from this run's checkpoints instead (their spaces must fit); "
         "the checkpoints are chosen among the steps both runs kept when there are two or more",
     )
     parser.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
@@ -122,12 +122,7 @@ def run(args: argparse.Namespace) -> int:
     other_latest, other_files = latest, files
     if args.against is not None:
         other_latest, other_files = kept_checkpoints(args.against, args.trust_code)
-        if other_latest.config.env != latest.config.env:
-            raise UsageError(
-                f"--against must name a run of the same environment: {folder.root} plays {latest.config.env}, "
-                f"{args.against} plays {other_latest.config.env}"
-            )
-        check_opponent_spaces(latest, other_latest)
+        check_opponent_spaces(latest, other_latest)  # as marl eval --against
         shared = sorted(set(files) & set(other_files))
         if len(shared) >= 2:  # both runs kept these steps: the diagonal compares them at equal samples
             row_steps = column_steps = choose_evenly(shared, args.checkpoints)

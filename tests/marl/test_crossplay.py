@@ -131,7 +131,32 @@ def test_against_takes_the_seekers_from_another_runs_checkpoints_at_the_steps_bo
     assert matplotlib.image.imread(out).shape[0] > 100
 
 
-def test_against_a_run_of_another_environment_is_refused_in_one_line(snapshot_run: Path, tmp_path: Path, capsys):
+def test_against_runs_that_kept_no_common_steps_chooses_each_runs_own(snapshot_run: Path, tmp_path: Path, capsys):
+    wider = tmp_path / "wider"  # three env copies: 192-step rollouts, snapshots at 192 and 384
+    train_pick_game(wider, "--steps", 384, "--set", "algo.n_envs=3", "--set", "snapshot_interval=192")
+    capsys.readouterr()
+    out = tmp_path / "own.png"
+    code, _, err = cli(
+        capsys,
+        "crossplay",
+        snapshot_run,
+        "--against",
+        wider,
+        "--trust-code",
+        "--episodes",
+        1,
+        "--checkpoints",
+        2,
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    report = json.loads((tmp_path / "own.json").read_text())
+    assert report["row_steps"] == [128, 384] and report["column_steps"] == [192, 384]
+    assert np.array(report["matrices"]["return/red"]).shape == (2, 2)
+
+
+def test_against_a_single_team_run_is_refused_in_one_line(snapshot_run: Path, tmp_path: Path, capsys):
     cartpole = tmp_path / "cartpole"
     flags = tiny_flags("--algo", "ppo", "--steps", 256, snapshot_interval=128)
     assert cli(capsys, "train", "CartPole-v1", "--out", cartpole, *flags)[0] == 0
